@@ -1,0 +1,284 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Payload is the small fixed-size data an event carries. The driver dispatches on Kind and
+// uses A and B as indexes into its own tables. Every field is hashed into the trace hash
+// when the event runs.
+type Payload struct {
+	Kind uint32
+	A, B int64
+}
+
+// Handler runs an event. Implement it on pointer types (or use HandlerFunc) so that storing
+// it in the kernel does not allocate.
+type Handler interface {
+	Fire(k *Kernel, p Payload)
+}
+
+// HandlerFunc adapts a function to Handler. A func value is pointer-shaped, so converting it
+// to Handler does not allocate; only creating a closure does.
+type HandlerFunc func(k *Kernel, p Payload)
+
+// Fire calls f(k, p).
+func (f HandlerFunc) Fire(k *Kernel, p Payload) { f(k, p) }
+
+// Handle identifies a scheduled event for Cancel. The zero Handle is never valid. A Handle
+// carries the generation of its slot, so a Handle of an event that already ran or was
+// cancelled never matches a later event that reuses the slot.
+type Handle struct {
+	slot uint32
+	gen  uint32 // never 0 for an issued handle
+}
+
+// IsZero reports whether h is the zero Handle (never issued by Schedule).
+func (h Handle) IsZero() bool { return h.gen == 0 }
+
+// String renders the handle for logs and test failures.
+func (h Handle) String() string { return fmt.Sprintf("event#%d.%d", h.slot, h.gen) }
+
+// slot holds what an event needs to run; its time and sequence live in the heap entry.
+type slot struct {
+	h   Handler
+	p   Payload
+	gen uint32 // current generation; bumped whenever the slot is freed, never 0
+}
+
+// Kernel is a single-threaded discrete-event simulator: a virtual clock, a (time, sequence)
+// ordered queue of cancellable events, a running trace hash and seeded random streams.
+// It is not safe for concurrent use; it starts no goroutines.
+type Kernel struct {
+	now       time.Duration
+	seq       uint64 // next sequence number
+	seqLimit  uint64 // renumber when seq reaches this (1<<seqBits; lowered by tests)
+	processed uint64
+	hash      uint64
+	seed      uint64
+
+	heap  []entry
+	slots []slot
+	// pos[s] is slot s's index in heap while pending, -1 while free. It is kept apart from
+	// slots because the heap updates it at every level it moves an entry: a dense 4-byte
+	// array stays in cache where 48-byte slots would not.
+	pos  []int32
+	free []uint32 // indexes of free slots (a stack)
+
+	running bool // inside Step / RunUntil / RunUntilIdle (guards reentrancy)
+	stop    bool // Stop was called during the current run
+
+	streams map[string]*rand.Rand // named random streams, created on first use
+}
+
+// New returns a kernel at virtual time 0 with no pending event. seed is the run seed from
+// which every random stream is derived (see Stream).
+func New(seed uint64) *Kernel {
+	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits}
+}
+
+// Reserve makes room for n pending events, so that a run which never has more than n events
+// pending does not grow the kernel's tables afterwards.
+func (k *Kernel) Reserve(n int) {
+	k.growHeap(n)
+	if n > cap(k.slots) {
+		k.slots = append(make([]slot, 0, n), k.slots...)
+	}
+	if n > cap(k.pos) {
+		k.pos = append(make([]int32, 0, n), k.pos...)
+	}
+	if n > cap(k.free) {
+		k.free = append(make([]uint32, 0, n), k.free...)
+	}
+}
+
+// Now is the virtual time since the run started. It never decreases.
+func (k *Kernel) Now() time.Duration { return k.now }
+
+// Seed is the run seed the kernel was created with.
+func (k *Kernel) Seed() uint64 { return k.seed }
+
+// Pending is the number of scheduled events that have neither run nor been cancelled.
+func (k *Kernel) Pending() int { return len(k.heap) }
+
+// Processed is the number of events run so far (cancelled events do not count).
+func (k *Kernel) Processed() uint64 { return k.processed }
+
+// NextAt is the time of the next pending event; ok is false when none is pending.
+func (k *Kernel) NextAt() (at time.Duration, ok bool) {
+	if len(k.heap) == 0 {
+		return 0, false
+	}
+	return k.heap[0].at, true
+}
+
+// Schedule arranges for h.Fire(k, p) to run at virtual time at. Events at the same time run
+// in the order they were scheduled. Scheduling in the past (at < Now()) or a nil handler is
+// a driver bug and panics.
+func (k *Kernel) Schedule(at time.Duration, h Handler, p Payload) Handle {
+	if at < k.now {
+		panic(fmt.Sprintf("engine: Schedule at %v is before Now() = %v (events cannot run in the past)", at, k.now))
+	}
+	if h == nil {
+		panic("engine: Schedule with a nil Handler")
+	}
+	var s uint32
+	if n := len(k.free); n > 0 {
+		s = k.free[n-1]
+		k.free = k.free[:n-1]
+	} else {
+		if len(k.slots) >= maxSlots {
+			panic(fmt.Sprintf("engine: more than %d events pending at once", maxSlots))
+		}
+		s = uint32(len(k.slots))
+		k.slots = append(k.slots, slot{gen: 1})
+		k.pos = append(k.pos, -1)
+	}
+	sl := &k.slots[s]
+	sl.h = h
+	sl.p = p
+	if k.seq >= k.seqLimit {
+		k.renumber()
+	}
+	i := len(k.heap)
+	if i == cap(k.heap) {
+		k.growHeap(2*i + 64)
+	}
+	k.heap = append(k.heap, entry{at: at, key: k.seq<<slotBits | uint64(s)})
+	k.seq++
+	k.up(i)
+	return Handle{slot: s, gen: sl.gen}
+}
+
+// After schedules h.Fire(k, p) at Now()+d. A negative d panics (a driver bug).
+func (k *Kernel) After(d time.Duration, h Handler, p Payload) Handle {
+	if d < 0 {
+		panic(fmt.Sprintf("engine: After with negative delay %v at Now() = %v", d, k.now))
+	}
+	if d > math.MaxInt64-k.now {
+		panic(fmt.Sprintf("engine: After(%v) at Now() = %v overflows the clock", d, k.now))
+	}
+	return k.Schedule(k.now+d, h, p)
+}
+
+// Cancel removes a pending event. It reports true if the event was pending and now will
+// never run; false for the zero Handle, an event that already ran or was already cancelled,
+// or a handle whose slot has been reused since. O(log n).
+func (k *Kernel) Cancel(h Handle) bool {
+	if h.gen == 0 || int(h.slot) >= len(k.slots) {
+		return false
+	}
+	if k.slots[h.slot].gen != h.gen || k.pos[h.slot] < 0 {
+		return false
+	}
+	k.removeAt(int(k.pos[h.slot]))
+	k.release(h.slot)
+	return true
+}
+
+// release frees a slot: its generation moves on (so outstanding handles go stale), the
+// handler reference is dropped for the garbage collector, and the slot joins the free list.
+func (k *Kernel) release(s uint32) {
+	sl := &k.slots[s]
+	sl.gen++
+	if sl.gen == 0 {
+		sl.gen = 1
+	}
+	sl.h = nil
+	k.pos[s] = -1
+	k.free = append(k.free, s)
+}
+
+// Step runs the next pending event (advancing the clock to its time) and reports whether
+// there was one. It panics if called from inside an event handler.
+func (k *Kernel) Step() bool {
+	if k.running {
+		panic("engine: Step called from inside an event handler")
+	}
+	if len(k.heap) == 0 {
+		return false
+	}
+	k.running = true
+	k.fireNext()
+	k.running = false
+	return true
+}
+
+// fireNext pops the earliest event, frees its slot, mixes it into the trace hash and runs it.
+// The slot is freed before the handler runs, so the handler may reuse it and the event's own
+// Handle is already stale (Cancel returns false) while it runs.
+func (k *Kernel) fireNext() {
+	top := k.heap[0]
+	s := top.slot()
+	// Read the slot (likely a cache miss) before reordering the heap, so the two overlap.
+	sl := &k.slots[s]
+	h, p := sl.h, sl.p
+	k.removeAt(0)
+	k.release(s)
+
+	k.now = top.at
+	k.processed++
+	x := fnvUint64(k.hash, uint64(top.at))
+	x = fnvUint32(x, p.Kind)
+	x = fnvUint64(x, uint64(p.A))
+	k.hash = fnvUint64(x, uint64(p.B))
+
+	// If the handler panics, clear the running flag on the way out (without recovering), so
+	// a caller that recovers can keep using the kernel.
+	done := false
+	defer func() {
+		if !done {
+			k.running = false
+			k.stop = false
+		}
+	}()
+	h.Fire(k, p)
+	done = true
+}
+
+// RunUntil runs every pending event with time <= t, in order, including events that
+// handlers schedule at or before t, then sets Now() to t if t is later. If Stop is called
+// during the run it returns after the current event and leaves the clock at that event's
+// time. A t before Now() runs nothing.
+func (k *Kernel) RunUntil(t time.Duration) {
+	if k.running {
+		panic("engine: RunUntil called from inside an event handler")
+	}
+	k.running = true
+	k.stop = false
+	for len(k.heap) > 0 && k.heap[0].at <= t && !k.stop {
+		k.fireNext()
+	}
+	stopped := k.stop
+	k.stop = false
+	k.running = false
+	if !stopped && t > k.now {
+		k.now = t
+	}
+}
+
+// RunUntilIdle runs events until none is pending or Stop is called. The clock stays at the
+// time of the last event run.
+func (k *Kernel) RunUntilIdle() {
+	if k.running {
+		panic("engine: RunUntilIdle called from inside an event handler")
+	}
+	k.running = true
+	k.stop = false
+	for len(k.heap) > 0 && !k.stop {
+		k.fireNext()
+	}
+	k.stop = false
+	k.running = false
+}
+
+// Stop makes a running RunUntil or RunUntilIdle return after the current event. It only
+// affects a run in progress: outside one (or during a single Step) it has no lasting effect.
+func (k *Kernel) Stop() {
+	if k.running {
+		k.stop = true
+	}
+}
