@@ -1,0 +1,180 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// PortMapping is one loopback port of the host forwarded to a port inside
+// the container's network namespace.
+type PortMapping struct {
+	ContainerPort int    `json:"container_port"`
+	HostAddr      string `json:"host_addr"` // always 127.0.0.1:<port>
+}
+
+// dialInNetns connects to 127.0.0.1:port inside the network namespace open
+// at nsFD. The socket is created by a goroutine locked to its OS thread while
+// that thread has joined the namespace; the thread rejoins the host's
+// namespace before it is released. If it cannot rejoin, the goroutine exits
+// still locked, so the Go runtime discards the thread rather than reuse a
+// thread in the wrong namespace.
+func dialInNetns(ctx context.Context, nsFD int, port int) (net.Conn, error) {
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		host, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("netns: %w", err)}
+			return
+		}
+		defer host.Close()
+		if err := unix.Setns(nsFD, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("netns: setns into container: %w", err)}
+			return
+		}
+		var d net.Dialer
+		conn, derr := d.DialContext(ctx, "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err := unix.Setns(int(host.Fd()), unix.CLONE_NEWNET); err != nil {
+			if conn != nil {
+				conn.Close()
+			}
+			ch <- result{err: fmt.Errorf("netns: setns back to host: %w", err)}
+			return // thread stays locked and is destroyed
+		}
+		runtime.UnlockOSThread()
+		ch <- result{conn: conn, err: derr}
+	}()
+	r := <-ch
+	return r.conn, r.err
+}
+
+// proxy accepts connections on a host loopback listener and splices each one
+// to a fresh connection dialled inside the container.
+type proxy struct {
+	ln     net.Listener
+	port   int
+	nsFD   int
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// newProxy listens on 127.0.0.1:hostPort (0 picks a free port). Only the
+// loopback address is ever used.
+func newProxy(hostPort, containerPort, nsFD int) (*proxy, error) {
+	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(hostPort)))
+	if err != nil {
+		return nil, fmt.Errorf("port mapping for container port %d: %w", containerPort, err)
+	}
+	p := &proxy{ln: ln, port: containerPort, nsFD: nsFD, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
+func (p *proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return // listener closed
+		}
+		if !p.track(c) {
+			c.Close()
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer p.untrack(c)
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+			inner, err := dialInNetns(ctx, p.nsFD, p.port)
+			cancel()
+			if err != nil {
+				return // the client sees the connection closed
+			}
+			if !p.track(inner) {
+				inner.Close()
+				return
+			}
+			defer p.untrack(inner)
+			defer inner.Close()
+			splice(c, inner)
+		}()
+	}
+}
+
+// splice copies both ways until both directions are done, passing
+// half-closes through.
+func splice(a, b net.Conn) {
+	var wg sync.WaitGroup
+	cp := func(dst, src net.Conn) {
+		defer wg.Done()
+		_, _ = io.Copy(dst, src)
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		} else {
+			_ = dst.Close()
+		}
+	}
+	wg.Add(2)
+	go cp(a, b)
+	go cp(b, a)
+	wg.Wait()
+}
+
+// close stops accepting, cuts every open connection and waits for the
+// proxy's goroutines.
+func (p *proxy) close() error {
+	p.mu.Lock()
+	p.closed = true
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	err := p.ln.Close()
+	for _, c := range conns {
+		c.Close()
+	}
+	p.wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
