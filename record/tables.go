@@ -1,0 +1,199 @@
+package record
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+)
+
+// CellRow is one line of cells.csv: a cell's capacity and final usage.
+type CellRow struct {
+	CellID         string `csv:"cell_id"`
+	Zone           string `csv:"zone"`
+	MemoryMB       int    `csv:"memory_mb"`
+	MemoryUsedMB   int    `csv:"memory_used_mb"`
+	DiskMB         int    `csv:"disk_mb"`
+	DiskUsedMB     int    `csv:"disk_used_mb"`
+	Containers     int    `csv:"containers"`
+	ContainersUsed int    `csv:"containers_used"`
+	Instances      int    `csv:"instances"`
+	State          string `csv:"state"`
+}
+
+// PlacementRow is one line of placements.csv: how many instances of an app a cell holds
+// at the end of the run (every presence counted).
+type PlacementRow struct {
+	CellID      string `csv:"cell_id"`
+	ProcessGUID string `csv:"process_guid"`
+	Instances   int    `csv:"instances"`
+}
+
+// Sample is one line of timeseries.csv, taken every sampling interval of run time.
+type Sample struct {
+	T            float64 `csv:"t"`
+	Desired      int     `csv:"desired"`
+	Running      int     `csv:"running"`
+	Claimed      int     `csv:"claimed"`
+	Unclaimed    int     `csv:"unclaimed"`
+	Crashed      int     `csv:"crashed"`
+	Suspect      int     `csv:"suspect"`
+	Evacuating   int     `csv:"evacuating"`
+	TasksPending int     `csv:"tasks_pending"`
+	TasksRunning int     `csv:"tasks_running"`
+	CellsUp      int     `csv:"cells_up"`
+	MemoryUsedMB int     `csv:"memory_used_mb"`
+}
+
+// Header lines, for documentation and tests.
+var (
+	CellsHeader      = header[CellRow]()
+	PlacementsHeader = header[PlacementRow]()
+	TimeseriesHeader = header[Sample]()
+)
+
+func header[T any]() []string {
+	t := reflect.TypeFor[T]()
+	h := make([]string, t.NumField())
+	for i := range h {
+		h[i] = t.Field(i).Tag.Get("csv")
+	}
+	return h
+}
+
+// WriteCSV writes rows (a slice of CellRow, PlacementRow or Sample, or any struct with
+// csv tags and string, int or float64 fields) with a header to dir/name.
+func WriteCSV[T any](dir, name string, rows []T) error {
+	var buf bytes.Buffer
+	if err := EncodeCSV(&buf, rows); err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return writeFileAtomic(filepath.Join(dir, name), buf.Bytes())
+}
+
+// EncodeCSV writes rows with a header to w.
+func EncodeCSV[T any](w io.Writer, rows []T) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header[T]()); err != nil {
+		return err
+	}
+	rec := make([]string, len(header[T]()))
+	for i := range rows {
+		v := reflect.ValueOf(&rows[i]).Elem()
+		for f := range rec {
+			fv := v.Field(f)
+			switch fv.Kind() {
+			case reflect.String:
+				rec[f] = fv.String()
+			case reflect.Int:
+				rec[f] = strconv.FormatInt(fv.Int(), 10)
+			case reflect.Float64:
+				rec[f] = strconv.FormatFloat(fv.Float(), 'f', -1, 64)
+			default:
+				return fmt.Errorf("field %s: unsupported kind %s", v.Type().Field(f).Name, fv.Kind())
+			}
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ReadCSV reads dir/name into rows of T, checking the header; errors name the line and
+// column.
+func ReadCSV[T any](dir, name string) ([]T, error) {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := DecodeCSV[T](f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rows, nil
+}
+
+// DecodeCSV reads rows of T with a header from r.
+func DecodeCSV[T any](r io.Reader) ([]T, error) {
+	cr := csv.NewReader(r)
+	want := header[T]()
+	got, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		return nil, fmt.Errorf("header is %v, want %v", got, want)
+	}
+	var rows []T
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var row T
+		v := reflect.ValueOf(&row).Elem()
+		for f, s := range rec {
+			fv := v.Field(f)
+			switch fv.Kind() {
+			case reflect.String:
+				fv.SetString(s)
+			case reflect.Int:
+				n, err := strconv.ParseInt(s, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("line %d, column %s: want an integer, got %q", line, want[f], s)
+				}
+				fv.SetInt(n)
+			case reflect.Float64:
+				x, err := strconv.ParseFloat(s, 64)
+				if err != nil {
+					return nil, fmt.Errorf("line %d, column %s: want a number, got %q", line, want[f], s)
+				}
+				fv.SetFloat(x)
+			}
+		}
+		rows = append(rows, row)
+	}
+}
+
+// Run is a whole run record read back (events are streamed separately with ReadEvents).
+type Run struct {
+	Dir        string
+	Summary    *Summary
+	Perf       *Perf // nil if perf.json is absent
+	Cells      []CellRow
+	Placements []PlacementRow
+	Timeseries []Sample
+}
+
+// Read loads the run record in dir. summary.json and cells.csv are required; the other
+// files are optional (a real-mode run may not have them all).
+func Read(dir string) (*Run, error) {
+	r := &Run{Dir: dir}
+	var err error
+	if r.Summary, err = ReadSummary(dir); err != nil {
+		return nil, fmt.Errorf("run record %s: %w", dir, err)
+	}
+	if r.Cells, err = ReadCSV[CellRow](dir, CellsFile); err != nil {
+		return nil, fmt.Errorf("run record %s: %w", dir, err)
+	}
+	if p, err := ReadPerf(dir); err == nil {
+		r.Perf = p
+	}
+	if r.Placements, err = ReadCSV[PlacementRow](dir, PlacementsFile); err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("run record %s: %w", dir, err)
+	}
+	if r.Timeseries, err = ReadCSV[Sample](dir, TimeseriesFile); err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("run record %s: %w", dir, err)
+	}
+	return r, nil
+}
