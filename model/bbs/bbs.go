@@ -1,0 +1,439 @@
+package bbs
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/converge"
+)
+
+// Config holds the BBS durations and limits (DIEGO.md §0, §4; DR bbs spec).
+type Config struct {
+	StaleUnclaimed      time.Duration // 30s
+	MaxTaskRetries      int           // 3
+	ExpirePendingTask   time.Duration // 30m
+	ExpireCompletedTask time.Duration // 2m
+	KickTask            time.Duration // 30s
+}
+
+// DefaultConfig returns Diego's defaults.
+func DefaultConfig() Config {
+	return Config{
+		StaleUnclaimed:      model.DefaultStaleUnclaimedTimeout,
+		MaxTaskRetries:      model.DefaultMaxTaskRetries,
+		ExpirePendingTask:   model.DefaultTaskExpirePending,
+		ExpireCompletedTask: model.DefaultTaskExpireCompleted,
+		KickTask:            model.DefaultTaskKickDuration,
+	}
+}
+
+func (c Config) converge() converge.Config {
+	return converge.Config{StaleUnclaimed: c.StaleUnclaimed, ExpirePendingTask: c.ExpirePendingTask,
+		ExpireCompletedTask: c.ExpireCompletedTask, KickTask: c.KickTask}
+}
+
+// MaxReasonLength truncates crash reasons, placement errors and failure reasons (Diego: 1024).
+const MaxReasonLength = 1024
+
+// LRPStart is one auction request for one instance (Diego: LRPStartRequest, per index).
+type LRPStart struct {
+	Key        model.ActualLRPKey
+	Domain     string
+	Resource   model.Resource
+	Constraint model.PlacementConstraint
+	MaxPerCell int
+}
+
+// TaskStart is one task auction request.
+type TaskStart struct {
+	GUID, Domain string
+	Resource     model.Resource
+	Constraint   model.PlacementConstraint
+}
+
+// StopLRP asks the rep of InstanceKey.CellID to stop that container (rep StopLRPInstance).
+type StopLRP struct {
+	Key         model.ActualLRPKey
+	InstanceKey model.InstanceKey
+}
+
+// CancelTask asks the rep of CellID to cancel the task's container.
+type CancelTask struct{ GUID, CellID string }
+
+// EventType names a state change in the event stream.
+type EventType uint8
+
+const (
+	ActualLRPCreated EventType = iota
+	ActualLRPChanged
+	ActualLRPRemoved
+	DesiredLRPCreated
+	DesiredLRPChanged
+	DesiredLRPRemoved
+	TaskCreated
+	TaskChanged
+	TaskRemoved
+)
+
+var eventNames = [...]string{"ActualLRPCreated", "ActualLRPChanged", "ActualLRPRemoved", "DesiredLRPCreated",
+	"DesiredLRPChanged", "DesiredLRPRemoved", "TaskCreated", "TaskChanged", "TaskRemoved"}
+
+func (e EventType) String() string {
+	if int(e) < len(eventNames) {
+		return eventNames[e]
+	}
+	return fmt.Sprintf("EventType(%d)", int(e))
+}
+
+// Event is one state change. Exactly one of Actual, Desired, Task is set: a copy of the
+// record after the change (for removals, the removed record).
+type Event struct {
+	Type    EventType
+	Actual  *model.ActualLRP
+	Desired *model.DesiredLRP
+	Task    *model.Task
+}
+
+// Ready is everything the BBS produced since the last Ready call, in order.
+type Ready struct {
+	LRPStarts   []LRPStart
+	TaskStarts  []TaskStart
+	StopLRPs    []StopLRP
+	CancelTasks []CancelTask
+	Callbacks   []model.Task
+	Events      []Event
+}
+
+// Empty reports whether there is nothing to do.
+func (r *Ready) Empty() bool {
+	return len(r.LRPStarts)+len(r.TaskStarts)+len(r.StopLRPs)+len(r.CancelTasks)+len(r.Callbacks)+len(r.Events) == 0
+}
+
+// Stats counts operations. Refused is keyed by "Operation: class" where class is
+// invalid_transition, not_found, exists, invalid or store; Ignored counts requests
+// Diego drops without an error (claims and starts from SUSPECT instances).
+type Stats struct {
+	Ops            int            `json:"ops"`
+	Refused        map[string]int `json:"refused"`
+	Ignored        map[string]int `json:"ignored"`
+	ConvergePasses int            `json:"converge_passes"`
+	PlanErrors     int            `json:"plan_errors"`
+}
+
+// BBS is Diego's BBS as a deterministic state machine over a Store.
+type BBS struct {
+	store   Store
+	cfg     Config
+	tracker *converge.Tracker
+	present map[string]bool // cells present at the last Converge/SetCells (for Retire)
+	cells   []string        // the list present was built from
+	out     Ready
+	stats   Stats
+	srcErr  error
+	counts  [3][4]int // rows by presence and state
+}
+
+// New returns a BBS over store, which must be empty (the tracker starts empty).
+func New(store Store, cfg Config) *BBS {
+	b := &BBS{store: store, cfg: cfg, present: map[string]bool{},
+		stats: Stats{Refused: map[string]int{}, Ignored: map[string]int{}}}
+	b.tracker = converge.NewTracker(cfg.converge(), source{b})
+	return b
+}
+
+// Config returns the configuration.
+func (b *BBS) Config() Config { return b.cfg }
+
+// Ready returns and clears everything accumulated since the last call.
+func (b *BBS) Ready() Ready {
+	r := b.out
+	b.out = Ready{}
+	return r
+}
+
+// Stats returns a copy of the counters.
+func (b *BBS) Stats() Stats {
+	s := b.stats
+	s.Refused = cloneMap(b.stats.Refused)
+	s.Ignored = cloneMap(b.stats.Ignored)
+	return s
+}
+
+// Counts returns the number of actual LRP rows with presence p and state s.
+func (b *BBS) Counts(p model.Presence, s model.ActualLRPState) int { return b.counts[p][s] }
+
+// SetCells tells the BBS which cells are present now, for retirements outside Converge
+// (a CLAIMED/RUNNING instance on an absent cell is deleted instead of stopped).
+func (b *BBS) SetCells(cells []string) {
+	if b.cells != nil && slices.Equal(cells, b.cells) {
+		return
+	}
+	b.cells = slices.Clone(cells)
+	b.present = make(map[string]bool, len(cells))
+	for _, c := range cells {
+		b.present[c] = true
+	}
+}
+
+func cloneMap(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// done counts an operation and, when it was refused, its error class.
+func (b *BBS) done(op string, err error) error {
+	b.stats.Ops++
+	if err != nil {
+		b.stats.Refused[op+": "+errorClass(err)]++
+	}
+	return err
+}
+
+func (b *BBS) ignore(op, why string) { b.stats.Ignored[op+": "+why]++ }
+
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, model.ErrInvalidTransition):
+		return "invalid_transition"
+	case errors.Is(err, model.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, model.ErrExists):
+		return "exists"
+	case errors.Is(err, model.ErrInvalid):
+		return "invalid"
+	}
+	return "store"
+}
+
+func storeErr(op string, err error) error { return fmt.Errorf("bbs: store %s: %w", op, err) }
+
+func truncate(s string) string {
+	if len(s) > MaxReasonLength {
+		return s[:MaxReasonLength]
+	}
+	return s
+}
+
+// --- store access with events and index maintenance ---
+
+func (b *BBS) getActual(key model.ActualLRPKey, p model.Presence) (*model.ActualLRP, error) {
+	a, ok, err := b.store.GetActualLRP(key, p)
+	if err != nil {
+		return nil, storeErr("get actual", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return &a, nil
+}
+
+// rows returns the ORDINARY, EVACUATING and SUSPECT rows of key (nil when absent).
+func (b *BBS) rows(key model.ActualLRPKey) (r [3]*model.ActualLRP, err error) {
+	for p := model.Ordinary; p <= model.Suspect; p++ {
+		if r[p], err = b.getActual(key, p); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// withInstance returns the row of key whose instance key is ik, if any.
+func withInstance(r [3]*model.ActualLRP, ik model.InstanceKey) *model.ActualLRP {
+	for _, a := range r {
+		if a != nil && a.InstanceKey == ik {
+			return a
+		}
+	}
+	return nil
+}
+
+func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
+	if err := b.store.PutActualLRP(a); err != nil {
+		return storeErr("put actual", err)
+	}
+	typ := ActualLRPCreated
+	if old != nil {
+		typ = ActualLRPChanged
+		b.counts[old.Presence][old.State]--
+	}
+	b.counts[a.Presence][a.State]++
+	b.tracker.ActualChanged(old, &a)
+	cp := a
+	b.out.Events = append(b.out.Events, Event{Type: typ, Actual: &cp})
+	return nil
+}
+
+func (b *BBS) deleteActual(a *model.ActualLRP) error {
+	if err := b.store.DeleteActualLRP(a.ActualLRPKey, a.Presence); err != nil {
+		return storeErr("delete actual", err)
+	}
+	b.counts[a.Presence][a.State]--
+	b.tracker.ActualChanged(a, nil)
+	cp := *a
+	b.out.Events = append(b.out.Events, Event{Type: ActualLRPRemoved, Actual: &cp})
+	return nil
+}
+
+// moveActual re-keys a row to another presence (ORDINARY <-> SUSPECT) as one change event.
+func (b *BBS) moveActual(old *model.ActualLRP, to model.Presence) error {
+	if err := b.store.DeleteActualLRP(old.ActualLRPKey, old.Presence); err != nil {
+		return storeErr("delete actual", err)
+	}
+	a := *old
+	a.Presence = to
+	if err := b.store.PutActualLRP(a); err != nil {
+		return storeErr("put actual", err)
+	}
+	b.counts[old.Presence][old.State]--
+	b.counts[a.Presence][a.State]++
+	b.tracker.ActualChanged(old, nil)
+	b.tracker.ActualChanged(nil, &a)
+	b.out.Events = append(b.out.Events, Event{Type: ActualLRPChanged, Actual: &a})
+	return nil
+}
+
+func (b *BBS) putTask(old *model.Task, t model.Task) error {
+	if err := b.store.PutTask(t); err != nil {
+		return storeErr("put task", err)
+	}
+	typ := TaskCreated
+	if old != nil {
+		typ = TaskChanged
+	}
+	b.tracker.TaskChanged(old, &t)
+	cp := t
+	b.out.Events = append(b.out.Events, Event{Type: typ, Task: &cp})
+	return nil
+}
+
+func (b *BBS) getTask(guid string) (*model.Task, error) {
+	t, ok, err := b.store.GetTask(guid)
+	if err != nil {
+		return nil, storeErr("get task", err)
+	}
+	if !ok {
+		return nil, &model.NotFoundError{Kind: "task", Key: guid}
+	}
+	return &t, nil
+}
+
+func (b *BBS) getDesired(guid string) (*model.DesiredLRP, error) {
+	d, ok, err := b.store.GetDesiredLRP(guid)
+	if err != nil {
+		return nil, storeErr("get desired", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// requestStart queues an auction for key if its desired LRP exists (Diego logs and
+// skips the request otherwise; convergence cleans up).
+func (b *BBS) requestStart(key model.ActualLRPKey) error {
+	d, err := b.getDesired(key.ProcessGUID)
+	if err != nil || d == nil {
+		return err
+	}
+	b.out.LRPStarts = append(b.out.LRPStarts, startFor(d, key.Index))
+	return nil
+}
+
+func startFor(d *model.DesiredLRP, index int) LRPStart {
+	return LRPStart{Key: model.ActualLRPKey{ProcessGUID: d.ProcessGUID, Index: index}, Domain: d.Domain,
+		Resource: d.Resource(), Constraint: d.Constraint(), MaxPerCell: d.MaxPerCell}
+}
+
+// source adapts the store to converge.Source. Store errors are kept in b.srcErr and the
+// row reads as absent; Converge reports them.
+type source struct{ b *BBS }
+
+func (s source) fail(err error) {
+	if err != nil && s.b.srcErr == nil {
+		s.b.srcErr = err
+	}
+}
+
+func (s source) DesiredLRP(guid string) (model.DesiredLRP, bool) {
+	d, ok, err := s.b.store.GetDesiredLRP(guid)
+	s.fail(err)
+	return d, ok && err == nil
+}
+
+func (s source) ActualLRP(key model.ActualLRPKey, p model.Presence) (model.ActualLRP, bool) {
+	a, ok, err := s.b.store.GetActualLRP(key, p)
+	s.fail(err)
+	return a, ok && err == nil
+}
+
+func (s source) ActualLRPsByProcess(guid string) []model.ActualLRP {
+	l, err := s.b.store.ListActualLRPsByProcess(guid)
+	s.fail(err)
+	return l
+}
+
+func (s source) ActualLRPsOnCell(cell string) []model.ActualLRP {
+	l, err := s.b.store.ListActualLRPsByCell(cell)
+	s.fail(err)
+	return l
+}
+
+func (s source) Task(guid string) (model.Task, bool) {
+	t, ok, err := s.b.store.GetTask(guid)
+	s.fail(err)
+	return t, ok && err == nil
+}
+
+func (s source) Domains() []converge.Domain {
+	l, err := s.b.store.ListDomains()
+	s.fail(err)
+	return l
+}
+
+// UpsertDomain creates or refreshes a freshness domain: it expires at now+ttl, or never
+// when ttl is 0 (DIEGO.md §3.1).
+func (b *BBS) UpsertDomain(now time.Duration, domain string, ttl time.Duration) error {
+	if domain == "" {
+		return b.done("UpsertDomain", &model.ValidationError{Field: "domain", Problem: "must not be empty"})
+	}
+	if ttl < 0 {
+		return b.done("UpsertDomain", &model.ValidationError{Field: "ttl", Problem: fmt.Sprintf("must be >= 0, got %v", ttl)})
+	}
+	d := converge.Domain{Name: domain}
+	if ttl > 0 {
+		d.ExpiresAt = now + ttl
+	}
+	if err := b.store.PutDomain(d); err != nil {
+		return b.done("UpsertDomain", storeErr("put domain", err))
+	}
+	return b.done("UpsertDomain", nil)
+}
+
+// Domains lists the domains (sorted by name).
+func (b *BBS) Domains() ([]converge.Domain, error) { return b.store.ListDomains() }
+
+// Snapshot returns the whole store as a converge.Input with the given cells, for the
+// reference converge.Compute.
+func (b *BBS) Snapshot(cells []string) (converge.Input, error) {
+	in := converge.Input{Cells: slices.Clone(cells), Config: b.cfg.converge()}
+	var err error
+	if in.Desired, err = b.store.ListDesiredLRPs(); err != nil {
+		return in, storeErr("list desired", err)
+	}
+	if in.Actual, err = b.store.ListActualLRPs(); err != nil {
+		return in, storeErr("list actual", err)
+	}
+	if in.Tasks, err = b.store.ListTasks(); err != nil {
+		return in, storeErr("list tasks", err)
+	}
+	if in.Domains, err = b.store.ListDomains(); err != nil {
+		return in, storeErr("list domains", err)
+	}
+	return in, nil
+}

@@ -1,0 +1,31 @@
+// Package bbs is Diego's BBS (DIEGO.md §3, §4, §5, §6.3-§6.5) as a pure state machine.
+//
+// Every operation takes now, validates, applies Diego's rule to the Store and appends its
+// consequences to an outbox that the driver drains with Ready() (the etcd-raft Ready
+// pattern): auction requests (LRPStarts, TaskStarts), rep requests (StopLRPs,
+// CancelTasks), completion callbacks to deliver, and every state change as an Event, in
+// the order it happened. No goroutines, no clock, no map iteration without sorting.
+//
+// Invariants:
+//   - a refused operation returns a typed error (model.TransitionError, NotFoundError,
+//     ExistsError, ValidationError; errors.Is against the model sentinels), is counted
+//     in Stats().Refused, and leaves the store unchanged (all checks precede the first
+//     write); requests Diego drops silently (claims and starts from SUSPECT instances)
+//     are counted in Stats().Ignored;
+//   - every row written satisfies model.ActualLRP.Validate;
+//   - the convergence Tracker is told of every write, so Converge's incremental plan
+//     equals converge.Compute on a snapshot (TestIncrementalEqualsFull);
+//   - instance guids come from the caller (rep/auctioneer side).
+//
+// Domains: extra and orphaned instances are retired only while their domain is fresh.
+// UpsertDomain(now, name, ttl) refreshes one (ttl 0 = never expires). DesireLRP creates
+// its domain, never expiring, when it has no row yet, so a scenario that never upserts
+// domains still retires extras; the sim driver upserts "cf-apps" with no expiry.
+//
+// Choices where Diego leaves room (documented in docs/convergence.md): convergence steps
+// are applied in the order of DIEGO.md §4 and the pass's LRP starts are sent as one
+// batch at the end, deduplicated by key; stale-unclaimed and crashed restarts require
+// the desired LRP to still want the index; when an EVACUATING row is deleted because
+// the replacement started, the rep learns it from its next EvacuateRunningActualLRP
+// (keep=false), as in Diego.
+package bbs

@@ -1,0 +1,179 @@
+package bbs
+
+import (
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// Evacuation (DIEGO.md §6.5; Diego controllers/evacuation_controller.go, ROLLING strategy).
+// Each call answers whether the evacuating rep keeps the container.
+
+// removeEvacOrSuspect deletes the row of ik when it is EVACUATING or SUSPECT.
+func (b *BBS) removeEvacOrSuspect(t *model.ActualLRP) (bool, error) {
+	if t.Presence == model.Ordinary {
+		return false, nil
+	}
+	return true, b.deleteActual(t)
+}
+
+// EvacuateClaimedActualLRP: a container not yet running on an evacuating cell. Its row is
+// unclaimed and re-auctioned (or deleted when EVACUATING/SUSPECT); the container goes.
+func (b *BBS) EvacuateClaimedActualLRP(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey) (bool, error) {
+	keep, err := b.evacuateClaimed(now, key, ik)
+	return keep, b.done("EvacuateClaimedActualLRP", err)
+}
+
+func (b *BBS) evacuateClaimed(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey) (bool, error) {
+	if err := needInstance(ik); err != nil {
+		return false, err
+	}
+	r, err := b.rows(key)
+	if err != nil {
+		return false, err
+	}
+	t := withInstance(r, ik)
+	if t == nil {
+		return false, notFound(key)
+	}
+	if removed, err := b.removeEvacOrSuspect(t); removed || err != nil {
+		return false, err
+	}
+	if err := b.unclaim(now, key); err != nil {
+		return false, err
+	}
+	return false, b.requestStart(key)
+}
+
+// EvacuateRunningActualLRP: a RUNNING container on an evacuating cell. The first call
+// copies the row to EVACUATING (RUNNING, routable), unclaims the ORDINARY row and
+// auctions it: keep. Later calls keep while the replacement is not running; once it is
+// RUNNING (or CRASHED), or the desired LRP is gone, the EVACUATING row is deleted and
+// the container goes. Only one EVACUATING row may exist per index.
+func (b *BBS) EvacuateRunningActualLRP(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey, address string) (bool, error) {
+	keep, err := b.evacuateRunning(now, key, ik, address)
+	return keep, b.done("EvacuateRunningActualLRP", err)
+}
+
+func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey, address string) (bool, error) {
+	if err := needInstance(ik); err != nil {
+		return false, err
+	}
+	r, err := b.rows(key)
+	if err != nil {
+		return false, err
+	}
+	if r[0] == nil && r[1] == nil && r[2] == nil {
+		return false, nil
+	}
+	t := withInstance(r, ik)
+	o := r[model.Ordinary]
+	removeTarget := func() (bool, error) {
+		if t != nil && t.Presence == model.Evacuating {
+			return false, b.deleteActual(t)
+		}
+		return false, nil
+	}
+	if o == nil || (t != o && (o.State == model.Running || o.State == model.Crashed)) {
+		return removeTarget()
+	}
+	d, err := b.getDesired(key.ProcessGUID)
+	if err != nil {
+		return true, err
+	}
+	if d == nil {
+		return removeTarget()
+	}
+	if t == nil || t.Presence == model.Evacuating {
+		if e := r[model.Evacuating]; e != nil && e != t {
+			return false, nil // another cell already evacuates this index
+		}
+		if t != nil {
+			return true, nil // the evacuating copy exists
+		}
+		return true, b.putActual(nil, model.ActualLRP{ActualLRPKey: key, Domain: o.Domain, InstanceKey: ik,
+			Address: address, State: model.Running, Presence: model.Evacuating, Since: now})
+	}
+	if t.State != model.Running && t.State != model.Claimed {
+		return false, nil
+	}
+	addr := t.Address
+	if addr == "" {
+		addr = address
+	}
+	e := model.ActualLRP{ActualLRPKey: key, Domain: t.Domain, InstanceKey: ik, Address: addr,
+		State: model.Running, Presence: model.Evacuating, Since: now, CrashCount: t.CrashCount}
+	if err := b.putActual(r[model.Evacuating], e); err != nil {
+		return true, err
+	}
+	if t.Presence == model.Suspect {
+		return true, b.deleteActual(t)
+	}
+	if err := b.unclaim(now, key); err != nil {
+		return true, err
+	}
+	return true, b.requestStart(key)
+}
+
+// EvacuateStoppedActualLRP: a container that stopped on an evacuating cell; its row goes.
+func (b *BBS) EvacuateStoppedActualLRP(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey) (bool, error) {
+	err := b.evacuateStopped(key, ik)
+	return false, b.done("EvacuateStoppedActualLRP", err)
+}
+
+func (b *BBS) evacuateStopped(key model.ActualLRPKey, ik model.InstanceKey) error {
+	if err := needInstance(ik); err != nil {
+		return err
+	}
+	r, err := b.rows(key)
+	if err != nil {
+		return err
+	}
+	t := withInstance(r, ik)
+	if t == nil {
+		return notFound(key)
+	}
+	return b.deleteActual(t)
+}
+
+// EvacuateCrashedActualLRP: a container that crashed on an evacuating cell. EVACUATING or
+// SUSPECT rows are deleted; the ORDINARY row crashes as in CrashActualLRP but Diego
+// queues no auction here (an immediate restart is picked up as stale UNCLAIMED).
+func (b *BBS) EvacuateCrashedActualLRP(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey, reason string) (bool, error) {
+	err := b.evacuateCrashed(now, key, ik, reason)
+	return false, b.done("EvacuateCrashedActualLRP", err)
+}
+
+func (b *BBS) evacuateCrashed(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey, reason string) error {
+	if err := needInstance(ik); err != nil {
+		return err
+	}
+	r, err := b.rows(key)
+	if err != nil {
+		return err
+	}
+	t := withInstance(r, ik)
+	if t == nil {
+		return notFound(key)
+	}
+	if removed, err := b.removeEvacOrSuspect(t); removed || err != nil {
+		return err
+	}
+	return b.crash(now, key, ik, reason, false)
+}
+
+// RemoveEvacuatingActualLRP deletes the EVACUATING row of ik (rep cleanup, timeout).
+func (b *BBS) RemoveEvacuatingActualLRP(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey) error {
+	return b.done("RemoveEvacuatingActualLRP", b.removeEvacuating(key, ik))
+}
+
+func (b *BBS) removeEvacuating(key model.ActualLRPKey, ik model.InstanceKey) error {
+	e, err := b.getActual(key, model.Evacuating)
+	if err != nil {
+		return err
+	}
+	if e == nil || e.InstanceKey != ik {
+		return notFound(key)
+	}
+	return b.deleteActual(e)
+}

@@ -1,0 +1,212 @@
+package bbs
+
+import (
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// Tasks (DIEGO.md §3.3; Diego controllers/task_controller.go, db/sqldb/task_db.go).
+
+func taskStart(t *model.Task) TaskStart {
+	return TaskStart{GUID: t.GUID, Domain: t.Domain, Resource: t.Resource(), Constraint: t.Constraint()}
+}
+
+func refuseTask(t *model.Task, to model.TaskState, reason string) error {
+	return &model.TransitionError{Kind: "task", Key: t.GUID, From: t.State.String(), To: to.String(), Reason: reason}
+}
+
+// DesireTask validates and stores t as PENDING (created_at = updated_at = now) and queues
+// its auction.
+func (b *BBS) DesireTask(now time.Duration, t model.Task) error {
+	return b.done("DesireTask", b.desireTask(now, t))
+}
+
+func (b *BBS) desireTask(now time.Duration, t model.Task) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if _, ok, err := b.store.GetTask(t.GUID); err != nil {
+		return storeErr("get task", err)
+	} else if ok {
+		return &model.ExistsError{Kind: "task", Key: t.GUID}
+	}
+	t.State, t.CreatedAt, t.UpdatedAt, t.FirstCompletedAt = model.TaskPending, now, now, 0
+	t.CellID, t.Failed, t.FailureReason, t.Result, t.RejectionCount, t.RejectionReason = "", false, "", "", 0, ""
+	if err := b.putTask(nil, t); err != nil {
+		return err
+	}
+	b.out.TaskStarts = append(b.out.TaskStarts, taskStart(&t))
+	return nil
+}
+
+// StartTask: PENDING -> RUNNING on cellID; shouldStart is false when it already runs
+// there (idempotent), and a task RUNNING elsewhere is refused.
+func (b *BBS) StartTask(now time.Duration, guid, cellID string) (bool, error) {
+	ok, err := b.startTask(now, guid, cellID)
+	return ok, b.done("StartTask", err)
+}
+
+func (b *BBS) startTask(now time.Duration, guid, cellID string) (bool, error) {
+	if cellID == "" {
+		return false, &model.ValidationError{Field: "cell_id", Problem: "must not be empty"}
+	}
+	t, err := b.getTask(guid)
+	if err != nil {
+		return false, err
+	}
+	if t.State == model.TaskRunning {
+		if t.CellID == cellID {
+			return false, nil
+		}
+		return false, refuseTask(t, model.TaskRunning, "running on cell "+t.CellID)
+	}
+	if t.State != model.TaskPending {
+		return false, refuseTask(t, model.TaskRunning, "")
+	}
+	n := *t
+	n.State, n.CellID, n.UpdatedAt = model.TaskRunning, cellID, now
+	return true, b.putTask(t, n)
+}
+
+// RejectTask: PENDING or RUNNING -> PENDING with rejection_count+1; when the count before
+// is already >= MaxTaskRetries the task fails with the reason instead (the 4th rejection
+// by default). Convergence re-auctions it on its next pass.
+func (b *BBS) RejectTask(now time.Duration, guid, reason string) error {
+	return b.done("RejectTask", b.rejectTask(now, guid, reason))
+}
+
+func (b *BBS) rejectTask(now time.Duration, guid, reason string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskPending && t.State != model.TaskRunning {
+		return refuseTask(t, model.TaskPending, "only PENDING or RUNNING tasks can be rejected")
+	}
+	if t.RejectionCount >= b.cfg.MaxTaskRetries {
+		return b.completeTaskAs(now, t, true, reason, "")
+	}
+	n := *t
+	n.State, n.CellID, n.RejectionCount, n.RejectionReason, n.UpdatedAt = model.TaskPending, "", t.RejectionCount+1, truncate(reason), now
+	return b.putTask(t, n)
+}
+
+// completeTaskAs moves t to COMPLETED and queues its completion callback.
+func (b *BBS) completeTaskAs(now time.Duration, t *model.Task, failed bool, reason, result string) error {
+	n := *t
+	n.State, n.Failed, n.FailureReason, n.Result = model.TaskCompleted, failed, truncate(reason), result
+	n.CellID, n.UpdatedAt, n.FirstCompletedAt = "", now, now
+	if !failed {
+		n.FailureReason = ""
+	}
+	if err := b.putTask(t, n); err != nil {
+		return err
+	}
+	b.out.Callbacks = append(b.out.Callbacks, n)
+	return nil
+}
+
+// CompleteTask: RUNNING on cellID -> COMPLETED (failed, reason, result); callback queued.
+func (b *BBS) CompleteTask(now time.Duration, guid, cellID string, failed bool, reason, result string) error {
+	return b.done("CompleteTask", b.completeTask(now, guid, cellID, failed, reason, result))
+}
+
+func (b *BBS) completeTask(now time.Duration, guid, cellID string, failed bool, reason, result string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskRunning {
+		return refuseTask(t, model.TaskCompleted, "only a RUNNING task completes")
+	}
+	if t.CellID != cellID {
+		return refuseTask(t, model.TaskCompleted, "running on cell "+t.CellID+", not "+cellID)
+	}
+	return b.completeTaskAs(now, t, failed, reason, result)
+}
+
+// CancelTask: PENDING or RUNNING -> COMPLETED, failed "task was cancelled"; the rep is
+// asked to cancel when the task had a cell.
+func (b *BBS) CancelTask(now time.Duration, guid string) error {
+	return b.done("CancelTask", b.cancelTask(now, guid))
+}
+
+func (b *BBS) cancelTask(now time.Duration, guid string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskPending && t.State != model.TaskRunning {
+		return refuseTask(t, model.TaskCompleted, "only PENDING or RUNNING tasks can be cancelled")
+	}
+	cell := t.CellID
+	if err := b.completeTaskAs(now, t, true, model.ReasonTaskCancelled, ""); err != nil {
+		return err
+	}
+	if cell != "" {
+		b.out.CancelTasks = append(b.out.CancelTasks, CancelTask{GUID: guid, CellID: cell})
+	}
+	return nil
+}
+
+// FailTask: PENDING or RUNNING -> COMPLETED, failed with reason.
+func (b *BBS) FailTask(now time.Duration, guid, reason string) error {
+	return b.done("FailTask", b.failTask(now, guid, reason))
+}
+
+func (b *BBS) failTask(now time.Duration, guid, reason string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskPending && t.State != model.TaskRunning {
+		return refuseTask(t, model.TaskCompleted, "only PENDING or RUNNING tasks can fail")
+	}
+	return b.completeTaskAs(now, t, true, reason, "")
+}
+
+// ResolvingTask: COMPLETED -> RESOLVING (the BBS does this before the callback).
+func (b *BBS) ResolvingTask(now time.Duration, guid string) error {
+	return b.done("ResolvingTask", b.resolvingTask(now, guid))
+}
+
+func (b *BBS) resolvingTask(now time.Duration, guid string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskCompleted {
+		return refuseTask(t, model.TaskResolving, "")
+	}
+	n := *t
+	n.State, n.UpdatedAt = model.TaskResolving, now
+	return b.putTask(t, n)
+}
+
+// DeleteTask deletes a RESOLVING task (after its callback was delivered).
+func (b *BBS) DeleteTask(now time.Duration, guid string) error {
+	return b.done("DeleteTask", b.deleteTask(guid, model.TaskResolving))
+}
+
+func (b *BBS) deleteTask(guid string, from model.TaskState) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != from {
+		return &model.TransitionError{Kind: "task", Key: guid, From: t.State.String(), To: "DELETED", Reason: "only a " + from.String() + " task can be deleted here"}
+	}
+	if err := b.store.DeleteTask(guid); err != nil {
+		return storeErr("delete task", err)
+	}
+	b.tracker.TaskChanged(t, nil)
+	b.out.Events = append(b.out.Events, Event{Type: TaskRemoved, Task: t})
+	return nil
+}
+
+// Task returns the task (a copy).
+func (b *BBS) Task(guid string) (model.Task, bool) {
+	t, ok, err := b.store.GetTask(guid)
+	return t, ok && err == nil
+}
