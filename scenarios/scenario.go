@@ -1,0 +1,274 @@
+package scenarios
+
+import (
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// Scenario is a loaded, validated scenario file: the cluster, the workload and the
+// timeline of one run. Every default is applied; see docs/scenario.md.
+type Scenario struct {
+	Path, Name, Description string
+	Seed                    uint64
+	Duration                time.Duration
+	Algorithm               string
+	Auction                 Auction
+	Timers                  Timers
+	Cells                   []CellGroup
+	Apps                    []AppGroup
+	Tasks                   []TaskGroup
+	Events                  []Event // in file order; the driver sorts stably by At
+	Warnings                []string
+}
+
+// Auction holds the auctioneer's settings (DIEGO.md §0, §1.4).
+type Auction struct {
+	StartingContainerWeight float64 // default 0.25
+	BinPackFirstFitWeight   float64 // default 0.0
+	MaxStartingContainers   int     // default 0 = unlimited
+	ProxyMemoryMB           int     // default 0 (envoy proxy off)
+	StateFetch              Dist    // latency of one auction round; default const 50ms
+}
+
+// Timers holds the BBS, rep and Locket timers (DIEGO.md §0, §4, §6).
+type Timers struct {
+	ConvergenceInterval time.Duration // 30s
+	PresenceTTL         time.Duration // 15s
+	PresenceHeartbeat   time.Duration // 5s
+	StaleUnclaimed      time.Duration // 30s
+	EvacuationTimeout   time.Duration // 600s
+	ExpirePendingTask   time.Duration // 30m
+	ExpireCompletedTask time.Duration // 2m
+	KickTask            time.Duration // 30s
+	MaxTaskRetries      int           // 3
+}
+
+// CellGroup is one [[cells]] table (or the cells of an add-cells event): Count
+// identical cells named "<Name>-<n>".
+type CellGroup struct {
+	Name                  string
+	Count                 int
+	Zones                 []string
+	MemoryMB, DiskMB      int
+	Containers            int
+	Stacks                []string
+	Docker                bool
+	PlacementTags         []string
+	OptionalPlacementTags []string
+	VolumeDrivers         []string
+	// First is the n of the group's first cell id: numbering counts on across groups of
+	// the same name, [[cells]] groups in file order first, then add-cells events in
+	// stable At order. Pass it to Cells.
+	First int
+	Line  int
+}
+
+// Cells builds the group's cells with ids "<Name>-<firstN+i>" for i in 0..Count-1.
+// Cell i is in zone Zones[i mod len(Zones)] and has BOSH index i; Total and Available
+// are both {MemoryMB, DiskMB, Containers}; RootFSProviders lists "preloaded:<stack>"
+// for each stack, then "docker" when Docker is set.
+func (g CellGroup) Cells(firstN int) []model.Cell {
+	providers := make([]string, 0, len(g.Stacks)+1)
+	for _, s := range g.Stacks {
+		providers = append(providers, model.PreloadedRootFS(s))
+	}
+	if g.Docker {
+		providers = append(providers, "docker")
+	}
+	res := model.Resources{MemoryMB: g.MemoryMB, DiskMB: g.DiskMB, Containers: g.Containers}
+	cells := make([]model.Cell, g.Count)
+	for i := range cells {
+		zone := ""
+		if len(g.Zones) > 0 {
+			zone = g.Zones[i%len(g.Zones)]
+		}
+		cells[i] = model.Cell{
+			ID:                    g.Name + "-" + strconv.Itoa(firstN+i),
+			Zone:                  zone,
+			Index:                 i,
+			Total:                 res,
+			Available:             res,
+			RootFSProviders:       append([]string(nil), providers...),
+			PlacementTags:         append([]string(nil), g.PlacementTags...),
+			OptionalPlacementTags: append([]string(nil), g.OptionalPlacementTags...),
+			VolumeDrivers:         append([]string(nil), g.VolumeDrivers...),
+		}
+	}
+	return cells
+}
+
+// InitialCells builds the cells of every [[cells]] group, in file order.
+func (s *Scenario) InitialCells() []model.Cell {
+	n := 0
+	for _, g := range s.Cells {
+		n += g.Count
+	}
+	cells := make([]model.Cell, 0, n)
+	for _, g := range s.Cells {
+		cells = append(cells, g.Cells(g.First)...)
+	}
+	return cells
+}
+
+// AppGroup is one [[apps]] table: Count apps, each a DesiredLRP with Instances instances.
+type AppGroup struct {
+	Name                                             string
+	Count, Instances, MemoryMB, DiskMB               int
+	RootFS, Domain                                   string
+	PlacementTags, VolumeDrivers                     []string
+	MaxPerCell                                       int
+	StartAt                                          time.Duration
+	StartTime                                        Dist
+	Crash                                            *CrashSpec
+	CrashProbabilityAtStart, StartFailureProbability float64
+	Line                                             int
+}
+
+// CrashSpec says when a running instance crashes: After its start.
+type CrashSpec struct{ After Dist }
+
+// ProcessGUIDs returns the group's process guids "<Name>-0" .. "<Name>-<Count-1>".
+func (g AppGroup) ProcessGUIDs() []string {
+	out := make([]string, g.Count)
+	for i := range out {
+		out[i] = g.Name + "-" + strconv.Itoa(i)
+	}
+	return out
+}
+
+// DesiredLRP returns app i of the group (0 <= i < Count).
+func (g AppGroup) DesiredLRP(i int) model.DesiredLRP {
+	return model.DesiredLRP{
+		ProcessGUID:   g.Name + "-" + strconv.Itoa(i),
+		Domain:        g.Domain,
+		Instances:     g.Instances,
+		MemoryMB:      g.MemoryMB,
+		DiskMB:        g.DiskMB,
+		RootFS:        g.RootFS,
+		PlacementTags: append([]string(nil), g.PlacementTags...),
+		VolumeDrivers: append([]string(nil), g.VolumeDrivers...),
+		StartTimeout:  model.DefaultStartTimeout,
+		MaxPerCell:    g.MaxPerCell,
+	}
+}
+
+// TaskGroup is one [[tasks]] table: Count tasks with guids "<Name>-0" ...
+type TaskGroup struct {
+	Name                              string
+	Count, MemoryMB, DiskMB           int
+	RootFS, Domain                    string
+	PlacementTags, VolumeDrivers      []string
+	Duration                          Dist
+	StartAt                           time.Duration
+	RatePerMinute, FailureProbability float64
+	Line                              int
+}
+
+// TaskGUIDs returns the group's task guids "<Name>-0" .. "<Name>-<Count-1>".
+func (g TaskGroup) TaskGUIDs() []string {
+	out := make([]string, g.Count)
+	for i := range out {
+		out[i] = g.Name + "-" + strconv.Itoa(i)
+	}
+	return out
+}
+
+// Task returns task i of the group as the BBS would be asked to desire it (state
+// PENDING is left to the driver; CreatedAt is zero).
+func (g TaskGroup) Task(i int) model.Task {
+	return model.Task{
+		GUID:          g.Name + "-" + strconv.Itoa(i),
+		Domain:        g.Domain,
+		MemoryMB:      g.MemoryMB,
+		DiskMB:        g.DiskMB,
+		RootFS:        g.RootFS,
+		PlacementTags: append([]string(nil), g.PlacementTags...),
+		VolumeDrivers: append([]string(nil), g.VolumeDrivers...),
+	}
+}
+
+// Event actions.
+const (
+	ActionScale          = "scale"
+	ActionStopApp        = "stop-app"
+	ActionCrashInstances = "crash-instances"
+	ActionCrashCell      = "crash-cell"
+	ActionPartitionCell  = "partition-cell"
+	ActionDrainCell      = "drain-cell"
+	ActionRestoreCell    = "restore-cell"
+	ActionAddCells       = "add-cells"
+)
+
+// Event is one [[events]] entry of the timeline. Which fields are set depends on Action:
+//
+//	scale            App, Instances
+//	stop-app         App
+//	crash-instances  App, and Count or Fraction
+//	crash-cell       one of Cell, Zone, Count
+//	partition-cell   one of Cell, Zone, Count; Duration
+//	drain-cell       one of Cell, Zone, Count
+//	restore-cell     one of Cell, Zone, Count
+//	add-cells        Cells
+type Event struct {
+	At     time.Duration
+	Action string
+	Line   int
+
+	App       string
+	Instances int
+	Cell      string
+	Zone      string
+	Count     int
+	Fraction  float64
+	Duration  time.Duration
+	Cells     *CellGroup // add-cells
+}
+
+// MatchApps returns the process guids an event's app selector names, in declaration
+// order (group by group, index ascending). The selector is matched three ways and the
+// union is returned: an exact process guid ("web-3"), a group name (all its apps:
+// "web"), and, when it contains *, ? or [, a glob over process guids ("web-1*").
+func (s *Scenario) MatchApps(selector string) []string {
+	var out []string
+	glob := strings.ContainsAny(selector, "*?[")
+	for _, g := range s.Apps {
+		if g.Name == selector {
+			out = append(out, g.ProcessGUIDs()...)
+			continue
+		}
+		if !glob {
+			if i, ok := guidIndex(g.Name, selector); ok && i < g.Count {
+				out = append(out, selector)
+			}
+			continue
+		}
+		for i := 0; i < g.Count; i++ {
+			guid := g.Name + "-" + strconv.Itoa(i)
+			if ok, _ := path.Match(selector, guid); ok {
+				out = append(out, guid)
+			}
+		}
+	}
+	return out
+}
+
+// guidIndex reports whether id is "<name>-<n>" with n a decimal written without
+// leading zeros, and returns n.
+func guidIndex(name, id string) (int, bool) {
+	rest, ok := strings.CutPrefix(id, name+"-")
+	if !ok || rest == "" || (len(rest) > 1 && rest[0] == '0') {
+		return 0, false
+	}
+	n := 0
+	for _, c := range rest {
+		if c < '0' || c > '9' || n > (1<<31) {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
