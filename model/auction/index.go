@@ -1,0 +1,128 @@
+package auction
+
+import "math"
+
+// node aggregates the cells under one node of a group's tree. The keys are real-valued
+// score estimates without the request-dependent part; the other fields give, through the
+// monotonicity of every float64 operation in Diego's score, an exact lower bound of any
+// score in the subtree (see doc.go).
+type node struct {
+	kL, kT              float64 // min LRP key (no locality term) and min task key
+	maxM, maxD, maxC    int     // max available memory, disk, containers
+	minS, minRank, minT int     // min starting containers, zone rank, tasks
+	minSeq              int     // min cell order
+}
+
+var emptyNode = node{kL: math.Inf(1), kT: math.Inf(1), maxM: -1, maxD: -1, maxC: -1,
+	minS: math.MaxInt, minRank: math.MaxInt, minT: math.MaxInt, minSeq: math.MaxInt}
+
+func combine(a, b *node) node {
+	return node{
+		kL: math.Min(a.kL, b.kL), kT: math.Min(a.kT, b.kT),
+		maxM: max(a.maxM, b.maxM), maxD: max(a.maxD, b.maxD), maxC: max(a.maxC, b.maxC),
+		minS: min(a.minS, b.minS), minRank: min(a.minRank, b.minRank), minT: min(a.minT, b.minT),
+		minSeq: min(a.minSeq, b.minSeq),
+	}
+}
+
+// tree is a complete binary tree over a group's leaves (cells in cell order; freed
+// slots stay empty). nodes[1] is the root; leaf i is nodes[size+i].
+type tree struct {
+	size  int
+	nodes []node
+}
+
+func (t *tree) grow(n int) {
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	if size <= t.size {
+		return
+	}
+	old := t.nodes
+	oldSize := t.size
+	t.size = size
+	t.nodes = make([]node, 2*size)
+	for i := range t.nodes {
+		t.nodes[i] = emptyNode
+	}
+	for i := 0; i < oldSize; i++ {
+		t.nodes[size+i] = old[oldSize+i]
+	}
+	for i := size - 1; i >= 1; i-- {
+		t.nodes[i] = combine(&t.nodes[2*i], &t.nodes[2*i+1])
+	}
+}
+
+func (t *tree) set(leaf int, v node) {
+	i := t.size + leaf
+	t.nodes[i] = v
+	for i /= 2; i >= 1; i /= 2 {
+		t.nodes[i] = combine(&t.nodes[2*i], &t.nodes[2*i+1])
+	}
+}
+
+// searchEntry is a tree node waiting in the best-first search.
+type searchEntry struct {
+	key float64 // real-valued estimate of the lowest score below (heap order)
+	eb  float64 // exact lower bound of the scores below
+	seq int     // min cell order below (heap tie-break)
+	grp *group
+	idx int
+}
+
+// searchHeap is a binary min-heap by (key, seq), reused across searches.
+type searchHeap []searchEntry
+
+func (h searchHeap) less(i, j int) bool {
+	if h[i].key != h[j].key {
+		return h[i].key < h[j].key
+	}
+	return h[i].seq < h[j].seq
+}
+
+func (h *searchHeap) push(e searchEntry) {
+	*h = append(*h, e)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *searchHeap) pop() searchEntry {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && s.less(r, l) {
+			m = r
+		}
+		if !s.less(m, i) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+// margin bounds the float64 rounding of a score or key of magnitude k: every term is
+// non-negative and a score takes about 12 roundings of at most 2^-53 relative each, so
+// 1e-9 relative is a safe over-estimate by six orders of magnitude.
+func margin(k float64) float64 { return 1e-9 * (4 + math.Abs(k)) }

@@ -1,0 +1,386 @@
+package auction
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// The STATE.json / RESULT.json schema of `diegolab auction` (docs/auction-json.md).
+// Pointers tell a missing field from a zero one.
+
+type jsonResources struct {
+	MemoryMB   *int `json:"memory_mb"`
+	DiskMB     *int `json:"disk_mb"`
+	Containers *int `json:"containers"`
+}
+
+type jsonListedLRP struct {
+	ProcessGUID *string `json:"process_guid"`
+	Index       *int    `json:"index"`
+	MemoryMB    *int    `json:"memory_mb"`
+	DiskMB      *int    `json:"disk_mb"`
+}
+
+type jsonListedTask struct {
+	TaskGUID *string `json:"task_guid"`
+	MemoryMB *int    `json:"memory_mb"`
+	DiskMB   *int    `json:"disk_mb"`
+}
+
+type jsonCell struct {
+	ID                    *string          `json:"id"`
+	Zone                  *string          `json:"zone"`
+	Index                 *int             `json:"index"`
+	Total                 *jsonResources   `json:"total"`
+	Available             *jsonResources   `json:"available"`
+	StartingContainers    *int             `json:"starting_containers"`
+	Evacuating            bool             `json:"evacuating"`
+	ProxyMemoryMB         *int             `json:"proxy_memory_mb"`
+	RootFSProviders       []string         `json:"rootfs_providers"`
+	PlacementTags         []string         `json:"placement_tags"`
+	OptionalPlacementTags []string         `json:"optional_placement_tags"`
+	VolumeDrivers         []string         `json:"volume_drivers"`
+	LRPs                  []jsonListedLRP  `json:"lrps"`
+	Tasks                 []jsonListedTask `json:"tasks"`
+}
+
+type jsonWork struct {
+	ProcessGUID   *string  `json:"process_guid"`
+	TaskGUID      *string  `json:"task_guid"`
+	Index         *int     `json:"index"`
+	Domain        string   `json:"domain"`
+	MemoryMB      *int     `json:"memory_mb"`
+	DiskMB        *int     `json:"disk_mb"`
+	MaxPids       *int     `json:"max_pids"`
+	MaxPerCell    *int     `json:"max_per_cell"`
+	RootFS        *string  `json:"rootfs"`
+	PlacementTags []string `json:"placement_tags"`
+	VolumeDrivers []string `json:"volume_drivers"`
+}
+
+type jsonSettings struct {
+	StartingContainerWeight *float64 `json:"starting_container_weight"`
+	BinPackFirstFitWeight   *float64 `json:"bin_pack_first_fit_weight"`
+	MaxStartingContainers   *int     `json:"max_starting_containers"`
+	ProxyMemoryMB           *int     `json:"proxy_memory_mb"`
+}
+
+type jsonState struct {
+	Settings *jsonSettings `json:"settings"`
+	Cells    []jsonCell    `json:"cells"`
+	LRPs     []jsonWork    `json:"lrps"`
+	Tasks    []jsonWork    `json:"tasks"`
+}
+
+// Input is a decoded STATE.json: settings, cells (with the work listed on them) and
+// the batch to auction.
+type Input struct {
+	Settings Settings
+	State    *State
+	Batch    Batch
+}
+
+func fieldErr(field, problem string) error {
+	return &model.ValidationError{Field: field, Problem: problem}
+}
+
+func needInt(p *int, field string) (int, error) {
+	if p == nil {
+		return 0, fieldErr(field, "missing")
+	}
+	if *p < 0 {
+		return 0, fieldErr(field, fmt.Sprintf("must be >= 0, got %d", *p))
+	}
+	return *p, nil
+}
+
+func optInt(p *int, field string, def int) (int, error) {
+	if p == nil {
+		return def, nil
+	}
+	return needInt(p, field)
+}
+
+func needString(p *string, field string) (string, error) {
+	if p == nil {
+		return "", fieldErr(field, "missing")
+	}
+	if strings.TrimSpace(*p) == "" {
+		return "", fieldErr(field, "must not be empty")
+	}
+	return *p, nil
+}
+
+func (r *jsonResources) decode(field string) (model.Resources, error) {
+	if r == nil {
+		return model.Resources{}, fieldErr(field, "missing")
+	}
+	var out model.Resources
+	var err error
+	if out.MemoryMB, err = needInt(r.MemoryMB, field+".memory_mb"); err != nil {
+		return out, err
+	}
+	if out.DiskMB, err = needInt(r.DiskMB, field+".disk_mb"); err != nil {
+		return out, err
+	}
+	if out.Containers, err = needInt(r.Containers, field+".containers"); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// DecodeInput parses STATE.json strictly (unknown fields are errors) and builds the
+// State and the Batch. Every error names the field, e.g. "cells[1].available.memory_mb:
+// 900 exceeds total 800", or the line and column of a syntax error; all wrap
+// model.ErrInvalid.
+func DecodeInput(data []byte) (*Input, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var js jsonState
+	if err := dec.Decode(&js); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", model.ErrInvalid)
+	}
+	set := DefaultSettings()
+	if js.Settings != nil {
+		ss := js.Settings
+		if ss.StartingContainerWeight != nil {
+			set.StartingContainerWeight = *ss.StartingContainerWeight
+		}
+		if ss.BinPackFirstFitWeight != nil {
+			set.BinPackFirstFitWeight = *ss.BinPackFirstFitWeight
+		}
+		if ss.MaxStartingContainers != nil {
+			set.MaxStartingContainers = *ss.MaxStartingContainers
+		}
+		if ss.ProxyMemoryMB != nil {
+			set.ProxyMemoryMB = *ss.ProxyMemoryMB
+		}
+	}
+	if err := set.Validate(); err != nil {
+		return nil, fmt.Errorf("settings.%w", err)
+	}
+	in := &Input{Settings: set, State: NewState(set)}
+	for i := range js.Cells {
+		if err := in.addCell(&js.Cells[i], fmt.Sprintf("cells[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	for i := range js.LRPs {
+		l, err := decodeLRP(&js.LRPs[i], fmt.Sprintf("lrps[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		in.Batch.LRPs = append(in.Batch.LRPs, l)
+	}
+	for i := range js.Tasks {
+		t, err := decodeTask(&js.Tasks[i], fmt.Sprintf("tasks[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		in.Batch.Tasks = append(in.Batch.Tasks, t)
+	}
+	return in, nil
+}
+
+func jsonError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var off int64 = -1
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset
+	case errors.As(err, &typ):
+		off = typ.Offset
+		if typ.Field != "" {
+			return fmt.Errorf("%w: %s: expected %s, got JSON %s (line %d)", model.ErrInvalid, typ.Field, typ.Type, typ.Value, lineOf(data, off))
+		}
+	}
+	if off >= 0 {
+		return fmt.Errorf("%w: line %d, column %d: %v", model.ErrInvalid, lineOf(data, off), colOf(data, off), err)
+	}
+	return fmt.Errorf("%w: %v", model.ErrInvalid, err)
+}
+
+func lineOf(data []byte, off int64) int {
+	return 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n"))
+}
+
+func colOf(data []byte, off int64) int {
+	o := min(int(off), len(data))
+	return o - bytes.LastIndexByte(data[:o], '\n')
+}
+
+func (in *Input) addCell(jc *jsonCell, at string) error {
+	var c model.Cell
+	var err error
+	if c.ID, err = needString(jc.ID, at+".id"); err != nil {
+		return err
+	}
+	if jc.Zone == nil {
+		return fieldErr(at+".zone", "missing")
+	}
+	c.Zone = *jc.Zone
+	if c.Index, err = needInt(jc.Index, at+".index"); err != nil {
+		return err
+	}
+	if c.Total, err = jc.Total.decode(at + ".total"); err != nil {
+		return err
+	}
+	if c.Available, err = jc.Available.decode(at + ".available"); err != nil {
+		return err
+	}
+	if c.StartingContainers, err = optInt(jc.StartingContainers, at+".starting_containers", 0); err != nil {
+		return err
+	}
+	if c.ProxyMemoryMB, err = optInt(jc.ProxyMemoryMB, at+".proxy_memory_mb", 0); err != nil {
+		return err
+	}
+	c.Evacuating = jc.Evacuating
+	c.RootFSProviders, c.PlacementTags = jc.RootFSProviders, jc.PlacementTags
+	c.OptionalPlacementTags, c.VolumeDrivers = jc.OptionalPlacementTags, jc.VolumeDrivers
+	if err := in.State.AddCell(c); err != nil {
+		var ve *model.ValidationError
+		if errors.As(err, &ve) {
+			return fieldErr(at+"."+ve.Field, ve.Problem)
+		}
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	for j, l := range jc.LRPs {
+		f := fmt.Sprintf("%s.lrps[%d]", at, j)
+		guid, err := needString(l.ProcessGUID, f+".process_guid")
+		if err != nil {
+			return err
+		}
+		if err := nonNegative(f, []string{"index", "memory_mb", "disk_mb"}, l.Index, l.MemoryMB, l.DiskMB); err != nil {
+			return err
+		}
+		if err := in.State.addListedLRP(c.ID, guid); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	for j, t := range jc.Tasks {
+		f := fmt.Sprintf("%s.tasks[%d]", at, j)
+		guid, err := needString(t.TaskGUID, f+".task_guid")
+		if err != nil {
+			return err
+		}
+		if err := nonNegative(f, []string{"memory_mb", "disk_mb"}, t.MemoryMB, t.DiskMB); err != nil {
+			return err
+		}
+		if err := in.State.addListedTask(c.ID, guid); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// nonNegative checks optional figures of listed work, in the order named.
+func nonNegative(at string, names []string, ps ...*int) error {
+	for i, p := range ps {
+		if p != nil && *p < 0 {
+			return fieldErr(at+"."+names[i], fmt.Sprintf("must be >= 0, got %d", *p))
+		}
+	}
+	return nil
+}
+
+func decodeResource(w *jsonWork, at string) (model.Resource, error) {
+	var r model.Resource
+	var err error
+	if r.MemoryMB, err = needInt(w.MemoryMB, at+".memory_mb"); err != nil {
+		return r, err
+	}
+	if r.DiskMB, err = needInt(w.DiskMB, at+".disk_mb"); err != nil {
+		return r, err
+	}
+	if r.MaxPids, err = optInt(w.MaxPids, at+".max_pids", 0); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func decodeLRP(w *jsonWork, at string) (LRP, error) {
+	var l LRP
+	var err error
+	if w.TaskGUID != nil {
+		return l, fieldErr(at+".task_guid", "not allowed on an LRP")
+	}
+	if l.ProcessGUID, err = needString(w.ProcessGUID, at+".process_guid"); err != nil {
+		return l, err
+	}
+	if l.Index, err = needInt(w.Index, at+".index"); err != nil {
+		return l, err
+	}
+	if l.Resource, err = decodeResource(w, at); err != nil {
+		return l, err
+	}
+	if l.MaxPerCell, err = optInt(w.MaxPerCell, at+".max_per_cell", 0); err != nil {
+		return l, err
+	}
+	if l.RootFS, err = needString(w.RootFS, at+".rootfs"); err != nil {
+		return l, err
+	}
+	l.Domain, l.PlacementTags, l.VolumeDrivers = w.Domain, w.PlacementTags, w.VolumeDrivers
+	return l, nil
+}
+
+func decodeTask(w *jsonWork, at string) (Task, error) {
+	var t Task
+	var err error
+	if w.ProcessGUID != nil || w.Index != nil || w.MaxPerCell != nil {
+		return t, fieldErr(at, "process_guid, index and max_per_cell are not allowed on a task")
+	}
+	if t.GUID, err = needString(w.TaskGUID, at+".task_guid"); err != nil {
+		return t, err
+	}
+	if t.Resource, err = decodeResource(w, at); err != nil {
+		return t, err
+	}
+	if t.RootFS, err = needString(w.RootFS, at+".rootfs"); err != nil {
+		return t, err
+	}
+	t.Domain, t.PlacementTags, t.VolumeDrivers = w.Domain, w.PlacementTags, w.VolumeDrivers
+	return t, nil
+}
+
+type jsonLRPResult struct {
+	ProcessGUID string `json:"process_guid"`
+	Index       int    `json:"index"`
+	CellID      string `json:"cell_id"`
+	Error       string `json:"error"`
+}
+
+type jsonTaskResult struct {
+	TaskGUID string `json:"task_guid"`
+	CellID   string `json:"cell_id"`
+	Error    string `json:"error"`
+}
+
+// EncodeResults renders RESULT.json: {"lrps": [...], "tasks": [...]} in input order,
+// indented, with a final newline.
+func EncodeResults(res Results) ([]byte, error) {
+	out := struct {
+		LRPs  []jsonLRPResult  `json:"lrps"`
+		Tasks []jsonTaskResult `json:"tasks"`
+	}{LRPs: []jsonLRPResult{}, Tasks: []jsonTaskResult{}}
+	for _, l := range res.LRPs {
+		out.LRPs = append(out.LRPs, jsonLRPResult{l.ProcessGUID, l.Index, l.CellID, l.Error})
+	}
+	for _, t := range res.Tasks {
+		out.Tasks = append(out.Tasks, jsonTaskResult{t.GUID, t.CellID, t.Error})
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

@@ -1,0 +1,462 @@
+package auction
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+type lrpKey struct {
+	gid   int32
+	index int
+}
+
+// workItem is one de-duplicated item: an index into Results.LRPs or Results.Tasks.
+type workItem struct {
+	task bool
+	i    int
+}
+
+// indexed is implemented by algorithms that search the State's index themselves
+// instead of choosing among an enumerated candidate list (the exact diego algorithm).
+type indexed interface {
+	searchLRP(s *State, l *LRP, gid int32, st []uint8) *cellRec
+	searchTask(s *State, t *Task, st []uint8) *cellRec
+}
+
+// Schedule runs one auction on s: dedupe (LRPs by process guid and index, tasks by guid,
+// first wins), order (index-0 LRPs by memory descending, then tasks by memory
+// descending, then index >= 1 LRPs by index ascending then memory descending; stable
+// with respect to the input), then for each item: in-flight limit, filters, fit check,
+// the algorithm's choice, and reservation in s (starting=true). A nil alg means diego;
+// r is only used by randomised algorithms and may be nil for the others.
+func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
+	if alg == nil {
+		alg = Diego{}
+	}
+	s.refreshRanks()
+	var res Results
+	// LRPs are keyed by (interned guid, index): no string hashing per instance.
+	seenL := make(map[lrpKey]struct{}, len(b.LRPs))
+	res.LRPs = make([]LRPResult, 0, len(b.LRPs))
+	lastGUID, lastGID := "", int32(-1)
+	for _, l := range b.LRPs {
+		if l.ProcessGUID != lastGUID || lastGID < 0 {
+			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
+		}
+		k := lrpKey{lastGID, l.Index}
+		if _, dup := seenL[k]; !dup {
+			seenL[k] = struct{}{}
+			res.LRPs = append(res.LRPs, LRPResult{LRP: l})
+		}
+	}
+	seenT := make(map[string]bool, len(b.Tasks))
+	for _, t := range b.Tasks {
+		if !seenT[t.GUID] {
+			seenT[t.GUID] = true
+			res.Tasks = append(res.Tasks, TaskResult{Task: t})
+		}
+	}
+	order := make([]workItem, 0, len(res.LRPs)+len(res.Tasks))
+	for i := range res.LRPs {
+		if res.LRPs[i].Index == 0 {
+			order = append(order, workItem{i: i})
+		}
+	}
+	n0 := len(order)
+	for i := range res.Tasks {
+		order = append(order, workItem{task: true, i: i})
+	}
+	n1 := len(order)
+	for i := range res.LRPs {
+		if res.LRPs[i].Index != 0 {
+			order = append(order, workItem{i: i})
+		}
+	}
+	// Unstable sorts with the input position as the last key: the same order as a
+	// stable sort, without its O(n log^2 n) merging.
+	lrpMem := func(w workItem) int { return res.LRPs[w.i].MemoryMB }
+	slices.SortFunc(order[:n0], func(a, b workItem) int {
+		if c := cmp.Compare(lrpMem(b), lrpMem(a)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	slices.SortFunc(order[n0:n1], func(a, b workItem) int {
+		if c := cmp.Compare(res.Tasks[b.i].MemoryMB, res.Tasks[a.i].MemoryMB); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	slices.SortFunc(order[n1:], func(a, b workItem) int {
+		if c := cmp.Compare(res.LRPs[a.i].Index, res.LRPs[b.i].Index); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(lrpMem(b), lrpMem(a)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+
+	fast, _ := alg.(indexed)
+	for _, w := range order {
+		if w.task {
+			tr := &res.Tasks[w.i]
+			tr.CellID, tr.Error = s.placeTask(&tr.Task, alg, fast, r)
+		} else {
+			lr := &res.LRPs[w.i]
+			lr.CellID, lr.Error = s.placeLRP(&lr.LRP, alg, fast, r)
+		}
+	}
+	return res
+}
+
+// precheck applies the checks that come before scoring: no cells, in-flight limit,
+// filters (DIEGO.md §1.3 precedence). It returns the stages per signature, or an error.
+func (s *State) precheck(pc *model.PlacementConstraint) ([]uint8, string) {
+	if s.active == 0 {
+		return nil, ErrTextCommunication
+	}
+	if s.set.MaxStartingContainers > 0 && s.inflight >= s.set.MaxStartingContainers {
+		return nil, ErrTextInflight
+	}
+	st := s.stages(pc)
+	best := stageRootFS
+	for _, g := range s.grpList {
+		if g.active > 0 {
+			best = max(best, st[g.key.sig])
+		}
+	}
+	switch best {
+	case stageRootFS:
+		return nil, ErrTextRootFS
+	case stageDrivers:
+		return nil, ErrTextVolumeDrivers
+	case stageTags:
+		return nil, PlacementTagError(pc.PlacementTags)
+	}
+	return st, ""
+}
+
+func (s *State) placeLRP(l *LRP, alg Algorithm, fast indexed, r *rand.Rand) (string, string) {
+	if l.ProcessGUID == "" {
+		return "", "invalid lrp: process_guid must not be empty"
+	}
+	if err := l.Resource.Validate("resource"); err != nil {
+		return "", "invalid lrp: " + err.Error()
+	}
+	st, errText := s.precheck(&l.PlacementConstraint)
+	if errText != "" {
+		return "", errText
+	}
+	gid := s.guidID[l.ProcessGUID] // interned by Schedule's dedupe
+	var win *cellRec
+	if fast != nil {
+		win = fast.searchLRP(s, l, gid, st)
+	} else {
+		req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource}
+		win = s.choose(req, alg, r, st, gid, l.MaxPerCell)
+	}
+	if win == nil {
+		return "", s.problems(st, l.MemoryMB, l.DiskMB, true, gid, l.MaxPerCell)
+	}
+	// Reserve the plain (un-proxied) resources (Diego: cell.ReserveLRP).
+	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
+	s.countLRP(win, l.ProcessGUID, +1)
+	s.refresh(win)
+	return win.cell.ID, ""
+}
+
+func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (string, string) {
+	if t.GUID == "" {
+		return "", "invalid task: task_guid must not be empty"
+	}
+	if err := t.Resource.Validate("resource"); err != nil {
+		return "", "invalid task: " + err.Error()
+	}
+	st, errText := s.precheck(&t.PlacementConstraint)
+	if errText != "" {
+		return "", errText
+	}
+	var win *cellRec
+	if fast != nil {
+		win = fast.searchTask(s, t, st)
+	} else {
+		win = s.choose(Request{Task: true, GUID: t.GUID, Resource: t.Resource}, alg, r, st, -1, 0)
+	}
+	if win == nil {
+		return "", s.problems(st, t.MemoryMB, t.DiskMB, false, -1, 0)
+	}
+	if _, dup := win.tasks[t.GUID]; dup {
+		// The same task guid is already on the winner: not something Diego can see;
+		// report it instead of corrupting the bookkeeping.
+		return "", "task " + t.GUID + " already on cell " + win.cell.ID
+	}
+	_ = s.take(win, t.Resource, true)
+	win.tasks[t.GUID] = struct{}{}
+	s.refresh(win)
+	return win.cell.ID, ""
+}
+
+// choose enumerates the feasible cells in cell order and lets alg pick.
+func (s *State) choose(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid int32, maxPerCell int) *cellRec {
+	cands := s.cands[:0]
+	recs := s.recs[:0]
+	for _, rec := range s.cells {
+		if rec.cell.Evacuating || st[rec.grp.key.sig] != stagePass {
+			continue
+		}
+		mem := req.Resource.MemoryMB
+		same := len(rec.tasks)
+		zoneSame := 0
+		proxy := 0
+		if !req.Task {
+			proxy = rec.proxy
+			mem += proxy
+			same = int(rec.guids[gid])
+			zoneSame = int(s.guidZone[gid][rec.zone])
+			if maxPerCell > 0 && same >= maxPerCell {
+				continue
+			}
+		}
+		a := rec.cell.Available
+		if a.MemoryMB < mem || a.DiskMB < req.Resource.DiskMB || a.Containers < 1 {
+			continue
+		}
+		cands = append(cands, Candidate{
+			ID: rec.cell.ID, Zone: rec.cell.Zone, Order: rec.seq, ZoneRank: rec.rank,
+			Total: rec.cell.Total, Available: a, StartingContainers: rec.cell.StartingContainers,
+			ProxyMemoryMB: proxy, Same: same, ZoneSame: zoneSame,
+		})
+		recs = append(recs, rec)
+	}
+	s.cands, s.recs = cands, recs
+	if len(cands) == 0 {
+		return nil
+	}
+	i := alg.Choose(req, cands, s.set, r)
+	if i < 0 || i >= len(cands) {
+		return nil
+	}
+	return recs[i]
+}
+
+// problems builds "insufficient resources: ..." from the problems shared by every
+// compatible cell (DIEGO.md §1.3): a resource is listed when no compatible cell has
+// enough of it; max_per_cell when every compatible cell is at the LRP's cap.
+func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerCell int) string {
+	lackM, lackD, lackC := true, true, true
+	for _, g := range s.grpList {
+		if g.active == 0 || st[g.key.sig] != stagePass {
+			continue
+		}
+		root := &g.t.nodes[1]
+		m := mem
+		if lrp {
+			m += g.key.proxy
+		}
+		lackM = lackM && root.maxM < m
+		lackD = lackD && root.maxD < disk
+		lackC = lackC && root.maxC < 1
+	}
+	var ps []string
+	if lackC {
+		ps = append(ps, ProblemContainers)
+	}
+	if lackD {
+		ps = append(ps, ProblemDisk)
+	}
+	if lrp && maxPerCell > 0 {
+		all := true
+		for _, rec := range s.cells {
+			if !rec.cell.Evacuating && st[rec.grp.key.sig] == stagePass && int(rec.guids[gid]) < maxPerCell {
+				all = false
+				break
+			}
+		}
+		if all {
+			ps = append(ps, ProblemMaxPerCell)
+		}
+	}
+	if lackM {
+		ps = append(ps, ProblemMemory)
+	}
+	if len(ps) == 0 {
+		return ErrTextInsufficient
+	}
+	return ErrTextInsufficient + ": " + strings.Join(ps, ", ")
+}
+
+// Diego is the exact Diego algorithm (the default): zone tiers by same-guid instances,
+// then the lowest Diego score, ties to the earliest cell in cell order. Schedule runs
+// it on the State's index (searchLRP/searchTask); Choose is the same rule over an
+// enumerated candidate list, for use outside a State.
+type Diego struct{}
+
+var _ Algorithm = Diego{}
+var _ indexed = Diego{}
+
+func (Diego) Name() string { return "diego" }
+
+// Choose picks the candidate of the lowest zone tier (ZoneSame) with the lowest score.
+func (Diego) Choose(req Request, cands []Candidate, s Settings, _ *rand.Rand) int {
+	best, bestScore, bestTier, bestOrder := -1, initialWinnerScore, math.MaxInt, math.MaxInt
+	for i := range cands {
+		c := &cands[i]
+		tier := 0
+		if !req.Task {
+			tier = c.ZoneSame
+		}
+		sc := DiegoScore(req, c, s)
+		if tier < bestTier && sc < initialWinnerScore {
+			best, bestScore, bestTier, bestOrder = i, sc, tier, c.Order
+			continue
+		}
+		if tier == bestTier && (sc < bestScore || (sc == bestScore && c.Order < bestOrder)) {
+			best, bestScore, bestOrder = i, sc, c.Order
+		}
+	}
+	return best
+}
+
+func (Diego) searchLRP(s *State, l *LRP, gid int32, st []uint8) *cellRec {
+	counts := s.guidZone[gid]
+	tiers := s.tiers[:0]
+	for z := range s.zones {
+		tiers = append(tiers, int(counts[z]))
+	}
+	slices.Sort(tiers)
+	tiers = slices.Compact(tiers)
+	s.tiers = tiers
+	for _, v := range tiers {
+		s.heap = s.heap[:0]
+		for z := range s.zones {
+			if int(counts[z]) != v {
+				continue
+			}
+			for _, g := range s.zoneGrps[z] {
+				if g.active > 0 && st[g.key.sig] == stagePass {
+					s.heap.push(searchEntry{key: math.Inf(-1), seq: -1, grp: g, idx: 1})
+				}
+			}
+		}
+		if win := s.search(l.MemoryMB, l.DiskMB, false, gid, l.MaxPerCell); win != nil {
+			return win
+		}
+	}
+	return nil
+}
+
+func (Diego) searchTask(s *State, t *Task, st []uint8) *cellRec {
+	s.heap = s.heap[:0]
+	for _, g := range s.grpList {
+		if g.active > 0 && st[g.key.sig] == stagePass {
+			s.heap.push(searchEntry{key: math.Inf(-1), seq: -1, grp: g, idx: 1})
+		}
+	}
+	return s.search(t.MemoryMB, t.DiskMB, true, -1, 0)
+}
+
+// search is a best-first branch and bound over the tree nodes queued in s.heap. It
+// returns exactly the cell a scan would: the lowest exact score, ties to the lowest
+// cell order, scores must be below 1e20. Two bounds prune a node:
+//
+//   - exact: the score formula evaluated on the node's best figures (max available,
+//     min starting, min rank, min tasks, no locality) is <= every score below it,
+//     because every float64 operation is monotone; a node whose exact bound is above
+//     the best score, or equal to it with only later cells, cannot win;
+//   - estimate: the min real-valued key + the request part q is within margin of
+//     every score below; as nodes leave the heap in key order, the search stops at the
+//     first whose estimate exceeds the best score by more than the margin.
+func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cellRec {
+	ws, wb := s.set.StartingContainerWeight, s.set.BinPackFirstFitWeight
+	bestScore := initialWinnerScore
+	bestSeq := math.MaxInt
+	var best *cellRec
+	bound := func(g *group, n *node, mp int) float64 {
+		rs := ResourceScore(model.Resources{MemoryMB: n.maxM, DiskMB: n.maxD, Containers: n.maxC}, g.key.total, mp, disk, n.minS, ws)
+		if task {
+			return rs + float64(LocalityOffset*n.minT)
+		}
+		return rs + float64(float64(n.minRank)*wb)
+	}
+	for len(s.heap) > 0 {
+		e := s.heap.pop()
+		if e.key-margin(e.key) > bestScore {
+			break
+		}
+		g := e.grp
+		mp := mem
+		if !task {
+			mp += g.key.proxy
+		}
+		q := (float64(mp)*g.invTot[0] + float64(disk)*g.invTot[1] + g.invTot[2]) / 3
+		if e.idx == 1 { // a root enters unchecked
+			n := &g.t.nodes[1]
+			if n.maxM < mp || n.maxD < disk || n.maxC < 1 {
+				continue
+			}
+			e.eb = bound(g, n, mp)
+		}
+		// Dive: follow the child with the lower estimate down to a leaf, queueing the
+		// other; nodes in the heap keep the break condition above valid.
+		for idx, eb := e.idx, e.eb; ; {
+			n := &g.t.nodes[idx]
+			if eb > bestScore || (eb == bestScore && n.minSeq > bestSeq) {
+				break
+			}
+			if idx >= g.t.size {
+				rec := g.cells[idx-g.t.size]
+				rs := ResourceScore(rec.cell.Available, g.key.total, mp, disk, rec.cell.StartingContainers, ws)
+				var sc float64
+				if task {
+					sc = rs + float64(LocalityOffset*len(rec.tasks))
+				} else {
+					same := int(rec.guids[gid])
+					if maxPerCell > 0 && same >= maxPerCell {
+						break
+					}
+					sc = rs + float64(LocalityOffset*same) + float64(float64(rec.rank)*wb)
+				}
+				if sc < bestScore || (sc == bestScore && rec.seq < bestSeq) {
+					best, bestScore, bestSeq = rec, sc, rec.seq
+				}
+				break
+			}
+			var next [2]searchEntry
+			k := 0
+			for c := 2 * idx; c <= 2*idx+1; c++ {
+				cn := &g.t.nodes[c]
+				if cn.maxM < mp || cn.maxD < disk || cn.maxC < 1 {
+					continue
+				}
+				ceb := bound(g, cn, mp)
+				if ceb > bestScore || (ceb == bestScore && cn.minSeq > bestSeq) {
+					continue
+				}
+				key := cn.kL
+				if task {
+					key = cn.kT
+				}
+				next[k] = searchEntry{key: key + q, eb: ceb, seq: cn.minSeq, grp: g, idx: c}
+				k++
+			}
+			if k == 0 {
+				break
+			}
+			if k == 2 {
+				h := searchHeap(next[:])
+				if h.less(1, 0) {
+					next[0], next[1] = next[1], next[0]
+				}
+				s.heap.push(next[1])
+			}
+			idx, eb = next[0].idx, next[0].eb
+		}
+	}
+	return best
+}

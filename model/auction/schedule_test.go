@@ -1,0 +1,303 @@
+package auction
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// cell builds a test cell: zone, index, total (mem, disk, containers) = available unless
+// avail is given.
+func cell(id, zone string, index, mem, disk, containers int) model.Cell {
+	tot := model.Resources{MemoryMB: mem, DiskMB: disk, Containers: containers}
+	return model.Cell{ID: id, Zone: zone, Index: index, Total: tot, Available: tot,
+		RootFSProviders: []string{"preloaded:cflinuxfs4", "docker"}}
+}
+
+func withAvail(c model.Cell, mem, disk, containers int) model.Cell {
+	c.Available = model.Resources{MemoryMB: mem, DiskMB: disk, Containers: containers}
+	return c
+}
+
+func withStarting(c model.Cell, n int) model.Cell { c.StartingContainers = n; return c }
+
+func lrp(guid string, index, mem, disk int) LRP {
+	return LRP{ProcessGUID: guid, Index: index, Domain: "cf-apps", Resource: model.Resource{MemoryMB: mem, DiskMB: disk},
+		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}
+}
+
+func task(guid string, mem, disk int) Task {
+	return Task{GUID: guid, Domain: "cf-tasks", Resource: model.Resource{MemoryMB: mem, DiskMB: disk},
+		PlacementConstraint: model.PlacementConstraint{RootFS: "docker:///busybox"}}
+}
+
+type listed struct{ cell, guid string }
+
+func buildState(t *testing.T, set Settings, cells []model.Cell, lrps, tasks []listed) *State {
+	t.Helper()
+	s := NewState(set)
+	for _, c := range cells {
+		if err := s.AddCell(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range lrps {
+		if err := s.addListedLRP(l.cell, l.guid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range tasks {
+		if err := s.addListedTask(l.cell, l.guid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// outcome is "cell-id" or "!error text" per item, LRPs then tasks, in input order.
+func outcomes(res Results) []string {
+	var out []string
+	for _, l := range res.LRPs {
+		if l.Error != "" {
+			out = append(out, "!"+l.Error)
+		} else {
+			out = append(out, l.CellID)
+		}
+	}
+	for _, tr := range res.Tasks {
+		if tr.Error != "" {
+			out = append(out, "!"+tr.Error)
+		} else {
+			out = append(out, tr.CellID)
+		}
+	}
+	return out
+}
+
+func TestScheduleTable(t *testing.T) {
+	def := DefaultSettings()
+	tagged := func(c model.Cell, req, opt []string) model.Cell {
+		c.PlacementTags, c.OptionalPlacementTags = req, opt
+		return c
+	}
+	withDrivers := func(c model.Cell, d ...string) model.Cell { c.VolumeDrivers = d; return c }
+	withTags := func(l LRP, tags ...string) LRP { l.PlacementTags = tags; return l }
+	withRootFS := func(l LRP, r string) LRP { l.RootFS = r; return l }
+	withVol := func(l LRP, d ...string) LRP { l.VolumeDrivers = d; return l }
+	maxPer := func(l LRP, n int) LRP { l.MaxPerCell = n; return l }
+	evac := func(c model.Cell) model.Cell { c.Evacuating = true; return c }
+
+	tests := []struct {
+		name  string
+		set   Settings
+		cells []model.Cell
+		lrps  []listed
+		tasks []listed
+		batch Batch
+		want  []string
+	}{
+		{name: "rootfs: no cell has the stack", set: def,
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{withRootFS(lrp("a", 0, 64, 64), "preloaded:windows")}},
+			want:  []string{"!found no compatible cell for required rootfs"}},
+		{name: "rootfs: docker is matched by scheme", set: def,
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{withRootFS(lrp("a", 0, 64, 64), "docker:///nginx")}},
+			want:  []string{"c1"}},
+		{name: "volume drivers", set: def,
+			cells: []model.Cell{withDrivers(cell("c1", "z1", 0, 1024, 1024, 10), "nfs")},
+			batch: Batch{LRPs: []LRP{withVol(lrp("a", 0, 64, 64), "nfs", "smb")}},
+			want:  []string{"!found no compatible cell with required volume drivers"}},
+		{name: "untagged work never lands on a cell with required tags", set: def,
+			cells: []model.Cell{tagged(cell("c1", "z1", 0, 1024, 1024, 10), []string{"gpu"}, nil)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"!found no compatible cell with no placement tags"}},
+		{name: "one tag", set: def,
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{withTags(lrp("a", 0, 64, 64), "gpu")}},
+			want:  []string{`!found no compatible cell with placement tag "gpu"`}},
+		{name: "three tags, in request order", set: def,
+			cells: []model.Cell{tagged(cell("c1", "z1", 0, 1024, 1024, 10), []string{"a"}, []string{"b"})},
+			batch: Batch{LRPs: []LRP{withTags(lrp("x", 0, 64, 64), "c", "a", "b")}},
+			want:  []string{`!found no compatible cell with placement tags "c", "a" and "b"`}},
+		{name: "required ⊆ desired ⊆ required ∪ optional", set: def,
+			cells: []model.Cell{tagged(cell("c1", "z1", 0, 1024, 1024, 10), []string{"a"}, []string{"b"})},
+			batch: Batch{LRPs: []LRP{withTags(lrp("x", 0, 64, 64), "b", "a")}},
+			want:  []string{"c1"}},
+		{name: "precedence: the most advanced error over all cells wins", set: def,
+			// c1 (z1) fails rootfs, c2 (z2) passes rootfs+drivers and fails tags.
+			cells: []model.Cell{func() model.Cell { c := cell("c1", "z1", 0, 1024, 1024, 10); c.RootFSProviders = nil; return c }(),
+				tagged(cell("c2", "z2", 0, 1024, 1024, 10), []string{"gpu"}, nil)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"!found no compatible cell with no placement tags"}},
+		{name: "no cells at all", set: def,
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}, Tasks: []Task{task("t", 1, 1)}},
+			want:  []string{"!unable to communicate to compatible cells", "!unable to communicate to compatible cells"}},
+		{name: "evacuating cells do not take part", set: def,
+			cells: []model.Cell{evac(cell("c1", "z1", 0, 1024, 1024, 10))},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"!unable to communicate to compatible cells"}},
+		{name: "insufficient: only the shared problems", set: def,
+			// c1 lacks memory (100 < 200); c2 lacks memory (150 < 200) and disk (10 < 20):
+			// shared = {memory}.
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 100, 1000, 5),
+				withAvail(cell("c2", "z1", 1, 1024, 1024, 10), 150, 10, 5)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 200, 20)}},
+			want:  []string{"!insufficient resources: memory"}},
+		{name: "insufficient: disjoint problems leave an empty list", set: def,
+			// c1 lacks memory only, c2 lacks containers only: intersection {}.
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 100, 1000, 5),
+				withAvail(cell("c2", "z1", 1, 1024, 1024, 10), 1000, 1000, 0)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 200, 20)}},
+			want:  []string{"!insufficient resources"}},
+		{name: "insufficient: all three", set: def,
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 10, 10, 0)},
+			batch: Batch{Tasks: []Task{task("t", 20, 20)}},
+			want:  []string{"!insufficient resources: containers, disk, memory"}},
+		{name: "tie goes to the first cell in cell order", set: def,
+			// identical empty cells, identical scores: c2 is listed first.
+			cells: []model.Cell{cell("c2", "z1", 0, 1024, 1024, 10), cell("c1", "z1", 1, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "lowest score wins: mean used fraction", set: def,
+			// c1: mem (1-(512-64)/1024)=0.5625, disk (1-(1024-64)/1024)=0.0625, cont (1-9/10)=0.1 -> 0.2417
+			// c2: mem (1-(1024-64)/1024)=0.0625, disk 0.0625, cont 0.1 -> 0.075: c2.
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 512, 1024, 10), cell("c2", "z1", 1, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "starting containers weigh 0.25 each", set: def,
+			// c1 as c2 above but 1 starting: 0.075+0.25=0.325; c2 with 512 free: 0.2417: c2.
+			cells: []model.Cell{withStarting(cell("c1", "z1", 0, 1024, 1024, 10), 1), withAvail(cell("c2", "z1", 1, 1024, 1024, 10), 512, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "locality: +1000 per instance of the same guid", set: def,
+			// c1 empty but holds a/1: 0.075+1000; c2 nearly full: mem 1-(128-64)/1024=0.9375,
+			// disk 0.0625, cont 0.1 -> 0.3667: c2.
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), withAvail(cell("c2", "z1", 1, 1024, 1024, 10), 128, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "zone tier beats load", set: def,
+			// z1 holds one instance of a (on c1), z2 none: c3 in z2 wins although it is
+			// nearly full (score 0.37 vs c2's 0.075).
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), cell("c2", "z1", 1, 1024, 1024, 10),
+				withAvail(cell("c3", "z2", 0, 1024, 1024, 10), 128, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c3"}},
+		{name: "zone tier falls through when nothing fits", set: def,
+			// z2 (0 instances) cannot fit 256 MB (128 free): next tier z1, c2 (no locality).
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), cell("c2", "z1", 1, 1024, 1024, 10),
+				withAvail(cell("c3", "z2", 0, 1024, 1024, 10), 128, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 256, 64)}},
+			want:  []string{"c2"}},
+		{name: "zones with equal counts are pooled", set: def,
+			// z1 and z2 both hold 1 instance of a: one tier; c2 (z1, empty, 0.075) beats c3
+			// (z2, 512 free, 0.24).
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), cell("c2", "z1", 1, 1024, 1024, 10),
+				withAvail(cell("c3", "z2", 0, 1024, 1024, 10), 512, 1024, 10), cell("c4", "z2", 1, 1024, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}, {"c4", "a"}},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "tasks: +1000 per task on the cell, no zones", set: def,
+			// c1 holds a task: 1000.07; c2 (other zone, 512 free): 0.24: c2.
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), withAvail(cell("c2", "z2", 0, 1024, 1024, 10), 512, 1024, 10)},
+			tasks: []listed{{"c1", "old"}},
+			batch: Batch{Tasks: []Task{task("t", 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "in-flight limit", set: Settings{StartingContainerWeight: 0.25, MaxStartingContainers: 2},
+			// 1 starting already; a/0 makes it 2; then b/0 and the task hit the limit.
+			cells: []model.Cell{withStarting(cell("c1", "z1", 0, 1024, 1024, 10), 1)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64), lrp("b", 0, 32, 64)}, Tasks: []Task{task("t", 1, 1)}},
+			want: []string{"c1", "!waiting to start instance: reached in-flight start limit",
+				"!waiting to start instance: reached in-flight start limit"}},
+		{name: "proxy memory counts for the fit of LRPs, not tasks", set: Settings{StartingContainerWeight: 0.25, ProxyMemoryMB: 32},
+			// 100 free: LRP 80+32=112 > 100 fails; task 80 fits.
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 100, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 80, 64)}, Tasks: []Task{task("t", 80, 64)}},
+			want:  []string{"!insufficient resources: memory", "c1"}},
+		{name: "proxy memory: reservation subtracts plain memory", set: Settings{StartingContainerWeight: 0.25, ProxyMemoryMB: 32},
+			// 100 free: a/0 needs 50+32=82 fits, reserves 50 -> 50 free; b/0 needs 18+32=50 fits.
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 100, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 50, 1), lrp("b", 0, 18, 1)}},
+			want:  []string{"c1", "c1"}},
+		{name: "proxy memory shifts the score", set: Settings{StartingContainerWeight: 0, ProxyMemoryMB: 512},
+			// c1 (total 1024) vs c2 (total 4096), both with 1024 free: with 512 proxy,
+			// c1 mem used 1-(1024-576)/1024=0.5625, c2 1-(1024-576)/4096=0.89; disk and
+			// containers equal: c1.
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), withAvail(cell("c2", "z1", 1, 4096, 1024, 10), 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c1"}},
+		{name: "bin-pack first-fit: lowest index in the zone", set: Settings{StartingContainerWeight: 0.25, BinPackFirstFitWeight: 0.5},
+			// c1 has Index 7 (rank 1), c2 Index 3 (rank 0): equal resource scores, c2 wins
+			// by 0.5.
+			cells: []model.Cell{cell("c1", "z1", 7, 1024, 1024, 10), cell("c2", "z1", 3, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 64, 64)}},
+			want:  []string{"c2"}},
+		{name: "bin-pack: ranks are per zone", set: Settings{StartingContainerWeight: 0.25, BinPackFirstFitWeight: 0.5},
+			// z1: c1 (Index 0) rank 0, c2 (Index 1) rank 1; z2: c3 (Index 5) rank 0.
+			// a1: c1 and c3 tie at 0.075 (rank 0), c1 is first. a2: c1 = 0.15 + 0.25
+			// starting = 0.4, c2 = 0.075 + 0.5 = 0.575, c3 = 0.075: c3.
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), cell("c2", "z1", 1, 1024, 1024, 10), cell("c3", "z2", 5, 1024, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a1", 0, 64, 64), lrp("a2", 0, 64, 64)}},
+			want:  []string{"c1", "c3"}},
+		{name: "bin-pack weight can outweigh locality", set: Settings{BinPackFirstFitWeight: 2000},
+			// rank 1 costs 2000 > 1000 locality: a/1 goes back to c1 (rank 0).
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), cell("c2", "z1", 1, 1024, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}},
+			batch: Batch{LRPs: []LRP{lrp("a", 1, 64, 64)}},
+			want:  []string{"c1"}},
+		{name: "max per cell", set: def,
+			// c1 holds 1 instance of a, cap 1: c1 excluded; c2 full on memory.
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10), withAvail(cell("c2", "z1", 1, 1024, 1024, 10), 10, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}},
+			batch: Batch{LRPs: []LRP{maxPer(lrp("a", 1, 64, 64), 1)}},
+			want:  []string{"!insufficient resources"}},
+		{name: "max per cell everywhere", set: def,
+			cells: []model.Cell{cell("c1", "z1", 0, 1024, 1024, 10)},
+			lrps:  []listed{{"c1", "a"}},
+			batch: Batch{LRPs: []LRP{maxPer(lrp("a", 1, 64, 64), 1)}},
+			want:  []string{"!insufficient resources: max_per_cell"}},
+		{name: "order: index-0 LRPs, then tasks, then index>=1, larger first", set: def,
+			// 300 MB free: a/0 (200) first, then task t (90, fits: 100 left), then b/1 (20
+			// fits, 10 left) before c/2 (20 fails).
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 300, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("c", 2, 20, 1), lrp("b", 1, 10, 1), lrp("a", 0, 200, 1)}, Tasks: []Task{task("t", 90, 1)}},
+			want:  []string{"!insufficient resources: memory", "c1", "c1", "c1"}},
+		{name: "dedupe keeps the first occurrence", set: def,
+			// the second a/0 (100 MB) is dropped; the first (10 MB) is placed.
+			cells: []model.Cell{withAvail(cell("c1", "z1", 0, 1024, 1024, 10), 50, 1024, 10)},
+			batch: Batch{LRPs: []LRP{lrp("a", 0, 10, 1), lrp("a", 0, 100, 1)}, Tasks: []Task{task("t", 1, 1), task("t", 1000, 1)}},
+			want:  []string{"c1", "c1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := buildState(t, tc.set, tc.cells, tc.lrps, tc.tasks)
+			got := outcomes(s.Schedule(tc.batch, Diego{}, nil))
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			// The plain reference agrees on every case.
+			ref := &refState{set: tc.set}
+			for _, c := range tc.cells {
+				rc := &refCell{Cell: c, lrps: map[string]int{}}
+				for _, l := range tc.lrps {
+					if l.cell == c.ID {
+						rc.lrps[l.guid]++
+					}
+				}
+				for _, l := range tc.tasks {
+					if l.cell == c.ID {
+						rc.tasks++
+					}
+				}
+				ref.cells = append(ref.cells, rc)
+			}
+			if r := outcomes(ref.schedule(tc.batch)); fmt.Sprint(r) != fmt.Sprint(tc.want) {
+				t.Errorf("reference got %q, want %q", r, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,606 @@
+package auction
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// cellRec is one cell and the work the auctioneer knows on it.
+type cellRec struct {
+	cell  model.Cell // Available, StartingContainers and Evacuating are current
+	seq   int        // cell order: increases with every AddCell
+	zone  int
+	grp   *group
+	leaf  int
+	rank  int // position in its zone by (Index, seq) among non-evacuating cells
+	proxy int // proxy memory added to LRPs on this cell
+	guids map[int32]int32
+	tasks map[string]struct{}
+}
+
+// capSig is one distinct combination of what a cell offers for the filters.
+type capSig struct {
+	preloaded map[string]bool // stack names of preloaded:NAME providers
+	arbitrary map[string]bool // other schemes (docker, ...)
+	drivers   map[string]bool
+	required  map[string]bool
+	optional  map[string]bool
+}
+
+// groupKey: cells of one group share a zone, a capability signature, totals and proxy
+// memory, so the filters pass or fail for all of them alike and the request-dependent
+// part of the score is the same for all of them.
+type groupKey struct {
+	zone, sig int
+	total     model.Resources
+	proxy     int
+}
+
+type group struct {
+	key    groupKey
+	invTot [3]float64
+	t      tree
+	cells  []*cellRec // by leaf; nil for a freed leaf
+	free   []int      // freed leaves
+	active int        // non-evacuating cells
+}
+
+// State is every cell the auctioneer knows, with the work on it, indexed for the
+// auction. It is updated incrementally by the driver and by Schedule's reservations.
+// The zero value is not usable: call NewState.
+type State struct {
+	set      Settings
+	cells    []*cellRec // cell order
+	byID     map[string]*cellRec
+	nextSeq  int
+	active   int // non-evacuating cells
+	inflight int // starting containers on non-evacuating cells
+
+	zones     []string
+	zoneID    map[string]int
+	zoneCells [][]*cellRec
+	zoneDirty []bool
+	zoneGrps  [][]*group
+
+	sigs    []*capSig
+	sigID   map[string]int
+	groups  map[groupKey]*group
+	grpList []*group // in creation order
+
+	guidID   map[string]int32
+	guidZone [][]int32 // per guid id, per zone: instances on non-evacuating cells
+
+	filterCache map[string][]uint8 // constraint key -> stage reached, per sig
+
+	// scratch space reused by Schedule
+	heap      searchHeap
+	cands     []Candidate
+	recs      []*cellRec
+	lastPC    model.PlacementConstraint
+	lastStage []uint8
+	tiers     []int
+}
+
+// NewState makes an empty State. Settings that fail Settings.Validate are clamped to
+// Diego's defaults field by field; callers that take settings from users validate first.
+func NewState(s Settings) *State {
+	if s.Validate() != nil {
+		d := DefaultSettings()
+		if (Settings{StartingContainerWeight: s.StartingContainerWeight}).Validate() != nil {
+			s.StartingContainerWeight = d.StartingContainerWeight
+		}
+		if (Settings{BinPackFirstFitWeight: s.BinPackFirstFitWeight}).Validate() != nil {
+			s.BinPackFirstFitWeight = d.BinPackFirstFitWeight
+		}
+		s.MaxStartingContainers = max(s.MaxStartingContainers, 0)
+		s.ProxyMemoryMB = max(s.ProxyMemoryMB, 0)
+	}
+	return &State{
+		set: s, byID: map[string]*cellRec{}, zoneID: map[string]int{}, sigID: map[string]int{},
+		groups: map[groupKey]*group{}, guidID: map[string]int32{}, filterCache: map[string][]uint8{},
+	}
+}
+
+// Settings returns the State's settings.
+func (s *State) Settings() Settings { return s.set }
+
+// AddCell adds a cell after every known one (cell order). The cell must pass
+// model.Cell.Validate and have positive totals; a duplicate id is an ExistsError.
+func (s *State) AddCell(c model.Cell) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("cell %q: %w", c.ID, err)
+	}
+	switch {
+	case c.Total.MemoryMB <= 0:
+		return fmt.Errorf("cell %q: %w", c.ID, &model.ValidationError{Field: "total.memory_mb", Problem: "must be > 0"})
+	case c.Total.DiskMB <= 0:
+		return fmt.Errorf("cell %q: %w", c.ID, &model.ValidationError{Field: "total.disk_mb", Problem: "must be > 0"})
+	case c.Total.Containers <= 0:
+		return fmt.Errorf("cell %q: %w", c.ID, &model.ValidationError{Field: "total.containers", Problem: "must be > 0"})
+	}
+	if _, dup := s.byID[c.ID]; dup {
+		return &model.ExistsError{Kind: "cell", Key: c.ID}
+	}
+	c.RootFSProviders = slices.Clone(c.RootFSProviders)
+	c.PlacementTags = slices.Clone(c.PlacementTags)
+	c.OptionalPlacementTags = slices.Clone(c.OptionalPlacementTags)
+	c.VolumeDrivers = slices.Clone(c.VolumeDrivers)
+	rec := &cellRec{cell: c, seq: s.nextSeq, guids: map[int32]int32{}, tasks: map[string]struct{}{}}
+	s.nextSeq++
+	rec.proxy = c.ProxyMemoryMB
+	if rec.proxy == 0 {
+		rec.proxy = s.set.ProxyMemoryMB
+	}
+	rec.zone = s.internZone(c.Zone)
+	sig := s.internSig(&c)
+	key := groupKey{zone: rec.zone, sig: sig, total: c.Total, proxy: rec.proxy}
+	g := s.groups[key]
+	if g == nil {
+		g = &group{key: key, invTot: [3]float64{1 / float64(c.Total.MemoryMB), 1 / float64(c.Total.DiskMB), 1 / float64(c.Total.Containers)}}
+		s.groups[key] = g
+		s.grpList = append(s.grpList, g)
+		s.zoneGrps[rec.zone] = append(s.zoneGrps[rec.zone], g)
+	}
+	rec.grp = g
+	if n := len(g.free); n > 0 {
+		// Leaf position carries no meaning: ties are broken by seq, kept in the nodes.
+		rec.leaf = g.free[n-1]
+		g.free = g.free[:n-1]
+	} else {
+		rec.leaf = len(g.cells)
+		g.cells = append(g.cells, nil)
+		g.t.grow(len(g.cells))
+	}
+	g.cells[rec.leaf] = rec
+	s.cells = append(s.cells, rec)
+	s.byID[c.ID] = rec
+	s.zoneCells[rec.zone] = append(s.zoneCells[rec.zone], rec)
+	s.zoneDirty[rec.zone] = true
+	if !c.Evacuating {
+		s.active++
+		g.active++
+		s.inflight += c.StartingContainers
+	}
+	s.refresh(rec)
+	return nil
+}
+
+// RemoveCell forgets a cell and its work (the cell was lost). It reports whether the
+// cell was known.
+func (s *State) RemoveCell(id string) bool {
+	rec, ok := s.byID[id]
+	if !ok {
+		return false
+	}
+	if !rec.cell.Evacuating {
+		s.countWork(rec, -1)
+	}
+	g := rec.grp
+	g.cells[rec.leaf] = nil
+	g.t.set(rec.leaf, emptyNode)
+	g.free = append(g.free, rec.leaf)
+	delete(s.byID, id)
+	s.cells = slices.DeleteFunc(s.cells, func(c *cellRec) bool { return c == rec })
+	s.zoneCells[rec.zone] = slices.DeleteFunc(s.zoneCells[rec.zone], func(c *cellRec) bool { return c == rec })
+	s.zoneDirty[rec.zone] = true
+	return true
+}
+
+// countWork adds (sign +1) or removes (-1) a cell's work from the auction-wide counts
+// that only cover non-evacuating cells.
+func (s *State) countWork(rec *cellRec, sign int) {
+	s.active += sign
+	rec.grp.active += sign
+	s.inflight += sign * rec.cell.StartingContainers
+	gids := make([]int32, 0, len(rec.guids))
+	for gid := range rec.guids {
+		gids = append(gids, gid)
+	}
+	slices.Sort(gids)
+	for _, gid := range gids {
+		s.guidZone[gid][rec.zone] += int32(sign) * rec.guids[gid]
+	}
+}
+
+// Cell returns the cell's current figures.
+func (s *State) Cell(id string) (model.Cell, bool) {
+	rec, ok := s.byID[id]
+	if !ok {
+		return model.Cell{}, false
+	}
+	return rec.cell, true
+}
+
+// Cells returns every cell in cell order.
+func (s *State) Cells() []model.Cell {
+	out := make([]model.Cell, len(s.cells))
+	for i, rec := range s.cells {
+		out[i] = rec.cell
+	}
+	return out
+}
+
+// Len is the number of cells.
+func (s *State) Len() int { return len(s.cells) }
+
+// SetEvacuating marks a cell evacuating (skipped by the auction, DIEGO.md §1.1 step 3)
+// or back. Unknown ids are ignored.
+func (s *State) SetEvacuating(id string, on bool) {
+	rec, ok := s.byID[id]
+	if !ok || rec.cell.Evacuating == on {
+		return
+	}
+	if on {
+		s.countWork(rec, -1)
+	} else {
+		s.countWork(rec, +1)
+	}
+	rec.cell.Evacuating = on
+	s.zoneDirty[rec.zone] = true
+	s.refresh(rec)
+}
+
+// InstancesOf returns the instances of processGUID on the cell.
+func (s *State) InstancesOf(cellID, processGUID string) int {
+	rec, ok := s.byID[cellID]
+	gid, ok2 := s.guidID[processGUID]
+	if !ok || !ok2 {
+		return 0
+	}
+	return int(rec.guids[gid])
+}
+
+// TasksOn returns the number of tasks on the cell.
+func (s *State) TasksOn(cellID string) int {
+	if rec, ok := s.byID[cellID]; ok {
+		return len(rec.tasks)
+	}
+	return 0
+}
+
+func (s *State) lookup(cellID string, r model.Resource) (*cellRec, error) {
+	rec, ok := s.byID[cellID]
+	if !ok {
+		return nil, &model.NotFoundError{Kind: "cell", Key: cellID}
+	}
+	if err := r.Validate("resource"); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func (s *State) take(rec *cellRec, r model.Resource, starting bool) error {
+	left := rec.cell.Available.Sub(r)
+	if left.MemoryMB < 0 || left.DiskMB < 0 || left.Containers < 0 {
+		return &model.ValidationError{Field: "resource", Problem: fmt.Sprintf("cell %s has %+v available, cannot take %+v", rec.cell.ID, rec.cell.Available, r)}
+	}
+	rec.cell.Available = left
+	if starting {
+		rec.cell.StartingContainers++
+		if !rec.cell.Evacuating {
+			s.inflight++
+		}
+	}
+	return nil
+}
+
+func (s *State) give(rec *cellRec, r model.Resource, starting bool) error {
+	back := rec.cell.Available.Add(r)
+	if back.MemoryMB > rec.cell.Total.MemoryMB || back.DiskMB > rec.cell.Total.DiskMB || back.Containers > rec.cell.Total.Containers {
+		return &model.ValidationError{Field: "resource", Problem: fmt.Sprintf("cell %s would have more than its total after freeing %+v", rec.cell.ID, r)}
+	}
+	if starting && rec.cell.StartingContainers == 0 {
+		return &model.ValidationError{Field: "starting", Problem: "cell " + rec.cell.ID + " has no starting container"}
+	}
+	rec.cell.Available = back
+	if starting {
+		rec.cell.StartingContainers--
+		if !rec.cell.Evacuating {
+			s.inflight--
+		}
+	}
+	return nil
+}
+
+// AddLRP records an LRP instance of processGUID on the cell: its resources leave
+// Available and, when starting, StartingContainers rises.
+func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bool) error {
+	rec, err := s.lookup(cellID, r)
+	if err != nil {
+		return err
+	}
+	if processGUID == "" {
+		return &model.ValidationError{Field: "process_guid", Problem: "must not be empty"}
+	}
+	if err := s.take(rec, r, starting); err != nil {
+		return err
+	}
+	s.countLRP(rec, processGUID, +1)
+	s.refresh(rec)
+	return nil
+}
+
+// countLRP moves the same-guid counts only (resources untouched).
+func (s *State) countLRP(rec *cellRec, processGUID string, d int32) {
+	gid := s.internGUID(processGUID)
+	n := rec.guids[gid] + d
+	if n == 0 {
+		delete(rec.guids, gid)
+	} else {
+		rec.guids[gid] = n
+	}
+	if !rec.cell.Evacuating {
+		s.guidZone[gid][rec.zone] += d
+	}
+}
+
+// RemoveLRP undoes AddLRP for one instance.
+func (s *State) RemoveLRP(cellID, processGUID string, r model.Resource, starting bool) error {
+	rec, err := s.lookup(cellID, r)
+	if err != nil {
+		return err
+	}
+	gid, ok := s.guidID[processGUID]
+	if !ok || rec.guids[gid] == 0 {
+		return &model.NotFoundError{Kind: "lrp", Key: processGUID + " on cell " + cellID}
+	}
+	if err := s.give(rec, r, starting); err != nil {
+		return err
+	}
+	s.countLRP(rec, processGUID, -1)
+	s.refresh(rec)
+	return nil
+}
+
+// AddTask records a task on the cell.
+func (s *State) AddTask(cellID, taskGUID string, r model.Resource, starting bool) error {
+	rec, err := s.lookup(cellID, r)
+	if err != nil {
+		return err
+	}
+	if taskGUID == "" {
+		return &model.ValidationError{Field: "task_guid", Problem: "must not be empty"}
+	}
+	if _, dup := rec.tasks[taskGUID]; dup {
+		return &model.ExistsError{Kind: "task", Key: taskGUID + " on cell " + cellID}
+	}
+	if err := s.take(rec, r, starting); err != nil {
+		return err
+	}
+	rec.tasks[taskGUID] = struct{}{}
+	s.refresh(rec)
+	return nil
+}
+
+// RemoveTask undoes AddTask.
+func (s *State) RemoveTask(cellID, taskGUID string, r model.Resource, starting bool) error {
+	rec, err := s.lookup(cellID, r)
+	if err != nil {
+		return err
+	}
+	if _, ok := rec.tasks[taskGUID]; !ok {
+		return &model.NotFoundError{Kind: "task", Key: taskGUID + " on cell " + cellID}
+	}
+	if err := s.give(rec, r, starting); err != nil {
+		return err
+	}
+	delete(rec.tasks, taskGUID)
+	s.refresh(rec)
+	return nil
+}
+
+// Started records that one starting container on the cell is now running.
+func (s *State) Started(cellID string) error {
+	rec, ok := s.byID[cellID]
+	if !ok {
+		return &model.NotFoundError{Kind: "cell", Key: cellID}
+	}
+	if rec.cell.StartingContainers == 0 {
+		return &model.ValidationError{Field: "starting_containers", Problem: "cell " + cellID + " has no starting container"}
+	}
+	rec.cell.StartingContainers--
+	if !rec.cell.Evacuating {
+		s.inflight--
+	}
+	s.refresh(rec)
+	return nil
+}
+
+// InFlight is the number of starting containers on non-evacuating cells.
+func (s *State) InFlight() int { return s.inflight }
+
+func (s *State) internZone(z string) int {
+	if id, ok := s.zoneID[z]; ok {
+		return id
+	}
+	id := len(s.zones)
+	s.zones = append(s.zones, z)
+	s.zoneID[z] = id
+	s.zoneCells = append(s.zoneCells, nil)
+	s.zoneDirty = append(s.zoneDirty, false)
+	s.zoneGrps = append(s.zoneGrps, nil)
+	for i := range s.guidZone {
+		s.guidZone[i] = append(s.guidZone[i], 0)
+	}
+	return id
+}
+
+func (s *State) internGUID(g string) int32 {
+	if id, ok := s.guidID[g]; ok {
+		return id
+	}
+	id := int32(len(s.guidZone))
+	s.guidID[g] = id
+	s.guidZone = append(s.guidZone, make([]int32, len(s.zones)))
+	return id
+}
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func sortedKey(xs []string) string {
+	ys := slices.Clone(xs)
+	slices.Sort(ys)
+	ys = slices.Compact(ys)
+	return strings.Join(ys, "\x01")
+}
+
+func (s *State) internSig(c *model.Cell) int {
+	key := sortedKey(c.RootFSProviders) + "\x00" + sortedKey(c.VolumeDrivers) + "\x00" + sortedKey(c.PlacementTags) + "\x00" + sortedKey(c.OptionalPlacementTags)
+	if id, ok := s.sigID[key]; ok {
+		return id
+	}
+	sig := &capSig{preloaded: map[string]bool{}, arbitrary: map[string]bool{},
+		drivers: setOf(c.VolumeDrivers), required: setOf(c.PlacementTags), optional: setOf(c.OptionalPlacementTags)}
+	for _, p := range c.RootFSProviders {
+		if name, ok := strings.CutPrefix(p, "preloaded:"); ok {
+			sig.preloaded[name] = true
+		} else {
+			sig.arbitrary[strings.TrimSuffix(p, ":")] = true
+		}
+	}
+	id := len(s.sigs)
+	s.sigs = append(s.sigs, sig)
+	s.sigID[key] = id
+	return id
+}
+
+// Filter stages: how far a cell of a signature gets through the checks.
+const (
+	stageRootFS  uint8 = iota // fails the rootfs check
+	stageDrivers              // rootfs ok, fails the volume drivers
+	stageTags                 // drivers ok, fails the placement tags
+	stagePass                 // compatible
+)
+
+// stage applies DIEGO.md §1.3's checks in order.
+func (sig *capSig) stage(pc *model.PlacementConstraint) uint8 {
+	if !sig.matchRootFS(pc.RootFS) {
+		return stageRootFS
+	}
+	for _, d := range pc.VolumeDrivers {
+		if !sig.drivers[d] {
+			return stageDrivers
+		}
+	}
+	desired := setOf(pc.PlacementTags)
+	for t := range sig.required {
+		if !desired[t] {
+			return stageTags
+		}
+	}
+	for _, t := range pc.PlacementTags {
+		if !sig.required[t] && !sig.optional[t] {
+			return stageTags
+		}
+	}
+	return stagePass
+}
+
+// matchRootFS: preloaded:NAME (and preloaded+layer:NAME) needs the stack NAME; any other
+// scheme is matched by the scheme alone (an arbitrary provider such as docker).
+func (sig *capSig) matchRootFS(rootfs string) bool {
+	u, err := url.Parse(rootfs)
+	if err != nil || u.Scheme == "" {
+		return false
+	}
+	if u.Scheme == "preloaded" || u.Scheme == "preloaded+layer" {
+		return sig.preloaded[u.Opaque]
+	}
+	return sig.arbitrary[u.Scheme]
+}
+
+// stages returns the stage of every signature for the constraint (cached).
+func (s *State) stages(pc *model.PlacementConstraint) []uint8 {
+	if s.lastStage != nil && len(s.lastStage) == len(s.sigs) && pc.RootFS == s.lastPC.RootFS &&
+		slices.Equal(pc.VolumeDrivers, s.lastPC.VolumeDrivers) && slices.Equal(pc.PlacementTags, s.lastPC.PlacementTags) {
+		return s.lastStage
+	}
+	key := pc.RootFS + "\x00" + strings.Join(pc.VolumeDrivers, "\x01") + "\x00" + strings.Join(pc.PlacementTags, "\x01")
+	st := s.filterCache[key]
+	for i := len(st); i < len(s.sigs); i++ {
+		st = append(st, s.sigs[i].stage(pc))
+	}
+	s.filterCache[key] = st
+	s.lastPC, s.lastStage = *pc, st
+	return st
+}
+
+// refreshRanks renumbers the non-evacuating cells of every changed zone by (Index, cell
+// order), 0..n-1: Diego's bin-pack index.
+func (s *State) refreshRanks() {
+	for z, dirty := range s.zoneDirty {
+		if !dirty {
+			continue
+		}
+		s.zoneDirty[z] = false
+		live := make([]*cellRec, 0, len(s.zoneCells[z]))
+		for _, rec := range s.zoneCells[z] {
+			if !rec.cell.Evacuating {
+				live = append(live, rec)
+			}
+		}
+		sort.SliceStable(live, func(i, j int) bool { return live[i].cell.Index < live[j].cell.Index })
+		for i, rec := range live {
+			if rec.rank != i {
+				rec.rank = i
+				s.refresh(rec)
+			}
+		}
+	}
+}
+
+// refresh recomputes the cell's leaf in its group's tree.
+func (s *State) refresh(rec *cellRec) {
+	g := rec.grp
+	if rec.cell.Evacuating {
+		g.t.set(rec.leaf, emptyNode)
+		return
+	}
+	a := rec.cell.Available
+	base := 1 - (float64(a.MemoryMB)*g.invTot[0]+float64(a.DiskMB)*g.invTot[1]+float64(a.Containers)*g.invTot[2])/3 +
+		float64(rec.cell.StartingContainers)*s.set.StartingContainerWeight
+	g.t.set(rec.leaf, node{
+		kL:   base + float64(rec.rank)*s.set.BinPackFirstFitWeight,
+		kT:   base + float64(LocalityOffset*len(rec.tasks)),
+		maxM: a.MemoryMB, maxD: a.DiskMB, maxC: a.Containers,
+		minS: rec.cell.StartingContainers, minRank: rec.rank, minT: len(rec.tasks),
+		minSeq: rec.seq,
+	})
+}
+
+// addListedLRP counts an instance listed on a cell whose Available already accounts for
+// it (the /state reply, STATE.json): same-guid counts only, resources untouched.
+func (s *State) addListedLRP(cellID, processGUID string) error {
+	rec, ok := s.byID[cellID]
+	if !ok {
+		return &model.NotFoundError{Kind: "cell", Key: cellID}
+	}
+	s.countLRP(rec, processGUID, +1)
+	s.refresh(rec)
+	return nil
+}
+
+// addListedTask counts a task listed on a cell whose Available already accounts for it.
+func (s *State) addListedTask(cellID, taskGUID string) error {
+	rec, ok := s.byID[cellID]
+	if !ok {
+		return &model.NotFoundError{Kind: "cell", Key: cellID}
+	}
+	if _, dup := rec.tasks[taskGUID]; dup {
+		return &model.ExistsError{Kind: "task", Key: taskGUID + " on cell " + cellID}
+	}
+	rec.tasks[taskGUID] = struct{}{}
+	s.refresh(rec)
+	return nil
+}

@@ -1,0 +1,91 @@
+package auction
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/diegolab/diegolab/model"
+)
+
+// LocalityOffset is what each instance of the same process guid (or, for tasks, each
+// task) already on a cell adds to its score (Diego: auctionrunner.LocalityOffset).
+const LocalityOffset = 1000
+
+// initialWinnerScore is Diego's starting winner score: a cell must score strictly lower.
+const initialWinnerScore = 1e20
+
+// Diego's placement error texts (DIEGO.md §1.3, auctiontypes/types.go).
+const (
+	ErrTextRootFS        = "found no compatible cell for required rootfs"
+	ErrTextVolumeDrivers = "found no compatible cell with required volume drivers"
+	ErrTextCommunication = "unable to communicate to compatible cells"
+	ErrTextInflight      = "waiting to start instance: reached in-flight start limit"
+	ErrTextInsufficient  = "insufficient resources"
+)
+
+// Resource problems reported by "insufficient resources: ...". ProblemMaxPerCell is
+// diegolab's own (MaxPerCell is not in Diego).
+const (
+	ProblemContainers = "containers"
+	ProblemDisk       = "disk"
+	ProblemMaxPerCell = "max_per_cell"
+	ProblemMemory     = "memory"
+)
+
+// PlacementTagError is Diego's NewPlacementTagMismatchError text for the requested tags,
+// in the order they were requested.
+func PlacementTagError(tags []string) string {
+	switch len(tags) {
+	case 0:
+		return "found no compatible cell with no placement tags"
+	case 1:
+		return fmt.Sprintf("found no compatible cell with placement tag %q", tags[0])
+	}
+	return fmt.Sprintf("found no compatible cell with placement tags \"%s\" and %q",
+		strings.Join(tags[:len(tags)-1], `", "`), tags[len(tags)-1])
+}
+
+// LRP is one LRP instance to place.
+type LRP struct {
+	ProcessGUID string
+	Index       int
+	Domain      string
+	model.Resource
+	model.PlacementConstraint
+	// MaxPerCell caps the instances of ProcessGUID on one cell (0 = no cap; not in Diego).
+	MaxPerCell int
+}
+
+// Task is one task to place.
+type Task struct {
+	GUID, Domain string
+	model.Resource
+	model.PlacementConstraint
+}
+
+// Batch is the work of one auction.
+type Batch struct {
+	LRPs  []LRP
+	Tasks []Task
+}
+
+// LRPResult is the outcome for one LRP instance: CellID is "" when Error != "".
+type LRPResult struct {
+	LRP
+	CellID string
+	Error  string
+}
+
+// TaskResult is the outcome for one task: CellID is "" when Error != "".
+type TaskResult struct {
+	Task
+	CellID string
+	Error  string
+}
+
+// Results lists the de-duplicated items of a batch, each in input order of first
+// occurrence.
+type Results struct {
+	LRPs  []LRPResult
+	Tasks []TaskResult
+}
