@@ -1,0 +1,337 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/diegolab/diegolab/engine"
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/control"
+	"github.com/diegolab/diegolab/scenarios"
+)
+
+// cellState is the simulated machine's condition, not the BBS's view of it.
+type cellState uint8
+
+const (
+	cellUp          cellState = iota
+	cellCrashed               // dead: no containers, no heartbeat
+	cellPartitioned           // cut off: containers run, no heartbeat, unreachable
+	cellEvacuating            // draining: heartbeats, takes no work
+	cellDown                  // drained and stopped
+)
+
+type cell struct {
+	model.Cell
+	state      cellState
+	containers map[int32]struct{} // container ids on this cell
+	evacStart  time.Duration
+	partEnd    engine.Handle
+	// restoreAfterDrain: a restore-cell arrived while the cell was evacuating.
+	restoreAfterDrain bool
+}
+
+// heartbeats reports whether the cell's rep refreshes its presence.
+func (c *cell) heartbeats() bool { return c.state == cellUp || c.state == cellEvacuating }
+
+// reachable reports whether the cell's rep can talk to the BBS and auctioneer.
+func (c *cell) reachable() bool { return c.heartbeats() }
+
+func (s *Sim) addCell(c model.Cell) error {
+	if _, dup := s.cellByID[c.ID]; dup {
+		return fmt.Errorf("duplicate cell id %q", c.ID)
+	}
+	if err := s.state.AddCell(c); err != nil {
+		return fmt.Errorf("cell %s: %w", c.ID, err)
+	}
+	s.cellByID[c.ID] = len(s.cells)
+	s.cells = append(s.cells, &cell{Cell: c, containers: map[int32]struct{}{}})
+	s.m.zones[c.Zone] = struct{}{}
+	return nil
+}
+
+// containerKind says what a container runs.
+type containerKind uint8
+
+const (
+	kindLRP containerKind = iota
+	kindTask
+)
+
+// container phases, from the rep's point of view (DIEGO.md §3.2 container states).
+type phase uint8
+
+const (
+	phaseReserved phase = iota // created, process not yet running
+	phaseRunning
+	phaseGone
+)
+
+type container struct {
+	kind       containerKind
+	phase      phase
+	evacuating bool
+	cell       int32
+	gen        uint32
+	app        int32 // app id (LRPs)
+	key        model.ActualLRPKey
+	instance   string
+	task       string
+	res        model.Resource
+	timer      engine.Handle // pending start / crash / completion
+	startedAt  time.Duration
+	failed     bool // task: completes failed
+}
+
+// containerPool stores containers in a slice with a free list; ids are stable while a
+// container lives, and gen distinguishes a reused slot in stale events.
+type containerPool struct {
+	items []container
+	free  []int32
+}
+
+func (p *containerPool) alloc() int32 {
+	if n := len(p.free); n > 0 {
+		id := p.free[n-1]
+		p.free = p.free[:n-1]
+		gen := p.items[id].gen + 1
+		p.items[id] = container{gen: gen}
+		return id
+	}
+	p.items = append(p.items, container{gen: 1})
+	return int32(len(p.items) - 1)
+}
+
+func (p *containerPool) release(id int32) {
+	p.items[id].phase = phaseGone
+	p.items[id].gen++
+	p.free = append(p.free, id)
+}
+
+// perform runs the rep's side of an auction win: one container per instance or task,
+// then claim (LRPs) or start (tasks), as the rep does on RESERVED containers.
+func (s *Sim) perform(now time.Duration, w control.Work) {
+	ci, ok := s.cellByID[w.CellID]
+	if !ok {
+		s.fail(fmt.Errorf("perform on unknown cell %q", w.CellID))
+		return
+	}
+	c := s.cells[ci]
+	for _, l := range w.LRPs {
+		id := s.containers.alloc()
+		ct := &s.containers.items[id]
+		ct.kind, ct.cell, ct.key, ct.instance, ct.res = kindLRP, int32(ci), model.ActualLRPKey{ProcessGUID: l.ProcessGUID, Index: l.Index}, l.InstanceGUID, l.Resource
+		ct.app = s.apps.id(l.ProcessGUID)
+		c.containers[id] = struct{}{}
+		s.m.memUsed += l.MemoryMB
+		s.byInstance[l.InstanceGUID] = id
+		s.k.MixString(l.InstanceGUID)
+		s.k.MixString(w.CellID)
+		if err := s.plane.ClaimLRP(now, ct.key, model.InstanceKey{InstanceGUID: l.InstanceGUID, CellID: c.ID}); err != nil {
+			// The BBS refused the claim (the instance was removed or claimed elsewhere):
+			// the rep deletes the container.
+			s.deleteContainer(id)
+			continue
+		}
+		g := s.behaviour(ct.app)
+		d := 5 * time.Second
+		if g != nil {
+			d = g.StartTime.Sample(s.rStart)
+		}
+		ct.timer = s.k.After(d, s, engine.Payload{Kind: kStart, A: int64(id), B: int64(ct.gen)})
+	}
+	for _, t := range w.Tasks {
+		id := s.containers.alloc()
+		ct := &s.containers.items[id]
+		ct.kind, ct.cell, ct.task, ct.res = kindTask, int32(ci), t.GUID, t.Resource
+		c.containers[id] = struct{}{}
+		s.m.memUsed += t.MemoryMB
+		s.byTask[t.GUID] = id
+		s.k.MixString(t.GUID)
+		s.k.MixString(w.CellID)
+		ok, err := s.plane.StartTask(now, t.GUID, c.ID)
+		if err != nil || !ok {
+			s.deleteContainer(id)
+			continue
+		}
+		ct.phase = phaseRunning
+		ct.startedAt = now
+		if err := s.state.Started(c.ID); err != nil {
+			s.fail(err)
+			return
+		}
+		d := time.Minute
+		if gi, ok := s.taskBeh[t.GUID]; ok {
+			g := &s.sc.Tasks[gi]
+			d = g.Duration.Sample(s.rTasks)
+			ct.failed = g.FailureProbability > 0 && s.rTasks.Float64() < g.FailureProbability
+		}
+		ct.timer = s.k.After(d, s, engine.Payload{Kind: kTaskDone, A: int64(id), B: int64(ct.gen)})
+	}
+}
+
+func (s *Sim) behaviour(app int32) *scenarios.AppGroup {
+	if int(app) < len(s.appBeh) && s.appBeh[app] != nil {
+		return s.appBeh[app]
+	}
+	return nil
+}
+
+// live returns the container if the event (id, gen) still refers to it.
+func (s *Sim) live(id int32, gen uint32) *container {
+	if int(id) >= len(s.containers.items) {
+		return nil
+	}
+	ct := &s.containers.items[id]
+	if ct.gen != gen || ct.phase == phaseGone {
+		return nil
+	}
+	return ct
+}
+
+func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
+	ct := s.live(id, gen)
+	if ct == nil {
+		return
+	}
+	c := s.cells[ct.cell]
+	g := s.behaviour(ct.app)
+	if g != nil && (g.StartFailureProbability > 0 && s.rStart.Float64() < g.StartFailureProbability ||
+		g.CrashProbabilityAtStart > 0 && s.rStart.Float64() < g.CrashProbabilityAtStart) {
+		s.crashContainer(now, id, "failed to start")
+		return
+	}
+	ct.phase = phaseRunning
+	ct.startedAt = now
+	if err := s.state.Started(c.ID); err != nil {
+		s.fail(err)
+		return
+	}
+	s.apps.containerUp(ct.app, ct.key.Index)
+	if c.reachable() {
+		if err := s.plane.StartLRP(now, ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ""); err != nil {
+			// The BBS cannot start it (it no longer wants this instance): stop it.
+			s.stopContainer(now, id)
+			return
+		}
+	}
+	if g != nil && g.Crash != nil {
+		ct.timer = s.k.After(g.Crash.After.Sample(s.rCrash), s, engine.Payload{Kind: kCrash, A: int64(id), B: int64(ct.gen)})
+	}
+}
+
+func (s *Sim) containerCrash(now time.Duration, id int32, gen uint32, reason string) {
+	if s.live(id, gen) == nil {
+		return
+	}
+	s.crashContainer(now, id, reason)
+}
+
+// crashContainer: the instance's process exited; the rep reports the crash and deletes
+// the container (COMPLETED, crashed -> Crash the ActualLRP, then delete the container).
+func (s *Sim) crashContainer(now time.Duration, id int32, reason string) {
+	ct := &s.containers.items[id]
+	c := s.cells[ct.cell]
+	key, ik, evac := ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ct.evacuating
+	s.m.crashes++
+	s.deleteContainer(id)
+	if !c.reachable() {
+		return // a partitioned rep reports nothing; bulk sync repairs the BBS later
+	}
+	if evac {
+		_ = s.plane.RemoveEvacuating(now, key, ik)
+		return
+	}
+	_ = s.plane.CrashLRP(now, key, ik, reason)
+}
+
+// stopContainer: the BBS asked for the instance to stop; the rep deletes the container
+// and removes the ActualLRP (COMPLETED, stopped -> Remove).
+func (s *Sim) stopContainer(now time.Duration, id int32) {
+	ct := &s.containers.items[id]
+	c := s.cells[ct.cell]
+	key, ik, evac := ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ct.evacuating
+	s.deleteContainer(id)
+	if !c.reachable() {
+		return
+	}
+	if evac {
+		_ = s.plane.RemoveEvacuating(now, key, ik)
+		return
+	}
+	_ = s.plane.RemoveActualLRP(now, key, ik)
+}
+
+// deleteContainer frees a container's resources on its cell and forgets it.
+func (s *Sim) deleteContainer(id int32) {
+	ct := &s.containers.items[id]
+	c := s.cells[ct.cell]
+	s.k.Cancel(ct.timer)
+	starting := ct.phase == phaseReserved
+	if c.state != cellCrashed && c.state != cellPartitioned && c.state != cellDown {
+		var err error
+		if ct.kind == kindLRP {
+			err = s.state.RemoveLRP(c.ID, ct.key.ProcessGUID, ct.res, starting)
+		} else {
+			err = s.state.RemoveTask(c.ID, ct.task, ct.res, starting)
+		}
+		if err != nil {
+			s.fail(fmt.Errorf("free container on %s: %w", c.ID, err))
+		}
+	}
+	if ct.kind == kindLRP {
+		if ct.phase == phaseRunning {
+			s.apps.containerDown(ct.app, ct.key.Index)
+		}
+		if s.byInstance[ct.instance] == id {
+			delete(s.byInstance, ct.instance)
+		}
+	} else if s.byTask[ct.task] == id {
+		delete(s.byTask, ct.task)
+	}
+	delete(c.containers, id)
+	s.m.memUsed -= ct.res.MemoryMB
+	s.containers.release(id)
+}
+
+func (s *Sim) taskDone(now time.Duration, id int32, gen uint32) {
+	ct := s.live(id, gen)
+	if ct == nil {
+		return
+	}
+	c := s.cells[ct.cell]
+	guid, failed := ct.task, ct.failed
+	dur := now - ct.startedAt
+	s.deleteContainer(id)
+	if !c.reachable() {
+		return
+	}
+	reason := ""
+	if failed {
+		reason = "APP/TASK: Exited with status 1"
+	}
+	if err := s.plane.CompleteTask(now, guid, c.ID, failed, reason, ""); err == nil {
+		s.m.taskDurations = append(s.m.taskDurations, dur.Seconds())
+	}
+}
+
+// stopLRP carries out a StopLRPInstance from the BBS.
+func (s *Sim) stopLRP(now time.Duration, instance string) {
+	id, ok := s.byInstance[instance]
+	if !ok {
+		return
+	}
+	s.stopContainer(now, id)
+}
+
+// cancelTask carries out a cancel from the BBS: the rep deletes the task's container.
+func (s *Sim) cancelTask(guid string) {
+	if id, ok := s.byTask[guid]; ok {
+		s.deleteContainer(id)
+	}
+}
+
+// writeCellEvent records a change of a cell's condition.
+func (s *Sim) writeCellEvent(now time.Duration, c *cell, state string) {
+	s.events.WriteCell(now, c.ID, c.Zone, state)
+}

@@ -1,0 +1,351 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/control"
+	"github.com/diegolab/diegolab/record"
+)
+
+type faultMark struct {
+	at       time.Duration
+	action   string
+	target   string
+	baseline int // instances missing just before the fault
+	recovery time.Duration
+	done     bool
+}
+
+// metrics accumulates what summary.json and timeseries.csv report.
+type metrics struct {
+	zones        map[string]struct{}
+	suspectCells map[string]struct{}
+
+	failures map[string]int
+	auctions record.AuctionSummary
+	waits    []float64
+	batches  []float64
+
+	tasksDesired  int
+	taskState     map[string]model.TaskState
+	taskCompleted int
+	taskFailed    int
+	taskReasons   map[string]int
+	taskRejects   int
+	taskDurations []float64
+	tasksPending  int
+	tasksRunning  int
+	cellsUp       int
+	memUsed       int // memory of the containers on live cells
+
+	crashes              int
+	restarts             map[string]int
+	givenUp              int
+	evacuationsCompleted int
+	evacuationsTimedOut  int
+	convergencePasses    int
+
+	lastT       time.Duration
+	lastMissing int
+	missingInt  float64 // instance-seconds
+	faults      []faultMark
+
+	samples []record.Sample
+}
+
+func (m *metrics) init() {
+	m.zones = map[string]struct{}{}
+	m.suspectCells = map[string]struct{}{}
+	m.failures = map[string]int{}
+	m.taskState = map[string]model.TaskState{}
+	m.taskReasons = map[string]int{}
+	m.restarts = map[string]int{}
+}
+
+func (m *metrics) auction(a *control.AuctionRound) {
+	m.auctions.Batches++
+	m.auctions.LRPsAuctioned += a.LRPs
+	m.auctions.LRPsPlaced += a.LRPsPlaced
+	m.auctions.LRPsFailed += a.LRPsFailed
+	m.auctions.TasksAuctioned += a.Tasks
+	m.auctions.TasksPlaced += a.TasksPlaced
+	m.auctions.TasksFailed += a.TasksFailed
+	m.waits = append(m.waits, a.Waits...)
+	m.batches = append(m.batches, float64(a.LRPs+a.Tasks))
+	for _, k := range sortedKeys(a.Failures) {
+		m.failures[k] += a.Failures[k]
+	}
+}
+
+// restart counts an instance re-auctioned after its c-th crash.
+func (m *metrics) restart(c int) {
+	key := strconv.Itoa(c)
+	if c >= 8 {
+		key = "8+"
+	}
+	m.restarts[key]++
+}
+
+// task follows a task's state to count outcomes once each.
+func (m *metrics) task(t *model.Task, removed bool) {
+	old, known := m.taskState[t.GUID]
+	if known {
+		m.countTask(old, -1)
+	}
+	if removed {
+		delete(m.taskState, t.GUID)
+		return
+	}
+	m.taskState[t.GUID] = t.State
+	m.countTask(t.State, 1)
+	if t.State == model.TaskPending && known && (old == model.TaskPending || old == model.TaskRunning) && t.RejectionCount > 0 {
+		m.taskRejects++
+	}
+	if t.State == model.TaskCompleted && (!known || old == model.TaskPending || old == model.TaskRunning) {
+		if t.Failed {
+			m.taskFailed++
+			m.taskReasons[t.FailureReason]++
+		} else {
+			m.taskCompleted++
+		}
+	}
+}
+
+func (m *metrics) countTask(st model.TaskState, d int) {
+	switch st {
+	case model.TaskPending:
+		m.tasksPending += d
+	case model.TaskRunning:
+		m.tasksRunning += d
+	}
+}
+
+func (m *metrics) fault(now time.Duration, action, target string, baseline int) {
+	m.faults = append(m.faults, faultMark{at: now, action: action, target: target, baseline: baseline})
+}
+
+// integrate advances the missing-instance integral and the faults' recovery clocks.
+func (m *metrics) integrate(now time.Duration, missing int) {
+	if now > m.lastT {
+		m.missingInt += float64(m.lastMissing) * (now - m.lastT).Seconds()
+		m.lastT = now
+	}
+	m.lastMissing = missing
+	for i := range m.faults {
+		f := &m.faults[i]
+		if !f.done && missing <= f.baseline {
+			f.done, f.recovery = true, now-f.at
+		}
+	}
+}
+
+func (s *Sim) sample(now time.Duration) {
+	a := &s.apps
+	s.m.samples = append(s.m.samples, record.Sample{
+		T: now.Seconds(), Desired: a.desiredTotal, Running: a.runningKeys,
+		Claimed:      a.counts[model.Ordinary][model.Claimed],
+		Unclaimed:    a.counts[model.Ordinary][model.Unclaimed],
+		Crashed:      a.counts[model.Ordinary][model.Crashed],
+		Suspect:      a.counts[model.Suspect][model.Running] + a.counts[model.Suspect][model.Claimed],
+		Evacuating:   a.counts[model.Evacuating][model.Running],
+		TasksPending: s.m.tasksPending, TasksRunning: s.m.tasksRunning,
+		CellsUp: s.m.cellsUp, MemoryUsedMB: s.m.memUsed,
+	})
+}
+
+// finish closes the books at the end of the run.
+func (s *Sim) finish(end time.Duration) {
+	s.m.integrate(end, s.apps.missing())
+}
+
+func (s *Sim) summary() *record.Summary {
+	sc := s.sc
+	cells := s.state.Cells()
+	var mem, disk, cont []float64
+	for _, c := range cells {
+		mem = append(mem, usedFraction(c.Total.MemoryMB, c.Available.MemoryMB))
+		disk = append(disk, usedFraction(c.Total.DiskMB, c.Available.DiskMB))
+		cont = append(cont, usedFraction(c.Total.Containers, c.Available.Containers))
+	}
+	apps := 0
+	for _, g := range sc.Apps {
+		apps += g.Count
+	}
+	sum := &record.Summary{
+		Scenario:  sc.Name,
+		Mode:      "sim",
+		Seed:      sc.Seed,
+		Algorithm: sc.Algorithm,
+		Settings: map[string]any{
+			"starting_container_weight": sc.Auction.StartingContainerWeight,
+			"bin_pack_first_fit_weight": sc.Auction.BinPackFirstFitWeight,
+			"max_starting_containers":   sc.Auction.MaxStartingContainers,
+			"proxy_memory_mb":           sc.Auction.ProxyMemoryMB,
+			"convergence_interval_s":    sc.Timers.ConvergenceInterval.Seconds(),
+			"presence_ttl_s":            sc.Timers.PresenceTTL.Seconds(),
+		},
+		TraceHash:         s.k.HashHex(),
+		Cells:             len(s.cells),
+		Zones:             len(s.m.zones),
+		Apps:              apps,
+		DesiredInstances:  s.apps.desiredTotal,
+		RunningInstances:  s.apps.runningKeys,
+		PlacementFailures: s.m.failures,
+		Utilisation: record.Utilisation{
+			Memory: spread(mem), Disk: spread(disk), Containers: spread(cont),
+		},
+		Tasks: record.TaskSummary{
+			Desired: s.m.tasksDesired, Completed: s.m.taskCompleted, Failed: s.m.taskFailed,
+			FailedByReason: s.m.taskReasons, Rejections: s.m.taskRejects,
+			DurationSeconds: percentiles(s.m.taskDurations),
+		},
+		Auction: s.m.auctions,
+		Health: record.Health{
+			InstanceSecondsMissing: math.Round(s.m.missingInt*1000) / 1000,
+			Crashes:                s.m.crashes,
+			RestartsByCrashCount:   s.m.restarts,
+			GivenUp:                s.m.givenUp,
+			SuspectCells:           len(s.m.suspectCells),
+			EvacuationsCompleted:   s.m.evacuationsCompleted,
+			EvacuationsTimedOut:    s.m.evacuationsTimedOut,
+			ConvergencePasses:      s.m.convergencePasses,
+			InvalidTransitions:     refused(s.plane.BBS().Stats().Refused),
+		},
+		Faults:     []record.Fault{},
+		Events:     s.k.Processed(),
+		SimSeconds: sc.Duration.Seconds(),
+	}
+	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = s.m.tasksPending, s.m.tasksRunning
+	sum.Auction.WaitSeconds = percentiles(s.m.waits)
+	sum.Auction.BatchSize = percentiles(s.m.batches)
+	for _, f := range s.m.faults {
+		rf := record.Fault{At: f.at.Seconds(), Action: f.action, Target: f.target}
+		if f.done {
+			r := f.recovery.Seconds()
+			rf.RecoverySeconds = &r
+		}
+		sum.Faults = append(sum.Faults, rf)
+	}
+	return sum
+}
+
+func usedFraction(total, avail int) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(total-avail) / float64(total)
+}
+
+func (s *Sim) writeRecord(sum *record.Summary, wall time.Duration) error {
+	dir := s.opts.OutDir
+	if err := record.WriteJSON(dir, record.SummaryFile, sum); err != nil {
+		return err
+	}
+	if err := record.WriteCSV(dir, record.CellsFile, s.CellRows()); err != nil {
+		return err
+	}
+	if err := record.WriteCSV(dir, record.PlacementsFile, s.PlacementRows()); err != nil {
+		return err
+	}
+	if err := record.WriteCSV(dir, record.TimeseriesFile, s.m.samples); err != nil {
+		return err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	perf := record.Perf{
+		WallSeconds: wall.Seconds(), GoVersion: runtime.Version(), PeakHeapBytes: ms.HeapSys,
+	}
+	if wall > 0 {
+		perf.EventsPerSecond = float64(s.k.Processed()) / wall.Seconds()
+		perf.SimToWallRatio = s.sc.Duration.Seconds() / wall.Seconds()
+	}
+	if sum.DesiredInstances > 0 {
+		perf.BytesPerInstance = float64(ms.HeapSys) / float64(sum.DesiredInstances)
+	}
+	if err := record.WriteJSON(dir, record.PerfFile, perf); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	return nil
+}
+
+// CellRows is the cells.csv content: every cell's capacity and current usage, in cell
+// order. Valid after Run (or at any point during it).
+func (s *Sim) CellRows() []record.CellRow {
+	rows := make([]record.CellRow, 0, len(s.cells))
+	for _, c := range s.cells {
+		row := record.CellRow{
+			CellID: c.ID, Zone: c.Zone, MemoryMB: c.Total.MemoryMB, DiskMB: c.Total.DiskMB,
+			Containers: c.Total.Containers, State: c.stateName(),
+		}
+		for _, id := range sortedIDs(c.containers) {
+			ct := &s.containers.items[id]
+			row.MemoryUsedMB += ct.res.MemoryMB
+			row.DiskUsedMB += ct.res.DiskMB
+			row.ContainersUsed++
+			if ct.kind == kindLRP {
+				row.Instances++
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// PlacementRows is the placements.csv content: instances per (cell, process guid), in
+// cell order then guid order.
+func (s *Sim) PlacementRows() []record.PlacementRow {
+	var pl []record.PlacementRow
+	for _, c := range s.cells {
+		apps := map[string]int{}
+		for id := range c.containers {
+			if ct := &s.containers.items[id]; ct.kind == kindLRP {
+				apps[ct.key.ProcessGUID]++
+			}
+		}
+		for _, g := range sortedKeys(apps) {
+			pl = append(pl, record.PlacementRow{CellID: c.ID, ProcessGUID: g, Instances: apps[g]})
+		}
+	}
+	return pl
+}
+
+// Samples is the timeseries.csv content so far.
+func (s *Sim) Samples() []record.Sample { return s.m.samples }
+
+func (c *cell) stateName() string {
+	switch c.state {
+	case cellCrashed:
+		return record.CellCrashed
+	case cellPartitioned:
+		return record.CellPartitioned
+	case cellEvacuating:
+		return record.CellEvacuating
+	case cellDown:
+		return record.CellDown
+	}
+	return record.CellUp
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// refused totals the operations the BBS refused, over every kind.
+func refused(byKind map[string]int) int {
+	n := 0
+	for _, k := range sortedKeys(byKind) {
+		n += byKind[k]
+	}
+	return n
+}

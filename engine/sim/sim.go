@@ -1,0 +1,287 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/diegolab/diegolab/engine"
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/auction"
+	"github.com/diegolab/diegolab/model/bbs"
+	"github.com/diegolab/diegolab/model/control"
+	"github.com/diegolab/diegolab/record"
+	"github.com/diegolab/diegolab/scenarios"
+)
+
+// Options control what a run writes.
+type Options struct {
+	// OutDir receives the run record; "" writes nothing (benchmarks, tests).
+	OutDir string
+	// NoEvents skips events.jsonl (large runs).
+	NoEvents bool
+	// SampleEvery is the timeseries interval (default 10 s).
+	SampleEvery time.Duration
+}
+
+// Event kinds dispatched by the driver (engine.Payload.Kind).
+const (
+	kHeartbeat    uint32 = iota + 1 // every heartbeat interval: all live cells refresh presence, then the plane ticks
+	kConverge                       // every convergence interval: the plane ticks
+	kAuction                        // an auction round: cell states fetched
+	kStart                          // A = container: it starts running
+	kCrash                          // A = container: its process exits
+	kTaskDone                       // A = container: the task's process exits
+	kDesireApps                     // A = app group
+	kDesireTask                     // A = task group, B = task number
+	kTimeline                       // A = timeline event
+	kPartitionEnd                   // A = cell
+	kEvacPoll                       // A = cell
+	kSample                         // timeseries sample
+)
+
+// Sim is one simulation run of a scenario.
+type Sim struct {
+	sc    *scenarios.Scenario
+	opts  Options
+	k     *engine.Kernel
+	plane *control.Plane
+	state *auction.State
+
+	cells      []*cell
+	cellByID   map[string]int
+	containers containerPool
+	byInstance map[string]int32 // instance guid -> container
+	byTask     map[string]int32 // task guid -> container
+
+	apps    appTable
+	appBeh  []*scenarios.AppGroup // per app id: the group that defines its behaviour (nil for none)
+	taskBeh map[string]int        // task guid -> task group
+
+	rStart, rCrash, rTasks, rFaults, rLatency *rand.Rand
+
+	events *record.EventWriter
+	m      metrics
+	err    error
+}
+
+// New prepares a run of sc.
+func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
+	if opts.SampleEvery <= 0 {
+		opts.SampleEvery = 10 * time.Second
+	}
+	k := engine.New(sc.Seed)
+	// The trace hash identifies a run: it starts from the seed, so two runs share a hash
+	// only if they had the same seed and processed the same events and decisions.
+	k.Mix(sc.Seed)
+	cfg := control.Defaults()
+	cfg.Algorithm = sc.Algorithm
+	cfg.Auction = auction.Settings{
+		StartingContainerWeight: sc.Auction.StartingContainerWeight,
+		BinPackFirstFitWeight:   sc.Auction.BinPackFirstFitWeight,
+		MaxStartingContainers:   sc.Auction.MaxStartingContainers,
+		ProxyMemoryMB:           sc.Auction.ProxyMemoryMB,
+	}
+	cfg.ConvergenceInterval = sc.Timers.ConvergenceInterval
+	cfg.PresenceTTL = sc.Timers.PresenceTTL
+	cfg.BBS = bbs.Config{
+		StaleUnclaimed:      sc.Timers.StaleUnclaimed,
+		MaxTaskRetries:      sc.Timers.MaxTaskRetries,
+		ExpirePendingTask:   sc.Timers.ExpirePendingTask,
+		ExpireCompletedTask: sc.Timers.ExpireCompletedTask,
+		KickTask:            sc.Timers.KickTask,
+	}
+	plane, err := control.New(cfg, bbs.NewMemStore(), k.Stream("auction"))
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	s := &Sim{
+		sc: sc, opts: opts, k: k, plane: plane,
+		state:      auction.NewState(cfg.Auction),
+		cellByID:   map[string]int{},
+		byInstance: map[string]int32{},
+		byTask:     map[string]int32{},
+		taskBeh:    map[string]int{},
+		rStart:     k.Stream("start"),
+		rCrash:     k.Stream("crash"),
+		rTasks:     k.Stream("tasks"),
+		rFaults:    k.Stream("faults"),
+		rLatency:   k.Stream("latency"),
+	}
+	s.apps.init()
+	s.m.init()
+	for _, c := range sc.InitialCells() {
+		if err := s.addCell(c); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+	}
+	return s, nil
+}
+
+// Kernel exposes the kernel (tests read the clock and the hash).
+func (s *Sim) Kernel() *engine.Kernel { return s.k }
+
+// Plane exposes the control plane (tests inspect the BBS).
+func (s *Sim) Plane() *control.Plane { return s.plane }
+
+// Fire dispatches the driver's events. *Sim is the only handler, so scheduling stores a
+// pointer in the kernel and never allocates.
+func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
+	now := k.Now()
+	switch p.Kind {
+	case kHeartbeat:
+		s.heartbeatRound(now)
+	case kConverge:
+		s.plane.Tick(now)
+		s.k.After(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
+	case kAuction:
+		s.plane.RunAuction(now, s.state)
+	case kStart:
+		s.containerStart(now, int32(p.A), uint32(p.B))
+	case kCrash:
+		s.containerCrash(now, int32(p.A), uint32(p.B), "APP/PROC/WEB: Exited with status 1")
+	case kTaskDone:
+		s.taskDone(now, int32(p.A), uint32(p.B))
+	case kDesireApps:
+		s.desireApps(now, int(p.A))
+	case kDesireTask:
+		s.desireTask(now, int(p.A), int(p.B))
+	case kTimeline:
+		s.timeline(now, int(p.A))
+	case kPartitionEnd:
+		s.partitionEnd(now, int(p.A))
+	case kEvacPoll:
+		s.evacPoll(now, int(p.A))
+	case kSample:
+		s.sample(now)
+		s.k.After(s.opts.SampleEvery, s, engine.Payload{Kind: kSample})
+	}
+	s.drain(now)
+}
+
+// Run simulates the scenario to its end and, with OutDir set, writes the run record.
+func (s *Sim) Run() (*record.Summary, error) {
+	wall := time.Now() // perf.json only; never enters the deterministic record
+	if s.opts.OutDir != "" && !s.opts.NoEvents {
+		ew, err := record.CreateEventWriter(s.opts.OutDir)
+		if err != nil {
+			return nil, err
+		}
+		s.events = ew
+	}
+	s.schedule()
+	s.k.RunUntil(s.sc.Duration)
+	s.finish(s.sc.Duration)
+	if err := s.events.Close(); err != nil && s.err == nil {
+		s.err = fmt.Errorf("write %s: %w", record.EventsFile, err)
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	sum := s.summary()
+	if s.opts.OutDir != "" {
+		if err := s.writeRecord(sum, time.Since(wall)); err != nil {
+			return nil, err
+		}
+	}
+	return sum, nil
+}
+
+// schedule puts the scenario's initial events on the kernel.
+func (s *Sim) schedule() {
+	k := s.k
+	k.Schedule(0, s, engine.Payload{Kind: kHeartbeat})
+	k.Schedule(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
+	k.Schedule(0, s, engine.Payload{Kind: kSample})
+	for gi := range s.sc.Apps {
+		k.Schedule(s.sc.Apps[gi].StartAt, s, engine.Payload{Kind: kDesireApps, A: int64(gi)})
+	}
+	for gi := range s.sc.Tasks {
+		g := &s.sc.Tasks[gi]
+		at := g.StartAt
+		for i := 0; i < g.Count; i++ {
+			if g.RatePerMinute > 0 {
+				// Poisson arrivals: exponential gaps with mean 1/rate.
+				at += time.Duration(s.rTasks.ExpFloat64() / g.RatePerMinute * float64(time.Minute))
+			}
+			if at > s.sc.Duration {
+				break
+			}
+			k.Schedule(at, s, engine.Payload{Kind: kDesireTask, A: int64(gi), B: int64(i)})
+		}
+	}
+	order := make([]int, len(s.sc.Events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmpDur(s.sc.Events[a].At, s.sc.Events[b].At) })
+	for _, i := range order {
+		k.Schedule(s.sc.Events[i].At, s, engine.Payload{Kind: kTimeline, A: int64(i)})
+	}
+}
+
+func cmpDur(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// heartbeatRound: every live cell that can reach the BBS refreshes its presence, then
+// the plane expires the presences that lapsed.
+func (s *Sim) heartbeatRound(now time.Duration) {
+	for _, c := range s.cells {
+		if c.heartbeats() {
+			s.plane.Heartbeat(now, c.ID)
+		}
+	}
+	s.plane.Tick(now)
+	s.k.After(s.sc.Timers.PresenceHeartbeat, s, engine.Payload{Kind: kHeartbeat})
+}
+
+func (s *Sim) desireApps(now time.Duration, gi int) {
+	g := &s.sc.Apps[gi]
+	for i := 0; i < g.Count; i++ {
+		d := g.DesiredLRP(i)
+		s.appBehaviour(d.ProcessGUID, g)
+		if err := s.plane.DesireLRP(now, d); err != nil {
+			s.fail(fmt.Errorf("desire %s: %w", d.ProcessGUID, err))
+			return
+		}
+	}
+}
+
+func (s *Sim) appBehaviour(guid string, g *scenarios.AppGroup) {
+	id := s.apps.id(guid)
+	for int(id) >= len(s.appBeh) {
+		s.appBeh = append(s.appBeh, nil)
+	}
+	s.appBeh[id] = g
+}
+
+func (s *Sim) desireTask(now time.Duration, gi, i int) {
+	g := &s.sc.Tasks[gi]
+	t := model.Task{
+		GUID: fmt.Sprintf("%s-%d", g.Name, i), Domain: g.Domain, State: model.TaskPending,
+		MemoryMB: g.MemoryMB, DiskMB: g.DiskMB, RootFS: g.RootFS,
+		PlacementTags: g.PlacementTags, VolumeDrivers: g.VolumeDrivers,
+	}
+	s.taskBeh[t.GUID] = gi
+	if err := s.plane.DesireTask(now, t); err != nil {
+		s.fail(fmt.Errorf("desire task %s: %w", t.GUID, err))
+		return
+	}
+	s.m.tasksDesired++
+}
+
+// fail records the first internal error; the run stops and reports it.
+func (s *Sim) fail(err error) {
+	if s.err == nil {
+		s.err = err
+		s.k.Stop()
+	}
+}

@@ -1,0 +1,164 @@
+package control
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/auction"
+	"github.com/diegolab/diegolab/model/bbs"
+)
+
+// Config is the plane's configuration; Defaults gives Diego's values.
+type Config struct {
+	Algorithm           string
+	Auction             auction.Settings
+	BBS                 bbs.Config
+	ConvergenceInterval time.Duration
+	PresenceTTL         time.Duration
+}
+
+// Defaults returns Diego's configuration (DIEGO.md §0).
+func Defaults() Config {
+	return Config{
+		Algorithm:           "diego",
+		Auction:             auction.DefaultSettings(),
+		BBS:                 bbs.DefaultConfig(),
+		ConvergenceInterval: 30 * time.Second,
+		PresenceTTL:         15 * time.Second,
+	}
+}
+
+// Work is what the auctioneer sends one cell in a Perform call: the LRP instances and
+// tasks it won, already reserved against that cell in the auction state.
+type Work struct {
+	CellID string
+	LRPs   []LRPWork
+	Tasks  []auction.Task
+}
+
+// LRPWork is one LRP instance to run, with the instance guid it will carry.
+type LRPWork struct {
+	auction.LRP
+	InstanceGUID string
+}
+
+// Ready is everything the plane wants done since the previous call, in order.
+type Ready struct {
+	// StartAuction asks the driver to fetch cell states and then call RunAuction.
+	StartAuction bool
+	Work         []Work
+	StopLRPs     []bbs.StopLRP
+	CancelTasks  []bbs.CancelTask
+	Callbacks    []model.Task
+	// PresenceLost lists cells whose presence expired, PresenceGained cells that came
+	// (back), both sorted.
+	PresenceLost   []string
+	PresenceGained []string
+	Events         []bbs.Event
+	// Auctions describes the batches run since the last call.
+	Auctions []AuctionRound
+	// Converged reports each convergence pass run since the last call.
+	Converged []bbs.ConvergeReport
+}
+
+// AuctionRound describes one batch.
+type AuctionRound struct {
+	At                                               time.Duration
+	LRPs, Tasks                                      int
+	LRPsPlaced, LRPsFailed, TasksPlaced, TasksFailed int
+	// Waits holds, for each placed item, the seconds from its request to its placement.
+	Waits []float64
+	// Failures counts placement errors by text.
+	Failures map[string]int
+}
+
+// Plane is the control plane. It is not safe for concurrent use: a driver calls it from
+// one goroutine (the simulation kernel, or real mode's single control loop).
+type Plane struct {
+	cfg Config
+	bbs *bbs.BBS
+	alg auction.Algorithm
+	rng *rand.Rand
+
+	// The auctioneer's queue: work requested since the last batch began.
+	lrpQueue   []auction.LRP
+	lrpQueued  []time.Duration
+	taskQueue  []auction.Task
+	taskQueued []time.Duration
+	auctioning bool
+
+	now          time.Duration
+	presence     map[string]time.Duration // cell id -> expiry
+	nextConverge time.Duration
+	instances    uint64
+
+	out Ready
+}
+
+// New builds a plane over store. rng drives the randomised algorithms only.
+func New(cfg Config, store bbs.Store, rng *rand.Rand) (*Plane, error) {
+	if cfg.Algorithm == "" {
+		cfg.Algorithm = "diego"
+	}
+	alg, err := auction.New(cfg.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConvergenceInterval <= 0 {
+		return nil, &model.ValidationError{Field: "convergence_interval", Problem: "must be > 0"}
+	}
+	if cfg.PresenceTTL <= 0 {
+		return nil, &model.ValidationError{Field: "presence_ttl", Problem: "must be > 0"}
+	}
+	return &Plane{
+		cfg:          cfg,
+		bbs:          bbs.New(store, cfg.BBS),
+		alg:          alg,
+		rng:          rng,
+		presence:     map[string]time.Duration{},
+		nextConverge: cfg.ConvergenceInterval,
+	}, nil
+}
+
+// BBS gives read access to the store's state (and the rep-side operations that do not
+// involve the auctioneer).
+func (p *Plane) BBS() *bbs.BBS { return p.bbs }
+
+// Config returns the plane's configuration.
+func (p *Plane) Config() Config { return p.cfg }
+
+// Ready returns and clears the plane's outputs.
+func (p *Plane) Ready() Ready {
+	p.collect()
+	r := p.out
+	p.out = Ready{}
+	return r
+}
+
+// collect moves the BBS's outbox into the plane's: auction requests join the queue,
+// everything else is passed on to the driver.
+func (p *Plane) collect() {
+	r := p.bbs.Ready()
+	for _, s := range r.LRPStarts {
+		p.lrpQueue = append(p.lrpQueue, auction.LRP{
+			ProcessGUID: s.Key.ProcessGUID, Index: s.Key.Index, Domain: s.Domain,
+			Resource: s.Resource, PlacementConstraint: s.Constraint, MaxPerCell: s.MaxPerCell,
+		})
+		p.lrpQueued = append(p.lrpQueued, p.now)
+	}
+	for _, s := range r.TaskStarts {
+		p.taskQueue = append(p.taskQueue, auction.Task{
+			GUID: s.GUID, Domain: s.Domain, Resource: s.Resource, PlacementConstraint: s.Constraint,
+		})
+		p.taskQueued = append(p.taskQueued, p.now)
+	}
+	p.out.StopLRPs = append(p.out.StopLRPs, r.StopLRPs...)
+	p.out.CancelTasks = append(p.out.CancelTasks, r.CancelTasks...)
+	p.out.Callbacks = append(p.out.Callbacks, r.Callbacks...)
+	p.out.Events = append(p.out.Events, r.Events...)
+	if !p.auctioning && (len(p.lrpQueue) > 0 || len(p.taskQueue) > 0) {
+		p.auctioning = true
+		p.out.StartAuction = true
+	}
+}
