@@ -1,0 +1,39 @@
+# diegolab — the two commands a new user needs are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/diegolab
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Tests that start many simulations run in parallel packages; keep the machine usable.
+TESTFLAGS ?= -count=1 -timeout 20m
+
+.PHONY: all build run test bench lint clean deps
+
+all: build
+
+-include reports/echarts.mk
+-include real/stack/stack.mk
+
+deps:
+	$(GO) mod download
+
+build: deps $(ECHARTS_DEP)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/diegolab
+
+# Simulate the default scenario (scenarios/quickstart.toml) and write out/quickstart/.
+run: build
+	./$(BIN) run
+
+test: build lint
+	$(GO) test $(TESTFLAGS) ./...
+
+# Go benchmarks for the hot paths; compare two runs with benchstat (see docs/performance.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./... | tee bench.txt
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin out bench.txt
