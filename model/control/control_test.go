@@ -1,0 +1,183 @@
+package control
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/auction"
+	"github.com/diegolab/diegolab/model/bbs"
+)
+
+const s = time.Second
+
+func newPlane(t *testing.T) *Plane {
+	t.Helper()
+	p, err := New(Defaults(), bbs.NewMemStore(), rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func cells(t *testing.T, n int, memMB int) *auction.State {
+	t.Helper()
+	st := auction.NewState(auction.DefaultSettings())
+	for i := 0; i < n; i++ {
+		c := model.Cell{
+			ID: "cell-" + string(rune('a'+i)), Zone: "z1", Index: i,
+			Total:           model.Resources{MemoryMB: memMB, DiskMB: 4096, Containers: 10},
+			Available:       model.Resources{MemoryMB: memMB, DiskMB: 4096, Containers: 10},
+			RootFSProviders: []string{"preloaded:cflinuxfs4", "docker"},
+		}
+		if err := st.AddCell(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+func lrp(guid string, n, mem int) model.DesiredLRP {
+	return model.DesiredLRP{ProcessGUID: guid, Domain: "cf-apps", Instances: n, MemoryMB: mem, DiskMB: 64, RootFS: "preloaded:cflinuxfs4"}
+}
+
+// Presence: a cell is present from its first heartbeat until PresenceTTL (15 s) after
+// its last one; Tick reports the loss once.
+func TestPresenceExpiry(t *testing.T) {
+	p := newPlane(t)
+	p.Heartbeat(0, "cell-a")
+	p.Heartbeat(0, "cell-b")
+	if r := p.Ready(); strings.Join(r.PresenceGained, ",") != "cell-a,cell-b" {
+		t.Fatalf("gained %v, want [cell-a cell-b]", r.PresenceGained)
+	}
+	p.Heartbeat(5*s, "cell-a")
+	p.Tick(14 * s) // cell-b expires at 15 s
+	if r := p.Ready(); len(r.PresenceLost) != 0 {
+		t.Fatalf("lost %v at 14s, want none", r.PresenceLost)
+	}
+	p.Tick(15 * s)
+	if r := p.Ready(); strings.Join(r.PresenceLost, ",") != "cell-b" {
+		t.Fatalf("lost %v at 15s, want [cell-b]", r.PresenceLost)
+	}
+	if got := p.PresentCells(); strings.Join(got, ",") != "cell-a" {
+		t.Errorf("present %v, want [cell-a]", got)
+	}
+	p.Heartbeat(16*s, "cell-b") // back: gained again
+	if r := p.Ready(); strings.Join(r.PresenceGained, ",") != "cell-b" {
+		t.Errorf("gained %v, want [cell-b]", r.PresenceGained)
+	}
+	p.Leave(17*s, "cell-a")
+	if r := p.Ready(); strings.Join(r.PresenceLost, ",") != "cell-a" {
+		t.Errorf("after Leave lost %v, want [cell-a]", r.PresenceLost)
+	}
+}
+
+// Only one auction runs at a time; work that arrives meanwhile joins the next batch.
+func TestOneAuctionAtATime(t *testing.T) {
+	p := newPlane(t)
+	st := cells(t, 2, 1024)
+	if err := p.DesireLRP(0, lrp("web", 2, 128)); err != nil {
+		t.Fatal(err)
+	}
+	r := p.Ready()
+	if !r.StartAuction {
+		t.Fatal("no StartAuction after a desire")
+	}
+	if err := p.DesireLRP(s/10, lrp("api", 1, 128)); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.Ready(); r.StartAuction {
+		t.Fatal("a second StartAuction while the first is in flight")
+	}
+	p.RunAuction(s/2, st)
+	r = p.Ready()
+	placed := 0
+	for _, w := range r.Work {
+		placed += len(w.LRPs)
+		for _, l := range w.LRPs {
+			if l.InstanceGUID == "" {
+				t.Errorf("work for %s/%d has no instance guid", l.ProcessGUID, l.Index)
+			}
+		}
+	}
+	if placed != 3 || len(r.Auctions) != 1 || r.Auctions[0].LRPsPlaced != 3 {
+		t.Fatalf("placed %d in %d rounds (%+v), want 3 in one batch", placed, len(r.Auctions), r.Auctions)
+	}
+	// Waits: web queued at 0 s, api at 0.1 s, placed at 0.5 s.
+	want := []float64{0.5, 0.5, 0.4}
+	got := r.Auctions[0].Waits
+	if len(got) != 3 {
+		t.Fatalf("waits %v, want 3 values", got)
+	}
+	for i := range want {
+		if d := got[i] - want[i]; d > 1e-9 || d < -1e-9 {
+			t.Errorf("wait[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if r.StartAuction {
+		t.Error("StartAuction with an empty queue")
+	}
+}
+
+// An LRP that does not fit stays UNCLAIMED with Diego's placement error; a task that
+// does not fit is rejected back to PENDING.
+func TestAuctionFailuresReachTheBBS(t *testing.T) {
+	p := newPlane(t)
+	st := cells(t, 1, 256)
+	if err := p.DesireLRP(0, lrp("big", 1, 512)); err != nil {
+		t.Fatal(err)
+	}
+	task := model.Task{GUID: "job", Domain: "cf-tasks", State: model.TaskPending, MemoryMB: 1024, DiskMB: 64, RootFS: "docker:///busybox"}
+	if err := p.DesireTask(0, task); err != nil {
+		t.Fatal(err)
+	}
+	p.Ready()
+	p.RunAuction(s, st)
+	r := p.Ready()
+	if len(r.Work) != 0 {
+		t.Fatalf("work %+v, want none", r.Work)
+	}
+	if r.Auctions[0].LRPsFailed != 1 || r.Auctions[0].TasksFailed != 1 {
+		t.Fatalf("round %+v, want 1 LRP and 1 task failed", r.Auctions[0])
+	}
+	as := p.BBS().ActualLRPs("big")
+	if len(as) != 1 || as[0].State != model.Unclaimed || as[0].PlacementError != "insufficient resources: memory" {
+		t.Errorf("actual %+v, want UNCLAIMED with \"insufficient resources: memory\"", as)
+	}
+	tk, ok := p.BBS().Task("job")
+	if !ok || tk.State != model.TaskPending || tk.RejectionCount != 1 {
+		t.Errorf("task %+v, want PENDING with one rejection", tk)
+	}
+}
+
+// Convergence runs every ConvergenceInterval, driven only by Tick.
+func TestConvergenceCadence(t *testing.T) {
+	p := newPlane(t)
+	passes := 0
+	for now := time.Duration(0); now <= 95*s; now += 5 * s {
+		p.Heartbeat(now, "cell-a")
+		p.Tick(now)
+		passes += len(p.Ready().Converged)
+	}
+	if passes != 3 { // at 30 s, 60 s, 90 s
+		t.Errorf("%d convergence passes in 95 s, want 3", passes)
+	}
+	if d := p.NextDeadline(); d != 110*s {
+		t.Errorf("next deadline %v, want 110s (presence expiry 15 s after the last heartbeat, before the 120 s pass)", d)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	cfg := Defaults()
+	cfg.Algorithm = "no-such"
+	if _, err := New(cfg, bbs.NewMemStore(), nil); err == nil || !strings.Contains(err.Error(), "no-such") {
+		t.Errorf("err = %v, want one naming the algorithm", err)
+	}
+	cfg = Defaults()
+	cfg.PresenceTTL = 0
+	if _, err := New(cfg, bbs.NewMemStore(), nil); err == nil || !strings.Contains(err.Error(), "presence_ttl") {
+		t.Errorf("err = %v, want one naming presence_ttl", err)
+	}
+}
