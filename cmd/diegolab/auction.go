@@ -31,7 +31,7 @@ Algorithms: ` + fmt.Sprint(auction.Names()) + ` (default diego, exact).
 			}
 			alg, err := auction.New(algName)
 			if err != nil {
-				return usagef("auction: --algorithm: %v", err)
+				return usagef("auction: %v", err)
 			}
 			data, err := os.ReadFile(statePath)
 			if err != nil {

@@ -400,14 +400,21 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 			if n.maxM < mp || n.maxD < disk || n.maxC < 1 {
 				continue
 			}
-			e.eb = bound(g, n, mp)
+			e.eb = math.NaN()
 		}
 		// Dive: follow the child with the lower estimate down to a leaf, queueing the
-		// other; nodes in the heap keep the break condition above valid.
+		// other; nodes in the heap keep the break condition above valid. The exact
+		// bound is only worth computing once there is a best score to compare it with
+		// (NaN = not computed); before that, the leaf comparison alone is exact.
 		for idx, eb := e.idx, e.eb; ; {
 			n := &g.t.nodes[idx]
-			if eb > bestScore || (eb == bestScore && n.minSeq > bestSeq) {
-				break
+			if best != nil {
+				if math.IsNaN(eb) {
+					eb = bound(g, n, mp)
+				}
+				if eb > bestScore || (eb == bestScore && n.minSeq > bestSeq) {
+					break
+				}
 			}
 			if idx >= g.t.size {
 				rec := g.cells[idx-g.t.size]
@@ -434,15 +441,22 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				if cn.maxM < mp || cn.maxD < disk || cn.maxC < 1 {
 					continue
 				}
-				ceb := bound(g, cn, mp)
-				if ceb > bestScore || (ceb == bestScore && cn.minSeq > bestSeq) {
-					continue
-				}
 				key := cn.kL
 				if task {
 					key = cn.kT
 				}
-				next[k] = searchEntry{key: key + q, eb: ceb, seq: cn.minSeq, grp: g, idx: c}
+				key += q
+				ceb := math.NaN()
+				if best != nil {
+					if key-margin(key) > bestScore {
+						continue
+					}
+					ceb = bound(g, cn, mp)
+					if ceb > bestScore || (ceb == bestScore && cn.minSeq > bestSeq) {
+						continue
+					}
+				}
+				next[k] = searchEntry{key: key, eb: ceb, seq: cn.minSeq, grp: g, idx: c}
 				k++
 			}
 			if k == 0 {

@@ -105,6 +105,9 @@ func New(cfg Config, store bbs.Store, rng *rand.Rand) (*Plane, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.Auction.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.ConvergenceInterval <= 0 {
 		return nil, &model.ValidationError{Field: "convergence_interval", Problem: "must be > 0"}
 	}
