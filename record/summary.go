@@ -113,6 +113,68 @@ type Summary struct {
 	Faults            []Fault        `json:"faults"`
 	Events            uint64         `json:"events"`
 	SimSeconds        float64        `json:"sim_seconds"`
+	// Staging is set only for runs where some app is pushed (staged); see
+	// docs/staging.md.
+	Staging *StagingSummary `json:"staging,omitempty"`
+}
+
+// StagingSummary describes pushes, staging, image pulls and versions (docs/staging.md).
+type StagingSummary struct {
+	// Apps lists every pushed app, sorted by process guid.
+	Apps []AppStaging `json:"apps"`
+	// BytesPulled is what instance starts fetched, by source: "public" (the image's
+	// registry), "private" (the platform registry), "blobstore" (droplets), and
+	// "cell_cache" (layers already on the cell, not downloaded again).
+	BytesPulled map[string]int64 `json:"bytes_pulled"`
+	// BytesStaging is what staging moved: "package_upload", "package_download",
+	// "droplet_upload", "image_copy".
+	BytesStaging map[string]int64 `json:"bytes_staging,omitempty"`
+	Pushes       PushSummary      `json:"pushes"`
+	// ScaleUpSeconds: from a scale-up event to all of the app's instances running.
+	ScaleUpSeconds Percentiles `json:"scale_up_seconds"`
+	// ScaleUpsUnfinished counts scale-ups that never reached all-running.
+	ScaleUpsUnfinished int `json:"scale_ups_unfinished,omitempty"`
+	// StagingFailures counts failed stagings by "ERROR_ID: reason".
+	StagingFailures map[string]int `json:"staging_failures,omitempty"`
+	// StartFailures counts instance starts that failed on their image, by reason;
+	// OutageStartFailures those that failed because the registry was down.
+	StartFailures       map[string]int `json:"start_failures,omitempty"`
+	OutageStartFailures int            `json:"outage_start_failures"`
+	// CredentialUses counts the times registry credentials were presented (staging and
+	// instance starts).
+	CredentialUses int `json:"credential_uses"`
+}
+
+// AppStaging is one pushed app.
+type AppStaging struct {
+	ProcessGUID string `json:"process_guid"`
+	Lifecycle   string `json:"lifecycle"`
+	Image       string `json:"image,omitempty"`
+	DockerCache bool   `json:"docker_cache,omitempty"`
+	// StagedDigest is the digest pinned at staging (cache on).
+	StagedDigest string `json:"staged_digest,omitempty"`
+	// DigestsAtEnd counts running instances per digest at the end of the run.
+	DigestsAtEnd map[string]int `json:"digests_at_end"`
+	// MixedVersions: at some point two digests ran at once; MixedSeconds for how long.
+	MixedVersions bool    `json:"mixed_versions"`
+	MixedSeconds  float64 `json:"mixed_seconds"`
+	// PushSeconds is the push's total time (nil while unfinished or failed);
+	// PushFailure the staging error id when it failed.
+	PushSeconds *float64 `json:"push_seconds"`
+	PushFailure string   `json:"push_failure,omitempty"`
+}
+
+// PushSummary: pushes by outcome and their phases (cf push: upload, staging,
+// scheduling = desired to every instance placed, start = placed to all running).
+type PushSummary struct {
+	Started           int         `json:"started"`
+	Completed         int         `json:"completed"`
+	Failed            int         `json:"failed"`
+	UploadSeconds     Percentiles `json:"upload_seconds"`
+	StagingSeconds    Percentiles `json:"staging_seconds"`
+	SchedulingSeconds Percentiles `json:"scheduling_seconds"`
+	StartSeconds      Percentiles `json:"start_seconds"`
+	TotalSeconds      Percentiles `json:"total_seconds"`
 }
 
 // Perf is perf.json: figures that depend on the machine and are kept out of summary.json.

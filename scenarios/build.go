@@ -121,6 +121,7 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		key := "apps[" + strconv.Itoa(i) + "]"
 		g := p.appGroup(key, &doc.Apps[i], s.Duration)
 		g.Line = p.lines[key]
+		g.Staging = p.appStaging(key, &doc.Apps[i], &g)
 		if prev, dup := appNames[g.Name]; dup && g.Name != "" {
 			p.errorf(key+".name", fmt.Sprintf("duplicate app group name %q (also %s): process guids would collide", g.Name, prev))
 		} else if g.Name != "" {
@@ -140,6 +141,8 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		}
 		s.Tasks = append(s.Tasks, g)
 	}
+
+	p.staging(doc, s)
 
 	for i := range doc.Events {
 		key := "events[" + strconv.Itoa(i) + "]"
@@ -264,6 +267,9 @@ func (p *problems) taskGroup(key string, d *taskDoc, runDuration time.Duration) 
 
 var actions = []string{ActionScale, ActionStopApp, ActionCrashInstances, ActionCrashCell, ActionPartitionCell, ActionDrainCell, ActionRestoreCell, ActionAddCells}
 
+// allActions are actions plus the staging actions (staging.go).
+var allActions = append(slices.Clone(actions), stagingActions...)
+
 // eventKeys lists, per action, the keys an event may carry besides at and action.
 var eventKeys = map[string][]string{
 	ActionScale:          {"app", "instances"},
@@ -274,12 +280,14 @@ var eventKeys = map[string][]string{
 	ActionDrainCell:      {"cell", "zone", "count"},
 	ActionRestoreCell:    {"cell", "zone", "count"},
 	ActionAddCells:       tomlKeys(reflect.TypeFor[cellFields]()),
+	ActionPushImage:      {"image", "layers", "size_mb", "shared_layers"},
+	ActionRegistryOutage: {"registry", "duration"},
 }
 
 func (p *problems) event(key string, d *eventDoc, s *Scenario) Event {
 	e := Event{
 		At:     p.duration(key+".at", d.At, 0, true, false),
-		Action: p.str(key+".action", d.Action, "", true, "an action ("+strings.Join(actions, ", ")+")"),
+		Action: p.str(key+".action", d.Action, "", true, "an action ("+strings.Join(allActions, ", ")+")"),
 	}
 	if s.Duration > 0 && e.At > s.Duration {
 		p.errorf(key+".at", fmt.Sprintf("%s is beyond run.duration (%s)", e.At, s.Duration))
@@ -288,7 +296,7 @@ func (p *problems) event(key string, d *eventDoc, s *Scenario) Event {
 	if !ok {
 		if d.Action.set {
 			if _, isString := d.Action.v.(string); isString {
-				p.errorf(key+".action", fmt.Sprintf("unknown action %q (want %s)", e.Action, strings.Join(actions, ", ")))
+				p.errorf(key+".action", fmt.Sprintf("unknown action %q (want %s) or a staging action (%s)", e.Action, strings.Join(actions, ", "), strings.Join(stagingActions, ", ")))
 			}
 		}
 		return e
@@ -304,6 +312,8 @@ func (p *problems) event(key string, d *eventDoc, s *Scenario) Event {
 		{"disk_mb", d.DiskMB}, {"containers", d.Containers}, {"stacks", d.Stacks}, {"docker", d.Docker},
 		{"placement_tags", d.PlacementTags}, {"optional_placement_tags", d.OptionalPlacementTags},
 		{"volume_drivers", d.VolumeDrivers},
+		{"image", d.Image}, {"layers", d.Layers}, {"size_mb", d.SizeMB}, {"shared_layers", d.SharedLayers},
+		{"registry", d.Registry},
 	} {
 		if !f.r.set {
 			continue
@@ -350,6 +360,8 @@ func (p *problems) event(key string, d *eventDoc, s *Scenario) Event {
 		g := p.cellGroup(key, &d.cellFields)
 		g.Line = p.lines[key]
 		e.Cells = &g
+	case ActionPushImage, ActionRegistryOutage:
+		p.stagingEvent(key, d, s, &e, set)
 	}
 	return e
 }

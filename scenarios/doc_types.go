@@ -29,6 +29,12 @@ type fileDoc struct {
 	Apps    []appDoc   `toml:"apps"`
 	Tasks   []taskDoc  `toml:"tasks"`
 	Events  []eventDoc `toml:"events"`
+
+	// Staging, registries and the network (staging.go).
+	DockerCache rawValue      `toml:"docker_cache"`
+	Network     networkDoc    `toml:"network"`
+	Registries  []registryDoc `toml:"registries"`
+	Images      []imageDoc    `toml:"images"`
 }
 
 type runDoc struct {
@@ -95,6 +101,7 @@ type appDoc struct {
 	Crash                   rawValue `toml:"crash"`
 	CrashProbabilityAtStart rawValue `toml:"crash_probability_at_start"`
 	StartFailureProbability rawValue `toml:"start_failure_probability"`
+	stagingAppFields
 }
 
 type taskDoc struct {
@@ -123,6 +130,7 @@ type eventDoc struct {
 	Fraction  rawValue `toml:"fraction"`
 	Duration  rawValue `toml:"duration"`
 	cellFields
+	stagingEventFields
 }
 
 // knownKeys maps a table of the schema ("" for the top level, "run", "cells" for an
@@ -136,6 +144,10 @@ var knownKeys = map[string][]string{
 	"apps":    tomlKeys(reflect.TypeFor[appDoc]()),
 	"tasks":   tomlKeys(reflect.TypeFor[taskDoc]()),
 	"events":  tomlKeys(reflect.TypeFor[eventDoc]()),
+	// staging.go
+	"network":    tomlKeys(reflect.TypeFor[networkDoc]()),
+	"registries": tomlKeys(reflect.TypeFor[registryDoc]()),
+	"images":     tomlKeys(reflect.TypeFor[imageDoc]()),
 }
 
 func tomlKeys(t reflect.Type) []string {

@@ -239,7 +239,7 @@ func quoteSegment(s string) string {
 // normalizeArrays turns arrays of inline tables (apps = [{...}, {...}]) at the top level
 // into the []map[string]any that [[apps]] decodes to, so both spellings behave alike.
 func normalizeArrays(raw map[string]any) {
-	for _, k := range []string{"cells", "apps", "tasks", "events"} {
+	for _, k := range arrayTables {
 		arr, ok := raw[k].([]any)
 		if !ok {
 			continue
@@ -262,7 +262,7 @@ func normalizeArrays(raw map[string]any) {
 // checkStructure reports (and removes) top-level keys of the wrong kind, so the
 // schema decode below cannot fail on them.
 func checkStructure(raw map[string]any, p *problems) {
-	for _, k := range []string{"run", "auction", "timers"} {
+	for _, k := range []string{"run", "auction", "timers", "network"} {
 		if v, ok := raw[k]; ok {
 			if _, isTable := v.(map[string]any); !isTable {
 				p.errorf(k, fmt.Sprintf("must be a table ([%s]), got %s", k, describe(v)))
@@ -270,7 +270,7 @@ func checkStructure(raw map[string]any, p *problems) {
 			}
 		}
 	}
-	for _, k := range []string{"cells", "apps", "tasks", "events"} {
+	for _, k := range arrayTables {
 		if v, ok := raw[k]; ok {
 			if _, isArray := v.([]map[string]any); !isArray {
 				p.errorf(k, fmt.Sprintf("must be an array of tables ([[%s]]), got %s", k, describe(v)))
@@ -309,13 +309,15 @@ func unknownKeys(md *toml.MetaData, p *problems) {
 		where := "the top level"
 		if table != "" {
 			where = "[" + table + "]"
-			if table == "cells" || table == "apps" || table == "tasks" || table == "events" {
+			if slices.Contains(arrayTables, table) {
 				where = "[[" + table + "]]"
 			}
 		}
 		if isSchemaTable {
 			if s := suggest(k[len(k)-1], known); s != "" {
 				msg += " (" + s + ")"
+			} else if table == "" {
+				msg += topLevelKeys()
 			} else {
 				msg += fmt.Sprintf(" (%s takes %s)", where, strings.Join(known, ", "))
 			}
@@ -392,8 +394,13 @@ func applyOverride(raw map[string]any, o string, p *problems) {
 		if !matched {
 			bad(fmt.Sprintf("no [[%s]] group named %q (groups: %s)", segs[0], segs[1], strings.Join(names, ", ")))
 		}
+	case "docker_cache", "network":
+		if !setTopLevel(raw, segs, val, bad) {
+			return
+		}
+		p.override[pathOf(segs)] = o
 	default:
-		bad(fmt.Sprintf("unknown key %q: overrides address run.<key>, auction.<key>, timers.<key>, cells.<name>.<key>, apps.<name>.<key> or tasks.<name>.<key>", key))
+		bad(fmt.Sprintf("unknown key %q: overrides address run.<key>, auction.<key>, timers.<key>, cells.<name>.<key>, apps.<name>.<key>, tasks.<name>.<key>, docker_cache or network.<key>", key))
 	}
 }
 

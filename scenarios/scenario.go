@@ -23,6 +23,14 @@ type Scenario struct {
 	Tasks                   []TaskGroup
 	Events                  []Event // in file order; the driver sorts stably by At
 	Warnings                []string
+
+	// Staging (staging.go; docs/staging.md). DockerCache is the scenario-wide default of
+	// the apps' docker_cache. Registries always holds a public, a private and a
+	// blobstore registry when any app declares a lifecycle (defaults filled in).
+	DockerCache bool
+	Network     Network
+	Registries  []Registry
+	Images      []Image
 }
 
 // Auction holds the auctioneer's settings (DIEGO.md §0, §1.4).
@@ -126,6 +134,7 @@ type AppGroup struct {
 	Crash                                            *CrashSpec
 	CrashProbabilityAtStart, StartFailureProbability float64
 	Line                                             int
+	Staging                                          *AppStaging // nil: desired directly, no push
 }
 
 // CrashSpec says when a running instance crashes: After its start.
@@ -201,6 +210,9 @@ const (
 	ActionDrainCell      = "drain-cell"
 	ActionRestoreCell    = "restore-cell"
 	ActionAddCells       = "add-cells"
+	// Staging actions (staging.go).
+	ActionPushImage      = "push-image"
+	ActionRegistryOutage = "registry-outage"
 )
 
 // Event is one [[events]] entry of the timeline. Which fields are set depends on Action:
@@ -213,6 +225,8 @@ const (
 //	drain-cell       one of Cell, Zone, Count
 //	restore-cell     one of Cell, Zone, Count
 //	add-cells        Cells
+//	push-image       Image (repo:tag), LayersMB, SharedLayers
+//	registry-outage  Registry, Duration
 type Event struct {
 	At     time.Duration
 	Action string
@@ -226,6 +240,11 @@ type Event struct {
 	Fraction  float64
 	Duration  time.Duration
 	Cells     *CellGroup // add-cells
+
+	Image        string    // push-image: "repo:tag"
+	LayersMB     []float64 // push-image: the new version's layers
+	SharedLayers int       // push-image: leading layers kept from the old version (-1: all but the last)
+	Registry     string    // registry-outage
 }
 
 // MatchApps returns the process guids an event's app selector names, in declaration

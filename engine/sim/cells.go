@@ -138,6 +138,9 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		if g != nil {
 			d = g.StartTime.Sample(s.rStart)
 		}
+		if s.pullStart(now, id, d) {
+			continue // a pushed app: the image is resolved and pulled first
+		}
 		ct.timer = s.k.After(d, s, engine.Payload{Kind: kStart, A: int64(id), B: int64(ct.gen)})
 	}
 	for _, t := range w.Tasks {
@@ -159,6 +162,9 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		if err := s.state.Started(c.ID); err != nil {
 			s.fail(err)
 			return
+		}
+		if s.stagingRun(now, id) {
+			continue // a staging task runs its lifecycle's steps
 		}
 		d := time.Minute
 		if gi, ok := s.taskBeh[t.GUID]; ok {
@@ -208,6 +214,7 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 		return
 	}
 	s.apps.containerUp(ct.app, ct.key.Index)
+	s.stgUp(now, id)
 	if c.reachable() {
 		if err := s.plane.StartLRP(now, ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ""); err != nil {
 			// The BBS cannot start it (it no longer wants this instance): stop it.
@@ -280,6 +287,7 @@ func (s *Sim) deleteContainer(id int32) {
 		}
 	}
 	if ct.kind == kindLRP {
+		s.stgDown(s.k.Now(), id)
 		if ct.phase == phaseRunning {
 			s.apps.containerDown(ct.app, ct.key.Index)
 		}

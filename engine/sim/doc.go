@@ -15,5 +15,11 @@
 // them, and bulk-syncs when it returns.
 //
 // Randomness comes from named streams of the kernel ("start", "crash", "tasks",
-// "faults", "auction", "latency"), so adding a stream never changes another's draws.
+// "faults", "auction", "latency", "staging"), so adding a stream never changes another's
+// draws.
+//
+// Apps with a lifecycle (buildpack or docker_image) are pushed rather than desired:
+// upload, a staging task, then the DesiredLRP; their instances resolve and pull images
+// over a bandwidth model with per-cell layer caches (staging.go, push.go, network.go,
+// registry.go; docs/staging.md). Scenarios without such apps never build that world.
 package sim

@@ -59,6 +59,7 @@ func (s *Sim) drain(now time.Duration) {
 			s.cancelTask(c.GUID)
 		}
 		for _, t := range r.Callbacks {
+			s.stagingCallback(now, t)
 			// The completion callback is delivered at once and answered 200: the BBS
 			// marks the task resolving, then deletes it.
 			if err := s.plane.BBS().ResolvingTask(now, t.GUID); err == nil {

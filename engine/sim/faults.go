@@ -27,6 +27,7 @@ func (s *Sim) timeline(now time.Duration, i int) {
 				s.fail(fmt.Errorf("%s:%d: scale %s: %w", s.sc.Path, ev.Line, g, err))
 				return
 			}
+			s.stgScaled(now, g, ev.Instances)
 		}
 	case "stop-app":
 		target = ev.App
@@ -70,8 +71,12 @@ func (s *Sim) timeline(now time.Duration, i int) {
 		}
 		target = strconv.Itoa(len(s.cells)-n) + " cells"
 	default:
-		s.fail(fmt.Errorf("%s:%d: unknown action %q", s.sc.Path, ev.Line, ev.Action))
-		return
+		tgt, ok := s.stagingTimeline(now, ev)
+		if !ok {
+			s.fail(fmt.Errorf("%s:%d: unknown action %q", s.sc.Path, ev.Line, ev.Action))
+			return
+		}
+		target = tgt
 	}
 	s.events.WriteTimeline(now, ev.Action, target)
 	s.m.fault(now, ev.Action, target, before)

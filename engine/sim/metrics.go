@@ -220,6 +220,7 @@ func (s *Sim) summary() *record.Summary {
 		Faults:     []record.Fault{},
 		Events:     s.k.Processed(),
 		SimSeconds: sc.Duration.Seconds(),
+		Staging:    s.stagingSummary(sc.Duration),
 	}
 	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = s.m.tasksPending, s.m.tasksRunning
 	sum.Auction.WaitSeconds = percentiles(s.m.waits)

@@ -39,6 +39,11 @@ const (
 	kPartitionEnd                   // A = cell
 	kEvacPoll                       // A = cell
 	kSample                         // timeseries sample
+	// Staging (staging.go): only scheduled in scenarios that push apps.
+	kNet            // the first network flow ends
+	kResolved       // A = container: its image reference was resolved
+	kStagingStep    // A = staged app, B = job step sequence
+	kStagingTimeout // A = staged app, B = job step sequence
 )
 
 // Sim is one simulation run of a scenario.
@@ -64,6 +69,10 @@ type Sim struct {
 	events *record.EventWriter
 	m      metrics
 	err    error
+
+	// Staging world (staging.go); nil unless the scenario pushes apps.
+	stg    *stagingWorld
+	rStage *rand.Rand
 }
 
 // New prepares a run of sc.
@@ -116,6 +125,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
 	}
+	s.setupStaging()
 	return s, nil
 }
 
@@ -156,6 +166,12 @@ func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
 	case kSample:
 		s.sample(now)
 		s.k.After(s.opts.SampleEvery, s, engine.Payload{Kind: kSample})
+	case kNet:
+		s.netDue(now)
+	case kResolved:
+		s.resolved(now, int32(p.A), uint32(p.B))
+	case kStagingStep, kStagingTimeout:
+		s.stagingEvent(now, p.A, p.B, p.Kind == kStagingTimeout)
 	}
 	s.drain(now)
 }
@@ -244,6 +260,9 @@ func (s *Sim) heartbeatRound(now time.Duration) {
 }
 
 func (s *Sim) desireApps(now time.Duration, gi int) {
+	if s.pushApps(now, gi) {
+		return // pushed apps are desired when their staging succeeds
+	}
 	g := &s.sc.Apps[gi]
 	for i := 0; i < g.Count; i++ {
 		d := g.DesiredLRP(i)
