@@ -12,6 +12,7 @@ all: build
 
 -include reports/echarts.mk
 -include real/stack/stack.mk
+-include real/examples.mk
 
 deps:
 	$(GO) mod download

@@ -35,6 +35,9 @@ type ContainerSpec struct {
 	// AppDir is a host directory bind-mounted read-only at /home/vcap/app
 	// (empty: the stack's empty directory).
 	AppDir string
+	// OutputDir is a host directory bind-mounted read-write at
+	// /home/vcap/output (empty: none); staging writes the droplet there.
+	OutputDir string
 	// Env holds NAME=value pairs added to the defaults (PATH, HOME, USER,
 	// TMPDIR, LANG, PORT = first of Ports); they win on conflict.
 	Env []string

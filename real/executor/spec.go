@@ -24,6 +24,8 @@ const (
 	DefaultMaxPids = 1024
 	// AppDir is where the droplet appears inside the container.
 	AppDir = "/home/vcap/app"
+	// OutputDir is where ContainerSpec.OutputDir appears inside the container.
+	OutputDir = "/home/vcap/output"
 )
 
 // CPUWeight is Diego's cpu_weight for an app with memoryMB of memory:
@@ -72,6 +74,9 @@ func (s *ContainerSpec) Validate() error {
 	}
 	if s.AppDir != "" && !strings.HasPrefix(s.AppDir, "/") {
 		return bad("AppDir", fmt.Sprintf("%q must be an absolute host path", s.AppDir))
+	}
+	if s.OutputDir != "" && !strings.HasPrefix(s.OutputDir, "/") {
+		return bad("OutputDir", fmt.Sprintf("%q must be an absolute host path", s.OutputDir))
 	}
 	seen := map[int]bool{}
 	for i, p := range s.Ports {
@@ -166,6 +171,12 @@ func buildSpec(s *ContainerSpec, rootfs, cgroupsPath string, swapFile bool) *spe
 		mounts = append(mounts, specs.Mount{
 			Destination: AppDir, Type: "bind", Source: s.AppDir,
 			Options: []string{"rbind", "ro", "nosuid", "nodev"},
+		})
+	}
+	if s.OutputDir != "" {
+		mounts = append(mounts, specs.Mount{
+			Destination: OutputDir, Type: "bind", Source: s.OutputDir,
+			Options: []string{"rbind", "rw", "nosuid", "nodev"},
 		})
 	}
 	return &specs.Spec{

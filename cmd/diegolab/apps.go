@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/live"
+)
+
+func init() {
+	for _, c := range []func() *cobra.Command{newPushCmd, newAppsCmd, newAppCmd, newScaleCmd, newStopCmd, newStartCmd,
+		newDeleteCmd, newRunTaskCmd, newTasksCmd, newCellsCmd} {
+		register(c)
+	}
+}
+
+// client reads the cluster's client config ($DIEGOLAB_HOME or ./.diegolab).
+func client() (*api.Client, error) {
+	cfg, err := live.LoadClientConfig(live.DefaultDir())
+	if err != nil {
+		return nil, err
+	}
+	return api.NewClient(cfg.URL, cfg.Token, 30*time.Second), nil
+}
+
+// parseMB reads 64M, 1G, 512 (MB).
+func parseMB(flag, s string) (int, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := 1
+	switch {
+	case strings.HasSuffix(u, "G") || strings.HasSuffix(u, "GB"):
+		mult, u = 1024, strings.TrimSuffix(strings.TrimSuffix(u, "B"), "G")
+	case strings.HasSuffix(u, "M") || strings.HasSuffix(u, "MB"):
+		u = strings.TrimSuffix(strings.TrimSuffix(u, "B"), "M")
+	}
+	n, err := strconv.Atoi(u)
+	if err != nil || n < 0 {
+		return 0, usagef("-%s %q: want a size such as 64M or 1G", flag, s)
+	}
+	return n * mult, nil
+}
+
+func newPushCmd() *cobra.Command {
+	var path, mem, disk, bp, cmdline string
+	var inst int
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "push NAME --path DIR",
+		Short: "Upload an app, stage it with a buildpack and run it on the live cluster",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if path == "" {
+				return usagef("--path is required")
+			}
+			if inst < 0 {
+				return usagef("-i must be >= 0")
+			}
+			m, err := parseMB("m", mem)
+			if err != nil {
+				return err
+			}
+			k, err := parseMB("k", disk)
+			if err != nil {
+				return err
+			}
+			cl, err := client()
+			if err != nil {
+				return err
+			}
+			d, err := live.Push(context.Background(), cl, args[0], path, live.PushOptions{Instances: inst, MemoryMB: m, DiskMB: k,
+				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout()})
+			if d != nil {
+				printApp(cmd, d)
+			}
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&path, "path", "", "app directory")
+	f.IntVarP(&inst, "instances", "i", 1, "instances")
+	f.StringVarP(&mem, "memory", "m", "64M", "memory per instance")
+	f.StringVarP(&disk, "disk", "k", "256M", "disk per instance")
+	f.StringVarP(&bp, "buildpack", "b", "static", "buildpack: static or binary")
+	f.StringVarP(&cmdline, "start-command", "c", "", "start command (overrides the buildpack's)")
+	f.DurationVar(&timeout, "timeout", 3*time.Minute, "staging plus start timeout")
+	return c
+}
+
+func printApp(cmd *cobra.Command, d *api.AppDetail) {
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "name:\t%s\nstate:\t%s\ninstances:\t%d/%d\nmemory:\t%dM\nbuildpack:\t%s\ncommand:\t%s\n", d.Name, d.State,
+		d.Running, d.Instances, d.MemoryMB, d.Buildpack, d.Command)
+	if d.StagingError != "" {
+		fmt.Fprintf(w, "staging error:\t%s\n", d.StagingError)
+	}
+	fmt.Fprintln(w, "\n#\tstate\tcell\taddress\tsince\tcrashes\tdetails")
+	for _, in := range d.InstancesDetail {
+		details := in.PlacementError
+		if details == "" {
+			details = in.CrashReason
+		}
+		if in.Presence != "ORDINARY" {
+			details = strings.TrimSpace(strings.ToLower(in.Presence) + " " + details)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%.1fs\t%d\t%s\n", in.Index, in.State, in.CellID, in.Address, in.Since, in.CrashCount, details)
+	}
+	w.Flush()
+}
+
+func simple(use, short string, nargs int, run func(cmd *cobra.Command, cl *api.Client, args []string) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(nargs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := client()
+			if err != nil {
+				return err
+			}
+			return run(cmd, cl, args)
+		},
+	}
+}
+
+func newAppsCmd() *cobra.Command {
+	return simple("apps", "List the apps of the live cluster", 0, func(cmd *cobra.Command, cl *api.Client, _ []string) error {
+		var apps []api.App
+		if err := cl.Do(context.Background(), http.MethodGet, "/v1/apps", nil, &apps); err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "name\tstate\tinstances\tmemory\tbuildpack")
+		for _, a := range apps {
+			fmt.Fprintf(w, "%s\t%s\t%d/%d\t%dM\t%s\n", a.Name, a.State, a.Running, a.Instances, a.MemoryMB, a.Buildpack)
+		}
+		return w.Flush()
+	})
+}
+
+func newAppCmd() *cobra.Command {
+	return simple("app NAME", "Show an app and each of its instances", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		var d api.AppDetail
+		if err := cl.Do(context.Background(), http.MethodGet, "/v1/apps/"+args[0], nil, &d); err != nil {
+			return err
+		}
+		printApp(cmd, &d)
+		return nil
+	})
+}
+
+func newScaleCmd() *cobra.Command {
+	var n int
+	c := simple("scale NAME -i N", "Change an app's instance count", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		if n < 0 {
+			return usagef("-i must be >= 0")
+		}
+		var a api.App
+		if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/scale", api.ScaleRequest{Instances: n}, &a); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: %d instances\n", a.Name, a.Instances)
+		return nil
+	})
+	c.Flags().IntVarP(&n, "instances", "i", 1, "instances")
+	return c
+}
+
+func appAction(use, short, action string) func() *cobra.Command {
+	return func() *cobra.Command {
+		return simple(use, short, 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+			var a api.App
+			if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/"+action, nil, &a); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", a.Name, a.State)
+			return nil
+		})
+	}
+}
+
+var (
+	newStopCmd  = appAction("stop NAME", "Stop an app (its instances go, its instance count stays)", "stop")
+	newStartCmd = appAction("start NAME", "Start a stopped app", "start")
+)
+
+func newDeleteCmd() *cobra.Command {
+	return simple("delete NAME", "Delete an app and its instances", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		if err := cl.Do(context.Background(), http.MethodDelete, "/v1/apps/"+args[0], nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s deleted\n", args[0])
+		return nil
+	})
+}
+
+func newRunTaskCmd() *cobra.Command {
+	var command, mem string
+	c := simple("run-task NAME --command CMD", "Run a one-off task in an app's droplet", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		if strings.TrimSpace(command) == "" {
+			return usagef("--command is required")
+		}
+		m := 0
+		if mem != "" {
+			var err error
+			if m, err = parseMB("m", mem); err != nil {
+				return err
+			}
+		}
+		var t api.TaskInfo
+		if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/tasks", api.TaskRequest{Command: command, MemoryMB: m}, &t); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "task %s: %s\n", t.GUID, t.State)
+		return nil
+	})
+	c.Flags().StringVar(&command, "command", "", "command to run")
+	c.Flags().StringVarP(&mem, "memory", "m", "", "memory (default: the app's)")
+	return c
+}
+
+func newTasksCmd() *cobra.Command {
+	return simple("tasks", "List tasks (running and completed)", 0, func(cmd *cobra.Command, cl *api.Client, _ []string) error {
+		var ts []api.TaskInfo
+		if err := cl.Do(context.Background(), http.MethodGet, "/v1/tasks", nil, &ts); err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "task\tapp\tstate\tcell\tfailed\tdetails")
+		for _, t := range ts {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", t.GUID, t.App, t.State, t.CellID, t.Failed, t.FailureReason)
+		}
+		return w.Flush()
+	})
+}
+
+func newCellsCmd() *cobra.Command {
+	return simple("cells", "List the live cluster's cells", 0, func(cmd *cobra.Command, cl *api.Client, _ []string) error {
+		var cs []api.CellInfo
+		if err := cl.Do(context.Background(), http.MethodGet, "/v1/cells", nil, &cs); err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "cell\tzone\tpresent\tmemory\tdisk\tcontainers\trep")
+		for _, c := range cs {
+			fmt.Fprintf(w, "%s\t%s\t%v\t%dM\t%dM\t%d\t%s\n", c.CellID, c.Zone, c.Present, c.Capacity.MemoryMB, c.Capacity.DiskMB, c.Capacity.Containers, c.RepURL)
+		}
+		return w.Flush()
+	})
+}

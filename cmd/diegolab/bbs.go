@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/diegolab/diegolab/real/bbsserver"
+)
+
+func init() { register(newBBSCmd) }
+
+func readTokenFile(flag, path string) (string, error) {
+	if path == "" {
+		return "", usagef("--%s is required", flag)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usagef("--%s: %v", flag, err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", usagef("--%s: %s is empty", flag, path)
+	}
+	return t, nil
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newBBSCmd() *cobra.Command {
+	var cfg bbsserver.Config
+	var tokenFile, repTokenFile, addrFile string
+	c := &cobra.Command{
+		Use:   "bbs",
+		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.Token, err = readTokenFile("token-file", tokenFile); err != nil {
+				return err
+			}
+			if cfg.RepToken, err = readTokenFile("rep-token-file", repTokenFile); err != nil {
+				return err
+			}
+			if cfg.Dir == "" {
+				return usagef("--dir is required")
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			s, err := bbsserver.New(cfg)
+			if err != nil {
+				return err
+			}
+			if addrFile != "" {
+				if err := os.WriteFile(addrFile, []byte(s.Addr()+"\n"), 0o600); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "bbs listening on %s\n", s.URL())
+			ctx, cancel := signalContext()
+			defer cancel()
+			return s.Serve(ctx)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&cfg.Dir, "dir", "", "state directory (bbs.db, blobs, events.jsonl)")
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "listen address (127.0.0.1 only)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the client bearer token")
+	f.StringVar(&repTokenFile, "rep-token-file", "", "file holding the reps' bearer token")
+	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
+	f.DurationVar(&cfg.ConvergenceInterval, "convergence-interval", 30*time.Second, "convergence interval")
+	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")
+	f.DurationVar(&cfg.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
+	return c
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/diegolab/diegolab/real/live"
+)
+
+func init() { register(newLiveCmd) }
+
+func newLiveCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "live",
+		Short: "Start, inspect and stop a real-mode cluster on this machine (BBS + reps)",
+	}
+	c.PersistentFlags().StringVar(&dir, "dir", live.DefaultDir(), "cluster directory ($DIEGOLAB_HOME)")
+	var o live.Options
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start a BBS and N reps as child processes and wait until they are healthy",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Dir = dir
+			if o.Cells <= 0 {
+				return usagef("--cells must be > 0")
+			}
+			st, err := live.Up(context.Background(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster up: %d cells\napi: %s\nclient config: %s/%s\n", len(st.Reps), st.URL, dir, live.ConfigFile)
+			return nil
+		},
+	}
+	uf := up.Flags()
+	uf.IntVar(&o.Cells, "cells", 3, "number of cells")
+	uf.IntVar(&o.MemoryMB, "memory-mb", 1024, "memory per cell (MB)")
+	uf.IntVar(&o.DiskMB, "disk-mb", 4096, "disk per cell (MB)")
+	uf.IntVar(&o.Containers, "containers", 249, "containers per cell")
+	uf.DurationVar(&o.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")
+	uf.DurationVar(&o.ConvergenceInterval, "convergence-interval", 30*time.Second, "convergence interval")
+	uf.DurationVar(&o.Heartbeat, "heartbeat", 5*time.Second, "rep heartbeat interval")
+	uf.DurationVar(&o.BulkSync, "bulk-sync", 30*time.Second, "rep bulk sync interval")
+	uf.DurationVar(&o.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
+	uf.DurationVar(&o.StartTimeout, "start-timeout", 60*time.Second, "instance start timeout")
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the cluster's processes and cells",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return live.Status(context.Background(), dir, cmd.OutOrStdout())
+		},
+	}
+	var timeout time.Duration
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop everything and check that no container, mount, cgroup or process is left",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := live.Down(context.Background(), dir, timeout); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "cluster down: nothing left")
+			return nil
+		},
+	}
+	down.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "SIGTERM to SIGKILL grace per process")
+	c.AddCommand(up, status, down)
+	return c
+}

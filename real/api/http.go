@@ -1,0 +1,160 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// MaxBody is the default limit of a JSON request body.
+const MaxBody = 1 << 20
+
+// RequireToken wraps h: requests without "Authorization: Bearer <one of tokens>"
+// get a 401. Tokens are compared in constant time.
+func RequireToken(h http.Handler, tokens ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		got, ok := strings.CutPrefix(auth, "Bearer ")
+		match := 0
+		for _, t := range tokens {
+			if t != "" && ok {
+				match |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
+			}
+		}
+		if match != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="diegolab"`)
+			WriteError(w, http.StatusUnauthorized, errors.New("missing or invalid bearer token"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Decode reads exactly one JSON value into v from a body of at most limit bytes
+// (MaxBody when 0), refusing unknown fields. The error is ready for a 400/413.
+func Decode(w http.ResponseWriter, r *http.Request, v any, limit int64) (int, error) {
+	if limit <= 0 {
+		limit = MaxBody
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("request body exceeds %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return http.StatusBadRequest, errors.New("request body: empty, want a JSON object")
+		}
+		return http.StatusBadRequest, fmt.Errorf("request body: %w", err)
+	}
+	if dec.More() {
+		return http.StatusBadRequest, errors.New("request body: trailing data after the JSON value")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("request body exceeds %d bytes", limit)
+		}
+		return http.StatusBadRequest, errors.New("request body: trailing data after the JSON value")
+	}
+	return 0, nil
+}
+
+// WriteJSON writes v with status. The body is encoded before the header is sent, so
+// an encoding failure is a clean 500, never a partial write.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(Error{Message: "encoding the reply: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// WriteError writes {"error": err} with status.
+func WriteError(w http.ResponseWriter, status int, err error) {
+	WriteJSON(w, status, Error{Message: err.Error()})
+}
+
+// Client talks to a diegolab HTTP API (the BBS or a rep).
+type Client struct {
+	URL   string
+	Token string
+	HTTP  *http.Client
+}
+
+// NewClient returns a client with a timeout per request.
+func NewClient(url, token string, timeout time.Duration) *Client {
+	return &Client{URL: strings.TrimRight(url, "/"), Token: token, HTTP: &http.Client{Timeout: timeout}}
+}
+
+// Do sends in (JSON; nil for no body) and decodes a 2xx reply into out (nil to
+// discard). A non-2xx reply is an *Error carrying the status.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	return c.DoRaw(ctx, method, path, body, "application/json", out)
+}
+
+// DoRaw sends a raw body with a content type.
+func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader, ctype string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: API unreachable: %w", method, c.URL+path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var e Error
+		if json.Unmarshal(b, &e) != nil || e.Message == "" {
+			e.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+		}
+		e.Status = resp.StatusCode
+		return &e
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if w, ok := out.(io.Writer); ok {
+		_, err := io.Copy(w, resp.Body)
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decoding the reply: %w", method, path, err)
+	}
+	return nil
+}
+
+// StatusOf returns the HTTP status of an *Error (0 otherwise).
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}

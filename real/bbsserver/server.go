@@ -1,0 +1,544 @@
+package bbsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/auction"
+	"github.com/diegolab/diegolab/model/bbs"
+	"github.com/diegolab/diegolab/model/control"
+	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/sqlstore"
+	"github.com/diegolab/diegolab/record"
+)
+
+// Config configures a BBS server.
+type Config struct {
+	// Dir holds bbs.db, blobs/, events.jsonl and summary.json.
+	Dir string
+	// Listen is a 127.0.0.1 address ("127.0.0.1:0" picks a port).
+	Listen string
+	// Token authorizes clients (the CLI); RepToken authorizes reps, and is what the
+	// BBS presents to reps.
+	Token, RepToken string
+	// Plane timers (Diego's defaults when zero).
+	ConvergenceInterval, PresenceTTL, StaleUnclaimed time.Duration
+	// TickInterval is how often Tick runs (default 1 s).
+	TickInterval time.Duration
+	// StateTimeout bounds one rep /state fetch and one /work, /stop, /cancel (5 s).
+	StateTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Server is a running BBS.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *sqlstore.Store
+	events  *os.File
+	blobs   string
+	epoch   time.Time
+	started time.Time
+	grace   time.Duration
+	reps    *http.Client
+	ln      net.Listener
+	srv     *http.Server
+
+	mu    sync.Mutex
+	plane *control.Plane
+	cells map[string]*cellEntry
+	fatal error
+
+	fatalCh chan error
+	wg      sync.WaitGroup
+}
+
+type cellEntry struct {
+	api.Presence
+	lastSeen time.Duration
+}
+
+// Meta names in the store.
+const (
+	metaEpoch  = "epoch_unix_nano"
+	metaIssued = "instances_issued"
+	metaTasks  = "task_counter"
+)
+
+// New opens (or creates) the BBS state in cfg.Dir and listens on cfg.Listen.
+func New(cfg Config) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, &model.ValidationError{Field: "dir", Problem: "must be set"}
+	}
+	if cfg.Token == "" || cfg.RepToken == "" {
+		return nil, &model.ValidationError{Field: "token", Problem: "client and rep tokens must be set"}
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil || host != "127.0.0.1" {
+		return nil, &model.ValidationError{Field: "listen", Problem: fmt.Sprintf("%q must be 127.0.0.1:PORT (loopback only)", cfg.Listen)}
+	}
+	pc := control.Defaults()
+	if cfg.ConvergenceInterval > 0 {
+		pc.ConvergenceInterval = cfg.ConvergenceInterval
+	}
+	if cfg.PresenceTTL > 0 {
+		pc.PresenceTTL = cfg.PresenceTTL
+	}
+	if cfg.StaleUnclaimed > 0 {
+		pc.BBS.StaleUnclaimed = cfg.StaleUnclaimed
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = time.Second
+	}
+	if cfg.StateTimeout <= 0 {
+		cfg.StateTimeout = 5 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "blobs"), 0o700); err != nil {
+		return nil, fmt.Errorf("bbs: %w", err)
+	}
+	st, err := sqlstore.Open(filepath.Join(cfg.Dir, "bbs.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st, blobs: filepath.Join(cfg.Dir, "blobs"),
+		started: time.Now(), cells: map[string]*cellEntry{}, fatalCh: make(chan error, 1),
+		reps: &http.Client{Timeout: cfg.StateTimeout}}
+	fail := func(err error) (*Server, error) { st.Close(); return nil, fmt.Errorf("bbs: %w", err) }
+	ep, ok, err := st.GetMeta(metaEpoch)
+	if err != nil {
+		return fail(err)
+	}
+	if ok {
+		n, err := strconv.ParseInt(ep, 10, 64)
+		if err != nil {
+			return fail(fmt.Errorf("meta %s: %q is not a number", metaEpoch, ep))
+		}
+		s.epoch = time.Unix(0, n)
+		s.grace = pc.PresenceTTL // a restart: let the reps heartbeat before Tick
+	} else {
+		s.epoch = s.started
+		if err := st.PutMeta(metaEpoch, strconv.FormatInt(s.epoch.UnixNano(), 10)); err != nil {
+			return fail(err)
+		}
+	}
+	issued := uint64(0)
+	if v, ok, err := st.GetMeta(metaIssued); err != nil {
+		return fail(err)
+	} else if ok {
+		if issued, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return fail(fmt.Errorf("meta %s: %q is not a number", metaIssued, v))
+		}
+	}
+	seed := uint64(time.Now().UnixNano())
+	s.plane, err = control.Open(pc, st, rand.New(rand.NewPCG(seed, seed>>1)), issued)
+	if err != nil {
+		return fail(err)
+	}
+	s.events, err = os.OpenFile(filepath.Join(cfg.Dir, record.EventsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		s.events.Close()
+		return fail(err)
+	}
+	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// now is the time since the cluster started.
+func (s *Server) now() time.Duration { return time.Since(s.epoch) }
+
+// Serve runs the API and the tick loop until ctx ends or a fatal store error.
+func (s *Server) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.wg.Add(1)
+	go s.tickLoop(ctx)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.fatalCh:
+	case err = <-errc:
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	_ = s.srv.Shutdown(sctx)
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writeSummary()
+	s.events.Close()
+	if cerr := s.store.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) tickLoop(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if time.Since(s.started) < s.grace {
+				continue
+			}
+			_ = s.do(func(now time.Duration) error { s.plane.Tick(now); return nil })
+		}
+	}
+}
+
+// effects are the network side of Ready(), carried out after the commit.
+type effects struct {
+	auction bool
+	work    []control.Work
+	stops   []bbs.StopLRP
+	cancels []bbs.CancelTask
+}
+
+// do runs fn on the plane inside one store transaction, drains the plane's outputs
+// in the same transaction, commits, then carries out the network effects.
+func (s *Server) do(fn func(now time.Duration) error) error {
+	s.mu.Lock()
+	if s.fatal != nil {
+		s.mu.Unlock()
+		return s.fatal
+	}
+	now := s.now()
+	if err := s.store.Begin(); err != nil {
+		s.die(err)
+		s.mu.Unlock()
+		return err
+	}
+	err := fn(now)
+	var eff effects
+	derr := s.drain(now, &eff)
+	if err != nil && isStoreError(err) || derr != nil {
+		_ = s.store.Rollback()
+		s.die(errors.Join(err, derr))
+		s.mu.Unlock()
+		return errors.Join(err, derr)
+	}
+	if cerr := s.store.Commit(); cerr != nil {
+		s.die(cerr)
+		s.mu.Unlock()
+		return cerr
+	}
+	s.mu.Unlock()
+	s.dispatch(eff)
+	return err
+}
+
+// isStoreError: an error that is not one of the model's refusals.
+func isStoreError(err error) bool {
+	for _, e := range []error{model.ErrInvalid, model.ErrInvalidTransition, model.ErrNotFound, model.ErrExists, errRequest} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
+}
+
+// errRequest marks errors of the API layer (bad input found by the server itself).
+var errRequest = errors.New("bad request")
+
+func (s *Server) die(err error) {
+	if s.fatal == nil {
+		s.fatal = fmt.Errorf("bbs: store failure, stopping (a restart rebuilds the state from SQLite): %w", err)
+		s.log.Error("fatal", "err", err)
+		select {
+		case s.fatalCh <- s.fatal:
+		default:
+		}
+	}
+}
+
+// drain empties the plane's outbox: events are written, callbacks handled, network
+// effects collected. Called with mu held, inside the transaction.
+func (s *Server) drain(now time.Duration, eff *effects) error {
+	w := record.NewEventWriter(s.events)
+	defer w.Close()
+	for {
+		r := s.plane.Ready()
+		if len(r.Events) == 0 && !r.StartAuction && len(r.Work) == 0 && len(r.StopLRPs) == 0 &&
+			len(r.CancelTasks) == 0 && len(r.Callbacks) == 0 && len(r.PresenceLost) == 0 &&
+			len(r.PresenceGained) == 0 && len(r.Auctions) == 0 && len(r.Converged) == 0 {
+			return nil
+		}
+		for i := range r.Events {
+			writeEvent(w, now, &r.Events[i])
+		}
+		for _, id := range r.PresenceGained {
+			w.WriteCell(now, id, s.zoneOf(id), record.CellUp)
+		}
+		for _, id := range r.PresenceLost {
+			w.WriteCell(now, id, s.zoneOf(id), record.CellLost)
+		}
+		for i := range r.Auctions {
+			a := &r.Auctions[i]
+			w.WriteAuction(now, record.Auction{LRPs: a.LRPs, Tasks: a.Tasks, LRPsPlaced: a.LRPsPlaced, LRPsFailed: a.LRPsFailed,
+				TasksPlaced: a.TasksPlaced, TasksFailed: a.TasksFailed, MeanWait: mean(a.Waits)})
+		}
+		for _, c := range r.Converged {
+			if c.StoreErr != nil {
+				return c.StoreErr
+			}
+		}
+		if r.StartAuction {
+			eff.auction = true
+		}
+		if len(r.Work) > 0 {
+			eff.work = append(eff.work, r.Work...)
+			if err := s.store.PutMeta(metaIssued, strconv.FormatUint(s.plane.InstancesIssued(), 10)); err != nil {
+				return err
+			}
+		}
+		eff.stops = append(eff.stops, r.StopLRPs...)
+		eff.cancels = append(eff.cancels, r.CancelTasks...)
+		for _, t := range r.Callbacks {
+			if err := s.callback(now, t); err != nil {
+				if isStoreError(err) {
+					return err
+				}
+				s.log.Warn("task callback", "task", t.GUID, "err", err)
+			}
+		}
+	}
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}
+
+func (s *Server) zoneOf(id string) string {
+	if c, ok := s.cells[id]; ok {
+		return c.Zone
+	}
+	return ""
+}
+
+func writeEvent(w *record.EventWriter, now time.Duration, ev *bbs.Event) {
+	change := record.ChangeChanged
+	switch ev.Type {
+	case bbs.ActualLRPCreated, bbs.DesiredLRPCreated, bbs.TaskCreated:
+		change = record.ChangeCreated
+	case bbs.ActualLRPRemoved, bbs.DesiredLRPRemoved, bbs.TaskRemoved:
+		change = record.ChangeRemoved
+	}
+	switch {
+	case ev.Actual != nil:
+		a := ev.Actual
+		w.WriteActualLRP(now, change, record.ActualLRP{ProcessGUID: a.ProcessGUID, Index: a.Index, InstanceGUID: a.InstanceGUID,
+			CellID: a.CellID, State: a.State.String(), Presence: a.Presence.String(), CrashCount: a.CrashCount,
+			CrashReason: a.CrashReason, PlacementError: a.PlacementError})
+	case ev.Desired != nil:
+		n := ev.Desired.Instances
+		if ev.Type == bbs.DesiredLRPRemoved {
+			n = 0
+		}
+		w.WriteDesiredLRP(now, change, ev.Desired.ProcessGUID, n)
+	case ev.Task != nil:
+		t := ev.Task
+		w.WriteTask(now, change, record.Task{TaskGUID: t.GUID, State: t.State.String(), CellID: t.CellID, Failed: t.Failed,
+			FailureReason: t.FailureReason, RejectionCount: t.RejectionCount})
+	}
+}
+
+// dispatch carries out network effects in the background.
+func (s *Server) dispatch(eff effects) {
+	if eff.auction {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.runAuction() }()
+	}
+	for _, w := range eff.work {
+		s.send(w.CellID, "/work", toAPIWork(w))
+	}
+	for _, st := range eff.stops {
+		s.send(st.InstanceKey.CellID, "/stop", api.StopRequest{Key: st.Key, Instance: st.InstanceKey})
+	}
+	for _, c := range eff.cancels {
+		s.send(c.CellID, "/cancel", api.CancelRequest{TaskGUID: c.GUID})
+	}
+}
+
+func toAPIWork(w control.Work) api.Work {
+	out := api.Work{LRPs: []api.WorkLRP{}, Tasks: []api.WorkTask{}}
+	for _, l := range w.LRPs {
+		out.LRPs = append(out.LRPs, api.WorkLRP{ProcessGUID: l.ProcessGUID, Index: l.Index, Domain: l.Domain,
+			InstanceGUID: l.InstanceGUID, Resource: l.Resource})
+	}
+	for _, t := range w.Tasks {
+		out.Tasks = append(out.Tasks, api.WorkTask{TaskGUID: t.GUID, Domain: t.Domain, Resource: t.Resource})
+	}
+	return out
+}
+
+// send POSTs body to the rep of cellID in the background; failures are logged (the
+// BBS repairs what did not happen: stale unclaimed instances are re-auctioned,
+// unstopped containers are stopped again by the rep's bulk sync).
+func (s *Server) send(cellID, path string, body any) {
+	s.mu.Lock()
+	c, ok := s.cells[cellID]
+	s.mu.Unlock()
+	if !ok {
+		s.log.Warn("no rep url for cell", "cell", cellID, "path", path)
+		return
+	}
+	url := c.RepURL
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StateTimeout)
+		defer cancel()
+		if err := s.repClient(url).Do(ctx, http.MethodPost, path, body, nil); err != nil {
+			s.log.Warn("rep request failed", "cell", cellID, "path", path, "err", err)
+		}
+	}()
+}
+
+func (s *Server) repClient(url string) *api.Client {
+	return &api.Client{URL: url, Token: s.cfg.RepToken, HTTP: s.reps}
+}
+
+// runAuction fetches every present cell's state, then runs the batch.
+func (s *Server) runAuction() {
+	s.mu.Lock()
+	var reps []api.Presence
+	for _, id := range s.plane.PresentCells() {
+		if c, ok := s.cells[id]; ok {
+			reps = append(reps, c.Presence)
+		}
+	}
+	settings := s.plane.Config().Auction
+	s.mu.Unlock()
+	states := make([]*api.CellState, len(reps))
+	var wg sync.WaitGroup
+	for i, p := range reps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StateTimeout)
+			defer cancel()
+			var st api.CellState
+			if err := s.repClient(p.RepURL).Do(ctx, http.MethodGet, "/state", nil, &st); err != nil {
+				s.log.Warn("cell state", "cell", p.CellID, "err", err)
+				return
+			}
+			if st.CellID != p.CellID {
+				s.log.Warn("cell state names another cell", "cell", p.CellID, "got", st.CellID)
+				return
+			}
+			states[i] = &st
+		}()
+	}
+	wg.Wait()
+	as := BuildAuctionState(settings, states, s.log)
+	_ = s.do(func(now time.Duration) error { s.plane.RunAuction(now, as); return nil })
+}
+
+// BuildAuctionState turns /state replies (nil entries skipped) into the auctioneer's
+// view: each cell with its totals, and every container on it reserved against them.
+func BuildAuctionState(settings auction.Settings, states []*api.CellState, log *slog.Logger) *auction.State {
+	as := auction.NewState(settings)
+	for _, st := range states {
+		if st == nil {
+			continue
+		}
+		c := model.Cell{ID: st.CellID, Zone: st.Zone, Index: st.Index, Total: st.Total, Available: st.Total,
+			RootFSProviders: st.RootFSProviders, Evacuating: st.Evacuating}
+		if err := as.AddCell(c); err != nil {
+			log.Warn("cell left out of the auction", "cell", st.CellID, "err", err)
+			continue
+		}
+		for _, l := range st.LRPs {
+			if err := as.AddLRP(st.CellID, l.ProcessGUID, l.Resource, l.State != "RUNNING"); err != nil {
+				log.Warn("container not counted", "cell", st.CellID, "lrp", l.ProcessGUID, "err", err)
+			}
+		}
+		for _, t := range st.Tasks {
+			if err := as.AddTask(st.CellID, t.TaskGUID, t.Resource, false); err != nil {
+				log.Warn("container not counted", "cell", st.CellID, "task", t.TaskGUID, "err", err)
+			}
+		}
+	}
+	return as
+}
+
+// writeSummary writes summary.json with what applies to a live cluster.
+func (s *Server) writeSummary() {
+	desired, _ := s.store.ListDesiredLRPs()
+	actual, _ := s.store.ListActualLRPs()
+	sum := record.Summary{Scenario: "live", Mode: "real", Algorithm: s.plane.Config().Algorithm,
+		Cells: len(s.plane.PresentCells()), Apps: len(desired), SimSeconds: s.now().Seconds(),
+		PlacementFailures: map[string]int{}}
+	zones := map[string]bool{}
+	for _, c := range s.cells {
+		zones[c.Zone] = true
+	}
+	sum.Zones = len(zones)
+	for _, d := range desired {
+		sum.DesiredInstances += d.Instances
+	}
+	for _, a := range actual {
+		if a.Presence == model.Ordinary && a.State == model.Running {
+			sum.RunningInstances++
+		}
+		if a.PlacementError != "" {
+			sum.PlacementFailures[a.PlacementError]++
+		}
+	}
+	st := s.plane.BBS().Stats()
+	sum.Health.ConvergencePasses = st.ConvergePasses
+	if err := record.WriteJSON(s.cfg.Dir, record.SummaryFile, sum); err != nil {
+		s.log.Warn("summary", "err", err)
+	}
+}
+
+func sortedCellIDs(m map[string]*cellEntry) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

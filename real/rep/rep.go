@@ -1,0 +1,259 @@
+package rep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/executor"
+)
+
+// Config configures a rep.
+type Config struct {
+	CellID, Zone string
+	Index        int
+	Capacity     model.Resources
+	// BBSURL is the BBS API; Token authorizes the rep at the BBS and the BBS at the rep.
+	BBSURL, Token string
+	// Dir is the rep's state directory (executor state, droplets, staging dirs).
+	Dir string
+	// StackDir is the busybox stack (built by real/stack).
+	StackDir string
+	// Listen is a 127.0.0.1 address.
+	Listen string
+	// Heartbeat (5 s) and BulkSync (30 s) intervals; StartTimeout (60 s) for a
+	// container's port to accept connections; StopGrace (10 s) between SIGTERM and
+	// SIGKILL.
+	Heartbeat, BulkSync, StartTimeout, StopGrace time.Duration
+	Logger                                       *slog.Logger
+	// AppLog receives the containers' output lines (default: the logger).
+	AppLog io.Writer
+}
+
+// Container states as the rep sees them (DIEGO.md §3.2).
+const (
+	stReserved  = "RESERVED"
+	stCreated   = "CREATED"
+	stRunning   = "RUNNING"
+	stCompleted = "COMPLETED"
+)
+
+type lrpC struct {
+	key      model.ActualLRPKey
+	ik       model.InstanceKey
+	res      model.Resource
+	state    string
+	addr     string
+	ct       *executor.Container
+	stopping bool
+	born     time.Time
+}
+
+type taskC struct {
+	guid      string
+	res       model.Resource
+	state     string
+	ct        *executor.Container
+	cancelled bool
+	born      time.Time
+}
+
+// Rep is a running cell.
+type Rep struct {
+	cfg  Config
+	log  *slog.Logger
+	ex   *executor.Executor
+	bbs  *api.Client
+	ln   net.Listener
+	srv  *http.Server
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu    sync.Mutex
+	lrps  map[string]*lrpC // by instance guid
+	tasks map[string]*taskC
+
+	dropMu  sync.Mutex
+	dropets map[string]*sync.Mutex
+	wg      sync.WaitGroup
+}
+
+// New checks the configuration, cleans up a previous life's containers and listens.
+func New(cfg Config) (*Rep, error) {
+	if cfg.CellID == "" {
+		return nil, &model.ValidationError{Field: "cell-id", Problem: "must be set"}
+	}
+	if err := cfg.Capacity.Validate("capacity"); err != nil {
+		return nil, err
+	}
+	if cfg.Capacity.MemoryMB <= 0 || cfg.Capacity.DiskMB <= 0 || cfg.Capacity.Containers <= 0 {
+		return nil, &model.ValidationError{Field: "capacity", Problem: "memory, disk and containers must be > 0"}
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil || host != "127.0.0.1" {
+		return nil, &model.ValidationError{Field: "listen", Problem: fmt.Sprintf("%q must be 127.0.0.1:PORT", cfg.Listen)}
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 5 * time.Second
+	}
+	if cfg.BulkSync <= 0 {
+		cfg.BulkSync = 30 * time.Second
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = model.DefaultStartTimeout
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("cell", cfg.CellID)
+	for _, d := range []string{"droplets", "tasks"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("rep: %w", err)
+		}
+	}
+	ex, err := executor.New(executor.Config{StateDir: filepath.Join(cfg.Dir, "executor"), StackDir: cfg.StackDir, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("rep: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := ex.Cleanup(cctx); err != nil {
+		log.Warn("cleanup of a previous life", "err", err)
+	}
+	// Staging directories of a previous life.
+	if ents, err := os.ReadDir(filepath.Join(cfg.Dir, "tasks")); err == nil {
+		for _, e := range ents {
+			_ = os.RemoveAll(filepath.Join(cfg.Dir, "tasks", e.Name()))
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("rep: %w", err)
+	}
+	r := &Rep{cfg: cfg, log: log, ex: ex, ln: ln, lrps: map[string]*lrpC{}, tasks: map[string]*taskC{},
+		dropets: map[string]*sync.Mutex{}, bbs: api.NewClient(cfg.BBSURL, cfg.Token, 30*time.Second)}
+	if cfg.AppLog == nil {
+		r.cfg.AppLog = os.Stderr
+	}
+	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return r, nil
+}
+
+// URL is the rep's base URL.
+func (r *Rep) URL() string { return "http://" + r.ln.Addr().String() }
+
+// Executor gives tests access to the containers.
+func (r *Rep) Executor() *executor.Executor { return r.ex }
+
+// Serve runs the API, the heartbeat and the bulk sync until ctx ends; then it
+// releases its presence and destroys its containers.
+func (r *Rep) Serve(ctx context.Context) error {
+	r.ctx, r.stop = context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- r.srv.Serve(r.ln) }()
+	r.wg.Add(2)
+	go r.loop(r.cfg.Heartbeat, r.heartbeat)
+	go r.loop(r.cfg.BulkSync, r.bulkSync)
+	var err error
+	select {
+	case <-r.ctx.Done():
+	case err = <-errc:
+	}
+	r.stop()
+	r.wg.Wait()
+	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = r.bbs.Do(lctx, http.MethodDelete, "/v1/presence/"+r.cfg.CellID, nil, nil)
+	_ = r.srv.Shutdown(lctx)
+	cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+	defer ccancel()
+	if cerr := r.ex.Cleanup(cctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (r *Rep) loop(every time.Duration, fn func(context.Context)) {
+	defer r.wg.Done()
+	fn(r.ctx)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+			fn(r.ctx)
+		}
+	}
+}
+
+func (r *Rep) heartbeat(ctx context.Context) {
+	p := api.Presence{CellID: r.cfg.CellID, Zone: r.cfg.Zone, Index: r.cfg.Index, RepURL: r.URL(),
+		Capacity: r.cfg.Capacity, RootFSProviders: []string{api.Rootfs}}
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.Heartbeat)
+	defer cancel()
+	if err := r.bbs.Do(cctx, http.MethodPost, "/v1/presence", p, nil); err != nil && ctx.Err() == nil {
+		r.log.Warn("heartbeat", "err", err)
+	}
+}
+
+// go runs fn in the background, tracked for shutdown.
+func (r *Rep) goTracked(fn func()) {
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); fn() }()
+}
+
+// State is the rep's GET /state reply.
+func (r *Rep) State() api.CellState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := api.CellState{CellID: r.cfg.CellID, Zone: r.cfg.Zone, Index: r.cfg.Index, Total: r.cfg.Capacity,
+		Available: r.cfg.Capacity, RootFSProviders: []string{api.Rootfs}, LRPs: []api.CellLRP{}, Tasks: []api.CellTask{}}
+	for _, id := range sortedKeys(r.lrps) {
+		c := r.lrps[id]
+		st.Available = st.Available.Sub(c.res)
+		if c.state != stRunning {
+			st.Starting++
+		}
+		st.LRPs = append(st.LRPs, api.CellLRP{ProcessGUID: c.key.ProcessGUID, Index: c.key.Index, InstanceGUID: c.ik.InstanceGUID,
+			Resource: c.res, State: c.state, Address: c.addr})
+	}
+	for _, id := range sortedKeys(r.tasks) {
+		t := r.tasks[id]
+		st.Available = st.Available.Sub(t.res)
+		st.Tasks = append(st.Tasks, api.CellTask{TaskGUID: t.guid, Resource: t.res, State: t.state})
+	}
+	return st
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (r *Rep) appLog(l executor.LogLine) {
+	fmt.Fprintf(r.cfg.AppLog, "%s [%s] %s %s\n", l.At.Format(time.RFC3339Nano), l.ContainerID, l.Stream, l.Text)
+}
