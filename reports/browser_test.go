@@ -3,6 +3,8 @@ package reports
 import (
 	"context"
 	"fmt"
+	"github.com/diegolab/diegolab/engine/sim"
+	"github.com/diegolab/diegolab/scenarios"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,6 +192,26 @@ func TestBrowser(t *testing.T) {
 	if err := WriteCompare(dirs, cmpReport, o); err != nil {
 		t.Fatal(err)
 	}
+	// A report of a real simulated run (quickstart): the screenshot the README shows.
+	simDir := filepath.Join(base, "quickstart")
+	if err := os.MkdirAll(simDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.LoadShipped("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := sim.New(sc, sim.Options{OutDir: simDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.Run(); err != nil {
+		t.Fatal(err)
+	}
+	simReport := filepath.Join(base, "quickstart.html")
+	if err := WriteRun(simDir, simReport, o); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, file string
 		minCharts  int
@@ -198,6 +220,7 @@ func TestBrowser(t *testing.T) {
 		{"run", runReport, 8},
 		// 3 overlays + 8 kinds x 3 runs
 		{"compare", cmpReport, 27},
+		{"quickstart", simReport, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, errs, reqs, shot, full := browse(t, tc.file)
@@ -206,7 +229,7 @@ func TestBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("screenshot: %s", filepath.Join(art, tc.name+".png"))
-			if tc.name == "run" && *update {
+			if tc.name == "quickstart" && *update {
 				if err := os.WriteFile(filepath.Join("..", "docs", "report.png"), shot, 0o644); err != nil {
 					t.Fatal(err)
 				}
