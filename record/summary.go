@@ -179,12 +179,19 @@ type PushSummary struct {
 
 // Perf is perf.json: figures that depend on the machine and are kept out of summary.json.
 type Perf struct {
-	WallSeconds      float64 `json:"wall_seconds"`
-	EventsPerSecond  float64 `json:"events_per_second"`
-	SimToWallRatio   float64 `json:"sim_to_wall_ratio"`
-	PeakHeapBytes    uint64  `json:"peak_heap_bytes"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	EventsPerSecond float64 `json:"events_per_second"`
+	SimToWallRatio  float64 `json:"sim_to_wall_ratio"`
+	// PeakLiveHeapBytes is the largest live heap (as of a completed GC) seen at the
+	// timeseries samples: the memory the run really needs.
+	PeakLiveHeapBytes uint64 `json:"peak_live_heap_bytes"`
+	// BytesPerInstance is PeakLiveHeapBytes per desired instance at the end.
 	BytesPerInstance float64 `json:"bytes_per_instance"`
-	GoVersion        string  `json:"go_version"`
+	// PeakRSSBytes is the process's maximum resident set (includes the garbage the
+	// collector has not reclaimed yet, GOGC=100 by default, and everything else the
+	// process did before the run).
+	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
+	GoVersion    string `json:"go_version"`
 }
 
 // WriteJSON writes v as indented JSON with a trailing newline to dir/name.

@@ -56,7 +56,8 @@ type metrics struct {
 	missingInt  float64 // instance-seconds
 	faults      []faultMark
 
-	samples []record.Sample
+	samples  []record.Sample
+	peakLive uint64 // bytes; perf.json only
 }
 
 func (m *metrics) init() {
@@ -147,6 +148,9 @@ func (m *metrics) integrate(now time.Duration, missing int) {
 
 func (s *Sim) sample(now time.Duration) {
 	a := &s.apps
+	if s.opts.OutDir != "" {
+		s.m.peakLive = max(s.m.peakLive, liveHeap())
+	}
 	s.m.samples = append(s.m.samples, record.Sample{
 		T: now.Seconds(), Desired: a.desiredTotal, Running: a.runningKeys,
 		Claimed:      a.counts[model.Ordinary][model.Claimed],
@@ -257,17 +261,17 @@ func (s *Sim) writeRecord(sum *record.Summary, wall time.Duration) error {
 	if err := record.WriteCSV(dir, record.TimeseriesFile, s.m.samples); err != nil {
 		return err
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	s.m.peakLive = max(s.m.peakLive, liveHeap())
 	perf := record.Perf{
-		WallSeconds: wall.Seconds(), GoVersion: runtime.Version(), PeakHeapBytes: ms.HeapSys,
+		WallSeconds: wall.Seconds(), GoVersion: runtime.Version(),
+		PeakLiveHeapBytes: s.m.peakLive, PeakRSSBytes: peakRSS(),
 	}
 	if wall > 0 {
 		perf.EventsPerSecond = float64(s.k.Processed()) / wall.Seconds()
 		perf.SimToWallRatio = s.sc.Duration.Seconds() / wall.Seconds()
 	}
 	if sum.DesiredInstances > 0 {
-		perf.BytesPerInstance = float64(ms.HeapSys) / float64(sum.DesiredInstances)
+		perf.BytesPerInstance = float64(s.m.peakLive) / float64(sum.DesiredInstances)
 	}
 	if err := record.WriteJSON(dir, record.PerfFile, perf); err != nil {
 		return fmt.Errorf("%s: %w", dir, err)

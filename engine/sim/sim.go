@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"time"
 
@@ -179,6 +180,11 @@ func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
 // Run simulates the scenario to its end and, with OutDir set, writes the run record.
 func (s *Sim) Run() (*record.Summary, error) {
 	wall := time.Now() // perf.json only; never enters the deterministic record
+	if s.opts.OutDir != "" {
+		if err := os.MkdirAll(s.opts.OutDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if s.opts.OutDir != "" && !s.opts.NoEvents {
 		ew, err := record.CreateEventWriter(s.opts.OutDir)
 		if err != nil {
