@@ -1,6 +1,7 @@
 package bbs
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -48,15 +49,12 @@ type Store interface {
 // MemStore is the in-memory Store of the simulation.
 type MemStore struct {
 	desired map[string]model.DesiredLRP
-	actual  map[string]map[slot]model.ActualLRP // process guid -> (index, presence) -> row
+	// actual holds each process guid's rows in a slice sorted by (index, presence): most
+	// apps have a few instances, and a small slice costs a fraction of a small map.
+	actual  map[string][]model.ActualLRP
 	byCell  map[string]map[actualID]struct{}
 	tasks   map[string]model.Task
 	domains map[string]converge.Domain
-}
-
-type slot struct {
-	index    int
-	presence model.Presence
 }
 
 type actualID struct {
@@ -70,7 +68,7 @@ var _ Store = (*MemStore)(nil)
 func NewMemStore() *MemStore {
 	return &MemStore{
 		desired: map[string]model.DesiredLRP{},
-		actual:  map[string]map[slot]model.ActualLRP{},
+		actual:  map[string][]model.ActualLRP{},
 		byCell:  map[string]map[actualID]struct{}{},
 		tasks:   map[string]model.Task{},
 		domains: map[string]converge.Domain{},
@@ -105,22 +103,38 @@ func (m *MemStore) ListDesiredLRPs() ([]model.DesiredLRP, error) {
 	return out, nil
 }
 
+// findActual returns the position of (index, p) in rows, sorted by (index, presence),
+// and whether it is there.
+func findActual(rows []model.ActualLRP, index int, p model.Presence) (int, bool) {
+	return slices.BinarySearchFunc(rows, index, func(a model.ActualLRP, _ int) int {
+		switch {
+		case a.Index != index:
+			return cmp.Compare(a.Index, index)
+		default:
+			return cmp.Compare(a.Presence, p)
+		}
+	})
+}
+
 func (m *MemStore) GetActualLRP(key model.ActualLRPKey, p model.Presence) (model.ActualLRP, bool, error) {
-	a, ok := m.actual[key.ProcessGUID][slot{key.Index, p}]
-	return a, ok, nil
+	rows := m.actual[key.ProcessGUID]
+	if i, ok := findActual(rows, key.Index, p); ok {
+		return rows[i], true, nil
+	}
+	return model.ActualLRP{}, false, nil
 }
 
 func (m *MemStore) PutActualLRP(a model.ActualLRP) error {
 	rows := m.actual[a.ProcessGUID]
-	if rows == nil {
-		rows = map[slot]model.ActualLRP{}
-		m.actual[a.ProcessGUID] = rows
+	i, ok := findActual(rows, a.Index, a.Presence)
+	if ok {
+		if old := rows[i]; old.CellID != a.CellID {
+			m.unindexCell(old)
+		}
+		rows[i] = a
+	} else {
+		m.actual[a.ProcessGUID] = slices.Insert(rows, i, a)
 	}
-	s := slot{a.Index, a.Presence}
-	if old, ok := rows[s]; ok && old.CellID != a.CellID {
-		m.unindexCell(old)
-	}
-	rows[s] = a
 	if a.CellID != "" {
 		c := m.byCell[a.CellID]
 		if c == nil {
@@ -145,34 +159,32 @@ func (m *MemStore) unindexCell(a model.ActualLRP) {
 
 func (m *MemStore) DeleteActualLRP(key model.ActualLRPKey, p model.Presence) error {
 	rows := m.actual[key.ProcessGUID]
-	s := slot{key.Index, p}
-	old, ok := rows[s]
+	i, ok := findActual(rows, key.Index, p)
 	if !ok {
 		return nil
 	}
-	m.unindexCell(old)
-	delete(rows, s)
+	m.unindexCell(rows[i])
+	rows = slices.Delete(rows, i, i+1)
 	if len(rows) == 0 {
 		delete(m.actual, key.ProcessGUID)
+	} else {
+		m.actual[key.ProcessGUID] = rows
 	}
 	return nil
 }
 
 func (m *MemStore) ListActualLRPsByProcess(guid string) ([]model.ActualLRP, error) {
-	rows := m.actual[guid]
-	out := make([]model.ActualLRP, 0, len(rows))
-	for _, a := range rows {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, CompareActualLRP)
-	return out, nil
+	return slices.Clone(m.actual[guid]), nil // already in (index, presence) order
 }
 
 func (m *MemStore) ListActualLRPsByCell(cellID string) ([]model.ActualLRP, error) {
 	ids := m.byCell[cellID]
 	out := make([]model.ActualLRP, 0, len(ids))
 	for id := range ids {
-		out = append(out, m.actual[id.key.ProcessGUID][slot{id.key.Index, id.presence}])
+		rows := m.actual[id.key.ProcessGUID]
+		if i, ok := findActual(rows, id.key.Index, id.presence); ok {
+			out = append(out, rows[i])
+		}
 	}
 	slices.SortFunc(out, CompareActualLRP)
 	return out, nil
@@ -181,9 +193,7 @@ func (m *MemStore) ListActualLRPsByCell(cellID string) ([]model.ActualLRP, error
 func (m *MemStore) ListActualLRPs() ([]model.ActualLRP, error) {
 	var out []model.ActualLRP
 	for _, rows := range m.actual {
-		for _, a := range rows {
-			out = append(out, a)
-		}
+		out = append(out, rows...)
 	}
 	slices.SortFunc(out, CompareActualLRP)
 	return out, nil
