@@ -35,6 +35,10 @@ type pageState struct {
 	Expected int          `json:"expected"`
 	Charts   []chartState `json:"charts"`
 	Warning  bool         `json:"warning"`
+	// ScrollWidth and ClientWidth of the document element: a page wider than the
+	// viewport has a horizontal scrollbar.
+	ScrollWidth int `json:"scrollWidth"`
+	ClientWidth int `json:"clientWidth"`
 }
 
 // inspectJS reads every chart container's canvas back with getImageData.
@@ -54,7 +58,9 @@ const inspectJS = `(() => {
     }
     out.push(r);
   }
-  return {expected: Number(document.body.dataset.charts), charts: out, warning: !!document.getElementById('asset-warning')};
+  const de = document.documentElement;
+  return {expected: Number(document.body.dataset.charts), charts: out, warning: !!document.getElementById('asset-warning'),
+    scrollWidth: de.scrollWidth, clientWidth: de.clientWidth};
 })()`
 
 // browse opens file in headless Chromium with networking disabled, waits until every
@@ -212,15 +218,33 @@ func TestBrowser(t *testing.T) {
 	if err := WriteRun(simDir, simReport, o); err != nil {
 		t.Fatal(err)
 	}
+	// Staging: docker-unpredictable-scaling without and with the private image cache,
+	// its run report and the comparison of the two.
+	off := simRun(t, filepath.Join(base, "cache-off"), "docker-unpredictable-scaling", "docker_cache=false")
+	on := simRun(t, filepath.Join(base, "cache-on"), "docker-unpredictable-scaling", "docker_cache=true")
+	stagingReport := filepath.Join(base, "staging.html")
+	if err := WriteRun(off, stagingReport, o); err != nil {
+		t.Fatal(err)
+	}
+	cacheReport := filepath.Join(base, "cache-compare.html")
+	if err := WriteCompare([]string{off, on}, cacheReport, o); err != nil {
+		t.Fatal(err)
+	}
+	stagingIDs := []string{"push", "versions", "bytes"}
 	for _, tc := range []struct {
 		name, file string
 		minCharts  int
+		ids        []string // chart containers that must be there
 	}{
 		// cell map, 2 evenness, zones, timeline, failures, 2 auction histograms
-		{"run", runReport, 8},
+		{"run", runReport, 8, nil},
 		// 3 overlays + 8 kinds x 3 runs
-		{"compare", cmpReport, 27},
-		{"quickstart", simReport, 8},
+		{"compare", cmpReport, 27, nil},
+		{"quickstart", simReport, 8, nil},
+		// the 8 charts + push latency, versions, bytes pulled
+		{"staging", stagingReport, 11, stagingIDs},
+		// 3 overlays + 11 kinds x 2 runs
+		{"cache-compare", cacheReport, 25, []string{"r0-push", "r1-push", "r0-versions", "r1-versions", "r0-bytes", "r1-bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, errs, reqs, shot, full := browse(t, tc.file)
@@ -243,6 +267,18 @@ func TestBrowser(t *testing.T) {
 				} else if c.Painted*100 < c.W*c.H {
 					t.Errorf("chart %s: only %d of %dx%d pixels painted (want >= 1%%)", c.ID, c.Painted, c.W, c.H)
 				}
+			}
+			have := map[string]bool{}
+			for _, c := range st.Charts {
+				have[c.ID] = true
+			}
+			for _, id := range tc.ids {
+				if !have[id] {
+					t.Errorf("no chart %s", id)
+				}
+			}
+			if st.ClientWidth == 0 || st.ScrollWidth > st.ClientWidth {
+				t.Errorf("page is %d px wide in a %d px viewport: horizontal scrollbar", st.ScrollWidth, st.ClientWidth)
 			}
 			if st.Warning {
 				t.Errorf("page shows the missing-asset warning although ECharts was inlined")

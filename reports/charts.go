@@ -266,8 +266,9 @@ func histogramChart(id, what, unit string, h Histogram) chartSpec {
 	return chartSpec{ID: id, Title: what, Height: 320, Option: option(bar)}
 }
 
-// runCharts renders every chart of one run; prefix keeps ids unique in a comparison.
-func runCharts(prefix string, d *RunData) []chartSpec {
+// runCharts renders every chart of one run; prefix keeps ids unique in a comparison,
+// sc makes the charts of compared runs share axes and colours.
+func runCharts(prefix string, d *RunData, sc chartScale) []chartSpec {
 	out := []chartSpec{
 		cellMapChart(prefix+"cellmap", d.CellMap),
 		evennessChart(prefix+"even-inst", "Instances", "instances", []string{"instances"}, []Distribution{d.Evenness.Instances}),
@@ -286,7 +287,7 @@ func runCharts(prefix string, d *RunData) []chartSpec {
 		out = append(out, histogramChart(prefix+"batch", "Auction batch sizes", "work items", d.Auction.BatchSize),
 			histogramChart(prefix+"wait", "Auction mean wait", "s", d.Auction.WaitSecs))
 	}
-	return out
+	return append(out, stagingCharts(prefix, d.Staging, sc)...)
 }
 
 // scriptJSON encodes v for a <script> element: "</" and "<!--" cannot end or confuse it.

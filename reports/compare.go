@@ -90,7 +90,11 @@ func Compare(runs []*RunData) CompareData {
 	index := map[string]int{}
 	for i, r := range runs {
 		h := r.Header
-		key := strings.Join([]string{h.Scenario, h.Mode, h.Algorithm, h.Settings}, " / ")
+		parts := []string{h.Scenario, h.Mode, h.Algorithm, h.Settings}
+		if h.DockerCache != "" { // not in summary.json settings, but a different configuration
+			parts = append(parts, "docker cache "+h.DockerCache)
+		}
+		key := strings.Join(parts, " / ")
 		gi, ok := index[key]
 		if !ok {
 			gi = len(c.Groups)
@@ -147,7 +151,7 @@ func RenderCompare(w io.Writer, runs []*RunData, asset Asset) error {
 	for i, r := range runs {
 		h := r.Header
 		ids.Rows = append(ids.Rows, []cell{{Text: c.Runs[i]}, {Text: h.Scenario}, {Text: h.Mode}, {Text: h.Algorithm},
-			{Text: fmt.Sprint(h.Seed), Class: "num"}, {Text: h.Settings}, {Text: h.TraceHash}})
+			{Text: fmt.Sprint(h.Seed), Class: "num"}, {Lines: settingLines(h)}, {Text: h.TraceHash}})
 		for _, n := range r.Notes {
 			p.Notes = append(p.Notes, c.Runs[i]+": "+n)
 		}
@@ -218,9 +222,10 @@ func RenderCompare(w io.Writer, runs []*RunData, asset Asset) error {
 	var order []string
 	byKind := map[string][]chartSpec{}
 	titles := map[string]string{}
+	sc := scaleOf(runs)
 	for i, r := range runs {
 		prefix := fmt.Sprintf("r%d-", i)
-		for _, ch := range runCharts(prefix, r) {
+		for _, ch := range runCharts(prefix, r, sc) {
 			kind := strings.TrimPrefix(ch.ID, prefix)
 			if _, seen := titles[kind]; !seen {
 				order = append(order, kind)
@@ -278,7 +283,11 @@ func diffCell(d, base *float64) cell {
 // headline are the metrics compared at the top of a comparison report.
 var headline = []string{"desired_instances", "running_instances", "auction.lrps_failed", "auction.tasks_failed",
 	"utilisation.memory.mean", "utilisation.memory.cov", "utilisation.containers.cov", "health.crashes",
-	"health.instance_seconds_missing", "auction.wait_seconds.p50", "auction.wait_seconds.p99", "sim_seconds"}
+	"health.instance_seconds_missing", "auction.wait_seconds.p50", "auction.wait_seconds.p99", "sim_seconds",
+	// Staging runs only (rows a run lacks show "–"; rows no run has are left out).
+	"staging.pushes.total_seconds.p50", "staging.pushes.total_seconds.p99", "staging.scale_up_seconds.p50",
+	"staging.scale_up_seconds.max", "staging.bytes_pulled.public", "staging.bytes_pulled.private",
+	"staging.bytes_pulled.cell_cache", "staging.outage_start_failures", "staging.credential_uses"}
 
 // runningOverlay draws each run's running instances over time in one chart.
 func runningOverlay(id string, labels []string, runs []*RunData) (chartSpec, bool) {

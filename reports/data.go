@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/gonum/stat"
@@ -40,6 +41,7 @@ type RunData struct {
 	Timeline *TimelineData      // nil without timeseries.csv
 	Failures *FailuresData      // nil without events.jsonl
 	Auction  *AuctionData       // nil without events.jsonl
+	Staging  *StagingData       `json:",omitempty"` // nil unless summary.json has a staging section
 	Notes    []string           `json:",omitempty"` // what is missing, shown in the page
 	metrics  map[string]float64 // flattened summary.json, for comparisons
 }
@@ -52,11 +54,22 @@ type HeaderData struct {
 	Seed      uint64
 	Algorithm string
 	Settings  string // settings as canonical JSON (sorted keys)
-	TraceHash string
+	// SettingList is the settings one per row, sorted by name, for display.
+	SettingList []Setting
+	// DockerCache is the image policy of the run's docker apps ("on", "off", "on for
+	// k of n docker apps"); "" without docker apps. summary.json settings lack it.
+	DockerCache string `json:",omitempty"`
+	TraceHash   string
 	// Figures are the headline numbers, in display order.
 	Figures []Metric
 	// Metrics is every numeric field of summary.json, flattened with dotted keys, sorted.
 	Metrics []Metric
+}
+
+// Setting is one scenario setting: its name and its value as text (numbers as
+// fmtNum prints them, strings as they are, anything else as JSON).
+type Setting struct {
+	Name, Value string
 }
 
 // Metric is one named number.
@@ -257,6 +270,8 @@ func Compute(run *record.Run, events []record.Event, hasEvents bool) (*RunData, 
 	d.CellMap = cellMap(run.Cells, run.Placements)
 	d.Evenness = evenness(run.Cells)
 	d.Zones = zoneBalance(run.Cells, run.Placements)
+	d.Staging = staging(run.Summary.Staging)
+	d.Header.DockerCache = d.Staging.dockerCache()
 	if len(run.Placements) == 0 {
 		d.Notes = append(d.Notes, record.PlacementsFile+" is absent or empty: no zone balance and no apps in the cell map")
 	}
@@ -294,6 +309,13 @@ func header(run *record.Run) (HeaderData, map[string]float64, error) {
 	}
 	h := HeaderData{Dir: run.Dir, Scenario: s.Scenario, Mode: s.Mode, Seed: s.Seed, Algorithm: s.Algorithm,
 		Settings: settings, TraceHash: s.TraceHash, Metrics: sortedMetrics(m)}
+	for _, k := range sortedKeys(s.Settings) {
+		v, err := settingText(s.Settings[k])
+		if err != nil {
+			return HeaderData{}, nil, fmt.Errorf("summary setting %s: %w", k, err)
+		}
+		h.SettingList = append(h.SettingList, Setting{k, v})
+	}
 	failures := 0
 	for _, n := range s.PlacementFailures {
 		failures += n
@@ -307,6 +329,24 @@ func header(run *record.Run) (HeaderData, map[string]float64, error) {
 		{"auction wait p99 (s)", s.Auction.WaitSeconds.P99}, {"simulated seconds", s.SimSeconds},
 	}
 	return h, m, nil
+}
+
+// settingText prints a setting's value.
+func settingText(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case float64:
+		return fmtNum(v), nil
+	case int:
+		return strconv.Itoa(v), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case nil:
+		return "null", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 // Flatten turns every number of v's JSON form into a dotted-key map: nested objects

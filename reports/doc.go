@@ -11,7 +11,7 @@
 //
 // Every chart's data is computed first, as plain Go values (CellMapData,
 // EvennessData, ZoneBalanceData, TimelineData, FailuresData, AuctionData,
-// CompareData); the golden tests (testdata/*.golden.json, rewritten with
+// StagingData, CompareData); the golden tests (testdata/*.golden.json, rewritten with
 // `go test ./reports -update`) pin those values, not HTML bytes. Rendering only maps
 // them to go-echarts options.
 //
@@ -19,6 +19,13 @@
 //
 //   - Same run record => same report bytes: maps are read in sorted key order, chart
 //     ids are fixed, nothing reads a clock or a random source.
+//   - Staging charts (push latency by phase, versions per app, bytes pulled by source)
+//     come from summary.json's optional "staging" section alone and are drawn only
+//     when it is there. In a comparison, side-by-side staging charts share their
+//     value axes, the digest colours and the list of staging transfers, so bars
+//     compare at a glance.
+//   - No page is wider than its window: settings are a key/value table, long cell
+//     text wraps, and wide tables scroll inside their own box.
 //   - Optional inputs (placements.csv, timeseries.csv, events.jsonl) may be absent;
 //     the report then leaves out the charts that need them and says so in a note.
 //     Zero capacities and zero means give fractions and CoVs of 0, never NaN.

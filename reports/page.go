@@ -23,7 +23,12 @@ type page struct {
 	scripts  []chartSpec
 }
 
-type kv struct{ K, V string }
+// kv is a header row: a value, or (Sub set) a small table of its own, such as the
+// settings one per row.
+type kv struct {
+	K, V string
+	Sub  []kv
+}
 
 type table struct {
 	Caption string
@@ -33,7 +38,8 @@ type table struct {
 
 type cell struct {
 	Text  string
-	Class string // "num", "pos", "neg" ...
+	Lines []string // shown one per line after Text (settings, digests)
+	Class string   // "num", "pos", "neg" ...
 }
 
 type chartRow struct {
@@ -54,7 +60,12 @@ h1{font-size:22px;margin:0 0 4px}
 h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .sub{color:#666;margin:0 0 12px}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
-th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.wide{max-width:100%;overflow-x:auto}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+table.kv{margin:0;font-size:12px}
+table.kv th,table.kv td{border:none;border-bottom:1px solid #eee;padding:1px 10px 1px 0;background:none;font-weight:normal}
+table.kv th{color:#555}
+.lines div{white-space:nowrap}
 th{background:#f4f6f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.pos{text-align:right;color:#a50f15}
@@ -63,7 +74,7 @@ caption{text-align:left;font-weight:600;padding:4px 0}
 .note{background:#fff8e1;border:1px solid #f0c36d;padding:8px 12px;margin:8px 0}
 .warn{background:#fdecea;border:1px solid #e57373;padding:8px 12px;margin:8px 0;font-weight:600}
 .row{display:flex;flex-wrap:wrap;gap:12px}
-.cell{flex:1 1 0;min-width:420px}
+.cell{flex:1 1 0;min-width:420px;max-width:100%}
 .chart{width:100%;border:1px solid #eee;box-sizing:border-box}
 .runname{font-size:12px;color:#555;margin:4px 0}
 details{margin:16px 0}
@@ -80,9 +91,11 @@ code{font-size:12px}
 <div class="note">{{.}}</div>
 {{- end}}
 {{- if .Header}}
-<table class="header">
-{{- range .Header}}<tr><th>{{.K}}</th><td><code>{{.V}}</code></td></tr>{{end}}
-</table>
+<div class="wide"><table class="header">
+{{- range .Header}}
+<tr><th>{{.K}}</th><td>{{if .Sub}}<table class="kv">{{range .Sub}}<tr><th>{{.K}}</th><td><code>{{.V}}</code></td></tr>{{end}}</table>{{else}}<code>{{.V}}</code>{{end}}</td></tr>
+{{- end}}
+</table></div>
 {{- end}}
 {{- range .Tables}}{{template "table" .}}{{end}}
 {{- range .Rows}}
@@ -94,7 +107,8 @@ code{font-size:12px}
 </div>
 {{- end}}
 {{- range .After}}
-<h2>{{.Caption}}</h2>{{template "table" .}}
+<h2>{{.Caption}}</h2>
+<div class="wide"><table>{{template "rows" .}}</table></div>
 {{- end}}
 {{- range .Details}}
 <details><summary>{{.Caption}}</summary>{{template "table" .}}</details>
@@ -126,12 +140,13 @@ window.diegolabTips[{{.ID}}] = {{.JSON}};
 </body>
 </html>
 {{define "table"}}
-<table>{{if .Caption}}<caption>{{.Caption}}</caption>{{end}}
+<div class="wide"><table>{{if .Caption}}<caption>{{.Caption}}</caption>{{end}}{{template "rows" .}}</table></div>
+{{- end}}
+{{define "rows"}}
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
 {{- range .Rows}}
-<tr>{{range .}}<td{{if .Class}} class="{{.Class}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+<tr>{{range .}}<td{{if .Class}} class="{{.Class}}"{{end}}>{{.Text}}{{if .Lines}}<div class="lines">{{range .Lines}}<div><code>{{.}}</code></div>{{end}}</div>{{end}}</td>{{end}}</tr>
 {{- end}}
-</table>
 {{- end}}
 `))
 

@@ -100,10 +100,30 @@ func writeFile(path string, asset Asset, warn io.Writer, render func(io.Writer) 
 	return nil
 }
 
-// headerRows lists a run's identity.
+// headerRows lists a run's identity; the settings are a small table, one per row.
 func headerRows(h HeaderData) []kv {
-	return []kv{{"scenario", h.Scenario}, {"mode", h.Mode}, {"seed", strconv.FormatUint(h.Seed, 10)},
-		{"algorithm", h.Algorithm}, {"settings", h.Settings}, {"trace hash", h.TraceHash}}
+	settings := kv{K: "settings", V: "none"}
+	for _, s := range h.SettingList {
+		settings.Sub = append(settings.Sub, kv{K: s.Name, V: s.Value})
+	}
+	rows := []kv{{K: "scenario", V: h.Scenario}, {K: "mode", V: h.Mode}, {K: "seed", V: strconv.FormatUint(h.Seed, 10)},
+		{K: "algorithm", V: h.Algorithm}, settings}
+	if h.DockerCache != "" {
+		rows = append(rows, kv{K: "docker cache", V: h.DockerCache})
+	}
+	return append(rows, kv{K: "trace hash", V: h.TraceHash})
+}
+
+// settingLines are the settings as "name = value" lines.
+func settingLines(h HeaderData) []string {
+	var out []string
+	for _, s := range h.SettingList {
+		out = append(out, s.Name+" = "+s.Value)
+	}
+	if h.DockerCache != "" {
+		out = append(out, "docker cache: "+h.DockerCache)
+	}
+	return out
 }
 
 // RenderRun writes the HTML report of one run.
@@ -118,7 +138,7 @@ func RenderRun(w io.Writer, d *RunData, asset Asset) error {
 		fig.Rows = append(fig.Rows, []cell{{Text: m.Name}, numCell(m.Value)})
 	}
 	p.Tables = []table{fig}
-	for _, c := range runCharts("", d) {
+	for _, c := range runCharts("", d, scaleOf([]*RunData{d})) {
 		t := c.Title
 		c.Title = ""
 		p.Rows = append(p.Rows, chartRow{Title: t, Charts: []chartSpec{c}})
@@ -126,6 +146,9 @@ func RenderRun(w io.Writer, d *RunData, asset Asset) error {
 	all := table{Caption: fmt.Sprintf("All summary metrics (%d, flattened summary.json)", len(d.Header.Metrics)), Head: []string{"metric", "value"}}
 	for _, m := range d.Header.Metrics {
 		all.Rows = append(all.Rows, []cell{{Text: m.Name}, numCell(m.Value)})
+	}
+	if d.Staging != nil {
+		p.After = stagingTables(d.Staging)
 	}
 	p.Details = []table{all}
 	return p.write(w)
