@@ -19,6 +19,7 @@ const (
 	TypeCell       = "cell"
 	TypeAuction    = "auction"
 	TypeTimeline   = "timeline"
+	TypeVersion    = "version"
 )
 
 // Change says what happened to the record an event describes.
@@ -68,6 +69,9 @@ type Event struct {
 	// timeline
 	Action string `json:"action"`
 	Target string `json:"target"`
+
+	// version (process_guid, instances)
+	Digest string `json:"digest"`
 }
 
 // Seconds converts run time to the "t" of an event: seconds as a float64.
@@ -287,6 +291,19 @@ func (e *EventWriter) WriteTimeline(t time.Duration, action, target string) {
 	e.begin(t, TypeTimeline, "")
 	e.str("action", action)
 	e.str("target", target)
+	e.end()
+}
+
+// WriteVersion writes a version event: the number of running instances of an app that
+// run one image digest (or droplet), whenever it changes; 0 when the last one stopped.
+func (e *EventWriter) WriteVersion(t time.Duration, processGUID, digest string, instances int) {
+	if e == nil {
+		return
+	}
+	e.begin(t, TypeVersion, "")
+	e.str("process_guid", processGUID)
+	e.str("digest", digest)
+	e.num("instances", instances)
 	e.end()
 }
 

@@ -227,6 +227,10 @@ func (s *Sim) summary() *record.Summary {
 		Staging:    s.stagingSummary(sc.Duration),
 	}
 	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = s.m.tasksPending, s.m.tasksRunning
+	if s.stg != nil {
+		// Runs of one scenario with the image cache on and off are not replications.
+		sum.Settings["docker_cache"] = sc.DockerCache
+	}
 	sum.Auction.WaitSeconds = percentiles(s.m.waits)
 	sum.Auction.BatchSize = percentiles(s.m.batches)
 	for _, f := range s.m.faults {

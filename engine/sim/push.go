@@ -150,6 +150,7 @@ func (s *Sim) stgUp(now time.Duration, id int32) {
 	}
 	if r, ok := s.stg.ctDigest[id]; ok && r.gen == ct.gen {
 		ap.digests[r.digest]++
+		s.events.WriteVersion(now, ap.guid, r.digest, ap.digests[r.digest])
 		s.versionsChanged(now, ap)
 	}
 	s.checkRunning(now, ap)
@@ -170,6 +171,7 @@ func (s *Sim) stgDown(now time.Duration, id int32) {
 		return
 	}
 	ap.digests[r.digest]--
+	s.events.WriteVersion(now, ap.guid, r.digest, ap.digests[r.digest])
 	if ap.digests[r.digest] == 0 {
 		delete(ap.digests, r.digest)
 	}
