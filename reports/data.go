@@ -228,7 +228,7 @@ func Load(dir string) (*RunData, error) {
 	hasEvents := true
 	err = record.ReadEvents(dir, func(e *record.Event) error {
 		switch e.Type {
-		case record.TypeAuction, record.TypeTimeline:
+		case record.TypeAuction, record.TypeTimeline, record.TypeVersion:
 			events = append(events, *e)
 		case record.TypeActualLRP:
 			if e.PlacementError != "" {
@@ -287,6 +287,9 @@ func Compute(run *record.Run, events []record.Event, hasEvents bool) (*RunData, 
 		}
 		d.Failures = failures(events, end)
 		d.Auction = auctions(events)
+		if d.Staging != nil {
+			d.Staging.OverTime = versionsOverTime(events, end)
+		}
 	} else {
 		d.Notes = append(d.Notes, "no "+record.EventsFile+": no placement failures over time and no auction histograms")
 	}

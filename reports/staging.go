@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,10 @@ var (
 // StagingData is the staging part of a run (summary.json "staging", docs/staging.md):
 // pushes and their phases, the versions running per app, and the bytes moved.
 type StagingData struct {
+	// OverTime is the instances per digest over the run (from version events; empty
+	// when the run has no events.jsonl).
+	OverTime []VersionSeries `json:",omitempty"`
+
 	PushesStarted, PushesCompleted, PushesFailed int
 	// Phases are upload, staging, scheduling and start, each with its own percentiles
 	// over the pushes; Total is the whole push. Percentiles of phases do not add up
@@ -91,6 +96,61 @@ type ReasonCount struct {
 }
 
 // staging derives StagingData from the summary's staging section (nil gives nil).
+// VersionSeries is the number of instances, over all pushed apps, that run one image
+// digest (or droplet), as a step function: N[i] from T[i] until T[i+1].
+type VersionSeries struct {
+	Digest string
+	T      []float64
+	N      []int
+}
+
+// MaxVersionSeries bounds the digests drawn over time (the most-used ones are kept).
+const MaxVersionSeries = 8
+
+// versionsOverTime folds the version events (per app and digest counts) into one series
+// per digest, summed over apps, ending at end. Digests are ordered by first appearance.
+func versionsOverTime(events []record.Event, end float64) []VersionSeries {
+	perApp := map[[2]string]int{} // (app, digest) -> instances
+	total := map[string]int{}
+	peak := map[string]int{}
+	idx := map[string]int{}
+	var out []VersionSeries
+	for i := range events {
+		e := &events[i]
+		if e.Type != record.TypeVersion {
+			continue
+		}
+		k := [2]string{e.ProcessGUID, e.Digest}
+		total[e.Digest] += e.Instances - perApp[k]
+		perApp[k] = e.Instances
+		j, ok := idx[e.Digest]
+		if !ok {
+			j = len(out)
+			idx[e.Digest] = j
+			out = append(out, VersionSeries{Digest: e.Digest})
+		}
+		v := &out[j]
+		n := total[e.Digest]
+		if m := len(v.T); m > 0 && v.T[m-1] == e.T {
+			v.N[m-1] = n // several changes at one instant: keep the last
+		} else {
+			v.T, v.N = append(v.T, e.T), append(v.N, n)
+		}
+		peak[e.Digest] = max(peak[e.Digest], n)
+	}
+	for i := range out {
+		v := &out[i]
+		if m := len(v.T); m > 0 && v.T[m-1] < end {
+			v.T, v.N = append(v.T, end), append(v.N, v.N[m-1])
+		}
+	}
+	if len(out) > MaxVersionSeries {
+		slices.SortStableFunc(out, func(a, b VersionSeries) int { return peak[b.Digest] - peak[a.Digest] })
+		out = out[:MaxVersionSeries]
+	}
+	return out
+}
+
 func staging(s *record.StagingSummary) *StagingData {
 	if s == nil {
 		return nil

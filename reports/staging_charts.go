@@ -158,7 +158,7 @@ func versionsChart(id string, d *StagingData, sc chartScale) chartSpec {
 			labels[i] = a.App + " · none running"
 		}
 	}
-	sub := "instances at the end of the run, by image digest (no per-instance digests over time in the run record)"
+	sub := "instances at the end of the run, by image digest"
 	if omitted > 0 {
 		sub = fmt.Sprintf("the %d apps mixed longest of %d; %s", len(apps), len(d.Apps), sub)
 	}
@@ -196,6 +196,39 @@ func versionsChart(id string, d *StagingData, sc chartScale) chartSpec {
 		bar.AddSeries("no instance running", make([]opts.BarData, len(apps)))
 	}
 	return chartSpec{ID: id, Title: "Versions running per app", Height: min(1400, max(240, 140+28*len(apps))), Option: option(bar)}
+}
+
+// versionsOverTimeChart draws the instances running each image digest over the run:
+// one step line per digest, so a tag that moved between staging and a scale-up shows as
+// a second version rising beside the first.
+func versionsOverTimeChart(id string, d *StagingData, sc chartScale) chartSpec {
+	ln := charts.NewLine()
+	ln.SetGlobalOptions(initOpts(id), noAnimation,
+		title("Versions running over time", "instances per image digest (or droplet), over all pushed apps"),
+		charts.WithTooltipOpts(opts.Tooltip{Trigger: "axis"}),
+		charts.WithLegendOpts(opts.Legend{Bottom: "0", Type: "scroll"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "s", Min: "dataMin", Max: "dataMax"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "instances", MinInterval: 1}),
+		charts.WithGridOpts(opts.Grid{Top: "70", Bottom: "60", Left: "60", Right: "40"}),
+	)
+	colour := map[string]string{}
+	for i, dg := range sc.Digests {
+		colour[dg] = digestColors[i%len(digestColors)]
+	}
+	for i, v := range d.OverTime {
+		data := make([]opts.LineData, len(v.T))
+		for j := range v.T {
+			data[j] = opts.LineData{Value: [2]float64{v.T[j], float64(v.N[j])}}
+		}
+		c := colour[v.Digest]
+		if c == "" {
+			c = digestColors[i%len(digestColors)]
+		}
+		ln.AddSeries(v.Digest, data,
+			charts.WithLineChartOpts(opts.LineChart{Step: "end", ShowSymbol: opts.Bool(false)}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: c}), charts.WithLineStyleOpts(opts.LineStyle{Color: c}))
+	}
+	return chartSpec{ID: id, Title: "Versions running over time", Height: 320, Option: option(ln)}
 }
 
 // bytesChart draws what instance starts pulled, by source, and what staging moved.
@@ -255,9 +288,12 @@ func stagingCharts(prefix string, d *StagingData, sc chartScale) []chartSpec {
 	if d == nil {
 		return nil
 	}
-	return []chartSpec{
+	out := []chartSpec{
 		pushChart(prefix+"push", d, sc),
 		versionsChart(prefix+"versions", d, sc),
-		bytesChart(prefix+"bytes", d, sc),
 	}
+	if len(d.OverTime) > 0 {
+		out = append(out, versionsOverTimeChart(prefix+"versions-time", d, sc))
+	}
+	return append(out, bytesChart(prefix+"bytes", d, sc))
 }
