@@ -49,7 +49,9 @@ func parseMB(flag, s string) (int, error) {
 }
 
 func newPushCmd() *cobra.Command {
-	var path, mem, disk, bp, cmdline string
+	var path, mem, disk, bp, cmdline, hcType, hcPath string
+	var routes, drains []string
+	var hcInterval, startTimeout time.Duration
 	var inst int
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -71,14 +73,25 @@ func newPushCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := client()
+			hc := api.HealthCheck{Type: hcType, Path: hcPath, Interval: hcInterval, StartTimeout: startTimeout}
+			if err := hc.Validate(); err != nil {
+				return usagef("%v", err)
+			}
+			cfg, err := live.LoadClientConfig(live.DefaultDir())
 			if err != nil {
 				return err
 			}
+			cl := api.NewClient(cfg.URL, cfg.Token, 30*time.Second)
 			d, err := live.Push(context.Background(), cl, args[0], path, live.PushOptions{Instances: inst, MemoryMB: m, DiskMB: k,
-				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout()})
+				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout(), Routes: routes, HealthCheck: hc, Drains: drains})
 			if d != nil {
 				printApp(cmd, d)
+			}
+			if err == nil && cfg.RouterURL != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "\nroute: curl -H 'Host: %s.localhost' %s/\n", args[0], cfg.RouterURL)
+				for _, r := range routes {
+					fmt.Fprintf(cmd.OutOrStdout(), "route: curl -H 'Host: %s' %s/\n", r, cfg.RouterURL)
+				}
 			}
 			return err
 		},
@@ -91,6 +104,12 @@ func newPushCmd() *cobra.Command {
 	f.StringVarP(&bp, "buildpack", "b", "static", "buildpack: static or binary")
 	f.StringVarP(&cmdline, "start-command", "c", "", "start command (overrides the buildpack's)")
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "staging plus start timeout")
+	f.StringArrayVar(&routes, "route", nil, "extra host routed to the app (repeatable; APP.localhost always is)")
+	f.StringVarP(&hcType, "health-check-type", "u", "port", "health check: port, process or http")
+	f.StringVar(&hcPath, "endpoint", "", "http health check path (default /)")
+	f.DurationVar(&hcInterval, "health-check-interval", 0, "liveness check period (default: the rep's, 30 s)")
+	f.DurationVarP(&startTimeout, "start-timeout", "t", 0, "time to the first passing health check (default 60 s)")
+	f.StringArrayVar(&drains, "drain", nil, "forward the app's logs as syslog to syslog://127.0.0.1:PORT (repeatable)")
 	return c
 }
 

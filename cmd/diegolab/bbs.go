@@ -39,7 +39,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newBBSCmd() *cobra.Command {
 	var cfg bbsserver.Config
-	var tokenFile, repTokenFile, addrFile string
+	var tokenFile, repTokenFile, routerTokenFile, addrFile string
 	c := &cobra.Command{
 		Use:   "bbs",
 		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite",
@@ -51,6 +51,14 @@ func newBBSCmd() *cobra.Command {
 			}
 			if cfg.RepToken, err = readTokenFile("rep-token-file", repTokenFile); err != nil {
 				return err
+			}
+			if routerTokenFile != "" {
+				if cfg.RouterToken, err = readTokenFile("router-token-file", routerTokenFile); err != nil {
+					return err
+				}
+			}
+			if cfg.LogBound < 0 {
+				return usagef("--log-bound must be >= 0")
 			}
 			if cfg.Dir == "" {
 				return usagef("--dir is required")
@@ -76,6 +84,8 @@ func newBBSCmd() *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "listen address (127.0.0.1 only)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the client bearer token")
 	f.StringVar(&repTokenFile, "rep-token-file", "", "file holding the reps' bearer token")
+	f.StringVar(&routerTokenFile, "router-token-file", "", "file holding the router's bearer token (none: no router)")
+	f.IntVar(&cfg.LogBound, "log-bound", 1000, "log lines kept per app (oldest dropped first)")
 	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
 	f.DurationVar(&cfg.ConvergenceInterval, "convergence-interval", 30*time.Second, "convergence interval")
 	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")

@@ -33,7 +33,8 @@ func newLiveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cluster up: %d cells\napi: %s\nclient config: %s/%s\n", len(st.Reps), st.URL, dir, live.ConfigFile)
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster up: %d cells\napi: %s\nrouter: %s\nclient config: %s/%s\nreach an app: curl -H 'Host: NAME.localhost' %s/\n",
+				len(st.Reps), st.URL, st.RouterURL, dir, live.ConfigFile, st.RouterURL)
 			return nil
 		},
 	}
@@ -48,6 +49,10 @@ func newLiveCmd() *cobra.Command {
 	uf.DurationVar(&o.BulkSync, "bulk-sync", 30*time.Second, "rep bulk sync interval")
 	uf.DurationVar(&o.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
 	uf.DurationVar(&o.StartTimeout, "start-timeout", 60*time.Second, "instance start timeout")
+	uf.StringVar(&o.RouterListen, "router-listen", "127.0.0.1:8080", "router address (127.0.0.1 only)")
+	uf.DurationVar(&o.RouteSync, "route-sync", 60*time.Second, "route emitter full sync period")
+	uf.DurationVar(&o.CheckInterval, "check-interval", 30*time.Second, "default liveness check period")
+	uf.IntVar(&o.LogBound, "log-bound", 1000, "log lines kept per app")
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the cluster's processes and cells",

@@ -58,6 +58,7 @@ func newRepCmd() *cobra.Command {
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 5*time.Second, "presence heartbeat interval")
 	f.DurationVar(&cfg.BulkSync, "bulk-sync", 30*time.Second, "bulk sync interval")
 	f.DurationVar(&cfg.StartTimeout, "start-timeout", model.DefaultStartTimeout, "time for an instance's port to accept connections")
+	f.DurationVar(&cfg.CheckInterval, "check-interval", 30*time.Second, "liveness check period of apps that set none")
 	f.DurationVar(&cfg.StopGrace, "stop-grace", 10*time.Second, "SIGTERM to SIGKILL grace when stopping")
 	return c
 }

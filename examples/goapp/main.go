@@ -1,5 +1,6 @@
-// Command goapp is real mode's example web app: / says hello, /health answers ok,
-// /crash exits with status 1 (a crash the BBS's restart policy handles). It listens on
+// Command goapp is real mode's example web app: / says hello, /health answers ok
+// (500 once /sicken was called: for http health checks), /crash exits with status 1
+// (a crash the BBS's restart policy handles). It listens on
 // $PORT (8080 by default) and logs one line per request. Build it statically:
 //
 //	CGO_ENABLED=0 go build -o examples/goapp/app ./examples/goapp
@@ -10,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"sync/atomic"
 )
 
 func main() {
@@ -19,6 +21,7 @@ func main() {
 	}
 	index := os.Getenv("INSTANCE_INDEX")
 	log.SetFlags(0)
+	var sick atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("%s %s from instance %s", r.Method, r.URL.Path, index)
@@ -26,7 +29,16 @@ func main() {
 	})
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("%s %s from instance %s", r.Method, r.URL.Path, index)
+		if sick.Load() {
+			http.Error(w, "sick", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/sicken", func(w http.ResponseWriter, r *http.Request) {
+		log.Printf("%s %s from instance %s: /health answers 500 from now on", r.Method, r.URL.Path, index)
+		sick.Store(true)
+		fmt.Fprintln(w, "sick")
 	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("%s %s from instance %s: exiting with status 1", r.Method, r.URL.Path, index)

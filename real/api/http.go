@@ -158,3 +158,10 @@ func StatusOf(err error) int {
 	}
 	return 0
 }
+
+// HasToken reports whether r carries "Authorization: Bearer token" (constant time;
+// an empty token never matches).
+func HasToken(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}

@@ -138,6 +138,10 @@ type RunInfo struct {
 	Ports        []int         `json:"ports,omitempty"`
 	Env          []string      `json:"env,omitempty"`
 	StartTimeout time.Duration `json:"start_timeout,omitempty"`
+	// App is the app the work belongs to (its log stream).
+	App string `json:"app,omitempty"`
+	// HealthCheck is the LRP's check (StartTimeout above wins over its own).
+	HealthCheck HealthCheck `json:"health_check,omitempty"`
 	// Staging only.
 	Package   string `json:"package_sha256,omitempty"`
 	Buildpack string `json:"buildpack,omitempty"`
@@ -169,6 +173,12 @@ type PushRequest struct {
 	Instances int    `json:"instances"`
 	MemoryMB  int    `json:"memory_mb"`
 	DiskMB    int    `json:"disk_mb"`
+	// Routes are extra hosts (besides NAME.localhost) the router sends to the app.
+	Routes []string `json:"routes,omitempty"`
+	// HealthCheck is the instances' check (port by default).
+	HealthCheck HealthCheck `json:"health_check,omitempty"`
+	// Drains are syslog://127.0.0.1:PORT URLs the log service forwards lines to.
+	Drains []string `json:"drains,omitempty"`
 }
 
 // App states.
@@ -181,19 +191,22 @@ const (
 
 // App is an app as the CLI sees it.
 type App struct {
-	Name         string `json:"name"`
-	State        string `json:"state"`
-	Version      int    `json:"version"`
-	ProcessGUID  string `json:"process_guid,omitempty"`
-	Instances    int    `json:"instances"`
-	MemoryMB     int    `json:"memory_mb"`
-	DiskMB       int    `json:"disk_mb"`
-	Buildpack    string `json:"buildpack"`
-	Command      string `json:"command,omitempty"`
-	DropletSHA   string `json:"droplet_sha256,omitempty"`
-	StagingTask  string `json:"staging_task,omitempty"`
-	StagingError string `json:"staging_error,omitempty"`
-	Package      string `json:"package_sha256,omitempty"`
+	Name         string      `json:"name"`
+	State        string      `json:"state"`
+	Version      int         `json:"version"`
+	ProcessGUID  string      `json:"process_guid,omitempty"`
+	Instances    int         `json:"instances"`
+	MemoryMB     int         `json:"memory_mb"`
+	DiskMB       int         `json:"disk_mb"`
+	Buildpack    string      `json:"buildpack"`
+	Command      string      `json:"command,omitempty"`
+	DropletSHA   string      `json:"droplet_sha256,omitempty"`
+	StagingTask  string      `json:"staging_task,omitempty"`
+	StagingError string      `json:"staging_error,omitempty"`
+	Package      string      `json:"package_sha256,omitempty"`
+	Routes       []string    `json:"routes,omitempty"`
+	HealthCheck  HealthCheck `json:"health_check,omitempty"`
+	Drains       []string    `json:"drains,omitempty"`
 	// Running counts RUNNING ORDINARY instances (lists only).
 	Running int `json:"running"`
 }

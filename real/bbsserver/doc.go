@@ -18,7 +18,13 @@
 //   - after a restart the BBS does not run Tick (presence expiry, convergence) for one
 //     presence TTL, so that the reps' heartbeats re-establish their presences first
 //     (Locket keeps presences across a BBS restart; ours live in memory);
-//   - reps heartbeat POST /v1/presence (cell description and rep URL) -> Plane.Heartbeat.
+//   - reps heartbeat POST /v1/presence (cell description and rep URL) -> Plane.Heartbeat;
+//   - around the containers (around.go): LRP events are published after each commit
+//     to followers of GET /v1/events, GET /v1/routes is the routing table (both for
+//     the router token only), the log service (real/logs) takes POST /v1/logs (rep
+//     token: APP, STG, CELL, HEALTH; router token: RTR) and serves
+//     GET /v1/apps/NAME/logs[/stats] to clients, and GET /metrics serves the
+//     Prometheus metrics (real/metrics) to clients.
 //
 // A failed commit or a store error inside an operation leaves the in-memory plane
 // ahead of the database: the server stops with the error (Serve returns it) and a

@@ -20,6 +20,7 @@ import (
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/metrics"
 	"github.com/diegolab/diegolab/real/sqlstore"
 )
 
@@ -79,8 +80,18 @@ func (s *Server) routes() http.Handler {
 	client.HandleFunc("GET /v1/tasks/{guid}", s.getTask)
 	client.HandleFunc("DELETE /v1/tasks/{guid}", s.cancelTask)
 	client.HandleFunc("GET /v1/cells", s.listCells)
+	client.HandleFunc("GET /v1/apps/{name}/logs", s.streamLogs)
+	client.HandleFunc("GET /v1/apps/{name}/logs/stats", s.logStats)
+	client.Handle("GET /metrics", metrics.Handler(s.metrics.Registry))
+
+	router := http.NewServeMux()
+	router.HandleFunc("GET /v1/events", s.serveEvents)
+	router.HandleFunc("GET /v1/routes", s.serveRoutes)
 
 	mux := http.NewServeMux()
+	mux.Handle("/v1/events", api.RequireToken(router, s.cfg.RouterToken))
+	mux.Handle("/v1/routes", api.RequireToken(router, s.cfg.RouterToken))
+	mux.HandleFunc("/v1/logs", s.ingestLogs)
 	mux.Handle("/v1/health", api.RequireToken(both, s.cfg.Token, s.cfg.RepToken))
 	mux.Handle("/v1/blobs/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
@@ -411,6 +422,10 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		reply(w, err, nil)
 		return
 	}
+	if err := validateAround(name, &req); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	for _, f := range req.Files {
 		if _, err := os.Stat(s.blobPath(f.SHA256)); err != nil {
 			reply(w, badf("files: %s (%s) was not uploaded", f.Path, f.SHA256), nil)
@@ -430,11 +445,20 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		if err != nil && !errors.Is(err, model.ErrNotFound) {
 			return err
 		}
-		app = api.App{Name: name, State: api.AppStaging, Version: old.Version + 1, ProcessGUID: old.ProcessGUID,
+		for _, h := range append([]string{name + ".localhost"}, req.Routes...) {
+			owner, err := s.routeOwner(name, h)
+			if err != nil {
+				return err
+			}
+			if owner != "" {
+				return &model.ExistsError{Kind: "route", Key: h + " (app " + owner + ")"}
+			}
+		}
+		app = api.App{Routes: req.Routes, HealthCheck: req.HealthCheck, Drains: req.Drains, Name: name, State: api.AppStaging, Version: old.Version + 1, ProcessGUID: old.ProcessGUID,
 			Instances: req.Instances, MemoryMB: req.MemoryMB, DiskMB: req.DiskMB, Buildpack: req.Buildpack,
 			Command: req.Command, Package: pkg, DropletSHA: old.DropletSHA}
 		app.StagingTask = fmt.Sprintf("stage-%s-v%d", name, app.Version)
-		if err := s.store.PutSpec(specRun, app.StagingTask, api.RunInfo{Kind: api.KindStaging, Package: pkg,
+		if err := s.store.PutSpec(specRun, app.StagingTask, api.RunInfo{Kind: api.KindStaging, Package: pkg, App: name,
 			Buildpack: req.Buildpack, Command: req.Command}); err != nil {
 			return err
 		}
@@ -447,6 +471,11 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		return s.plane.DesireTask(now, model.Task{GUID: app.StagingTask, Domain: api.StagingDomain, State: model.TaskPending,
 			MemoryMB: max(req.MemoryMB, 64), DiskMB: req.DiskMB, RootFS: api.Rootfs, CreatedAt: now, UpdatedAt: now})
 	})
+	if err == nil {
+		if derr := s.logs.SetDrains(name, req.Drains); derr != nil {
+			s.log.Warn("drains", "app", name, "err", derr)
+		}
+	}
 	reply(w, err, app)
 }
 
@@ -541,8 +570,8 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 	}
 	app.ProcessGUID = fmt.Sprintf("%s-v%d", name, app.Version)
 	app.State, app.StagingError = api.AppStarted, ""
-	if err := s.store.PutSpec(specRun, app.ProcessGUID, api.RunInfo{Kind: api.KindLRP, DropletSHA: app.DropletSHA,
-		Command: app.Command, Ports: []int{8080}, StartTimeout: model.DefaultStartTimeout}); err != nil {
+	if err := s.store.PutSpec(specRun, app.ProcessGUID, api.RunInfo{Kind: api.KindLRP, DropletSHA: app.DropletSHA, App: name,
+		Command: app.Command, Ports: []int{8080}, StartTimeout: startTimeout(&app), HealthCheck: app.HealthCheck}); err != nil {
 		return err
 	}
 	if err := s.store.PutSpec(specApp, name, app); err != nil {
@@ -561,7 +590,15 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 
 func desiredFor(app *api.App, n int) model.DesiredLRP {
 	return model.DesiredLRP{ProcessGUID: app.ProcessGUID, Domain: api.AppsDomain, Instances: n, MemoryMB: app.MemoryMB,
-		DiskMB: app.DiskMB, RootFS: api.Rootfs, StartTimeout: model.DefaultStartTimeout}
+		DiskMB: app.DiskMB, RootFS: api.Rootfs, StartTimeout: startTimeout(app)}
+}
+
+// startTimeout is the app's health check start timeout (Diego's default 60 s).
+func startTimeout(app *api.App) time.Duration {
+	if app.HealthCheck.StartTimeout > 0 {
+		return app.HealthCheck.StartTimeout
+	}
+	return model.DefaultStartTimeout
 }
 
 func (s *Server) withRunning(a api.App) api.App {
@@ -686,6 +723,9 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.store.DeleteSpec(specApp, name)
 	})
+	if err == nil {
+		_ = s.logs.SetDrains(name, nil)
+	}
 	reply(w, err, nil)
 }
 
@@ -728,7 +768,7 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 		if mem == 0 {
 			mem = a.MemoryMB
 		}
-		if err := s.store.PutSpec(specRun, guid, api.RunInfo{Kind: api.KindTask, DropletSHA: a.DropletSHA, Command: req.Command}); err != nil {
+		if err := s.store.PutSpec(specRun, guid, api.RunInfo{Kind: api.KindTask, DropletSHA: a.DropletSHA, Command: req.Command, App: a.Name}); err != nil {
 			return err
 		}
 		if err := s.store.PutSpec(specTaskApp, guid, taskMeta{App: a.Name, Command: req.Command}); err != nil {

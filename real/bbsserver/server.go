@@ -20,6 +20,8 @@ import (
 	"github.com/diegolab/diegolab/model/bbs"
 	"github.com/diegolab/diegolab/model/control"
 	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/logs"
+	"github.com/diegolab/diegolab/real/metrics"
 	"github.com/diegolab/diegolab/real/sqlstore"
 	"github.com/diegolab/diegolab/record"
 )
@@ -31,8 +33,11 @@ type Config struct {
 	// Listen is a 127.0.0.1 address ("127.0.0.1:0" picks a port).
 	Listen string
 	// Token authorizes clients (the CLI); RepToken authorizes reps, and is what the
-	// BBS presents to reps.
-	Token, RepToken string
+	// BBS presents to reps; RouterToken authorizes the router (events, routes, RTR
+	// log lines). An empty RouterToken refuses every router call.
+	Token, RepToken, RouterToken string
+	// LogBound is the log service's per-app buffer (logs.DefaultBound when 0).
+	LogBound int
 	// Plane timers (Diego's defaults when zero).
 	ConvergenceInterval, PresenceTTL, StaleUnclaimed time.Duration
 	// TickInterval is how often Tick runs (default 1 s).
@@ -63,6 +68,10 @@ type Server struct {
 
 	fatalCh chan error
 	wg      sync.WaitGroup
+
+	hub     hub
+	logs    *logs.Service
+	metrics *metrics.BBS
 }
 
 type cellEntry struct {
@@ -159,7 +168,14 @@ func New(cfg Config) (*Server, error) {
 		s.events.Close()
 		return fail(err)
 	}
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	s.logs = logs.New(cfg.LogBound, log)
+	s.metrics = metrics.NewBBS(s.lrpCounts, func() (uint64, uint64) { r, d, _ := s.logs.Totals(); return r, d })
+	if err := s.restoreDrains(); err != nil {
+		s.ln.Close()
+		s.events.Close()
+		return fail(err)
+	}
+	s.srv = &http.Server{Handler: metrics.Measure(s.routes(), s.metrics.RequestLatency), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
 
@@ -191,6 +207,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer scancel()
 	_ = s.srv.Shutdown(sctx)
 	s.wg.Wait()
+	s.logs.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writeSummary()
@@ -223,10 +240,13 @@ func (s *Server) tickLoop(ctx context.Context) {
 
 // effects are the network side of Ready(), carried out after the commit.
 type effects struct {
-	auction bool
-	work    []control.Work
-	stops   []bbs.StopLRP
-	cancels []bbs.CancelTask
+	events    []api.ActualEvent
+	converged int
+	rounds    []control.AuctionRound
+	auction   bool
+	work      []control.Work
+	stops     []bbs.StopLRP
+	cancels   []bbs.CancelTask
 }
 
 // do runs fn on the plane inside one store transaction, drains the plane's outputs
@@ -238,6 +258,7 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 		return s.fatal
 	}
 	now := s.now()
+	start := time.Now()
 	if err := s.store.Begin(); err != nil {
 		s.die(err)
 		s.mu.Unlock()
@@ -258,6 +279,9 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 		return cerr
 	}
 	s.mu.Unlock()
+	if eff.converged > 0 {
+		s.metrics.ConvergenceDuration.Observe(time.Since(start).Seconds())
+	}
 	s.dispatch(eff)
 	return err
 }
@@ -300,7 +324,12 @@ func (s *Server) drain(now time.Duration, eff *effects) error {
 		}
 		for i := range r.Events {
 			writeEvent(w, now, &r.Events[i])
+			if ev, ok := streamEvent(&r.Events[i]); ok {
+				eff.events = append(eff.events, ev)
+			}
 		}
+		eff.converged += len(r.Converged)
+		eff.rounds = append(eff.rounds, r.Auctions...)
 		for _, id := range r.PresenceGained {
 			w.WriteCell(now, id, s.zoneOf(id), record.CellUp)
 		}
@@ -386,6 +415,13 @@ func writeEvent(w *record.EventWriter, now time.Duration, ev *bbs.Event) {
 
 // dispatch carries out network effects in the background.
 func (s *Server) dispatch(eff effects) {
+	s.hub.publish(eff.events)
+	for _, a := range eff.rounds {
+		s.metrics.LRPAuctionsStarted.Add(float64(a.LRPsPlaced))
+		s.metrics.LRPAuctionsFailed.Add(float64(a.LRPsFailed))
+		s.metrics.TaskAuctionsStarted.Add(float64(a.TasksPlaced))
+		s.metrics.TaskAuctionsFailed.Add(float64(a.TasksFailed))
+	}
 	if eff.auction {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.runAuction() }()
@@ -442,6 +478,8 @@ func (s *Server) repClient(url string) *api.Client {
 
 // runAuction fetches every present cell's state, then runs the batch.
 func (s *Server) runAuction() {
+	start := time.Now()
+	defer func() { s.metrics.AuctionDuration.Observe(time.Since(start).Seconds()) }()
 	s.mu.Lock()
 	var reps []api.Presence
 	for _, id := range s.plane.PresentCells() {
@@ -472,6 +510,7 @@ func (s *Server) runAuction() {
 		}()
 	}
 	wg.Wait()
+	s.metrics.FetchStatesDuration.Observe(time.Since(start).Seconds())
 	as := BuildAuctionState(settings, states, s.log)
 	_ = s.do(func(now time.Duration) error { s.plane.RunAuction(now, as); return nil })
 }

@@ -40,6 +40,8 @@ func DefaultDir() string {
 type ClientConfig struct {
 	URL   string `json:"url"`
 	Token string `json:"token"`
+	// RouterURL is where apps are reached (http://127.0.0.1:8080 by default).
+	RouterURL string `json:"router_url,omitempty"`
 }
 
 // LoadClientConfig reads DIR/config.json.
@@ -65,6 +67,14 @@ type Options struct {
 	Heartbeat, BulkSync, StaleUnclaimed time.Duration
 	StartTimeout                        time.Duration
 	Wait                                time.Duration // for health (default 60 s)
+	// RouterListen is the router's address (default 127.0.0.1:8080; tests use :0).
+	RouterListen string
+	// RouteSync is the route emitter's full sync period (default 60 s).
+	RouteSync time.Duration
+	// CheckInterval is the reps' default liveness check period (default 30 s).
+	CheckInterval time.Duration
+	// LogBound is the log service's per-app buffer (default 1000 lines).
+	LogBound int
 }
 
 // Proc is one child process.
@@ -77,10 +87,12 @@ type Proc struct {
 
 // State is live.json.
 type State struct {
-	URL   string `json:"url"`
-	BBS   Proc   `json:"bbs"`
-	Reps  []Proc `json:"reps"`
-	Stack string `json:"stack"`
+	URL       string `json:"url"`
+	RouterURL string `json:"router_url"`
+	BBS       Proc   `json:"bbs"`
+	Router    Proc   `json:"router"`
+	Reps      []Proc `json:"reps"`
+	Stack     string `json:"stack"`
 }
 
 func token() (string, error) {
@@ -121,8 +133,8 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := stack.Build(ctx, st.Stack, ""); err != nil {
 		return nil, err
 	}
-	clientTok, repTok := filepath.Join(dir, "client.token"), filepath.Join(dir, "rep.token")
-	for _, f := range []string{clientTok, repTok} {
+	clientTok, repTok, routerTok := filepath.Join(dir, "client.token"), filepath.Join(dir, "rep.token"), filepath.Join(dir, "router.token")
+	for _, f := range []string{clientTok, repTok, routerTok} {
 		if _, err := os.Stat(f); err == nil {
 			continue // keep the tokens of a previous up: clients keep working
 		}
@@ -138,7 +150,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	addrFile := filepath.Join(bbsDir, "addr")
 	_ = os.Remove(addrFile)
 	args := []string{"bbs", "--dir", bbsDir, "--listen", "127.0.0.1:0", "--token-file", clientTok, "--rep-token-file", repTok,
-		"--addr-file", addrFile}
+		"--addr-file", addrFile, "--router-token-file", routerTok}
+	if o.LogBound > 0 {
+		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
+	}
 	args = appendDur(args, "--presence-ttl", o.PresenceTTL)
 	args = appendDur(args, "--convergence-interval", o.ConvergenceInterval)
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
@@ -181,11 +196,15 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		args = appendDur(args, "--heartbeat", o.Heartbeat)
 		args = appendDur(args, "--bulk-sync", o.BulkSync)
 		args = appendDur(args, "--start-timeout", o.StartTimeout)
+		args = appendDur(args, "--check-interval", o.CheckInterval)
 		p, err := start(o.Binary, id, cdir, args)
 		if err != nil {
 			return fail(err)
 		}
 		st.Reps = append(st.Reps, p)
+	}
+	if err := startRouter(ctx, o, dir, st, routerTok); err != nil {
+		return fail(err)
 	}
 	if err := writeState(dir, st); err != nil {
 		return fail(err)
@@ -193,7 +212,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := waitHealthy(ctx, cl, o.Cells, o.Wait); err != nil {
 		return fail(err)
 	}
-	cfg, _ := json.MarshalIndent(ClientConfig{URL: st.URL, Token: tok}, "", "  ")
+	cfg, _ := json.MarshalIndent(ClientConfig{URL: st.URL, Token: tok, RouterURL: st.RouterURL}, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n'), 0o600); err != nil {
 		return fail(err)
 	}
@@ -360,8 +379,11 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "api: %s\n", st.URL)
-	for _, p := range append([]Proc{st.BBS}, st.Reps...) {
+	fmt.Fprintf(w, "api: %s\nrouter: %s\n", st.URL, st.RouterURL)
+	for _, p := range append([]Proc{st.BBS, st.Router}, st.Reps...) {
+		if p.Pid == 0 {
+			continue
+		}
 		state := "running"
 		if !alive(p.Pid) {
 			state = "dead"
@@ -394,6 +416,9 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 		timeout = 30 * time.Second
 	}
 	procs := append(append([]Proc(nil), st.Reps...), st.BBS)
+	if st.Router.Pid > 0 {
+		procs = append([]Proc{st.Router}, procs...)
+	}
 	for _, p := range procs {
 		stop(p.Pid, timeout)
 	}
@@ -443,4 +468,32 @@ func stop(pgid int, timeout time.Duration) {
 	for i := 0; i < 100 && len(groupAlive(pgid)) > 0; i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startRouter starts `diegolab router` (router + route emitter) and waits for its
+// address.
+func startRouter(ctx context.Context, o Options, dir string, st *State, tokenFile string) error {
+	rdir := filepath.Join(dir, "router")
+	if err := os.MkdirAll(rdir, 0o700); err != nil {
+		return err
+	}
+	listen := o.RouterListen
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	addrFile := filepath.Join(rdir, "addr")
+	_ = os.Remove(addrFile)
+	args := []string{"router", "--listen", listen, "--bbs", st.URL, "--token-file", tokenFile, "--addr-file", addrFile}
+	args = appendDur(args, "--sync-interval", o.RouteSync)
+	p, err := start(o.Binary, "router", rdir, args)
+	if err != nil {
+		return err
+	}
+	st.Router = p
+	addr, err := waitFile(ctx, addrFile, o.Wait)
+	if err != nil {
+		return fmt.Errorf("router did not start: %w", err)
+	}
+	st.RouterURL = "http://" + addr
+	return nil
 }

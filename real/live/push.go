@@ -24,8 +24,13 @@ type PushOptions struct {
 	Command          string
 	// Timeout bounds staging plus waiting for RUNNING (default 3 min).
 	Timeout time.Duration
-	// Progress receives one line per step (nil: none).
+	// Progress receives one line per step and the staging output as it happens
+	// (nil: none).
 	Progress io.Writer
+	// Routes are extra hosts; HealthCheck the instances' check; Drains syslog URLs.
+	Routes      []string
+	HealthCheck api.HealthCheck
+	Drains      []string
 }
 
 // Push uploads dir's files the blobstore lacks (by sha256), stages the app and
@@ -75,12 +80,43 @@ func Push(ctx context.Context, cl *api.Client, name, dir string, o PushOptions) 
 	}
 	say("uploaded %d of %d files (the blobstore had the others)", uploaded, len(files))
 	var app api.App
-	req := api.PushRequest{Files: files, Buildpack: o.Buildpack, Command: o.Command, Instances: o.Instances, MemoryMB: o.MemoryMB, DiskMB: o.DiskMB}
+	req := api.PushRequest{Files: files, Buildpack: o.Buildpack, Command: o.Command, Instances: o.Instances, MemoryMB: o.MemoryMB, DiskMB: o.DiskMB,
+		Routes: o.Routes, HealthCheck: o.HealthCheck, Drains: o.Drains}
+	// Follow the staging output from the current end of the app's stream, so that no
+	// STG line of this push is missed.
+	lctx, stopLogs := context.WithCancel(ctx)
+	defer stopLogs()
+	streamed := make(chan struct{})
+	if o.Progress != nil {
+		if st, err := LogStats(ctx, cl, name); err == nil {
+			ready := make(chan struct{})
+			go func() {
+				defer close(streamed)
+				_ = StreamLogs(lctx, cl, name, LogOptions{Follow: true, After: st.Received}, ready, func(l api.LogLine) {
+					if l.Source == api.SourceStage {
+						fmt.Fprintln(o.Progress, l.Format())
+					}
+				})
+			}()
+			select {
+			case <-ready:
+			case <-streamed:
+			case <-time.After(5 * time.Second):
+			}
+		} else {
+			close(streamed)
+		}
+	} else {
+		close(streamed)
+	}
 	if err := cl.Do(ctx, http.MethodPost, "/v1/apps/"+name+"/push", req, &app); err != nil {
 		return nil, err
 	}
 	say("staging %s (task %s, buildpack %s)", name, app.StagingTask, o.Buildpack)
-	return WaitRunning(ctx, cl, name, app.Version, o.Timeout)
+	d, err := WaitRunning(ctx, cl, name, app.Version, o.Timeout)
+	stopLogs()
+	<-streamed
+	return d, err
 }
 
 // WaitRunning polls the app until version is staged and all its instances run.

@@ -6,10 +6,18 @@
 // actual LRPs and tasks for its cell (DIEGO.md §3.2 harmonizing table, §6.4).
 //
 // Containers: an LRP instance is RESERVED (won, not yet claimed) -> CREATED (claimed,
-// container made and started) -> RUNNING (its port accepts connections: a LISTEN
-// socket on the port in the container's network namespace, read from
-// /proc/<init>/net/tcp{,6}) -> COMPLETED. An exit the rep did not ask for is a crash,
-// reported with CrashActualLRP; the restart policy is the BBS's.
+// container made and started) -> RUNNING (its first health check passed within the
+// start timeout) -> COMPLETED. Health checks (health.go): port (default; a LISTEN
+// socket on 8080 in the container's network namespace, read from
+// /proc/<init>/net/tcp{,6}), process (alive) or http (a path answers 200); after
+// RUNNING the check runs every interval and one failure is a crash ("Instance became
+// unhealthy: ..."). An exit the rep did not ask for is a crash, reported with
+// CrashActualLRP; the restart policy is the BBS's.
+//
+// Logs (logs.go): every container line goes to the BBS's log service through a
+// logs.Shipper, tagged with the app (from the run info), the instance index and the
+// source (APP, STG for staging), with CELL lines about container lifecycle and
+// HEALTH lines about checks. GET /metrics serves the rep's Prometheus metrics.
 //
 // Restart choice: a rep that starts destroys every container a previous process left
 // in its state directory (executor.Cleanup) instead of re-adopting them: their

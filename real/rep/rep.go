@@ -17,6 +17,8 @@ import (
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/logs"
+	"github.com/diegolab/diegolab/real/metrics"
 )
 
 // Config configures a rep.
@@ -36,8 +38,11 @@ type Config struct {
 	// container's port to accept connections; StopGrace (10 s) between SIGTERM and
 	// SIGKILL.
 	Heartbeat, BulkSync, StartTimeout, StopGrace time.Duration
-	Logger                                       *slog.Logger
-	// AppLog receives the containers' output lines (default: the logger).
+	// CheckInterval is the liveness check period of apps that set none (30 s).
+	CheckInterval time.Duration
+	Logger        *slog.Logger
+	// AppLog, when set, also receives the containers' output lines (they always go
+	// to the log service).
 	AppLog io.Writer
 }
 
@@ -58,6 +63,7 @@ type lrpC struct {
 	ct       *executor.Container
 	stopping bool
 	born     time.Time
+	app      string // the app's name (its log stream), once the run info is known
 }
 
 type taskC struct {
@@ -87,6 +93,9 @@ type Rep struct {
 	dropMu  sync.Mutex
 	dropets map[string]*sync.Mutex
 	wg      sync.WaitGroup
+
+	ship    *logs.Shipper
+	metrics *metrics.Rep
 }
 
 // New checks the configuration, cleans up a previous life's containers and listens.
@@ -115,6 +124,9 @@ func New(cfg Config) (*Rep, error) {
 	}
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.CheckInterval <= 0 {
+		cfg.CheckInterval = DefaultCheckInterval
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -147,9 +159,8 @@ func New(cfg Config) (*Rep, error) {
 	}
 	r := &Rep{cfg: cfg, log: log, ex: ex, ln: ln, lrps: map[string]*lrpC{}, tasks: map[string]*taskC{},
 		dropets: map[string]*sync.Mutex{}, bbs: api.NewClient(cfg.BBSURL, cfg.Token, 30*time.Second)}
-	if cfg.AppLog == nil {
-		r.cfg.AppLog = os.Stderr
-	}
+	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second), log)
+	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return r, nil
 }
@@ -185,6 +196,7 @@ func (r *Rep) Serve(ctx context.Context) error {
 	if cerr := r.ex.Cleanup(cctx); cerr != nil && err == nil {
 		err = cerr
 	}
+	r.ship.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -254,6 +266,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-func (r *Rep) appLog(l executor.LogLine) {
-	fmt.Fprintf(r.cfg.AppLog, "%s [%s] %s %s\n", l.At.Format(time.RFC3339Nano), l.ContainerID, l.Stream, l.Text)
+// containerCounts counts the cell's LRP and task containers by state (metrics).
+func (r *Rep) containerCounts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := map[string]int{}
+	for _, c := range r.lrps {
+		m[c.state]++
+	}
+	for _, t := range r.tasks {
+		m[t.state]++
+	}
+	return m
 }

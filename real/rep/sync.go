@@ -21,6 +21,8 @@ const syncGrace = 5 * time.Second
 //   - a RUNNING task on this cell with no container: fail it ("task container does
 //     not exist"); a task container the BBS does not run here: delete it.
 func (r *Rep) bulkSync(ctx context.Context) {
+	start := time.Now()
+	defer func() { r.metrics.BulkSyncDuration.Observe(time.Since(start).Seconds()) }()
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var actual []model.ActualLRP

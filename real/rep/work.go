@@ -23,6 +23,7 @@ import (
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/buildpacks"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/metrics"
 )
 
 // appPort is the container port every LRP listens on ($PORT).
@@ -35,7 +36,8 @@ func (r *Rep) routes() http.Handler {
 	mux.HandleFunc("POST /work", r.work)
 	mux.HandleFunc("POST /stop", r.stopReq)
 	mux.HandleFunc("POST /cancel", r.cancelReq)
-	return api.RequireToken(mux, r.cfg.Token)
+	mux.Handle("GET /metrics", metrics.Handler(r.metrics.Registry))
+	return metrics.Measure(api.RequireToken(mux, r.cfg.Token), r.metrics.RequestLatency)
 }
 
 func (r *Rep) work(w http.ResponseWriter, req *http.Request) {
@@ -127,18 +129,27 @@ func (r *Rep) runLRP(c *lrpC) {
 	}
 	var ri api.RunInfo
 	err := r.getRunInfo(c.key.ProcessGUID, &ri)
+	r.mu.Lock()
+	c.app = ri.App
+	r.mu.Unlock()
 	var appDir string
 	if err == nil {
 		appDir, err = r.droplet(ri.DropletSHA)
 	}
 	var ct *executor.Container
 	if err == nil && !r.stopping(c) {
+		r.cell(c, "creating container for instance %s", c.ik.InstanceGUID)
 		ct, err = r.ex.Create(r.ctx, executor.ContainerSpec{
 			ID: "l-" + c.key.ProcessGUID + "-" + strconv.Itoa(c.key.Index) + "-" + c.ik.InstanceGUID, MemoryMB: max(c.res.MemoryMB, 1),
 			DiskMB: c.res.DiskMB, MaxPids: c.res.MaxPids, AppDir: appDir, Command: ri.Command, Ports: []int{appPort},
 			Env: []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
-			Log: r.appLog,
+			Log: r.sink(ri.App, api.SourceApp, c.key.Index),
 		})
+		if err == nil {
+			r.cell(c, "successfully created container for instance %s", c.ik.InstanceGUID)
+		} else {
+			r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)
+		}
 	}
 	if err == nil {
 		r.mu.Lock()
@@ -151,7 +162,9 @@ func (r *Rep) runLRP(c *lrpC) {
 		if err != nil {
 			log.Warn("run failed", "err", err)
 		}
-		r.destroy(ct)
+		if ct != nil {
+			r.destroyLogged(c, ct)
+		}
 		_ = r.report("remove", c, "")
 		r.forgetLRP(c)
 		return
@@ -160,23 +173,28 @@ func (r *Rep) runLRP(c *lrpC) {
 	if ri.StartTimeout > 0 && ri.StartTimeout < timeout {
 		timeout = ri.StartTimeout
 	}
-	healthy := r.waitHealthy(ct, timeout)
+	check := checkerFor(ri.HealthCheck, ct)
+	r.health(c, api.StreamOut, "Starting health monitoring of container")
+	healthy, why := r.waitHealthy(ct, check, timeout)
 	if r.stopping(c) {
 		return // the stop request finishes the job
 	}
 	if !healthy {
-		reason := fmt.Sprintf("Instance never healthy after %v: port %d not listening", timeout, appPort)
+		reason := fmt.Sprintf("Instance never healthy after %v: %s", timeout, why)
 		select {
 		case <-ct.Exited():
 			x, _ := ct.Wait(context.Background())
 			reason = exitReason(x)
 		default:
+			r.metrics.HealthCheckFailures.Inc()
+			r.health(c, api.StreamErr, "Container became unhealthy: "+reason)
 		}
-		r.destroy(ct)
+		r.destroyLogged(c, ct)
 		_ = r.report("crash", c, reason)
 		r.forgetLRP(c)
 		return
 	}
+	r.health(c, api.StreamOut, "Container became healthy")
 	addr, _ := ct.HostAddr(appPort)
 	r.mu.Lock()
 	c.state, c.addr = stRunning, addr
@@ -186,24 +204,69 @@ func (r *Rep) runLRP(c *lrpC) {
 		r.mu.Lock()
 		c.stopping = true
 		r.mu.Unlock()
-		r.destroy(ct)
+		r.destroyLogged(c, ct)
 		r.forgetLRP(c)
 		return
 	}
 	log.Info("running", "address", addr)
-	<-ct.Exited()
-	if r.stopping(c) {
+	reason, crashed := r.supervise(c, ct, check, ri.HealthCheck.Interval)
+	if !crashed {
 		return
 	}
-	x, _ := ct.Wait(context.Background())
 	r.mu.Lock()
 	c.state = stCompleted
 	r.mu.Unlock()
-	log.Info("crashed", "reason", exitReason(x))
+	log.Info("crashed", "reason", reason)
 	// COMPLETED, crashed: crash the ActualLRP, then delete the container.
-	_ = r.report("crash", c, exitReason(x))
-	r.destroy(ct)
+	_ = r.report("crash", c, reason)
+	r.destroyLogged(c, ct)
 	r.forgetLRP(c)
+}
+
+// supervise watches a RUNNING instance: its exit, and its check every interval. It
+// returns the crash reason, or crashed=false when the instance was stopped.
+func (r *Rep) supervise(c *lrpC, ct *executor.Container, check checker, interval time.Duration) (string, bool) {
+	if interval <= 0 {
+		interval = r.cfg.CheckInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return "", false
+		case <-ct.Exited():
+			if r.stopping(c) {
+				return "", false
+			}
+			x, _ := ct.Wait(context.Background())
+			return exitReason(x), true
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(r.ctx, checkTimeout)
+			err := check(ctx)
+			cancel()
+			if err == nil {
+				continue
+			}
+			r.mu.Lock()
+			if c.stopping {
+				r.mu.Unlock()
+				return "", false
+			}
+			c.stopping = true // ours now: a stop request finds nothing more to do
+			r.mu.Unlock()
+			select {
+			case <-ct.Exited(): // the check failed because the process is gone
+				x, _ := ct.Wait(context.Background())
+				return exitReason(x), true
+			default:
+			}
+			reason := "Instance became unhealthy: " + err.Error()
+			r.metrics.HealthCheckFailures.Inc()
+			r.health(c, api.StreamErr, "Container became unhealthy: "+err.Error())
+			return reason, true
+		}
+	}
 }
 
 func exitReason(x executor.Exit) string {
@@ -211,28 +274,6 @@ func exitReason(x executor.Exit) string {
 		return fmt.Sprintf("APP/PROC/WEB: Exited with status %d (out of memory)", x.Code)
 	}
 	return fmt.Sprintf("APP/PROC/WEB: Exited with status %d", x.Code)
-}
-
-// waitHealthy polls until the container listens on appPort, it exits, or timeout.
-func (r *Rep) waitHealthy(ct *executor.Container, timeout time.Duration) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if pid := ct.Info().Pid; pid > 0 && Listening(pid, appPort) {
-			return true
-		}
-		select {
-		case <-ct.Exited():
-			return false
-		case <-deadline.C:
-			return false
-		case <-r.ctx.Done():
-			return false
-		case <-tick.C:
-		}
-	}
 }
 
 // Listening reports whether a socket in pid's network namespace listens on TCP port
@@ -288,10 +329,11 @@ func (r *Rep) stopLRP(c *lrpC) {
 	ct, st := c.ct, c.state
 	r.mu.Unlock()
 	if ct != nil {
+		r.cell(c, "stopping instance %s", c.ik.InstanceGUID)
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopGrace+10*time.Second)
 		_, _ = ct.Stop(ctx, r.cfg.StopGrace)
 		cancel()
-		r.destroy(ct)
+		r.destroyLogged(c, ct)
 	} else if st == stReserved {
 		return // runLRP sees stopping after its claim and removes the row
 	}
@@ -370,7 +412,12 @@ func (r *Rep) execTask(t *taskC, log interface{ Warn(string, ...any) }) (failed 
 	dir := filepath.Join(r.cfg.Dir, "tasks", t.guid)
 	defer os.RemoveAll(dir)
 	spec := executor.ContainerSpec{ID: "t-" + t.guid, MemoryMB: max(t.res.MemoryMB, 16), DiskMB: t.res.DiskMB, MaxPids: t.res.MaxPids,
-		Command: ri.Command, Log: r.appLog}
+		Command: ri.Command}
+	if ri.Kind == api.KindStaging {
+		spec.Log = r.sink(ri.App, api.SourceStage, 0)
+	} else {
+		spec.Log = r.sink(ri.App, api.SourceApp, 0)
+	}
 	out := filepath.Join(dir, "output")
 	switch ri.Kind {
 	case api.KindStaging:

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/logs"
+	"github.com/diegolab/diegolab/real/router"
+)
+
+func init() { register(newRouterCmd) }
+
+func newRouterCmd() *cobra.Command {
+	var listen, bbsURL, tokenFile, addrFile string
+	var syncInterval time.Duration
+	c := &cobra.Command{
+		Use:   "router",
+		Short: "Run real mode's HTTP router and route emitter (routes APP.localhost to RUNNING instances)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tok, err := readTokenFile("token-file", tokenFile)
+			if err != nil {
+				return err
+			}
+			if bbsURL == "" {
+				return usagef("--bbs is required")
+			}
+			if syncInterval <= 0 {
+				return usagef("--sync-interval must be > 0")
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			ln, err := router.Listen(listen)
+			if err != nil {
+				return usagef("--listen: %v", err)
+			}
+			bbs := api.NewClient(bbsURL, tok, 10*time.Second)
+			ship := logs.NewShipper(bbs, log)
+			defer ship.Close()
+			tab := router.NewTable()
+			rt := router.New(tab, ship.Send, log)
+			em := &router.Emitter{BBS: bbs, Table: tab, SyncInterval: syncInterval, Logger: log}
+			ctx, cancel := signalContext()
+			defer cancel()
+			go em.Run(ctx)
+			srv := rt.Server()
+			if addrFile != "" {
+				if err := os.WriteFile(addrFile, []byte(ln.Addr().String()+"\n"), 0o600); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "router listening on http://%s\n", ln.Addr())
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case <-ctx.Done():
+			case err = <-errc:
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			_ = srv.Shutdown(sctx)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address (127.0.0.1 only)")
+	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the router's bearer token")
+	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
+	f.DurationVar(&syncInterval, "sync-interval", router.DefaultSyncInterval, "route emitter full sync period")
+	return c
+}

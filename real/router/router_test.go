@@ -1,0 +1,267 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/diegolab/diegolab/real/api"
+)
+
+// backend is an instance that answers "instance N" and records the headers it saw.
+func backend(t *testing.T, idx int, seen *sync.Map) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if seen != nil {
+			seen.Store(fmt.Sprint(idx), r.Header.Clone())
+		}
+		fmt.Fprintf(w, "instance %d", idx)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func addr(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
+
+type collector struct {
+	mu    sync.Mutex
+	lines []api.LogLine
+}
+
+func (c *collector) add(l api.LogLine) { c.mu.Lock(); c.lines = append(c.lines, l); c.mu.Unlock() }
+
+func do(t *testing.T, h http.Handler, host, path string) (int, string, http.Header) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String(), rec.Header()
+}
+
+func TestRouting(t *testing.T) {
+	var seen sync.Map
+	b0, b1, b2 := backend(t, 0, &seen), backend(t, 1, &seen), backend(t, 2, &seen)
+	tab := NewTable()
+	if err := tab.Sync([]api.Route{
+		{App: "web", ProcessGUID: "web-v1", Hosts: []string{"web.localhost", "www.example.test"}, Endpoints: []api.Endpoint{
+			{InstanceGUID: "c", Index: 2, Address: addr(b2)}, {InstanceGUID: "a", Index: 0, Address: addr(b0)}, {InstanceGUID: "b", Index: 1, Address: addr(b1)}}},
+		{App: "idle", ProcessGUID: "idle-v1", Hosts: []string{"idle.localhost"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var logs collector
+	rt := New(tab, logs.add, nil)
+
+	t.Run("round robin", func(t *testing.T) {
+		// 9 requests over 3 instances in index order: each answers exactly 3.
+		count := map[string]int{}
+		for range 9 {
+			code, body, _ := do(t, rt, "WEB.localhost:8080", "/")
+			if code != 200 {
+				t.Fatalf("%d %s", code, body)
+			}
+			count[body]++
+		}
+		for i := range 3 {
+			if n := count[fmt.Sprintf("instance %d", i)]; n != 3 {
+				t.Fatalf("instance %d got %d of 9: %v", i, n, count)
+			}
+		}
+	})
+	t.Run("extra route", func(t *testing.T) {
+		if code, _, _ := do(t, rt, "www.example.test", "/"); code != 200 {
+			t.Fatalf("pushed route: %d", code)
+		}
+	})
+	t.Run("headers", func(t *testing.T) {
+		code, _, hdr := do(t, rt, "web.localhost", "/")
+		id := hdr.Get("X-Request-Id")
+		if code != 200 || len(id) != 36 {
+			t.Fatalf("code %d, request id %q", code, id)
+		}
+		found := false
+		seen.Range(func(_, v any) bool {
+			h := v.(http.Header)
+			if h.Get("X-Request-Id") == id {
+				found = true
+				if h.Get("X-Forwarded-For") != "127.0.0.1" || h.Get("X-Forwarded-Proto") != "http" || h.Get("X-Forwarded-Host") != "web.localhost" {
+					t.Errorf("forwarded headers: %v", h)
+				}
+			}
+			return true
+		})
+		if !found {
+			t.Fatal("no instance saw the request id")
+		}
+	})
+	t.Run("404", func(t *testing.T) {
+		code, body, _ := do(t, rt, "nope.localhost", "/")
+		if code != 404 || !strings.Contains(body, "Requested route ('nope.localhost') does not exist") {
+			t.Fatalf("%d %q", code, body)
+		}
+	})
+	t.Run("502 none running", func(t *testing.T) {
+		code, body, _ := do(t, rt, "idle.localhost", "/")
+		if code != 502 || !strings.Contains(body, "no instance of app idle is running") {
+			t.Fatalf("%d %q", code, body)
+		}
+	})
+	t.Run("access log", func(t *testing.T) {
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		last := logs.lines[len(logs.lines)-1]
+		if last.App != "idle" || last.Source != api.SourceRouter || !strings.Contains(last.Text, `"GET / HTTP/1.1" 502`) {
+			t.Fatalf("last access line %+v", last)
+		}
+		first := logs.lines[0]
+		if first.App != "web" || first.Index != 0 || !strings.Contains(first.Text, `app_index:"0"`) || !strings.Contains(first.Text, addr(b0)) {
+			t.Fatalf("first access line %+v", first)
+		}
+	})
+}
+
+func TestRetryAnotherInstance(t *testing.T) {
+	live := backend(t, 1, nil)
+	// A dead endpoint: a port that was listening and is now closed.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	// An endpoint that accepts and closes at once (an executor proxy whose app died).
+	closer, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer closer.Close()
+	go func() {
+		for {
+			c, err := closer.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	tab := NewTable()
+	_ = tab.Sync([]api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"}, Endpoints: []api.Endpoint{
+		{InstanceGUID: "a", Index: 0, Address: dead}, {InstanceGUID: "b", Index: 1, Address: addr(live)},
+		{InstanceGUID: "c", Index: 2, Address: closer.Addr().String()}}}})
+	rt := New(tab, nil, nil)
+	for i := range 12 {
+		if code, body, _ := do(t, rt, "web.localhost", "/"); code != 200 || body != "instance 1" {
+			t.Fatalf("request %d: %d %q", i, code, body)
+		}
+	}
+	_, retries, failures := rt.Counts()
+	if retries == 0 || failures != 0 {
+		t.Fatalf("retries %d failures %d", retries, failures)
+	}
+	// Every instance down: 502 after trying each once.
+	_ = tab.Sync([]api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"}, Endpoints: []api.Endpoint{
+		{InstanceGUID: "a", Index: 0, Address: dead}}}})
+	if code, body, _ := do(t, rt, "web.localhost", "/"); code != 502 || !strings.Contains(body, "no instance of app web answered (1 tried)") {
+		t.Fatalf("%d %q", code, body)
+	}
+}
+
+func TestTableApply(t *testing.T) {
+	tab := NewTable()
+	_ = tab.Sync([]api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"},
+		Endpoints: []api.Endpoint{{InstanceGUID: "a", Index: 0, Address: "127.0.0.1:1"}, {InstanceGUID: "x", Index: 9, Address: "10.0.0.1:1"}}}})
+	for _, tc := range []struct {
+		name  string
+		ev    api.ActualEvent
+		ok    bool
+		addrs string
+	}{
+		{"running added", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 1, InstanceGUID: "b", State: "RUNNING", Presence: "ORDINARY", Address: "127.0.0.1:2"}, true, "127.0.0.1:1 127.0.0.1:2"},
+		{"evacuating stays", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 0, InstanceGUID: "a", State: "RUNNING", Presence: "EVACUATING", Address: "127.0.0.1:1"}, true, "127.0.0.1:1 127.0.0.1:2"},
+		{"crashed removed", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 1, InstanceGUID: "b", State: "CRASHED", Presence: "ORDINARY"}, true, "127.0.0.1:1"},
+		{"suspect removed", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 0, InstanceGUID: "a", State: "RUNNING", Presence: "SUSPECT", Address: "127.0.0.1:1"}, true, ""},
+		{"not loopback ignored", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 2, InstanceGUID: "c", State: "RUNNING", Presence: "ORDINARY", Address: "10.1.1.1:2"}, true, ""},
+		{"unknown process needs sync", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "new", InstanceGUID: "d", State: "RUNNING", Presence: "ORDINARY", Address: "127.0.0.1:3"}, false, ""},
+		{"desired change needs sync", api.ActualEvent{Type: "DesiredLRPChanged", ProcessGUID: "w"}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tab.Apply(tc.ev); got != tc.ok {
+				t.Fatalf("Apply = %v, want %v", got, tc.ok)
+			}
+			if got := strings.Join(tab.Snapshot()["web.localhost"], " "); got != tc.addrs {
+				t.Fatalf("endpoints %q, want %q", got, tc.addrs)
+			}
+		})
+	}
+}
+
+// fakeBBS serves /v1/routes and /v1/events for the emitter test.
+type fakeBBS struct {
+	mu     sync.Mutex
+	routes []api.Route
+	events chan api.ActualEvent
+	syncs  int
+}
+
+func (f *fakeBBS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer router-token" {
+		http.Error(w, "no", 401)
+		return
+	}
+	switch r.URL.Path {
+	case "/v1/routes":
+		f.mu.Lock()
+		f.syncs++
+		_ = json.NewEncoder(w).Encode(f.routes)
+		f.mu.Unlock()
+	case "/v1/events":
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		enc := json.NewEncoder(w)
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case ev := <-f.events:
+				_ = enc.Encode(ev)
+				w.(http.Flusher).Flush()
+			}
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestEmitter(t *testing.T) {
+	f := &fakeBBS{events: make(chan api.ActualEvent, 10), routes: []api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"},
+		Endpoints: []api.Endpoint{{InstanceGUID: "a", Index: 0, Address: "127.0.0.1:1"}}}}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	tab := NewTable()
+	e := &Emitter{BBS: api.NewClient(srv.URL, "router-token", 5*time.Second), Table: tab, SyncInterval: 200 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Run(ctx)
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 5 s (table %v)", what, tab.Snapshot())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	eventually("initial sync", func() bool { return len(tab.Snapshot()["web.localhost"]) == 1 })
+	f.events <- api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 1, InstanceGUID: "b", State: "RUNNING", Presence: "ORDINARY", Address: "127.0.0.1:2"}
+	eventually("event applied", func() bool { return len(tab.Snapshot()["web.localhost"]) == 2 })
+	// A change the stream never told: the periodic sync repairs it (routes say 1).
+	eventually("periodic sync repairs", func() bool { return len(tab.Snapshot()["web.localhost"]) == 1 })
+	f.mu.Lock()
+	f.routes = append(f.routes, api.Route{App: "api", ProcessGUID: "p", Hosts: []string{"api.localhost"}})
+	f.mu.Unlock()
+	f.events <- api.ActualEvent{Type: "DesiredLRPCreated", ProcessGUID: "p"}
+	eventually("desired event resyncs", func() bool { _, ok := tab.Snapshot()["api.localhost"]; return ok })
+}

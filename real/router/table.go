@@ -1,0 +1,163 @@
+package router
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/diegolab/diegolab/real/api"
+)
+
+// Pool is one app's routable instances. Endpoints is never modified in place.
+type Pool struct {
+	App         string
+	ProcessGUID string
+	Endpoints   []api.Endpoint
+	next        *atomic.Uint64
+}
+
+// pick returns the endpoints in round-robin order starting from the next turn.
+func (p *Pool) order() []api.Endpoint {
+	n := len(p.Endpoints)
+	if n == 0 {
+		return nil
+	}
+	start := int(p.next.Add(1)-1) % n
+	out := make([]api.Endpoint, 0, n)
+	for i := range n {
+		out = append(out, p.Endpoints[(start+i)%n])
+	}
+	return out
+}
+
+// Table maps hosts to pools. It is safe for concurrent use.
+type Table struct {
+	mu    sync.RWMutex
+	hosts map[string]*Pool // host -> pool
+	procs map[string]*Pool // process guid -> pool
+	// counters survive pool replacement so round robin keeps turning.
+	turns map[string]*atomic.Uint64
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	return &Table{hosts: map[string]*Pool{}, procs: map[string]*Pool{}, turns: map[string]*atomic.Uint64{}}
+}
+
+// NormalizeHost lowercases a Host header and drops its port.
+func NormalizeHost(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+func loopback(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	return err == nil && host == "127.0.0.1" && port != ""
+}
+
+// Lookup returns the pool serving host (nil: unknown host).
+func (t *Table) Lookup(host string) *Pool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.hosts[NormalizeHost(host)]
+}
+
+func (t *Table) turn(pg string) *atomic.Uint64 {
+	c, ok := t.turns[pg]
+	if !ok {
+		c = &atomic.Uint64{}
+		t.turns[pg] = c
+	}
+	return c
+}
+
+// Sync replaces the whole table by routes. Endpoints that are not 127.0.0.1 are
+// left out (and reported in the error, after the table is replaced).
+func (t *Table) Sync(routes []api.Route) error {
+	hosts := map[string]*Pool{}
+	procs := map[string]*Pool{}
+	var bad []string
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range routes {
+		p := &Pool{App: r.App, ProcessGUID: r.ProcessGUID, next: t.turn(r.ProcessGUID)}
+		for _, e := range r.Endpoints {
+			if !loopback(e.Address) {
+				bad = append(bad, e.Address)
+				continue
+			}
+			p.Endpoints = append(p.Endpoints, e)
+		}
+		sortEndpoints(p.Endpoints)
+		procs[r.ProcessGUID] = p
+		for _, h := range r.Hosts {
+			hosts[NormalizeHost(h)] = p
+		}
+	}
+	for pg := range t.turns {
+		if procs[pg] == nil {
+			delete(t.turns, pg)
+		}
+	}
+	t.hosts, t.procs = hosts, procs
+	if len(bad) > 0 {
+		return fmt.Errorf("routes: endpoints %v are not 127.0.0.1:PORT, left out", bad)
+	}
+	return nil
+}
+
+func sortEndpoints(es []api.Endpoint) {
+	slices.SortFunc(es, func(a, b api.Endpoint) int {
+		if a.Index != b.Index {
+			return a.Index - b.Index
+		}
+		return strings.Compare(a.InstanceGUID, b.InstanceGUID)
+	})
+}
+
+// Apply applies one event. It returns false when the event needs a full sync to be
+// understood (an instance of a process the table does not know, or a desired change).
+func (t *Table) Apply(ev api.ActualEvent) bool {
+	if !strings.HasPrefix(ev.Type, "ActualLRP") {
+		return ev.Type == "heartbeat"
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.procs[ev.ProcessGUID]
+	if !ok {
+		return !ev.Routable() // nothing to remove; an addition needs the hosts
+	}
+	eps := slices.DeleteFunc(slices.Clone(p.Endpoints), func(e api.Endpoint) bool { return e.InstanceGUID == ev.InstanceGUID })
+	if ev.Routable() && loopback(ev.Address) {
+		eps = append(eps, api.Endpoint{InstanceGUID: ev.InstanceGUID, Index: ev.Index, Address: ev.Address, Evacuating: ev.Presence == "EVACUATING"})
+		sortEndpoints(eps)
+	}
+	np := &Pool{App: p.App, ProcessGUID: p.ProcessGUID, Endpoints: eps, next: p.next}
+	t.procs[p.ProcessGUID] = np
+	for h, hp := range t.hosts {
+		if hp == p {
+			t.hosts[h] = np
+		}
+	}
+	return true
+}
+
+// Snapshot returns host -> endpoint addresses (for tests and status).
+func (t *Table) Snapshot() map[string][]string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := map[string][]string{}
+	for h, p := range t.hosts {
+		as := []string{}
+		for _, e := range p.Endpoints {
+			as = append(as, e.Address)
+		}
+		out[h] = as
+	}
+	return out
+}
