@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"context"
+	_ "embed" // the CloudSim Plus equivalent scenario
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/diegolab/diegolab/engine/sim"
+	"github.com/diegolab/diegolab/scenarios"
+)
+
+// ScaleRow is one size of the scale experiment. Memory figures are from
+// runtime.ReadMemStats: PeakHeapInuse is the largest HeapInuse sampled every 100 ms
+// during the run (and once at its end), after a GC before the start; TotalAlloc is
+// the bytes allocated during the run (cumulative, freed or not).
+type ScaleRow struct {
+	Scenario      string
+	Cells         int
+	Instances     int // desired app instances
+	SimSeconds    float64
+	Events        uint64
+	Wall          time.Duration
+	PeakHeapInuse uint64
+	TotalAlloc    uint64
+	Running       int
+}
+
+// EventsPerSecond is events per wall second.
+func (r ScaleRow) EventsPerSecond() float64 { return ratio(float64(r.Events), r.Wall.Seconds()) }
+
+// SimToWall is simulated seconds per wall second.
+func (r ScaleRow) SimToWall() float64 { return ratio(r.SimSeconds, r.Wall.Seconds()) }
+
+// BytesPerInstance is PeakHeapInuse per desired instance.
+func (r ScaleRow) BytesPerInstance() float64 {
+	return ratio(float64(r.PeakHeapInuse), float64(r.Instances))
+}
+
+// BytesPerCell is PeakHeapInuse per cell.
+func (r ScaleRow) BytesPerCell() float64 { return ratio(float64(r.PeakHeapInuse), float64(r.Cells)) }
+
+// MeasureScale runs sc once, alone (call it with nothing else running in the process for
+// meaningful memory figures), and measures it. ctx is checked before the start only:
+// one simulation cannot be interrupted.
+func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error) {
+	if err := ctx.Err(); err != nil {
+		return ScaleRow{}, err
+	}
+	row := ScaleRow{Scenario: sc.Name, SimSeconds: sc.Duration.Seconds()}
+	for _, g := range sc.Cells {
+		row.Cells += g.Count
+	}
+	for _, g := range sc.Apps {
+		row.Instances += g.Count * g.Instances
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	alloc0 := ms.TotalAlloc
+	var peak uint64
+	var mu sync.Mutex
+	sample := func() {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		mu.Lock()
+		peak = max(peak, m.HeapInuse)
+		mu.Unlock()
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	start := time.Now()
+	s, err := sim.New(sc, sim.Options{NoEvents: true})
+	if err == nil {
+		res, runErr := s.Run()
+		if err = runErr; err == nil {
+			row.Events, row.Running = res.Events, res.RunningInstances
+		}
+	}
+	row.Wall = time.Since(start)
+	sample()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return row, fmt.Errorf("scale run %s: %w", sc.Name, err)
+	}
+	runtime.ReadMemStats(&ms)
+	row.PeakHeapInuse, row.TotalAlloc = peak, ms.TotalAlloc-alloc0
+	runtime.KeepAlive(s)
+	return row, nil
+}
+
+// WriteScaleCSV writes scale rows to path.
+func WriteScaleCSV(path string, rows []ScaleRow) error {
+	var b strings.Builder
+	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%s,%s,%d\n", r.Scenario, r.Cells, r.Instances, r.Running,
+			formatFloat(r.SimSeconds), formatFloat(r.Wall.Seconds()), r.Events, formatFloat(r.EventsPerSecond()),
+			formatFloat(r.SimToWall()), r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc)
+	}
+	return writeAtomic(path, []byte(b.String()))
+}
+
+//go:embed cloudsimplus-equivalent.toml
+var cloudSimSource []byte
+
+// CloudSimEquivalent loads bench/cloudsimplus-equivalent.toml with overrides.
+func CloudSimEquivalent(overrides ...string) (*scenarios.Scenario, error) {
+	return scenarios.Parse("bench/cloudsimplus-equivalent.toml", cloudSimSource, overrides...)
+}
