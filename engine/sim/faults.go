@@ -66,7 +66,7 @@ func (s *Sim) timeline(now time.Duration, i int) {
 				s.fail(fmt.Errorf("%s:%d: add-cells: %w", s.sc.Path, ev.Line, err))
 				return
 			}
-			s.plane.Heartbeat(now, c.ID)
+			s.plane.Hold(now, c.ID)
 			s.writeCellEvent(now, s.cells[len(s.cells)-1], record.CellUp)
 		}
 		target = strconv.Itoa(len(s.cells)-n) + " cells"
@@ -153,6 +153,9 @@ func (s *Sim) crashCell(now time.Duration, ci int) {
 		return
 	}
 	wasInAuction := c.state != cellPartitioned
+	if c.heartbeats() {
+		s.stopHeartbeats(now, c)
+	}
 	c.state = cellCrashed
 	for _, id := range sortedIDs(c.containers) {
 		s.deleteContainer(id)
@@ -171,6 +174,7 @@ func (s *Sim) partitionCell(now time.Duration, ci int, d time.Duration) {
 	if c.state != cellUp {
 		return
 	}
+	s.stopHeartbeats(now, c)
 	c.state = cellPartitioned
 	s.state.RemoveCell(c.ID)
 	c.partEnd = s.k.After(d, s, engine.Payload{Kind: kPartitionEnd, A: int64(ci)})
@@ -186,7 +190,7 @@ func (s *Sim) partitionEnd(now time.Duration, ci int) {
 	}
 	c.state = cellUp
 	s.rejoinAuction(c)
-	s.plane.Heartbeat(now, c.ID)
+	s.plane.Hold(now, c.ID)
 	s.writeCellEvent(now, c, record.CellUp)
 	for _, id := range sortedIDs(c.containers) {
 		ct := &s.containers.items[id]
@@ -320,7 +324,7 @@ func (s *Sim) restoreCell(now time.Duration, ci int) {
 	case cellCrashed, cellDown:
 		c.state = cellUp
 		s.rejoinAuction(c)
-		s.plane.Heartbeat(now, c.ID)
+		s.plane.Hold(now, c.ID)
 		s.writeCellEvent(now, c, record.CellUp)
 	}
 }

@@ -28,7 +28,7 @@ type Options struct {
 
 // Event kinds dispatched by the driver (engine.Payload.Kind).
 const (
-	kHeartbeat    uint32 = iota + 1 // every heartbeat interval: all live cells refresh presence, then the plane ticks
+	kCellsUp      uint32 = iota + 1 // at 0: every cell starts heartbeating (holds its presence)
 	kConverge                       // every convergence interval: the plane ticks
 	kAuction                        // an auction round: cell states fetched
 	kStart                          // A = container: it starts running
@@ -45,6 +45,7 @@ const (
 	kResolved       // A = container: its image reference was resolved
 	kStagingStep    // A = staged app, B = job step sequence
 	kStagingTimeout // A = staged app, B = job step sequence
+	kPresenceCheck  // a stopped cell's presence may have expired: the plane ticks
 )
 
 // Sim is one simulation run of a scenario.
@@ -141,8 +142,14 @@ func (s *Sim) Plane() *control.Plane { return s.plane }
 func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
 	now := k.Now()
 	switch p.Kind {
-	case kHeartbeat:
-		s.heartbeatRound(now)
+	case kCellsUp:
+		for _, c := range s.cells {
+			if c.heartbeats() {
+				s.plane.Hold(now, c.ID)
+			}
+		}
+	case kPresenceCheck:
+		s.plane.Tick(now)
 	case kConverge:
 		s.plane.Tick(now)
 		s.k.After(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
@@ -213,7 +220,7 @@ func (s *Sim) Run() (*record.Summary, error) {
 // schedule puts the scenario's initial events on the kernel.
 func (s *Sim) schedule() {
 	k := s.k
-	k.Schedule(0, s, engine.Payload{Kind: kHeartbeat})
+	k.Schedule(0, s, engine.Payload{Kind: kCellsUp})
 	k.Schedule(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
 	k.Schedule(0, s, engine.Payload{Kind: kSample})
 	for gi := range s.sc.Apps {
@@ -253,16 +260,18 @@ func cmpDur(a, b time.Duration) int {
 	return 0
 }
 
-// heartbeatRound: every live cell that can reach the BBS refreshes its presence, then
-// the plane expires the presences that lapsed.
-func (s *Sim) heartbeatRound(now time.Duration) {
-	for _, c := range s.cells {
-		if c.heartbeats() {
-			s.plane.Heartbeat(now, c.ID)
-		}
+// stopHeartbeats: the cell's rep stops refreshing its presence (the cell died or was
+// cut off). Reps heartbeat every PresenceHeartbeat, in rounds at multiples of it; the
+// last round before now was the last heartbeat, so the presence expires PresenceTTL
+// after it, when the plane is ticked to notice.
+func (s *Sim) stopHeartbeats(now time.Duration, c *cell) {
+	hb := s.sc.Timers.PresenceHeartbeat
+	last := time.Duration(0)
+	if now > 0 {
+		last = (now - 1) / hb * hb
 	}
-	s.plane.Tick(now)
-	s.k.After(s.sc.Timers.PresenceHeartbeat, s, engine.Payload{Kind: kHeartbeat})
+	s.plane.Release(now, c.ID, last)
+	s.k.Schedule(max(now, last+s.sc.Timers.PresenceTTL), s, engine.Payload{Kind: kPresenceCheck})
 }
 
 func (s *Sim) desireApps(now time.Duration, gi int) {

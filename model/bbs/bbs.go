@@ -167,11 +167,14 @@ func (b *BBS) Counts(p model.Presence, s model.ActualLRPState) int { return b.co
 
 // SetCells tells the BBS which cells are present now, for retirements outside Converge
 // (a CLAIMED/RUNNING instance on an absent cell is deleted instead of stopped).
+//
+// cells must not be modified after the call (the BBS keeps it); passing the same slice
+// again means "unchanged" and costs O(1).
 func (b *BBS) SetCells(cells []string) {
-	if b.cells != nil && slices.Equal(cells, b.cells) {
+	if b.cells != nil && (len(cells) == len(b.cells) && (len(cells) == 0 || &cells[0] == &b.cells[0]) || slices.Equal(cells, b.cells)) {
 		return
 	}
-	b.cells = slices.Clone(cells)
+	b.cells = cells
 	b.present = make(map[string]bool, len(cells))
 	for _, c := range cells {
 		b.present[c] = true

@@ -88,8 +88,15 @@ type Plane struct {
 	taskQueued []time.Duration
 	auctioning bool
 
-	now          time.Duration
-	presence     map[string]time.Duration // cell id -> expiry
+	now time.Duration
+	// presence: the live cells. A cell that heartbeats (Heartbeat) has an expiry in
+	// expiring; a held cell (Hold: the simulator's steadily heartbeating cells) has none
+	// until Release gives it one. present caches the sorted ids for convergence and is
+	// replaced (never modified) when membership changes.
+	presence     map[string]struct{}
+	expiring     map[string]time.Duration
+	present      []string
+	presentDirty bool
 	nextConverge time.Duration
 	instances    uint64
 
@@ -119,7 +126,8 @@ func New(cfg Config, store bbs.Store, rng *rand.Rand) (*Plane, error) {
 		bbs:          bbs.New(store, cfg.BBS),
 		alg:          alg,
 		rng:          rng,
-		presence:     map[string]time.Duration{},
+		presence:     map[string]struct{}{},
+		expiring:     map[string]time.Duration{},
 		nextConverge: cfg.ConvergenceInterval,
 	}, nil
 }

@@ -181,3 +181,38 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Errorf("err = %v, want one naming presence_ttl", err)
 	}
 }
+
+// Hold keeps a presence without heartbeats; Release expires it PresenceTTL after the
+// last heartbeat; holding again before then keeps the cell present. The present list is
+// the same slice while membership is unchanged.
+func TestHoldRelease(t *testing.T) {
+	p := newPlane(t)
+	p.Hold(0, "cell-a")
+	p.Hold(0, "cell-b")
+	p.Ready()
+	first := p.PresentCells()
+	p.Tick(10 * time.Minute) // held cells never expire
+	if r := p.Ready(); len(r.PresenceLost) != 0 {
+		t.Fatalf("held cells lost: %v", r.PresenceLost)
+	}
+	if again := p.PresentCells(); &again[0] != &first[0] {
+		t.Error("PresentCells returned a new slice although membership did not change")
+	}
+	p.Release(601*s, "cell-a", 600*s) // last heartbeat at 600 s -> expires at 615 s
+	p.Release(601*s, "cell-b", 600*s)
+	p.Hold(610*s, "cell-b") // back before expiry (a short partition)
+	p.Tick(614 * s)
+	if r := p.Ready(); len(r.PresenceLost) != 0 {
+		t.Fatalf("lost %v at 614s, want none", r.PresenceLost)
+	}
+	if d := p.NextDeadline(); d != 615*s {
+		t.Errorf("next deadline %v, want 615s", d)
+	}
+	p.Tick(615 * s)
+	if r := p.Ready(); strings.Join(r.PresenceLost, ",") != "cell-a" {
+		t.Fatalf("lost %v at 615s, want [cell-a]", r.PresenceLost)
+	}
+	if got := p.PresentCells(); strings.Join(got, ",") != "cell-b" {
+		t.Errorf("present %v, want [cell-b]", got)
+	}
+}

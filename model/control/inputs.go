@@ -45,21 +45,52 @@ func (p *Plane) CancelTask(now time.Duration, guid string) error {
 }
 
 // Heartbeat refreshes a cell's presence (Locket: the rep re-acquires its presence every
-// 5 s with a 15 s TTL). A cell seen for the first time, or again after its presence
-// lapsed, is reported in Ready().PresenceGained.
+// 5 s with a 15 s TTL): it expires PresenceTTL after the last heartbeat. A cell seen for
+// the first time, or again after its presence lapsed, is reported in
+// Ready().PresenceGained.
 func (p *Plane) Heartbeat(now time.Duration, cellID string) {
 	now = p.advance(now)
+	p.join(cellID)
+	p.expiring[cellID] = now + p.cfg.PresenceTTL
+}
+
+// Hold marks a cell as heartbeating steadily from now on: its presence does not expire
+// until Release. It equals a Heartbeat every few seconds without the per-heartbeat work,
+// which is what lets the simulator run tens of thousands of healthy cells.
+func (p *Plane) Hold(now time.Duration, cellID string) {
+	p.advance(now)
+	p.join(cellID)
+	delete(p.expiring, cellID)
+}
+
+// Release says a held cell stopped heartbeating, the last time at lastBeat: its presence
+// expires PresenceTTL after that, unless it heartbeats or is held again first.
+func (p *Plane) Release(now time.Duration, cellID string, lastBeat time.Duration) {
+	p.advance(now)
+	if _, ok := p.presence[cellID]; ok {
+		p.expiring[cellID] = lastBeat + p.cfg.PresenceTTL
+	}
+}
+
+func (p *Plane) join(cellID string) {
 	if _, ok := p.presence[cellID]; !ok {
+		p.presence[cellID] = struct{}{}
+		p.presentDirty = true
 		p.out.PresenceGained = append(p.out.PresenceGained, cellID)
 	}
-	p.presence[cellID] = now + p.cfg.PresenceTTL
+}
+
+func (p *Plane) drop(cellID string) {
+	delete(p.presence, cellID)
+	delete(p.expiring, cellID)
+	p.presentDirty = true
 }
 
 // Leave removes a cell's presence at once (a rep that shuts down cleanly releases it).
 func (p *Plane) Leave(now time.Duration, cellID string) {
 	p.advance(now)
 	if _, ok := p.presence[cellID]; ok {
-		delete(p.presence, cellID)
+		p.drop(cellID)
 		p.out.PresenceLost = append(p.out.PresenceLost, cellID)
 	}
 }
@@ -70,14 +101,19 @@ func (p *Plane) Present(cellID string) bool {
 	return ok
 }
 
-// PresentCells returns the ids of the cells whose presence is live, sorted.
+// PresentCells returns the ids of the cells whose presence is live, sorted. The slice
+// is shared: callers must not modify it; the same slice comes back until membership
+// changes, so consumers can tell "unchanged" in O(1).
 func (p *Plane) PresentCells() []string {
-	ids := make([]string, 0, len(p.presence))
-	for id := range p.presence {
-		ids = append(ids, id)
+	if p.presentDirty || p.present == nil {
+		ids := make([]string, 0, len(p.presence))
+		for id := range p.presence {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		p.present, p.presentDirty = ids, false
 	}
-	slices.Sort(ids)
-	return ids
+	return p.present
 }
 
 // Tick runs what is due at now: presence expiry, then convergence when its interval has
@@ -85,14 +121,14 @@ func (p *Plane) PresentCells() []string {
 func (p *Plane) Tick(now time.Duration) {
 	now = p.advance(now)
 	var lost []string
-	for id, exp := range p.presence {
+	for id, exp := range p.expiring {
 		if exp <= now {
 			lost = append(lost, id)
 		}
 	}
 	slices.Sort(lost)
 	for _, id := range lost {
-		delete(p.presence, id)
+		p.drop(id)
 	}
 	p.out.PresenceLost = append(p.out.PresenceLost, lost...)
 	if now >= p.nextConverge {
@@ -107,7 +143,7 @@ func (p *Plane) Tick(now time.Duration) {
 // NextDeadline is the earliest time at which Tick has something to do.
 func (p *Plane) NextDeadline() time.Duration {
 	next := p.nextConverge
-	for _, exp := range p.presence {
+	for _, exp := range p.expiring {
 		if exp < next {
 			next = exp
 		}

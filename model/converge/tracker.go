@@ -197,7 +197,7 @@ func (t *Tracker) taskRow(k *model.Task, on bool) {
 // setCells makes cells (sorted, unique) the present set, visiting only the cells that
 // were lost or returned.
 func (t *Tracker) setCells(cells []string) {
-	if slices.Equal(cells, t.cells) {
+	if sameSlice(cells, t.cells) || slices.Equal(cells, t.cells) {
 		return
 	}
 	flip := func(cell string, present bool) {
@@ -222,13 +222,23 @@ func (t *Tracker) setCells(cells []string) {
 			j++
 		}
 	}
-	t.cells = slices.Clone(cells)
+	t.cells = cells
+}
+
+// sameSlice reports whether a and b are the very same slice (same backing array and
+// length): the O(1) way a caller says "the present cells did not change".
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Plan computes the convergence plan at now for the present cells from the indexes. It
 // equals Compute(now, snapshot) for the same store contents.
+//
+// cells must not be modified after the call: the tracker keeps the slice, and a caller
+// that passes the same slice again (as control.Plane does while membership is
+// unchanged) costs O(1) instead of a comparison of every id.
 func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
-	if !strictlySorted(cells) {
+	if !sameSlice(cells, t.cells) && !strictlySorted(cells) {
 		cells = slices.Compact(slices.Sorted(slices.Values(cells)))
 	}
 	t.setCells(cells)
