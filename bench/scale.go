@@ -5,6 +5,7 @@ import (
 	_ "embed" // the CloudSim Plus equivalent scenario
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -13,10 +14,12 @@ import (
 	"github.com/diegolab/diegolab/scenarios"
 )
 
-// ScaleRow is one size of the scale experiment. Memory figures are from
-// runtime.ReadMemStats: PeakHeapInuse is the largest HeapInuse sampled every 100 ms
-// during the run (and once at its end), after a GC before the start; TotalAlloc is
-// the bytes allocated during the run (cumulative, freed or not).
+// ScaleRow is one size of the scale experiment. Memory figures are sampled every 100 ms
+// during the run (and once at its end), after a GC before the start: PeakLiveHeap is the
+// largest live heap (runtime/metrics /gc/heap/live:bytes, as of the last completed GC:
+// what the run really holds), PeakHeapInuse the largest HeapInuse (which also counts
+// garbage not yet collected, up to about twice the live heap at GOGC=100); TotalAlloc
+// is the bytes allocated during the run (cumulative, freed or not).
 type ScaleRow struct {
 	Scenario      string
 	Cells         int
@@ -25,6 +28,7 @@ type ScaleRow struct {
 	Events        uint64
 	Wall          time.Duration
 	PeakHeapInuse uint64
+	PeakLiveHeap  uint64
 	TotalAlloc    uint64
 	Running       int
 }
@@ -35,13 +39,23 @@ func (r ScaleRow) EventsPerSecond() float64 { return ratio(float64(r.Events), r.
 // SimToWall is simulated seconds per wall second.
 func (r ScaleRow) SimToWall() float64 { return ratio(r.SimSeconds, r.Wall.Seconds()) }
 
-// BytesPerInstance is PeakHeapInuse per desired instance.
+// BytesPerInstance is PeakLiveHeap per desired instance.
 func (r ScaleRow) BytesPerInstance() float64 {
-	return ratio(float64(r.PeakHeapInuse), float64(r.Instances))
+	return ratio(float64(r.PeakLiveHeap), float64(r.Instances))
 }
 
-// BytesPerCell is PeakHeapInuse per cell.
-func (r ScaleRow) BytesPerCell() float64 { return ratio(float64(r.PeakHeapInuse), float64(r.Cells)) }
+// BytesPerCell is PeakLiveHeap per cell.
+func (r ScaleRow) BytesPerCell() float64 { return ratio(float64(r.PeakLiveHeap), float64(r.Cells)) }
+
+// liveHeap reads the live heap as of the last completed GC cycle.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
 
 // MeasureScale runs sc once, alone (call it with nothing else running in the process for
 // meaningful memory figures), and measures it. ctx is checked before the start only:
@@ -61,13 +75,15 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	alloc0 := ms.TotalAlloc
-	var peak uint64
+	var peak, peakLive uint64
 	var mu sync.Mutex
 	sample := func() {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
+		live := liveHeap()
 		mu.Lock()
 		peak = max(peak, m.HeapInuse)
+		peakLive = max(peakLive, live)
 		mu.Unlock()
 	}
 	stop := make(chan struct{})
@@ -102,7 +118,7 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 		return row, fmt.Errorf("scale run %s: %w", sc.Name, err)
 	}
 	runtime.ReadMemStats(&ms)
-	row.PeakHeapInuse, row.TotalAlloc = peak, ms.TotalAlloc-alloc0
+	row.PeakHeapInuse, row.PeakLiveHeap, row.TotalAlloc = peak, peakLive, ms.TotalAlloc-alloc0
 	runtime.KeepAlive(s)
 	return row, nil
 }
@@ -110,11 +126,11 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 // WriteScaleCSV writes scale rows to path.
 func WriteScaleCSV(path string, rows []ScaleRow) error {
 	var b strings.Builder
-	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes\n")
+	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_live_heap_bytes,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%s,%s,%d\n", r.Scenario, r.Cells, r.Instances, r.Running,
+		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%d,%s,%s,%d\n", r.Scenario, r.Cells, r.Instances, r.Running,
 			formatFloat(r.SimSeconds), formatFloat(r.Wall.Seconds()), r.Events, formatFloat(r.EventsPerSecond()),
-			formatFloat(r.SimToWall()), r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc)
+			formatFloat(r.SimToWall()), r.PeakLiveHeap, r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc)
 	}
 	return writeAtomic(path, []byte(b.String()))
 }
