@@ -202,8 +202,8 @@ func (k *Kernel) Step() bool {
 		return false
 	}
 	k.running = true
+	defer k.leave()
 	k.fireNext()
-	k.running = false
 	return true
 }
 
@@ -221,22 +221,20 @@ func (k *Kernel) fireNext() {
 
 	k.now = top.at
 	k.processed++
-	x := fnvUint64(k.hash, uint64(top.at))
-	x = fnvUint32(x, p.Kind)
-	x = fnvUint64(x, uint64(p.A))
-	k.hash = fnvUint64(x, uint64(p.B))
+	x := mixWord(k.hash, uint64(top.at))
+	x = mixWord(x, uint64(p.Kind))
+	x = mixWord(x, uint64(p.A))
+	k.hash = mixWord(x, uint64(p.B))
 
-	// If the handler panics, clear the running flag on the way out (without recovering), so
-	// a caller that recovers can keep using the kernel.
-	done := false
-	defer func() {
-		if !done {
-			k.running = false
-			k.stop = false
-		}
-	}()
 	h.Fire(k, p)
-	done = true
+}
+
+// leave ends a run (Step, RunUntil, RunUntilIdle). Deferred once per run rather than per
+// event: if a handler panics, the flags are cleared on the way out (without recovering),
+// so a caller that recovers can keep using the kernel.
+func (k *Kernel) leave() {
+	k.running = false
+	k.stop = false
 }
 
 // RunUntil runs every pending event with time <= t, in order, including events that
@@ -249,13 +247,11 @@ func (k *Kernel) RunUntil(t time.Duration) {
 	}
 	k.running = true
 	k.stop = false
+	defer k.leave()
 	for len(k.heap) > 0 && k.heap[0].at <= t && !k.stop {
 		k.fireNext()
 	}
-	stopped := k.stop
-	k.stop = false
-	k.running = false
-	if !stopped && t > k.now {
+	if !k.stop && t > k.now {
 		k.now = t
 	}
 }
@@ -268,11 +264,10 @@ func (k *Kernel) RunUntilIdle() {
 	}
 	k.running = true
 	k.stop = false
+	defer k.leave()
 	for len(k.heap) > 0 && !k.stop {
 		k.fireNext()
 	}
-	k.stop = false
-	k.running = false
 }
 
 // Stop makes a running RunUntil or RunUntilIdle return after the current event. It only

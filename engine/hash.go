@@ -8,26 +8,14 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-// fnvUint64 folds the 8 bytes of v, least significant first, into the FNV-64a state h.
-func fnvUint64(h, v uint64) uint64 {
-	h = (h ^ (v & 0xff)) * fnvPrime
-	h = (h ^ (v >> 8 & 0xff)) * fnvPrime
-	h = (h ^ (v >> 16 & 0xff)) * fnvPrime
-	h = (h ^ (v >> 24 & 0xff)) * fnvPrime
-	h = (h ^ (v >> 32 & 0xff)) * fnvPrime
-	h = (h ^ (v >> 40 & 0xff)) * fnvPrime
-	h = (h ^ (v >> 48 & 0xff)) * fnvPrime
-	h = (h ^ (v >> 56)) * fnvPrime
-	return h
-}
-
-// fnvUint32 folds the 4 bytes of v, least significant first, into the FNV-64a state h.
-func fnvUint32(h uint64, v uint32) uint64 {
-	h = (h ^ uint64(v&0xff)) * fnvPrime
-	h = (h ^ uint64(v>>8&0xff)) * fnvPrime
-	h = (h ^ uint64(v>>16&0xff)) * fnvPrime
-	h = (h ^ uint64(v>>24)) * fnvPrime
-	return h
+// mixWord folds one 64-bit word into the trace state: the FNV-1a step applied to the
+// whole word (xor, then multiply by the FNV prime) and a xor-shift that carries the high
+// bits of the product down, so every input bit reaches every output bit within two
+// words. One multiply per word instead of eight per byte: the trace hash is on the
+// kernel's hot path.
+func mixWord(h, v uint64) uint64 {
+	h = (h ^ v) * fnvPrime
+	return h ^ h>>32
 }
 
 // fnvString folds the bytes of s into the FNV-64a state h.
@@ -38,20 +26,21 @@ func fnvString(h uint64, s string) uint64 {
 	return h
 }
 
-// Mix folds v (8 bytes, little-endian) into the trace hash. Drivers mix in their decisions
-// (a chosen cell, a sampled outcome) so that two runs agree on the hash only if they agree
-// on those decisions too.
-func (k *Kernel) Mix(v uint64) { k.hash = fnvUint64(k.hash, v) }
+// Mix folds v into the trace hash. Drivers mix in their decisions (a chosen cell, a
+// sampled outcome) so that two runs agree on the hash only if they agree on those
+// decisions too.
+func (k *Kernel) Mix(v uint64) { k.hash = mixWord(k.hash, v) }
 
-// MixString folds s into the trace hash: its length (as Mix would) and then its bytes, so
-// that MixString("ab"); MixString("c") and MixString("a"); MixString("bc") differ.
+// MixString folds s into the trace hash: its length (as Mix would) and then its bytes
+// (FNV-1a, byte by byte), so that MixString("ab"); MixString("c") and MixString("a");
+// MixString("bc") differ.
 func (k *Kernel) MixString(s string) {
-	k.hash = fnvString(fnvUint64(k.hash, uint64(len(s))), s)
+	k.hash = fnvString(mixWord(k.hash, uint64(len(s))), s)
 }
 
-// Hash is the trace hash so far: FNV-64a over every processed event, in the order run
-// (time as int64 nanoseconds, Kind, A, B; little-endian), interleaved with whatever the
-// driver mixed in. It starts at the FNV-64a offset basis.
+// Hash is the trace hash so far: starting at the FNV-64a offset basis, every processed
+// event is folded in the order run as four words (time as int64 nanoseconds, Kind, A, B;
+// see mixWord), interleaved with whatever the driver mixed in.
 func (k *Kernel) Hash() uint64 { return k.hash }
 
 // HashHex is Hash as 16 lower-case hex digits.

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"testing"
@@ -32,33 +31,37 @@ type ev = struct {
 	p  Payload
 }
 
-func TestHashMatchesReferenceFNV64a(t *testing.T) {
-	// The trace hash is FNV-64a over each event's time, Kind, A, B (little-endian) and the
-	// mixed-in values, in order; recompute it with hash/fnv from the documented layout.
+func TestHashMatchesReference(t *testing.T) {
+	// The trace hash starts at the FNV-64a offset basis and folds, in order, each event's
+	// time, Kind, A and B as words (FNV-1a step on the word, then h ^= h >> 32), and the
+	// mixed-in values: Mix as one word, MixString as its length (a word) and then its
+	// bytes with FNV-1a. Recompute it independently from that layout.
 	events := []ev{{1, Payload{Kind: 1, A: 2, B: 3}}, {9, Payload{Kind: 0xdead, A: -1, B: 1 << 40}}}
 	k := traceOf(events, func(k *Kernel) { k.Mix(0x0102030405060708); k.MixString("cell-3") })
 
-	ref := fnv.New64a()
-	put := func(v uint64, n int) {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], v)
-		ref.Write(b[:n])
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	word := func(v uint64) {
+		h = (h ^ v) * prime
+		h ^= h >> 32
 	}
 	putEvent := func(e ev) {
-		put(uint64(e.at), 8)
-		put(uint64(e.p.Kind), 4)
-		put(uint64(e.p.A), 8)
-		put(uint64(e.p.B), 8)
+		word(uint64(e.at))
+		word(uint64(e.p.Kind))
+		word(uint64(e.p.A))
+		word(uint64(e.p.B))
 	}
-	putEvent(events[0])           // runs before RunUntil(5) returns
-	put(0x0102030405060708, 8)    // Mix
-	put(uint64(len("cell-3")), 8) // MixString: length, then bytes
-	ref.Write([]byte("cell-3"))   //
-	putEvent(events[1])           // runs in RunUntilIdle
-	if got, want := k.Hash(), ref.Sum64(); got != want {
-		t.Fatalf("Hash = %#x, reference FNV-64a = %#x", got, want)
+	putEvent(events[0]) // runs before RunUntil(5) returns
+	word(0x0102030405060708)
+	word(uint64(len("cell-3")))
+	for _, b := range []byte("cell-3") {
+		h = (h ^ uint64(b)) * prime
 	}
-	if got, want := k.HashHex(), fmt.Sprintf("%016x", ref.Sum64()); got != want {
+	putEvent(events[1]) // runs in RunUntilIdle
+	if got := k.Hash(); got != h {
+		t.Fatalf("Hash = %#x, reference = %#x", got, h)
+	}
+	if got, want := k.HashHex(), fmt.Sprintf("%016x", h); got != want {
 		t.Errorf("HashHex = %q, want %q", got, want)
 	}
 	if New(1).Hash() != fnv.New64a().Sum64() {
