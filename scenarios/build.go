@@ -129,6 +129,7 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		}
 		s.Apps = append(s.Apps, g)
 	}
+	s.indexApps()
 	taskNames := map[string]string{}
 	for i := range doc.Tasks {
 		key := "tasks[" + strconv.Itoa(i) + "]"

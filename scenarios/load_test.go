@@ -11,6 +11,7 @@ import (
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // base is a small valid scenario; the bad cases below append to it or replace a line.
@@ -276,7 +277,7 @@ func TestParseDefaults(t *testing.T) {
 		}},
 		Warnings: []string{},
 	}
-	if diff := cmp.Diff(want, s); diff != "" {
+	if diff := cmp.Diff(want, s, cmpopts.IgnoreUnexported(Scenario{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 }
@@ -368,7 +369,7 @@ func TestParseOverrides(t *testing.T) {
 	got := []any{s.Seed, s.Auction.BinPackFirstFitWeight, s.Auction.StartingContainerWeight, s.Auction.StateFetch,
 		s.Timers.ConvergenceInterval, s.Timers.KickTask, s.Apps[0].Instances, s.Cells[0].Count}
 	want := []any{uint64(7), 0.5, 0.5, Const(10 * time.Millisecond), 10 * time.Second, 45 * time.Second, 10, 6}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Scenario{})); diff != "" {
 		t.Errorf("overridden values (-want +got):\n%s", diff)
 	}
 	// Keys that came from the file keep their lines.
@@ -564,5 +565,50 @@ func TestArrayOfInlineTables(t *testing.T) {
 	src = "cells = 3\n[run]\nduration = \"1h\"\n"
 	if _, err := Parse("x.toml", []byte(src)); err == nil || !strings.Contains(err.Error(), "x.toml:1: cells: must be an array of tables ([[cells]]), got integer 3") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The loader's name index gives exactly what the scan gives, for every kind of exact
+// selector (group name, a guid, a guid of a group whose name contains '-', unknown).
+func TestMatchAppsIndexEqualsScan(t *testing.T) {
+	src := `
+[run]
+duration = "1h"
+[[cells]]
+count = 1
+memory_mb = 4096
+disk_mb = 4096
+[[apps]]
+name = "web"
+count = 3
+memory_mb = 64
+disk_mb = 64
+[[apps]]
+name = "web-1"
+count = 2
+memory_mb = 64
+disk_mb = 64
+[[apps]]
+name = "api-x-2"
+count = 4
+memory_mb = 64
+disk_mb = 64
+`
+	s, err := Parse("index.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.appsByName == nil {
+		t.Fatal("the loader built no index")
+	}
+	scan := *s
+	scan.appsByName = nil
+	for _, sel := range []string{"web", "web-1", "web-2", "web-3", "web-1-0", "web-1-1", "web-1-2", "api-x-2", "api-x-2-3", "api-x-2-4", "api", "web-01", "nope", "-"} {
+		if diff := cmp.Diff(scan.MatchApps(sel), s.MatchApps(sel)); diff != "" {
+			t.Errorf("selector %q: index vs scan (-scan +index):\n%s", sel, diff)
+		}
+	}
+	if got := s.MatchApps("web-1"); len(got) != 3 { // group web-1 (2 apps) and app web-1
+		t.Errorf("MatchApps(web-1) = %v, want the app web-1 and the 2 apps of group web-1", got)
 	}
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,11 @@ import (
 // Scenario is a loaded, validated scenario file: the cluster, the workload and the
 // timeline of one run. Every default is applied; see docs/scenario.md.
 type Scenario struct {
+	// appsByName indexes Apps by group name (built by the loader; a Scenario assembled
+	// in Go without it is matched by a scan), so an event's selector costs O(1) rather
+	// than a pass over every group: imported traces have tens of thousands of both.
+	appsByName map[string]int
+
 	Path, Name, Description string
 	Seed                    uint64
 	Duration                time.Duration
@@ -252,6 +258,9 @@ type Event struct {
 // union is returned: an exact process guid ("web-3"), a group name (all its apps:
 // "web"), and, when it contains *, ? or [, a glob over process guids ("web-1*").
 func (s *Scenario) MatchApps(selector string) []string {
+	if s.appsByName != nil && len(s.appsByName) == len(s.Apps) && !strings.ContainsAny(selector, "*?[") {
+		return s.matchExact(selector)
+	}
 	var out []string
 	glob := strings.ContainsAny(selector, "*?[")
 	for _, g := range s.Apps {
@@ -270,6 +279,47 @@ func (s *Scenario) MatchApps(selector string) []string {
 			if ok, _ := path.Match(selector, guid); ok {
 				out = append(out, guid)
 			}
+		}
+	}
+	return out
+}
+
+// indexApps builds appsByName; groups with an empty or repeated name (errors the loader
+// reports) leave the index off, so matching falls back to the scan.
+func (s *Scenario) indexApps() {
+	idx := make(map[string]int, len(s.Apps))
+	for i, g := range s.Apps {
+		if _, dup := idx[g.Name]; dup || g.Name == "" {
+			s.appsByName = nil
+			return
+		}
+		idx[g.Name] = i
+	}
+	s.appsByName = idx
+}
+
+// matchExact is MatchApps for a selector without glob characters, through the index:
+// the group named selector, and the group whose guid "<name>-<n>" it is, for every way
+// of splitting it at a '-', in declaration order.
+func (s *Scenario) matchExact(selector string) []string {
+	var groups []int
+	if i, ok := s.appsByName[selector]; ok {
+		groups = append(groups, i)
+	}
+	for j := strings.LastIndexByte(selector, '-'); j > 0; j = strings.LastIndexByte(selector[:j], '-') {
+		if i, ok := s.appsByName[selector[:j]]; ok {
+			if n, ok := guidIndex(s.Apps[i].Name, selector); ok && n < s.Apps[i].Count {
+				groups = append(groups, i)
+			}
+		}
+	}
+	slices.Sort(groups)
+	var out []string
+	for _, i := range groups {
+		if s.Apps[i].Name == selector {
+			out = append(out, s.Apps[i].ProcessGUIDs()...)
+		} else {
+			out = append(out, selector)
 		}
 	}
 	return out
