@@ -162,7 +162,12 @@ func printSummary(w io.Writer, s *record.Summary, wall time.Duration, dir string
 	if h.EvacuationsCompleted+h.EvacuationsTimedOut > 0 {
 		row("evacuations", fmt.Sprintf("%d completed, %d timed out", h.EvacuationsCompleted, h.EvacuationsTimedOut))
 	}
-	for _, f := range s.Faults {
+	const maxTimeline = 20 // a replayed trace can have tens of thousands
+	for i, f := range s.Faults {
+		if i == maxTimeline {
+			row("timeline", fmt.Sprintf("... and %d more (every one is in summary.json \"faults\")", len(s.Faults)-maxTimeline))
+			break
+		}
 		rec := "not recovered by the end"
 		if f.RecoverySeconds != nil {
 			rec = fmt.Sprintf("recovered in %.0fs", *f.RecoverySeconds)
