@@ -298,12 +298,8 @@ func (s *Sim) appBehaviour(guid string, g *scenarios.AppGroup) {
 }
 
 func (s *Sim) desireTask(now time.Duration, gi, i int) {
-	g := &s.sc.Tasks[gi]
-	t := model.Task{
-		GUID: fmt.Sprintf("%s-%d", g.Name, i), Domain: g.Domain, State: model.TaskPending,
-		MemoryMB: g.MemoryMB, DiskMB: g.DiskMB, RootFS: g.RootFS,
-		PlacementTags: g.PlacementTags, VolumeDrivers: g.VolumeDrivers,
-	}
+	t := s.sc.Tasks[gi].Task(i)
+	t.State = model.TaskPending
 	s.taskBeh[t.GUID] = gi
 	if err := s.plane.DesireTask(now, t); err != nil {
 		s.fail(fmt.Errorf("desire task %s: %w", t.GUID, err))
