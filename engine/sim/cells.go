@@ -79,6 +79,7 @@ type container struct {
 	task       string
 	res        model.Resource
 	timer      engine.Handle // pending start / crash / completion
+	born       time.Duration // when the container was allocated (bulk sync's grace)
 	startedAt  time.Duration
 	failed     bool // task: completes failed
 }
@@ -121,6 +122,7 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		id := s.containers.alloc()
 		ct := &s.containers.items[id]
 		ct.kind, ct.cell, ct.key, ct.instance, ct.res = kindLRP, int32(ci), model.ActualLRPKey{ProcessGUID: l.ProcessGUID, Index: l.Index}, l.InstanceGUID, l.Resource
+		ct.born = now
 		ct.app = s.apps.id(l.ProcessGUID)
 		c.containers[id] = struct{}{}
 		s.m.memUsed += l.MemoryMB
@@ -147,6 +149,7 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		id := s.containers.alloc()
 		ct := &s.containers.items[id]
 		ct.kind, ct.cell, ct.task, ct.res = kindTask, int32(ci), t.GUID, t.Resource
+		ct.born = now
 		c.containers[id] = struct{}{}
 		s.m.memUsed += t.MemoryMB
 		s.byTask[t.GUID] = id

@@ -9,6 +9,7 @@ import (
 
 	"github.com/diegolab/diegolab/engine"
 	"github.com/diegolab/diegolab/model"
+	mcell "github.com/diegolab/diegolab/model/cell"
 	"github.com/diegolab/diegolab/record"
 	"github.com/diegolab/diegolab/scenarios"
 )
@@ -181,8 +182,10 @@ func (s *Sim) partitionCell(now time.Duration, ci int, d time.Duration) {
 	s.writeCellEvent(now, c, record.CellPartitioned)
 }
 
-// partitionEnd: the cell is reachable again. Its rep heartbeats at the next round and
-// bulk-syncs now: running containers are reported started (refused ones are stopped).
+// partitionEnd: the cell is reachable again. Its rep heartbeats again and bulk-syncs
+// at once (model/cell.Harmonize, as real mode's rep does): rows whose container is gone
+// are removed, containers the BBS no longer knows (their replacement runs) are deleted,
+// tasks the BBS still runs here but whose container is gone are failed.
 func (s *Sim) partitionEnd(now time.Duration, ci int) {
 	c := s.cells[ci]
 	if c.state != cellPartitioned {
@@ -192,13 +195,50 @@ func (s *Sim) partitionEnd(now time.Duration, ci int) {
 	s.rejoinAuction(c)
 	s.plane.Hold(now, c.ID)
 	s.writeCellEvent(now, c, record.CellUp)
+	s.bulkSync(now, c)
+}
+
+// bulkSync is the rep's harmonizing pass over one cell.
+func (s *Sim) bulkSync(now time.Duration, c *cell) {
+	var lrps []mcell.LRPContainer
+	var tasks []mcell.TaskContainer
 	for _, id := range sortedIDs(c.containers) {
 		ct := &s.containers.items[id]
-		if ct.kind != kindLRP || ct.phase != phaseRunning {
-			continue
+		st := mcell.Created
+		if ct.phase == phaseRunning {
+			st = mcell.Running
 		}
-		if err := s.plane.StartLRP(now, ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ""); err != nil {
-			s.stopContainer(now, id)
+		if ct.kind == kindLRP {
+			lrps = append(lrps, mcell.LRPContainer{Key: ct.key, Instance: model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, State: st, Age: now - ct.born})
+		} else {
+			tasks = append(tasks, mcell.TaskContainer{GUID: ct.task, State: st, Age: now - ct.born})
+		}
+	}
+	b := s.plane.BBS()
+	plan := mcell.Harmonize(lrps, tasks, b.ActualLRPsOnCell(c.ID), b.TasksOnCell(c.ID))
+	for _, r := range plan.Reports {
+		switch r.Op {
+		case mcell.RemoveActual:
+			_ = s.plane.RemoveActualLRP(now, r.Key, r.Instance)
+		case mcell.RemoveEvacuating:
+			_ = s.plane.RemoveEvacuating(now, r.Key, r.Instance)
+		case mcell.CrashSuspect:
+			_ = s.plane.CrashLRP(now, r.Key, r.Instance, "container missing on its cell")
+		case mcell.StartAgain:
+			_ = s.plane.StartLRP(now, r.Key, r.Instance, "")
+		}
+	}
+	for _, id := range plan.DeleteLRPs {
+		if ct, ok := s.byInstance[id]; ok {
+			s.deleteContainer(ct)
+		}
+	}
+	for _, guid := range plan.FailTasks {
+		_ = s.plane.CompleteTask(now, guid, c.ID, true, model.ReasonTaskContainerMissing, "")
+	}
+	for _, guid := range plan.DeleteTasks {
+		if ct, ok := s.byTask[guid]; ok {
+			s.deleteContainer(ct)
 		}
 	}
 }

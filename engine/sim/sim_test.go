@@ -311,3 +311,36 @@ app = "flaky"
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A task that finishes while its cell is cut off cannot report; when the cell returns,
+// the rep's bulk sync (model/cell.Harmonize) finds the BBS still running it there with
+// no container, and fails it with Diego's reason, instead of it running forever.
+func TestTaskFinishedDuringPartitionIsFailedBySync(t *testing.T) {
+	sc := parse(t, `
+[run]
+duration = "5m"
+[[cells]]
+count = 1
+memory_mb = 4096
+disk_mb = 8192
+[[tasks]]
+name = "job"
+count = 1
+memory_mb = 256
+disk_mb = 256
+duration = {dist = "const", value = "5s"}
+start_at = "57s"
+[[events]]
+at = "60s"
+action = "partition-cell"
+cell = "cell-0"
+duration = "8s"
+`)
+	_, sum := run(t, sc, false)
+	if sum.Tasks.RunningAtEnd != 0 || sum.Tasks.Failed != 1 || sum.Tasks.FailedByReason["task container does not exist"] != 1 {
+		t.Errorf("seed %d: tasks %+v, want the one task failed with \"task container does not exist\"", sc.Seed, sum.Tasks)
+	}
+	if sum.Health.SuspectCells != 0 {
+		t.Errorf("seed %d: %d cells lost after an 8s partition, want 0", sc.Seed, sum.Health.SuspectCells)
+	}
+}

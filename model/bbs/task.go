@@ -210,3 +210,19 @@ func (b *BBS) Task(guid string) (model.Task, bool) {
 	t, ok, err := b.store.GetTask(guid)
 	return t, ok && err == nil
 }
+
+// TasksOnCell returns the tasks the BBS has on cellID (a rep's bulk sync asks for them),
+// sorted by guid. It lists every task: a rep asks once per sync, not per event.
+func (b *BBS) TasksOnCell(cellID string) []model.Task {
+	all, err := b.store.ListTasks()
+	if err != nil {
+		return nil
+	}
+	var out []model.Task
+	for _, t := range all {
+		if t.CellID == cellID {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -6,20 +6,26 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/cell"
 	"github.com/diegolab/diegolab/real/api"
 )
 
-// syncGrace protects young containers from the bulk sync: their claim or start may
-// be in flight, so the BBS's snapshot can lag behind them.
-const syncGrace = 5 * time.Second
+// containerState maps the rep's container states to the model's.
+func containerState(s string) cell.ContainerState {
+	switch s {
+	case stCreated:
+		return cell.Created
+	case stRunning:
+		return cell.Running
+	case stCompleted:
+		return cell.Completed
+	}
+	return cell.Reserved
+}
 
-// bulkSync harmonizes this cell's containers with the BBS (DIEGO.md §3.2, §6.4):
-//   - an ActualLRP on this cell with no container: Remove it (RemoveEvacuating for an
-//     EVACUATING row; a SUSPECT row is crashed, which deletes it);
-//   - a RUNNING container whose ActualLRP is CLAIMED: Start it again;
-//   - a container the BBS has no ActualLRP for (or another instance): delete it;
-//   - a RUNNING task on this cell with no container: fail it ("task container does
-//     not exist"); a task container the BBS does not run here: delete it.
+// bulkSync harmonizes this cell's containers with the BBS (DIEGO.md §3.2, §6.4): it
+// fetches the BBS's rows for the cell, lets model/cell.Harmonize decide, and carries the
+// decisions out (reports to the BBS, containers deleted, tasks failed).
 func (r *Rep) bulkSync(ctx context.Context) {
 	start := time.Now()
 	defer func() { r.metrics.BulkSyncDuration.Observe(time.Since(start).Seconds()) }()
@@ -38,54 +44,39 @@ func (r *Rep) bulkSync(ctx context.Context) {
 		return
 	}
 	now := time.Now()
+	r.mu.Lock()
+	lrps := make([]cell.LRPContainer, 0, len(r.lrps))
+	for _, c := range r.lrps {
+		lrps = append(lrps, cell.LRPContainer{Key: c.key, Instance: c.ik, State: containerState(c.state), Stopping: c.stopping, Age: now.Sub(c.born)})
+	}
+	tcs := make([]cell.TaskContainer, 0, len(r.tasks))
+	for guid, t := range r.tasks {
+		tcs = append(tcs, cell.TaskContainer{GUID: guid, State: containerState(t.state), Cancelled: t.cancelled, Age: now.Sub(t.born)})
+	}
+	plan := cell.Harmonize(lrps, tcs, actual, tasks)
 	type todo struct {
 		op string
 		c  *lrpC
 	}
 	var reports []todo
-	var orphans []*lrpC
-	var failTasks []string
-	var orphanTasks []*taskC
-	r.mu.Lock()
-	known := map[string]bool{}
-	for _, a := range actual {
-		known[a.InstanceGUID] = true
-		c, ok := r.lrps[a.InstanceGUID]
-		if !ok {
-			ghost := &lrpC{key: a.ActualLRPKey, ik: a.InstanceKey}
-			switch a.Presence {
-			case model.Evacuating:
-				reports = append(reports, todo{"remove-evacuating", ghost})
-			case model.Suspect:
-				reports = append(reports, todo{"crash", ghost})
-			default:
-				reports = append(reports, todo{"remove", ghost})
-			}
-			continue
+	for _, rp := range plan.Reports {
+		c := &lrpC{key: rp.Key, ik: rp.Instance} // a ghost for rows without a container
+		if have, ok := r.lrps[rp.Instance.InstanceGUID]; ok && rp.Op == cell.StartAgain {
+			cp := *have
+			c = &cp
 		}
-		if c.state == stRunning && a.State == model.Claimed && !c.stopping {
-			cp := *c
-			reports = append(reports, todo{"start", &cp})
-		}
+		reports = append(reports, todo{rp.Op.String(), c})
 	}
-	for id, c := range r.lrps {
-		if !known[id] && !c.stopping && c.state != stReserved && now.Sub(c.born) > syncGrace {
+	var orphans []*lrpC
+	for _, id := range plan.DeleteLRPs {
+		if c, ok := r.lrps[id]; ok {
 			c.stopping = true
 			orphans = append(orphans, c)
 		}
 	}
-	runningHere := map[string]bool{}
-	for _, t := range tasks {
-		if t.State != model.TaskRunning {
-			continue
-		}
-		runningHere[t.GUID] = true
-		if _, ok := r.tasks[t.GUID]; !ok {
-			failTasks = append(failTasks, t.GUID)
-		}
-	}
-	for guid, t := range r.tasks {
-		if !runningHere[guid] && t.state == stRunning && !t.cancelled && now.Sub(t.born) > syncGrace {
+	var orphanTasks []*taskC
+	for _, guid := range plan.DeleteTasks {
+		if t, ok := r.tasks[guid]; ok {
 			t.cancelled = true
 			orphanTasks = append(orphanTasks, t)
 		}
@@ -94,7 +85,7 @@ func (r *Rep) bulkSync(ctx context.Context) {
 
 	for _, td := range reports {
 		reason := ""
-		if td.op == "crash" {
+		if td.op == cell.CrashSuspect.String() {
 			reason = "container missing on its cell"
 		}
 		if err := r.report(td.op, td.c, reason); err != nil {
@@ -106,7 +97,7 @@ func (r *Rep) bulkSync(ctx context.Context) {
 		r.destroy(c.ct)
 		r.forgetLRP(c)
 	}
-	for _, guid := range failTasks {
+	for _, guid := range plan.FailTasks {
 		err := r.bbs.Do(cctx, http.MethodPost, "/v1/tasks/"+guid+"/complete",
 			api.TaskReport{TaskGUID: guid, CellID: r.cfg.CellID, Failed: true, Reason: model.ReasonTaskContainerMissing}, nil)
 		if err != nil {
