@@ -107,28 +107,40 @@ func (s *Shipper) run() {
 		}
 		batch = batch[:0]
 	}
-	for {
-		select {
-		case l, ok := <-s.q:
-			if !ok {
-				post()
-				return
-			}
-			batch = append(batch, l)
-			if len(batch) >= shipBatch {
-				post()
-			}
-		case <-t.C:
-			post()
-		case ch := <-s.flush:
-			for n := len(s.q); n > 0; n-- {
-				batch = append(batch, <-s.q)
+	// Lines are drained on the ticker (and on Flush), not received one by one: a
+	// receive per line would wake this goroutine for every request a router proxies.
+	// Send still blocks when the queue is full; Close is noticed at the next tick.
+	drain := func() (closed bool) {
+		for {
+			select {
+			case l, ok := <-s.q:
+				if !ok {
+					return true
+				}
+				batch = append(batch, l)
 				if len(batch) >= shipBatch {
 					post()
 				}
+			default:
+				return false
 			}
+		}
+	}
+	for {
+		select {
+		case <-t.C:
+			closed := drain()
+			post()
+			if closed {
+				return
+			}
+		case ch := <-s.flush:
+			closed := drain()
 			post()
 			close(ch)
+			if closed {
+				return
+			}
 		}
 	}
 }
