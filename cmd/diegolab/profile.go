@@ -9,7 +9,7 @@ func startProfile(cpuDir, memDir string) func() {
 	case cpuDir != "":
 		return profile.Start(profile.CPUProfile, profile.ProfilePath(cpuDir), profile.Quiet).Stop
 	case memDir != "":
-		return profile.Start(profile.MemProfileHeap, profile.ProfilePath(memDir), profile.Quiet).Stop
+		return profile.Start(profile.MemProfile, profile.MemProfileHeap, profile.ProfilePath(memDir), profile.Quiet).Stop // MemProfile sets the sampling rate; MemProfileHeap alone leaves it 0 (no samples)
 	}
 	return func() {}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -116,7 +117,11 @@ func runScenario(w io.Writer, arg string, f runFlags) error {
 	stop := startProfile(f.cpuProf, f.memProf)
 	start := time.Now()
 	sum, err := s.Run()
+	if f.memProf != "" {
+		runtime.GC() // a heap profile shows the heap as of the last GC: make it the end of the run
+	}
 	stop()
+	runtime.KeepAlive(s) // ... with the simulation still alive
 	if err != nil {
 		return fmt.Errorf("scenario %s (seed %d): %w", sc.Name, sc.Seed, err)
 	}
