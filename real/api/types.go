@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/diegolab/diegolab/model/stage"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -13,7 +14,7 @@ const Rootfs = "preloaded:busybox"
 const (
 	AppsDomain    = "cf-apps"
 	TasksDomain   = "cf-tasks"
-	StagingDomain = "cf-app-staging"
+	StagingDomain = stage.Domain // the staging lifecycle's domain (model/stage)
 )
 
 // Error is every non-2xx reply body.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/stage"
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/metrics"
 	"github.com/diegolab/diegolab/real/sqlstore"
@@ -468,6 +469,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		if err := s.store.PutSpec(specApp, name, app); err != nil {
 			return err
 		}
+		// Sized like the app, not Diego's max(app, 1024 MB / 4096 MB) minimums
+		// (model/stage): a live cluster's cells are laptop-sized (1024 MB by default)
+		// and the busybox buildpacks need little.
 		return s.plane.DesireTask(now, model.Task{GUID: app.StagingTask, Domain: api.StagingDomain, State: model.TaskPending,
 			MemoryMB: max(req.MemoryMB, 64), DiskMB: req.DiskMB, RootFS: api.Rootfs, CreatedAt: now, UpdatedAt: now})
 	})
@@ -560,7 +564,9 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 		}
 	}
 	if t.Failed {
-		app.State, app.StagingError = api.AppStagingFailed, t.FailureReason
+		// Diego's error ids, as Cloud Controller reports them (DIEGO.md §7.1).
+		f := stage.Sanitize(t.FailureReason)
+		app.State, app.StagingError = api.AppStagingFailed, f.Error()
 		return s.store.PutSpec(specApp, name, app)
 	}
 	oldGUID := app.ProcessGUID
