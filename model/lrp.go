@@ -114,16 +114,6 @@ func (s ActualLRPState) String() string {
 	return "ActualLRPState(" + strconv.Itoa(int(s)) + ")"
 }
 
-// ParseActualLRPState is the inverse of String.
-func ParseActualLRPState(s string) (ActualLRPState, error) {
-	for i, n := range actualStateNames {
-		if n == s {
-			return ActualLRPState(i), nil
-		}
-	}
-	return 0, &ValidationError{Field: "state", Problem: fmt.Sprintf("unknown actual LRP state %q (want UNCLAIMED, CLAIMED, RUNNING or CRASHED)", s)}
-}
-
 // Presence says which of up to three rows of one index this is (DIEGO.md §3.2).
 type Presence uint8
 
@@ -140,16 +130,6 @@ func (p Presence) String() string {
 		return presenceNames[p]
 	}
 	return "Presence(" + strconv.Itoa(int(p)) + ")"
-}
-
-// ParsePresence is the inverse of String.
-func ParsePresence(s string) (Presence, error) {
-	for i, n := range presenceNames {
-		if n == s {
-			return Presence(i), nil
-		}
-	}
-	return 0, &ValidationError{Field: "presence", Problem: fmt.Sprintf("unknown presence %q (want ORDINARY, EVACUATING or SUSPECT)", s)}
 }
 
 // ActualLRP is one instance of a DesiredLRP as the BBS records it.

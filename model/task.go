@@ -41,16 +41,6 @@ func (s TaskState) String() string {
 	return "TaskState(" + strconv.Itoa(int(s)) + ")"
 }
 
-// ParseTaskState is the inverse of String.
-func ParseTaskState(s string) (TaskState, error) {
-	for i, n := range taskStateNames {
-		if n == s && i != 0 {
-			return TaskState(i), nil
-		}
-	}
-	return 0, &ValidationError{Field: "state", Problem: fmt.Sprintf("unknown task state %q (want PENDING, RUNNING, COMPLETED or RESOLVING)", s)}
-}
-
 // Task is a one-off unit of work that runs to completion on some cell.
 type Task struct {
 	GUID   string    `json:"task_guid"`

@@ -74,9 +74,6 @@ type Event struct {
 	Digest string `json:"digest"`
 }
 
-// Seconds converts run time to the "t" of an event: seconds as a float64.
-func Seconds(d time.Duration) float64 { return d.Seconds() }
-
 // EventWriter appends events to events.jsonl. It formats each line by hand (no
 // reflection) because large runs write millions of lines. A nil *EventWriter, or one
 // created disabled, accepts every call and writes nothing.
