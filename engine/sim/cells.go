@@ -23,8 +23,11 @@ const (
 
 type cell struct {
 	model.Cell
-	state      cellState
-	containers map[int32]struct{} // container ids on this cell
+	state cellState
+	// containers lists the container ids on this cell in no particular order; each
+	// container keeps its position (cellPos) for O(1) removal. Iterations that can
+	// affect results go through sortedIDs.
+	containers []int32
 	evacStart  time.Duration
 	partEnd    engine.Handle
 	// restoreAfterDrain: a restore-cell arrived while the cell was evacuating.
@@ -45,7 +48,7 @@ func (s *Sim) addCell(c model.Cell) error {
 		return fmt.Errorf("cell %s: %w", c.ID, err)
 	}
 	s.cellByID[c.ID] = len(s.cells)
-	s.cells = append(s.cells, &cell{Cell: c, containers: map[int32]struct{}{}})
+	s.cells = append(s.cells, &cell{Cell: c})
 	s.m.zones[c.Zone] = struct{}{}
 	return nil
 }
@@ -71,17 +74,43 @@ type container struct {
 	kind       containerKind
 	phase      phase
 	evacuating bool
+	failed     bool // task: completes failed
 	cell       int32
 	gen        uint32
-	app        int32 // app id (LRPs)
-	key        model.ActualLRPKey
-	instance   string
-	task       string
-	res        model.Resource
+	app        int32         // app id (LRPs); the process guid is s.apps.guids[app]
+	index      int32         // LRP index
+	cellPos    int32         // position in its cell's containers
+	next       int32         // LRPs: the next container of the same (app, index), or -1
+	guid       string        // the LRP's instance guid or the task's guid
+	mem, disk  int32         // the work's resource request (MB)
 	timer      engine.Handle // pending start / crash / completion
 	born       time.Duration // when the container was allocated (bulk sync's grace)
 	startedAt  time.Duration
-	failed     bool // task: completes failed
+}
+
+// res is the container's resource request.
+func (ct *container) res() model.Resource {
+	return model.Resource{MemoryMB: int(ct.mem), DiskMB: int(ct.disk)}
+}
+
+// key is an LRP container's ActualLRPKey.
+func (s *Sim) key(ct *container) model.ActualLRPKey {
+	return model.ActualLRPKey{ProcessGUID: s.apps.guids[ct.app], Index: int(ct.index)}
+}
+
+// place puts container id on cell c's list.
+func (s *Sim) place(c *cell, id int32) {
+	s.containers.items[id].cellPos = int32(len(c.containers))
+	c.containers = append(c.containers, id)
+}
+
+// unplace takes container id off its cell's list (swap with the last).
+func (s *Sim) unplace(c *cell, id int32) {
+	i := s.containers.items[id].cellPos
+	last := c.containers[len(c.containers)-1]
+	c.containers[i] = last
+	s.containers.items[last].cellPos = i
+	c.containers = c.containers[:len(c.containers)-1]
 }
 
 // containerPool stores containers in a slice with a free list; ids are stable while a
@@ -121,15 +150,16 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 	for _, l := range w.LRPs {
 		id := s.containers.alloc()
 		ct := &s.containers.items[id]
-		ct.kind, ct.cell, ct.key, ct.instance, ct.res = kindLRP, int32(ci), model.ActualLRPKey{ProcessGUID: l.ProcessGUID, Index: l.Index}, l.InstanceGUID, l.Resource
+		ct.kind, ct.cell, ct.index, ct.guid = kindLRP, int32(ci), int32(l.Index), l.InstanceGUID
+		ct.mem, ct.disk = int32(l.MemoryMB), int32(l.DiskMB)
 		ct.born = now
 		ct.app = s.apps.id(l.ProcessGUID)
-		c.containers[id] = struct{}{}
+		s.place(c, id)
+		s.apps.link(&s.containers, id)
 		s.m.memUsed += l.MemoryMB
-		s.byInstance[l.InstanceGUID] = id
 		s.k.MixString(l.InstanceGUID)
 		s.k.MixString(w.CellID)
-		if err := s.plane.ClaimLRP(now, ct.key, model.InstanceKey{InstanceGUID: l.InstanceGUID, CellID: c.ID}); err != nil {
+		if err := s.plane.ClaimLRP(now, model.ActualLRPKey{ProcessGUID: l.ProcessGUID, Index: l.Index}, model.InstanceKey{InstanceGUID: l.InstanceGUID, CellID: c.ID}); err != nil {
 			// The BBS refused the claim (the instance was removed or claimed elsewhere):
 			// the rep deletes the container.
 			s.deleteContainer(id)
@@ -148,9 +178,10 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 	for _, t := range w.Tasks {
 		id := s.containers.alloc()
 		ct := &s.containers.items[id]
-		ct.kind, ct.cell, ct.task, ct.res = kindTask, int32(ci), t.GUID, t.Resource
+		ct.kind, ct.cell, ct.guid = kindTask, int32(ci), t.GUID
+		ct.mem, ct.disk = int32(t.MemoryMB), int32(t.DiskMB)
 		ct.born = now
-		c.containers[id] = struct{}{}
+		s.place(c, id)
 		s.m.memUsed += t.MemoryMB
 		s.byTask[t.GUID] = id
 		s.k.MixString(t.GUID)
@@ -216,10 +247,10 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 		s.fail(err)
 		return
 	}
-	s.apps.containerUp(ct.app, ct.key.Index)
+	s.apps.containerUp(ct.app, int(ct.index))
 	s.stgUp(now, id)
 	if c.reachable() {
-		if err := s.plane.StartLRP(now, ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ""); err != nil {
+		if err := s.plane.StartLRP(now, s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ""); err != nil {
 			// The BBS cannot start it (it no longer wants this instance): stop it.
 			s.stopContainer(now, id)
 			return
@@ -242,7 +273,7 @@ func (s *Sim) containerCrash(now time.Duration, id int32, gen uint32, reason str
 func (s *Sim) crashContainer(now time.Duration, id int32, reason string) {
 	ct := &s.containers.items[id]
 	c := s.cells[ct.cell]
-	key, ik, evac := ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ct.evacuating
+	key, ik, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.evacuating
 	s.m.crashes++
 	s.deleteContainer(id)
 	if !c.reachable() {
@@ -260,7 +291,7 @@ func (s *Sim) crashContainer(now time.Duration, id int32, reason string) {
 func (s *Sim) stopContainer(now time.Duration, id int32) {
 	ct := &s.containers.items[id]
 	c := s.cells[ct.cell]
-	key, ik, evac := ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ct.evacuating
+	key, ik, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.evacuating
 	s.deleteContainer(id)
 	if !c.reachable() {
 		return
@@ -281,9 +312,9 @@ func (s *Sim) deleteContainer(id int32) {
 	if c.state != cellCrashed && c.state != cellPartitioned && c.state != cellDown {
 		var err error
 		if ct.kind == kindLRP {
-			err = s.state.RemoveLRP(c.ID, ct.key.ProcessGUID, ct.res, starting)
+			err = s.state.RemoveLRP(c.ID, s.apps.guids[ct.app], ct.res(), starting)
 		} else {
-			err = s.state.RemoveTask(c.ID, ct.task, ct.res, starting)
+			err = s.state.RemoveTask(c.ID, ct.guid, ct.res(), starting)
 		}
 		if err != nil {
 			s.fail(fmt.Errorf("free container on %s: %w", c.ID, err))
@@ -292,16 +323,14 @@ func (s *Sim) deleteContainer(id int32) {
 	if ct.kind == kindLRP {
 		s.stgDown(s.k.Now(), id)
 		if ct.phase == phaseRunning {
-			s.apps.containerDown(ct.app, ct.key.Index)
+			s.apps.containerDown(ct.app, int(ct.index))
 		}
-		if s.byInstance[ct.instance] == id {
-			delete(s.byInstance, ct.instance)
-		}
-	} else if s.byTask[ct.task] == id {
-		delete(s.byTask, ct.task)
+		s.apps.unlink(&s.containers, id)
+	} else if s.byTask[ct.guid] == id {
+		delete(s.byTask, ct.guid)
 	}
-	delete(c.containers, id)
-	s.m.memUsed -= ct.res.MemoryMB
+	s.unplace(c, id)
+	s.m.memUsed -= int(ct.mem)
 	s.containers.release(id)
 }
 
@@ -311,7 +340,7 @@ func (s *Sim) taskDone(now time.Duration, id int32, gen uint32) {
 		return
 	}
 	c := s.cells[ct.cell]
-	guid, failed := ct.task, ct.failed
+	guid, failed := ct.guid, ct.failed
 	dur := now - ct.startedAt
 	s.deleteContainer(id)
 	if !c.reachable() {
@@ -327,12 +356,10 @@ func (s *Sim) taskDone(now time.Duration, id int32, gen uint32) {
 }
 
 // stopLRP carries out a StopLRPInstance from the BBS.
-func (s *Sim) stopLRP(now time.Duration, instance string) {
-	id, ok := s.byInstance[instance]
-	if !ok {
-		return
+func (s *Sim) stopLRP(now time.Duration, key model.ActualLRPKey, instance string) {
+	if id := s.apps.find(&s.containers, key, instance); id >= 0 {
+		s.stopContainer(now, id)
 	}
-	s.stopContainer(now, id)
 }
 
 // cancelTask carries out a cancel from the BBS: the rep deletes the task's container.

@@ -6,6 +6,7 @@ import (
 	"github.com/diegolab/diegolab/engine"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/bbs"
+	"github.com/diegolab/diegolab/model/control"
 	"github.com/diegolab/diegolab/record"
 )
 
@@ -49,11 +50,17 @@ func (s *Sim) drain(now time.Duration) {
 		if r.StartAuction {
 			s.k.After(s.sc.Auction.StateFetch.Sample(s.rLatency), s, engine.Payload{Kind: kAuction})
 		}
-		for _, w := range r.Work {
-			s.perform(now, w)
+		for i := range r.Work {
+			s.perform(now, r.Work[i])
+			r.Work[i] = control.Work{} // done: let the collector have it
+			// Observe the claims at once: a first auction of millions of instances would
+			// otherwise hold one event per claim until the next Ready.
+			for _, ev := range s.plane.TakeEvents() {
+				s.observe(now, &ev)
+			}
 		}
 		for _, st := range r.StopLRPs {
-			s.stopLRP(now, st.InstanceKey.InstanceGUID)
+			s.stopLRP(now, st.Key, st.InstanceKey.InstanceGUID)
 		}
 		for _, c := range r.CancelTasks {
 			s.cancelTask(c.GUID)

@@ -209,9 +209,9 @@ func (s *Sim) bulkSync(now time.Duration, c *cell) {
 			st = mcell.Running
 		}
 		if ct.kind == kindLRP {
-			lrps = append(lrps, mcell.LRPContainer{Key: ct.key, Instance: model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, State: st, Age: now - ct.born})
+			lrps = append(lrps, mcell.LRPContainer{Key: s.key(ct), Instance: model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, State: st, Age: now - ct.born})
 		} else {
-			tasks = append(tasks, mcell.TaskContainer{GUID: ct.task, State: st, Age: now - ct.born})
+			tasks = append(tasks, mcell.TaskContainer{GUID: ct.guid, State: st, Age: now - ct.born})
 		}
 	}
 	b := s.plane.BBS()
@@ -228,9 +228,17 @@ func (s *Sim) bulkSync(now time.Duration, c *cell) {
 			_ = s.plane.StartLRP(now, r.Key, r.Instance, "")
 		}
 	}
-	for _, id := range plan.DeleteLRPs {
-		if ct, ok := s.byInstance[id]; ok {
-			s.deleteContainer(ct)
+	if len(plan.DeleteLRPs) > 0 {
+		onCell := map[string]int32{}
+		for _, id := range c.containers {
+			if ct := &s.containers.items[id]; ct.kind == kindLRP {
+				onCell[ct.guid] = id
+			}
+		}
+		for _, guid := range plan.DeleteLRPs {
+			if id, ok := onCell[guid]; ok {
+				s.deleteContainer(id)
+			}
 		}
 	}
 	for _, guid := range plan.FailTasks {
@@ -258,9 +266,9 @@ func (s *Sim) rejoinAuction(c *cell) {
 		starting := ct.phase == phaseReserved
 		var err error
 		if ct.kind == kindLRP {
-			err = s.state.AddLRP(c.ID, ct.key.ProcessGUID, ct.res, starting)
+			err = s.state.AddLRP(c.ID, s.apps.guids[ct.app], ct.res(), starting)
 		} else {
-			err = s.state.AddTask(c.ID, ct.task, ct.res, starting)
+			err = s.state.AddTask(c.ID, ct.guid, ct.res(), starting)
 		}
 		if err != nil {
 			s.fail(err)
@@ -299,7 +307,7 @@ func (s *Sim) evacuate(now time.Duration, c *cell) {
 		if ct.phase == phaseRunning {
 			st = model.Running
 		}
-		keep, err := s.plane.Evacuate(now, ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, st, "")
+		keep, err := s.plane.Evacuate(now, s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, st, "")
 		if err != nil || !keep {
 			s.deleteContainer(id)
 			continue
@@ -328,7 +336,7 @@ func (s *Sim) evacPoll(now time.Duration, ci int) {
 	}
 	for _, id := range sortedIDs(c.containers) {
 		ct := &s.containers.items[id]
-		key, ik, kind, task, evac := ct.key, model.InstanceKey{InstanceGUID: ct.instance, CellID: c.ID}, ct.kind, ct.task, ct.evacuating
+		key, ik, kind, task, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.kind, ct.guid, ct.evacuating
 		s.deleteContainer(id)
 		switch {
 		case kind == kindTask:
@@ -369,11 +377,8 @@ func (s *Sim) restoreCell(now time.Duration, ci int) {
 	}
 }
 
-func sortedIDs(m map[int32]struct{}) []int32 {
-	ids := make([]int32, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
+func sortedIDs(ids []int32) []int32 {
+	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	return ids
 }

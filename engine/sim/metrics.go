@@ -294,8 +294,8 @@ func (s *Sim) CellRows() []record.CellRow {
 		}
 		for _, id := range sortedIDs(c.containers) {
 			ct := &s.containers.items[id]
-			row.MemoryUsedMB += ct.res.MemoryMB
-			row.DiskUsedMB += ct.res.DiskMB
+			row.MemoryUsedMB += int(ct.mem)
+			row.DiskUsedMB += int(ct.disk)
 			row.ContainersUsed++
 			if ct.kind == kindLRP {
 				row.Instances++
@@ -312,9 +312,9 @@ func (s *Sim) PlacementRows() []record.PlacementRow {
 	var pl []record.PlacementRow
 	for _, c := range s.cells {
 		apps := map[string]int{}
-		for id := range c.containers {
+		for _, id := range c.containers {
 			if ct := &s.containers.items[id]; ct.kind == kindLRP {
-				apps[ct.key.ProcessGUID]++
+				apps[s.apps.guids[ct.app]]++
 			}
 		}
 		for _, g := range sortedKeys(apps) {

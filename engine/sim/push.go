@@ -192,12 +192,12 @@ func (s *Sim) versionsChanged(now time.Duration, ap *stagedApp) {
 // allRunning reports whether every desired index of the app has a running container.
 func (s *Sim) allRunning(ap *stagedApp) bool {
 	want := int(s.apps.desired[ap.id])
-	run := s.apps.running[ap.id]
+	run := s.apps.inst[ap.id]
 	if want == 0 || len(run) < want {
 		return false
 	}
 	for i := 0; i < want; i++ {
-		if run[i] == 0 {
+		if run[i].running == 0 {
 			return false
 		}
 	}
@@ -248,12 +248,12 @@ func (s *Sim) stgScaled(now time.Duration, guid string, instances int) {
 }
 
 func (s *Sim) allRunningAt(ap *stagedApp, n int) bool {
-	run := s.apps.running[ap.id]
+	run := s.apps.inst[ap.id]
 	if len(run) < n {
 		return false
 	}
 	for i := 0; i < n; i++ {
-		if run[i] == 0 {
+		if run[i].running == 0 {
 			return false
 		}
 	}

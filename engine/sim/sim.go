@@ -59,7 +59,6 @@ type Sim struct {
 	cells      []*cell
 	cellByID   map[string]int
 	containers containerPool
-	byInstance map[string]int32 // instance guid -> container
 	byTask     map[string]int32 // task guid -> container
 
 	apps    appTable
@@ -109,16 +108,15 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 	}
 	s := &Sim{
 		sc: sc, opts: opts, k: k, plane: plane,
-		state:      auction.NewState(cfg.Auction),
-		cellByID:   map[string]int{},
-		byInstance: map[string]int32{},
-		byTask:     map[string]int32{},
-		taskBeh:    map[string]int{},
-		rStart:     k.Stream("start"),
-		rCrash:     k.Stream("crash"),
-		rTasks:     k.Stream("tasks"),
-		rFaults:    k.Stream("faults"),
-		rLatency:   k.Stream("latency"),
+		state:    auction.NewState(cfg.Auction),
+		cellByID: map[string]int{},
+		byTask:   map[string]int32{},
+		taskBeh:  map[string]int{},
+		rStart:   k.Stream("start"),
+		rCrash:   k.Stream("crash"),
+		rTasks:   k.Stream("tasks"),
+		rFaults:  k.Stream("faults"),
+		rLatency: k.Stream("latency"),
 	}
 	s.apps.init()
 	s.m.init()

@@ -163,7 +163,7 @@ func (s *Sim) pullStart(now time.Duration, id int32, delay time.Duration) bool {
 	if ap == nil || ap.droplet == nil {
 		return false
 	}
-	s.stgClaimed(now, ap, ct.key.Index)
+	s.stgClaimed(now, ap, int(ct.index))
 	pull := ap.droplet.Pull()
 	reg := s.stg.registryFor(pull.From)
 	s.stg.pulls[id] = &pullJob{gen: ct.gen, delay: delay, from: pull.From}
@@ -311,7 +311,7 @@ func (s *Sim) stagingRun(now time.Duration, id int32) bool {
 		return false
 	}
 	ct := &s.containers.items[id]
-	j := s.stg.jobs[ct.task]
+	j := s.stg.jobs[ct.guid]
 	if j == nil {
 		return false
 	}

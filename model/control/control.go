@@ -147,6 +147,17 @@ func (p *Plane) Ready() Ready {
 	return r
 }
 
+// TakeEvents returns and clears the BBS events produced so far, leaving every other
+// output for Ready. A driver carrying out a large Ready (the first auction of a big
+// cluster claims millions of instances) calls it between items so that the events do
+// not pile up; their order is the BBS's, as through Ready.
+func (p *Plane) TakeEvents() []bbs.Event {
+	p.collect()
+	ev := p.out.Events
+	p.out.Events = nil
+	return ev
+}
+
 // collect moves the BBS's outbox into the plane's: auction requests join the queue,
 // everything else is passed on to the driver.
 func (p *Plane) collect() {

@@ -176,7 +176,7 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 	}
 	// Results come back deduplicated in input order; the queue times follow the first
 	// occurrence of each item.
-	lrpTime := queueTimes(len(batch.LRPs), func(i int) string {
+	lrpTime := queueTimes(len(batch.LRPs), len(res.LRPs), func(i int) string {
 		return batch.LRPs[i].ProcessGUID + "\x00" + strconv.Itoa(batch.LRPs[i].Index)
 	}, lrpQueued)
 	for i, r := range res.LRPs {
@@ -197,7 +197,7 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 		w := work(r.CellID)
 		w.LRPs = append(w.LRPs, LRPWork{LRP: r.LRP, InstanceGUID: instanceGUID(p.instances)})
 	}
-	taskTime := queueTimes(len(batch.Tasks), func(i int) string { return batch.Tasks[i].GUID }, taskQueued)
+	taskTime := queueTimes(len(batch.Tasks), len(res.Tasks), func(i int) string { return batch.Tasks[i].GUID }, taskQueued)
 	for i, r := range res.Tasks {
 		if r.Error != "" {
 			round.TasksFailed++
@@ -216,7 +216,10 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 
 // queueTimes returns the queue time of each deduplicated item, in order of first
 // occurrence, given n items named by key and their queue times.
-func queueTimes(n int, key func(int) string, queued []time.Duration) []time.Duration {
+func queueTimes(n, unique int, key func(int) string, queued []time.Duration) []time.Duration {
+	if unique == n {
+		return queued // nothing was deduplicated: results follow the input one to one
+	}
 	seen := make(map[string]struct{}, n)
 	out := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
