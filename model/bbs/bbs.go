@@ -126,6 +126,7 @@ type Stats struct {
 // BBS is Diego's BBS as a deterministic state machine over a Store.
 type BBS struct {
 	store   Store
+	mem     *MemStore // store, when it is the in-memory one (fast paths); else nil
 	cfg     Config
 	tracker *converge.Tracker
 	present map[string]bool // cells present at the last Converge/SetCells (for Retire)
@@ -140,6 +141,7 @@ type BBS struct {
 func New(store Store, cfg Config) *BBS {
 	b := &BBS{store: store, cfg: cfg, present: map[string]bool{},
 		stats: Stats{Refused: map[string]int{}, Ignored: map[string]int{}}}
+	b.mem, _ = store.(*MemStore)
 	b.tracker = converge.NewTracker(cfg.converge(), source{b})
 	return b
 }
@@ -225,7 +227,12 @@ func truncate(s string) string {
 
 // --- store access with events and index maintenance ---
 
-func (b *BBS) getActual(key model.ActualLRPKey, p model.Presence) (*model.ActualLRP, error) {
+//
+// The getters read into storage the caller provides (usually a variable on its stack)
+// and return a pointer to it, or nil when the row is absent: no allocation per read.
+
+// getActual reads the row (key, p) into buf.
+func (b *BBS) getActual(buf *model.ActualLRP, key model.ActualLRPKey, p model.Presence) (*model.ActualLRP, error) {
 	a, ok, err := b.store.GetActualLRP(key, p)
 	if err != nil {
 		return nil, storeErr("get actual", err)
@@ -233,13 +240,24 @@ func (b *BBS) getActual(key model.ActualLRPKey, p model.Presence) (*model.Actual
 	if !ok {
 		return nil, nil
 	}
-	return &a, nil
+	*buf = a
+	return buf, nil
 }
 
-// rows returns the ORDINARY, EVACUATING and SUSPECT rows of key (nil when absent).
-func (b *BBS) rows(key model.ActualLRPKey) (r [3]*model.ActualLRP, err error) {
+// rows reads the ORDINARY, EVACUATING and SUSPECT rows of key into buf and returns
+// pointers to those present (nil when absent). Over a MemStore it is one guid lookup.
+func (b *BBS) rows(key model.ActualLRPKey, buf *[3]model.ActualLRP) (r [3]*model.ActualLRP, err error) {
+	if b.mem != nil {
+		found := b.mem.actualRows(key, buf)
+		for p := range found {
+			if found[p] {
+				r[p] = &buf[p]
+			}
+		}
+		return r, nil
+	}
 	for p := model.Ordinary; p <= model.Suspect; p++ {
-		if r[p], err = b.getActual(key, p); err != nil {
+		if r[p], err = b.getActual(&buf[p], key, p); err != nil {
 			return r, err
 		}
 	}
@@ -326,7 +344,8 @@ func (b *BBS) getTask(guid string) (*model.Task, error) {
 	return &t, nil
 }
 
-func (b *BBS) getDesired(guid string) (*model.DesiredLRP, error) {
+// getDesired reads the desired LRP guid into buf.
+func (b *BBS) getDesired(buf *model.DesiredLRP, guid string) (*model.DesiredLRP, error) {
 	d, ok, err := b.store.GetDesiredLRP(guid)
 	if err != nil {
 		return nil, storeErr("get desired", err)
@@ -334,13 +353,15 @@ func (b *BBS) getDesired(guid string) (*model.DesiredLRP, error) {
 	if !ok {
 		return nil, nil
 	}
-	return &d, nil
+	*buf = d
+	return buf, nil
 }
 
 // requestStart queues an auction for key if its desired LRP exists (Diego logs and
 // skips the request otherwise; convergence cleans up).
 func (b *BBS) requestStart(key model.ActualLRPKey) error {
-	d, err := b.getDesired(key.ProcessGUID)
+	var buf model.DesiredLRP
+	d, err := b.getDesired(&buf, key.ProcessGUID)
 	if err != nil || d == nil {
 		return err
 	}

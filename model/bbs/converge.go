@@ -115,7 +115,8 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 	for _, k := range append(slices.Clone(p.OrphanedSuspects), p.ExtraSuspects...) {
-		s, err := b.getActual(k, model.Suspect)
+		var sBuf model.ActualLRP
+		s, err := b.getActual(&sBuf, k, model.Suspect)
 		if !check(err) || s == nil {
 			continue // already removed by the other list
 		}
@@ -193,14 +194,16 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 // suspect marks the ORDINARY row of a missing cell SUSPECT and creates its UNCLAIMED
 // replacement.
 func (b *BBS) suspect(now time.Duration, m converge.MissingCell) error {
-	o, err := b.getActual(m.Key, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, m.Key, model.Ordinary)
 	if err != nil {
 		return err
 	}
 	if o == nil || o.CellID != m.CellID || (o.State != model.Claimed && o.State != model.Running) {
 		return notFound(m.Key)
 	}
-	if s, err := b.getActual(m.Key, model.Suspect); err != nil || s != nil {
+	var sBuf model.ActualLRP
+	if s, err := b.getActual(&sBuf, m.Key, model.Suspect); err != nil || s != nil {
 		if err != nil {
 			return err
 		}
@@ -213,14 +216,16 @@ func (b *BBS) suspect(now time.Duration, m converge.MissingCell) error {
 }
 
 func (b *BBS) createMissing(now time.Duration, k model.ActualLRPKey) error {
-	o, err := b.getActual(k, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, k, model.Ordinary)
 	if err != nil {
 		return err
 	}
 	if o != nil {
 		return &model.ExistsError{Kind: "actual_lrp", Key: k.String()}
 	}
-	d, err := b.getDesired(k.ProcessGUID)
+	var dBuf model.DesiredLRP
+	d, err := b.getDesired(&dBuf, k.ProcessGUID)
 	if err != nil {
 		return err
 	}
@@ -233,14 +238,16 @@ func (b *BBS) createMissing(now time.Duration, k model.ActualLRPKey) error {
 // promote deletes the ORDINARY replacement of a suspect whose cell is back and makes the
 // suspect ORDINARY again.
 func (b *BBS) promote(k model.ActualLRPKey) error {
-	s, err := b.getActual(k, model.Suspect)
+	var sBuf model.ActualLRP
+	s, err := b.getActual(&sBuf, k, model.Suspect)
 	if err != nil {
 		return err
 	}
 	if s == nil {
 		return notFound(k)
 	}
-	o, err := b.getActual(k, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, k, model.Ordinary)
 	if err != nil {
 		return err
 	}

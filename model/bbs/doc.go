@@ -17,6 +17,14 @@
 //     equals converge.Compute on a snapshot (TestIncrementalEqualsFull);
 //   - instance guids come from the caller (rep/auctioneer side).
 //
+// Store: the BBS works over any Store (the SQL store of real mode passes the same
+// bbstest suite). Over the in-memory MemStore, laid out for millions of rows (one map
+// entry per process guid holding its desired row and its compact actual rows, interned
+// cell ids, a per-cell slice index; see MemStore), it takes fast paths with the same
+// results: rows(key) reads the three presences of an index with one guid lookup, and
+// DesireLRP checks domains and sizes an app's row slice without listing. Reads go into
+// caller-provided buffers, so an operation allocates little beyond its events.
+//
 // Domains: extra and orphaned instances are retired only while their domain is fresh.
 // UpsertDomain(now, name, ttl) refreshes one (ttl 0 = never expires). DesireLRP creates
 // its domain, never expiring, when it has no row yet, so a scenario that never upserts

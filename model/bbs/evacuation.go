@@ -28,7 +28,8 @@ func (b *BBS) evacuateClaimed(now time.Duration, key model.ActualLRPKey, ik mode
 	if err := needInstance(ik); err != nil {
 		return false, err
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return false, err
 	}
@@ -59,7 +60,8 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 	if err := needInstance(ik); err != nil {
 		return false, err
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return false, err
 	}
@@ -77,7 +79,8 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 	if o == nil || (t != o && (o.State == model.Running || o.State == model.Crashed)) {
 		return removeTarget()
 	}
-	d, err := b.getDesired(key.ProcessGUID)
+	var dBuf model.DesiredLRP
+	d, err := b.getDesired(&dBuf, key.ProcessGUID)
 	if err != nil {
 		return true, err
 	}
@@ -125,7 +128,8 @@ func (b *BBS) evacuateStopped(key model.ActualLRPKey, ik model.InstanceKey) erro
 	if err := needInstance(ik); err != nil {
 		return err
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return err
 	}
@@ -148,7 +152,8 @@ func (b *BBS) evacuateCrashed(now time.Duration, key model.ActualLRPKey, ik mode
 	if err := needInstance(ik); err != nil {
 		return err
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return err
 	}
@@ -168,7 +173,8 @@ func (b *BBS) RemoveEvacuatingActualLRP(now time.Duration, key model.ActualLRPKe
 }
 
 func (b *BBS) removeEvacuating(key model.ActualLRPKey, ik model.InstanceKey) error {
-	e, err := b.getActual(key, model.Evacuating)
+	var eBuf model.ActualLRP
+	e, err := b.getActual(&eBuf, key, model.Evacuating)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package bbs
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -21,18 +22,19 @@ func (b *BBS) desireLRP(now time.Duration, d model.DesiredLRP) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	old, err := b.getDesired(d.ProcessGUID)
+	var oldBuf model.DesiredLRP
+	old, err := b.getDesired(&oldBuf, d.ProcessGUID)
 	if err != nil {
 		return err
 	}
 	if old != nil {
 		return &model.ExistsError{Kind: "desired_lrp", Key: d.ProcessGUID}
 	}
-	domains, err := b.store.ListDomains()
+	has, err := b.hasDomain(d.Domain)
 	if err != nil {
-		return storeErr("list domains", err)
+		return err
 	}
-	if !hasDomain(domains, d.Domain) {
+	if !has {
 		if err := b.store.PutDomain(converge.Domain{Name: d.Domain}); err != nil {
 			return storeErr("put domain", err)
 		}
@@ -46,21 +48,40 @@ func (b *BBS) desireLRP(now time.Duration, d model.DesiredLRP) error {
 	return b.createInstances(now, &d, 0, d.Instances)
 }
 
-func hasDomain(ds []converge.Domain, name string) bool {
+// hasDomain reports whether the domain has a row.
+func (b *BBS) hasDomain(name string) (bool, error) {
+	if b.mem != nil {
+		_, ok := b.mem.domains[name]
+		return ok, nil
+	}
+	ds, err := b.store.ListDomains()
+	if err != nil {
+		return false, storeErr("list domains", err)
+	}
 	for _, d := range ds {
 		if d.Name == name {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // createInstances creates UNCLAIMED ORDINARY rows for the indices in [from, to) that have
 // none, then queues their starts together (Diego: startInstanceRange).
 func (b *BBS) createInstances(now time.Duration, d *model.DesiredLRP, from, to int) error {
+	if to <= from {
+		return nil
+	}
+	// room for every new row, start and event at once instead of growing by doubling
+	if b.mem != nil {
+		b.mem.reserve(d.ProcessGUID, to-from)
+	}
+	b.out.LRPStarts = slices.Grow(b.out.LRPStarts, to-from)
+	b.out.Events = slices.Grow(b.out.Events, to-from)
 	for i := from; i < to; i++ {
 		key := model.ActualLRPKey{ProcessGUID: d.ProcessGUID, Index: i}
-		old, err := b.getActual(key, model.Ordinary)
+		var oldBuf model.ActualLRP
+		old, err := b.getActual(&oldBuf, key, model.Ordinary)
 		if err != nil {
 			return err
 		}
@@ -86,7 +107,8 @@ func (b *BBS) updateDesiredLRP(now time.Duration, guid string, instances int) er
 	if instances < 0 {
 		return &model.ValidationError{Field: "instances", Problem: fmt.Sprintf("must be >= 0, got %d", instances)}
 	}
-	old, err := b.getDesired(guid)
+	var oldBuf model.DesiredLRP
+	old, err := b.getDesired(&oldBuf, guid)
 	if err != nil {
 		return err
 	}
@@ -116,7 +138,8 @@ func (b *BBS) RemoveDesiredLRP(now time.Duration, guid string) error {
 }
 
 func (b *BBS) removeDesiredLRP(guid string) error {
-	old, err := b.getDesired(guid)
+	var oldBuf model.DesiredLRP
+	old, err := b.getDesired(&oldBuf, guid)
 	if err != nil {
 		return err
 	}
@@ -182,7 +205,8 @@ func (b *BBS) claim(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	if err := needInstance(ik); err != nil {
 		return err
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return err
 	}
@@ -220,7 +244,8 @@ func (b *BBS) start(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	if key.ProcessGUID == "" || key.Index < 0 {
 		return &model.ValidationError{Field: "key", Problem: "process_guid must be set and index >= 0"}
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return err
 	}
@@ -231,7 +256,8 @@ func (b *BBS) start(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	o := r[model.Ordinary]
 	switch {
 	case o == nil:
-		d, err := b.getDesired(key.ProcessGUID)
+		var dBuf model.DesiredLRP
+		d, err := b.getDesired(&dBuf, key.ProcessGUID)
 		if err != nil {
 			return err
 		}
@@ -276,7 +302,8 @@ func (b *BBS) crash(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	if err := needInstance(ik); err != nil {
 		return err
 	}
-	r, err := b.rows(key)
+	var buf [3]model.ActualLRP
+	r, err := b.rows(key, &buf)
 	if err != nil {
 		return err
 	}
@@ -313,7 +340,8 @@ func (b *BBS) FailActualLRP(now time.Duration, key model.ActualLRPKey, placement
 }
 
 func (b *BBS) fail(now time.Duration, key model.ActualLRPKey, placementError string) error {
-	o, err := b.getActual(key, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, key, model.Ordinary)
 	if err != nil {
 		return err
 	}
@@ -335,7 +363,8 @@ func (b *BBS) RemoveActualLRP(now time.Duration, key model.ActualLRPKey, ik mode
 }
 
 func (b *BBS) remove(key model.ActualLRPKey, ik model.InstanceKey) error {
-	o, err := b.getActual(key, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, key, model.Ordinary)
 	if err != nil {
 		return err
 	}
@@ -352,7 +381,8 @@ func (b *BBS) RetireActualLRP(now time.Duration, key model.ActualLRPKey) error {
 }
 
 func (b *BBS) retire(key model.ActualLRPKey) error {
-	o, err := b.getActual(key, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, key, model.Ordinary)
 	if err != nil {
 		return err
 	}
@@ -373,7 +403,8 @@ func (b *BBS) UnclaimActualLRP(now time.Duration, key model.ActualLRPKey) error 
 }
 
 func (b *BBS) unclaim(now time.Duration, key model.ActualLRPKey) error {
-	o, err := b.getActual(key, model.Ordinary)
+	var oBuf model.ActualLRP
+	o, err := b.getActual(&oBuf, key, model.Ordinary)
 	if err != nil {
 		return err
 	}

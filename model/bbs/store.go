@@ -1,9 +1,10 @@
 package bbs
 
 import (
-	"cmp"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/converge"
@@ -46,145 +47,486 @@ type Store interface {
 	ListDomains() ([]converge.Domain, error)
 }
 
-// MemStore is the in-memory Store of the simulation.
+// MemStore is the in-memory Store of the simulation, laid out for millions of rows:
+//
+//   - one map entry per process guid (procs), holding both the desired row and the actual
+//     rows of that guid, so a BBS operation finds everything about a guid with one probe
+//     of the big map; a one-entry memo (last) makes the following accesses to the same
+//     guid (the BBS reads rows, writes one, then the tracker reads back) a string compare;
+//   - actual rows of a guid in a slice sorted by (index, presence), compact (64 bytes),
+//     the first one inside the proc itself:
+//     the guid is the proc's, cell ids, domains and root filesystems are interned to
+//     uint32 ids, and the rarely set strings (address, crash reason, placement error)
+//     share one immutable pointer;
+//   - the cell index is a slice of (proc, slot) references per interned cell id; each
+//     row keeps its position in its cell's slice, so moving a row between cells is a
+//     swap-delete and an append, with no map operation.
+//
+// Invariants: for every row r at p.rows[s] with r.cell != 0, byCell[r.cell][r.cellPos]
+// is {p, s}; a proc is in procs iff it has a desired row or at least one actual row;
+// last is nil or a proc in procs. Interned strings are never released (the tables grow
+// with the number of distinct cell ids, domains and root filesystems ever stored).
 type MemStore struct {
-	desired map[string]model.DesiredLRP
-	// actual holds each process guid's rows in a slice sorted by (index, presence): most
-	// apps have a few instances, and a small slice costs a fraction of a small map.
-	actual  map[string][]model.ActualLRP
-	byCell  map[string]map[actualID]struct{}
+	procs  map[string]*proc
+	last   *proc    // memo of the last guid looked up
+	strs   strTable // domains and root filesystems
+	cells  strTable // cell ids; index of byCell
+	byCell [][]cellRef
+
 	tasks   map[string]model.Task
 	domains map[string]converge.Domain
 }
 
-type actualID struct {
-	key      model.ActualLRPKey
-	presence model.Presence
+var _ Store = (*MemStore)(nil)
+
+// proc is everything stored about one process guid.
+type proc struct {
+	guid string
+	rows []row // sorted by (index, presence); backed by inline while it holds one row
+	// inline holds the first row of the proc, so the common single-instance app costs
+	// one allocation and one cache miss instead of two; unused once rows outgrows it.
+	inline     [1]row
+	desired    desiredRow
+	hasDesired bool
 }
 
-var _ Store = (*MemStore)(nil)
+// newProc returns an empty proc whose rows use its inline storage.
+func newProc(guid string) *proc {
+	p := &proc{guid: guid}
+	p.rows = p.inline[:0:1]
+	return p
+}
+
+// onInline reports whether rows is backed by the inline storage.
+func (p *proc) onInline() bool { return cap(p.rows) > 0 && &p.rows[:1][0] == &p.inline[0] }
+
+// desiredRow is a model.DesiredLRP without its guid: figures as int32 and strings
+// interned; ext carries the slices, and the figures when one does not fit an int32.
+type desiredRow struct {
+	startTimeout                                     time.Duration
+	ext                                              *desiredExt
+	instances, memoryMB, diskMB, maxPids, maxPerCell int32
+	domain, rootFS                                   uint32
+}
+
+type desiredExt struct {
+	placementTags, volumeDrivers, routes             []string
+	wide                                             bool // the int fields below hold the figures
+	instances, memoryMB, diskMB, maxPids, maxPerCell int
+}
+
+// row is a model.ActualLRP without its process guid.
+type row struct {
+	instanceGUID string
+	ext          *rowExt // nil when address, crash reason and placement error are empty
+	since        time.Duration
+	index        int
+	crashCount   int
+	cell         uint32 // interned cell id, 0 = none
+	domain       uint32 // interned domain
+	cellPos      int32  // position in byCell[cell] when cell != 0
+	state        model.ActualLRPState
+	presence     model.Presence
+}
+
+// rowExt holds the rarely set strings of a row; immutable, so rows may share one.
+type rowExt struct{ address, crashReason, placementError string }
+
+// cellRef names the row p.rows[slot].
+type cellRef struct {
+	p    *proc
+	slot int32
+}
+
+// strTable interns strings to dense uint32 ids; id 0 is "".
+type strTable struct {
+	ids   map[string]uint32
+	names []string
+	// one-entry memo of the last string interned
+	lastName string
+	lastID   uint32
+}
+
+func (t *strTable) id(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if t.lastID != 0 && s == t.lastName {
+		return t.lastID
+	}
+	id, ok := t.ids[s]
+	if !ok {
+		if t.ids == nil {
+			t.ids = map[string]uint32{}
+			t.names = []string{""}
+		}
+		id = uint32(len(t.names))
+		t.names = append(t.names, s)
+		t.ids[s] = id
+	}
+	t.lastName, t.lastID = s, id
+	return id
+}
+
+// lookup returns the id of s without interning it (0, false when s was never interned).
+func (t *strTable) lookup(s string) (uint32, bool) {
+	if s == "" {
+		return 0, true
+	}
+	if t.lastID != 0 && s == t.lastName {
+		return t.lastID, true
+	}
+	id, ok := t.ids[s]
+	return id, ok
+}
+
+func (t *strTable) name(id uint32) string {
+	if id == 0 {
+		return ""
+	}
+	return t.names[id]
+}
 
 // NewMemStore returns an empty in-memory store.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		desired: map[string]model.DesiredLRP{},
-		actual:  map[string][]model.ActualLRP{},
-		byCell:  map[string]map[actualID]struct{}{},
+		procs:   map[string]*proc{},
+		byCell:  [][]cellRef{nil},
 		tasks:   map[string]model.Task{},
 		domains: map[string]converge.Domain{},
 	}
 }
 
+// proc returns the proc of guid, or nil.
+func (m *MemStore) proc(guid string) *proc {
+	if p := m.last; p != nil && p.guid == guid {
+		return p
+	}
+	p := m.procs[guid]
+	if p != nil {
+		m.last = p
+	}
+	return p
+}
+
+// procFor returns the proc of guid, creating it when missing.
+func (m *MemStore) procFor(guid string) *proc {
+	p := m.proc(guid)
+	if p == nil {
+		p = newProc(guid)
+		m.procs[guid] = p
+		m.last = p
+	}
+	return p
+}
+
+// release drops p when it holds nothing any more.
+func (m *MemStore) release(p *proc) {
+	if p.hasDesired || len(p.rows) > 0 {
+		return
+	}
+	delete(m.procs, p.guid)
+	if m.last == p {
+		m.last = nil
+	}
+}
+
+// --- desired LRPs ---
+
+func fits32(v int) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }
+
 func (m *MemStore) GetDesiredLRP(guid string) (model.DesiredLRP, bool, error) {
-	d, ok := m.desired[guid]
-	return d, ok, nil
+	p := m.proc(guid)
+	if p == nil || !p.hasDesired {
+		return model.DesiredLRP{}, false, nil
+	}
+	return m.desiredOf(p), true, nil
+}
+
+func (m *MemStore) desiredOf(p *proc) model.DesiredLRP {
+	r := &p.desired
+	d := model.DesiredLRP{ProcessGUID: p.guid, Domain: m.strs.name(r.domain), Instances: int(r.instances),
+		MemoryMB: int(r.memoryMB), DiskMB: int(r.diskMB), MaxPids: int(r.maxPids), RootFS: m.strs.name(r.rootFS),
+		StartTimeout: r.startTimeout, MaxPerCell: int(r.maxPerCell)}
+	if e := r.ext; e != nil {
+		d.PlacementTags, d.VolumeDrivers, d.Routes = e.placementTags, e.volumeDrivers, e.routes
+		if e.wide {
+			d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell = e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell
+		}
+	}
+	return d
 }
 
 // PutDesiredLRP stores a copy (slices cloned, so the caller may reuse its own).
 func (m *MemStore) PutDesiredLRP(d model.DesiredLRP) error {
-	d.PlacementTags = slices.Clone(d.PlacementTags)
-	d.VolumeDrivers = slices.Clone(d.VolumeDrivers)
-	d.Routes = slices.Clone(d.Routes)
-	m.desired[d.ProcessGUID] = d
+	p := m.procFor(d.ProcessGUID)
+	r := desiredRow{startTimeout: d.StartTimeout, domain: m.strs.id(d.Domain), rootFS: m.strs.id(d.RootFS),
+		instances: int32(d.Instances), memoryMB: int32(d.MemoryMB), diskMB: int32(d.DiskMB),
+		maxPids: int32(d.MaxPids), maxPerCell: int32(d.MaxPerCell)}
+	wide := !fits32(d.Instances) || !fits32(d.MemoryMB) || !fits32(d.DiskMB) || !fits32(d.MaxPids) || !fits32(d.MaxPerCell)
+	if wide || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil {
+		r.ext = &desiredExt{placementTags: slices.Clone(d.PlacementTags), volumeDrivers: slices.Clone(d.VolumeDrivers),
+			routes: slices.Clone(d.Routes)}
+		if wide {
+			e := r.ext
+			e.wide = true
+			e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell = d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell
+		}
+	}
+	p.desired, p.hasDesired = r, true
 	return nil
 }
 
 func (m *MemStore) DeleteDesiredLRP(guid string) error {
-	delete(m.desired, guid)
+	p := m.proc(guid)
+	if p == nil || !p.hasDesired {
+		return nil
+	}
+	p.desired, p.hasDesired = desiredRow{}, false
+	m.release(p)
 	return nil
 }
 
-func (m *MemStore) ListDesiredLRPs() ([]model.DesiredLRP, error) {
-	out := make([]model.DesiredLRP, 0, len(m.desired))
-	for _, d := range m.desired {
-		out = append(out, d)
+// sortedProcs returns the procs for which keep holds, by guid.
+func (m *MemStore) sortedProcs(keep func(*proc) bool) []*proc {
+	out := make([]*proc, 0, len(m.procs))
+	for _, p := range m.procs {
+		if keep(p) {
+			out = append(out, p)
+		}
 	}
-	slices.SortFunc(out, func(a, b model.DesiredLRP) int { return strings.Compare(a.ProcessGUID, b.ProcessGUID) })
+	slices.SortFunc(out, func(a, b *proc) int { return strings.Compare(a.guid, b.guid) })
+	return out
+}
+
+func (m *MemStore) ListDesiredLRPs() ([]model.DesiredLRP, error) {
+	ps := m.sortedProcs(func(p *proc) bool { return p.hasDesired })
+	out := make([]model.DesiredLRP, len(ps))
+	for i, p := range ps {
+		out[i] = m.desiredOf(p)
+	}
 	return out, nil
 }
 
-// findActual returns the position of (index, p) in rows, sorted by (index, presence),
-// and whether it is there.
-func findActual(rows []model.ActualLRP, index int, p model.Presence) (int, bool) {
-	return slices.BinarySearchFunc(rows, index, func(a model.ActualLRP, _ int) int {
+// --- actual LRPs ---
+
+// find returns the position of (index, p) in rows, sorted by (index, presence), and
+// whether it is there.
+func (p *proc) find(index int, pr model.Presence) (int, bool) {
+	rows := p.rows
+	if len(rows) == 1 { // the common case: one instance
+		r := &rows[0]
 		switch {
-		case a.Index != index:
-			return cmp.Compare(a.Index, index)
-		default:
-			return cmp.Compare(a.Presence, p)
+		case r.index == index && r.presence == pr:
+			return 0, true
+		case r.index < index || (r.index == index && r.presence < pr):
+			return 1, false
 		}
-	})
+		return 0, false
+	}
+	lo, hi := 0, len(rows)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		r := &rows[mid]
+		if r.index < index || (r.index == index && r.presence < pr) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < len(rows) && rows[lo].index == index && rows[lo].presence == pr
 }
 
-func (m *MemStore) GetActualLRP(key model.ActualLRPKey, p model.Presence) (model.ActualLRP, bool, error) {
-	rows := m.actual[key.ProcessGUID]
-	if i, ok := findActual(rows, key.Index, p); ok {
-		return rows[i], true, nil
+func (m *MemStore) actualOf(p *proc, r *row) model.ActualLRP {
+	a := model.ActualLRP{ActualLRPKey: model.ActualLRPKey{ProcessGUID: p.guid, Index: r.index},
+		Domain: m.strs.name(r.domain), InstanceKey: model.InstanceKey{InstanceGUID: r.instanceGUID, CellID: m.cells.name(r.cell)},
+		State: r.state, Presence: r.presence, CrashCount: r.crashCount, Since: r.since}
+	if e := r.ext; e != nil {
+		a.Address, a.CrashReason, a.PlacementError = e.address, e.crashReason, e.placementError
+	}
+	return a
+}
+
+func (m *MemStore) GetActualLRP(key model.ActualLRPKey, pr model.Presence) (model.ActualLRP, bool, error) {
+	if p := m.proc(key.ProcessGUID); p != nil {
+		if i, ok := p.find(key.Index, pr); ok {
+			return m.actualOf(p, &p.rows[i]), true, nil
+		}
 	}
 	return model.ActualLRP{}, false, nil
 }
 
+// actualRows returns the ORDINARY, EVACUATING and SUSPECT rows of key with one lookup
+// (the BBS's fast path); found[p] tells which exist.
+func (m *MemStore) actualRows(key model.ActualLRPKey, out *[3]model.ActualLRP) (found [3]bool) {
+	p := m.proc(key.ProcessGUID)
+	if p == nil {
+		return found
+	}
+	i, _ := p.find(key.Index, model.Ordinary)
+	for ; i < len(p.rows) && p.rows[i].index == key.Index; i++ {
+		r := &p.rows[i]
+		out[r.presence] = m.actualOf(p, r)
+		found[r.presence] = true
+	}
+	return found
+}
+
+// fill sets r to a's fields but its cell index, reusing r's interned ids and shared
+// strings where they are unchanged.
+func (m *MemStore) fill(r *row, a *model.ActualLRP) {
+	r.instanceGUID, r.since, r.index, r.crashCount, r.state, r.presence =
+		a.InstanceGUID, a.Since, a.Index, a.CrashCount, a.State, a.Presence
+	if r.domain == 0 || a.Domain != m.strs.names[r.domain] {
+		r.domain = m.strs.id(a.Domain)
+	}
+	if a.Address == "" && a.CrashReason == "" && a.PlacementError == "" {
+		r.ext = nil
+	} else if e := r.ext; e == nil || e.address != a.Address || e.crashReason != a.CrashReason || e.placementError != a.PlacementError {
+		r.ext = &rowExt{address: a.Address, crashReason: a.CrashReason, placementError: a.PlacementError}
+	}
+}
+
+// cellID interns a cell id, trying the row's current one first.
+func (m *MemStore) cellID(cur uint32, cellID string) uint32 {
+	if cellID == "" {
+		return 0
+	}
+	if cur != 0 && m.cells.names[cur] == cellID {
+		return cur
+	}
+	id := m.cells.id(cellID)
+	if int(id) >= len(m.byCell) {
+		m.byCell = append(m.byCell, make([][]cellRef, int(id)+1-len(m.byCell))...)
+	}
+	return id
+}
+
+// index adds p.rows[slot] to its cell's list.
+func (m *MemStore) index(p *proc, slot int) {
+	r := &p.rows[slot]
+	if r.cell == 0 {
+		return
+	}
+	l := m.byCell[r.cell]
+	r.cellPos = int32(len(l))
+	m.byCell[r.cell] = append(l, cellRef{p: p, slot: int32(slot)})
+}
+
+// unindex removes p.rows[slot] from its cell's list (swap-delete).
+func (m *MemStore) unindex(p *proc, slot int) {
+	r := &p.rows[slot]
+	if r.cell == 0 {
+		return
+	}
+	l := m.byCell[r.cell]
+	pos, last := int(r.cellPos), len(l)-1
+	if pos != last {
+		moved := l[last]
+		l[pos] = moved
+		moved.p.rows[moved.slot].cellPos = int32(pos)
+	}
+	l[last] = cellRef{}
+	l = l[:last]
+	if len(l) == 0 && cap(l) > 16 {
+		l = nil // let a drained cell's list go
+	}
+	m.byCell[r.cell] = l
+	r.cellPos = 0
+}
+
+// shiftSlots adds d to the cell references of p.rows[from:] (they moved by d).
+func (m *MemStore) shiftSlots(p *proc, from, d int) {
+	for s := from; s < len(p.rows); s++ {
+		if r := &p.rows[s]; r.cell != 0 {
+			m.byCell[r.cell][r.cellPos].slot += int32(d)
+		}
+	}
+}
+
+// reserve makes room for n more actual rows of guid (when it has a proc), so creating
+// an app's instances allocates its row slice once.
+func (m *MemStore) reserve(guid string, n int) {
+	if p := m.proc(guid); p != nil && cap(p.rows)-len(p.rows) < n {
+		inl := p.onInline()
+		p.rows = slices.Grow(p.rows, n)
+		if inl {
+			p.inline[0] = row{} // moved out: drop its references
+		}
+	}
+}
+
 func (m *MemStore) PutActualLRP(a model.ActualLRP) error {
-	rows := m.actual[a.ProcessGUID]
-	i, ok := findActual(rows, a.Index, a.Presence)
+	p := m.procFor(a.ProcessGUID)
+	i, ok := p.find(a.Index, a.Presence)
 	if ok {
-		if old := rows[i]; old.CellID != a.CellID {
-			m.unindexCell(old)
+		r := &p.rows[i]
+		m.fill(r, &a)
+		if cell := m.cellID(r.cell, a.CellID); cell != r.cell {
+			m.unindex(p, i)
+			r.cell = cell
+			m.index(p, i)
 		}
-		rows[i] = a
+		return nil
+	}
+	var r row
+	m.fill(&r, &a)
+	r.cell = m.cellID(0, a.CellID)
+	inl := p.onInline()
+	if i == len(p.rows) {
+		p.rows = append(p.rows, r)
 	} else {
-		m.actual[a.ProcessGUID] = slices.Insert(rows, i, a)
+		p.rows = slices.Insert(p.rows, i, r)
+		m.shiftSlots(p, i+1, 1)
 	}
-	if a.CellID != "" {
-		c := m.byCell[a.CellID]
-		if c == nil {
-			c = map[actualID]struct{}{}
-			m.byCell[a.CellID] = c
-		}
-		c[actualID{a.ActualLRPKey, a.Presence}] = struct{}{}
+	if inl && !p.onInline() {
+		p.inline[0] = row{} // moved out: drop its references
 	}
+	m.index(p, i)
 	return nil
 }
 
-func (m *MemStore) unindexCell(a model.ActualLRP) {
-	if a.CellID == "" {
-		return
+func (m *MemStore) DeleteActualLRP(key model.ActualLRPKey, pr model.Presence) error {
+	p := m.proc(key.ProcessGUID)
+	if p == nil {
+		return nil
 	}
-	c := m.byCell[a.CellID]
-	delete(c, actualID{a.ActualLRPKey, a.Presence})
-	if len(c) == 0 {
-		delete(m.byCell, a.CellID)
-	}
-}
-
-func (m *MemStore) DeleteActualLRP(key model.ActualLRPKey, p model.Presence) error {
-	rows := m.actual[key.ProcessGUID]
-	i, ok := findActual(rows, key.Index, p)
+	i, ok := p.find(key.Index, pr)
 	if !ok {
 		return nil
 	}
-	m.unindexCell(rows[i])
-	rows = slices.Delete(rows, i, i+1)
-	if len(rows) == 0 {
-		delete(m.actual, key.ProcessGUID)
-	} else {
-		m.actual[key.ProcessGUID] = rows
+	m.unindex(p, i)
+	p.rows = slices.Delete(p.rows, i, i+1)
+	m.shiftSlots(p, i, -1)
+	if len(p.rows) == 0 {
+		p.inline[0] = row{}
+		p.rows = p.inline[:0:1] // a drained big app gives its row array back
+		m.release(p)
 	}
 	return nil
 }
 
 func (m *MemStore) ListActualLRPsByProcess(guid string) ([]model.ActualLRP, error) {
-	return slices.Clone(m.actual[guid]), nil // already in (index, presence) order
+	p := m.proc(guid)
+	if p == nil || len(p.rows) == 0 {
+		return nil, nil
+	}
+	out := make([]model.ActualLRP, len(p.rows)) // already in (index, presence) order
+	for i := range p.rows {
+		out[i] = m.actualOf(p, &p.rows[i])
+	}
+	return out, nil
 }
 
 func (m *MemStore) ListActualLRPsByCell(cellID string) ([]model.ActualLRP, error) {
-	ids := m.byCell[cellID]
-	out := make([]model.ActualLRP, 0, len(ids))
-	for id := range ids {
-		rows := m.actual[id.key.ProcessGUID]
-		if i, ok := findActual(rows, id.key.Index, id.presence); ok {
-			out = append(out, rows[i])
-		}
+	id, ok := m.cells.lookup(cellID)
+	if !ok || id == 0 || int(id) >= len(m.byCell) || len(m.byCell[id]) == 0 {
+		return []model.ActualLRP{}, nil
+	}
+	refs := m.byCell[id]
+	out := make([]model.ActualLRP, len(refs))
+	for i, c := range refs {
+		out[i] = m.actualOf(c.p, &c.p.rows[c.slot])
 	}
 	slices.SortFunc(out, CompareActualLRP)
 	return out, nil
@@ -192,12 +534,15 @@ func (m *MemStore) ListActualLRPsByCell(cellID string) ([]model.ActualLRP, error
 
 func (m *MemStore) ListActualLRPs() ([]model.ActualLRP, error) {
 	var out []model.ActualLRP
-	for _, rows := range m.actual {
-		out = append(out, rows...)
+	for _, p := range m.sortedProcs(func(p *proc) bool { return len(p.rows) > 0 }) {
+		for i := range p.rows {
+			out = append(out, m.actualOf(p, &p.rows[i]))
+		}
 	}
-	slices.SortFunc(out, CompareActualLRP)
 	return out, nil
 }
+
+// --- tasks and domains ---
 
 func (m *MemStore) GetTask(guid string) (model.Task, bool, error) {
 	t, ok := m.tasks[guid]
