@@ -3,6 +3,8 @@ package auction
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/diegolab/diegolab/model"
 )
 
 func init() {
@@ -116,12 +118,22 @@ type DotProduct struct{}
 func (DotProduct) Name() string { return "dot-product" }
 func (DotProduct) Choose(req Request, cands []Candidate, _ Settings, _ *rand.Rand) int {
 	return argBest(cands, func(c *Candidate) float64 {
-		tm, td, tc := float64(c.Total.MemoryMB), float64(c.Total.DiskMB), float64(c.Total.Containers)
-		m := float64(req.Resource.MemoryMB + c.ProxyMemoryMB)
-		return (m/tm)*(float64(c.Available.MemoryMB)/tm) +
-			(float64(req.Resource.DiskMB)/td)*(float64(c.Available.DiskMB)/td) +
-			(1/tc)*(float64(c.Available.Containers)/tc)
+		return dotValue(req.Resource.MemoryMB+c.ProxyMemoryMB, req.Resource.DiskMB, c.Total,
+			c.Available.MemoryMB, c.Available.DiskMB, c.Available.Containers)
 	})
+}
+
+// dotValue is DotProduct's value of a cell with totals tot and available (am, ad, ac)
+// for a request of mp MB memory (proxy included) and disk MB. The index evaluates it on
+// a subtree's maxima as an upper bound: with mp, disk >= 0 every operation is monotone
+// non-decreasing in am, ad and ac. The explicit conversions stop the compiler from fusing
+// a multiply and an add (Go spec, "Floating-point operators"), so every caller rounds
+// alike.
+func dotValue(mp, disk int, tot model.Resources, am, ad, ac int) float64 {
+	tm, td, tc := float64(tot.MemoryMB), float64(tot.DiskMB), float64(tot.Containers)
+	return float64(float64((float64(mp)/tm)*(float64(am)/tm))+
+		float64((float64(disk)/td)*(float64(ad)/td))) +
+		float64((1/tc)*(float64(ac)/tc))
 }
 
 // Balanced is Kubernetes-style scoring: NodeResourcesLeastAllocated (mean free
@@ -134,11 +146,21 @@ type Balanced struct{}
 func (Balanced) Name() string { return "balanced" }
 func (Balanced) Choose(req Request, cands []Candidate, _ Settings, _ *rand.Rand) int {
 	return argBest(cands, func(c *Candidate) float64 {
-		um := 1 - float64(memAfter(req, c))/float64(c.Total.MemoryMB)
-		ud := 1 - float64(c.Available.DiskMB-req.Resource.DiskMB)/float64(c.Total.DiskMB)
-		least := ((1 - um) + (1 - ud)) / 2
-		mean := (um + ud) / 2
-		std := math.Sqrt(((um-mean)*(um-mean) + (ud-mean)*(ud-mean)) / 2)
-		return least + (1 - std)
+		return balancedValue(req.Resource.MemoryMB+c.ProxyMemoryMB, req.Resource.DiskMB, c.Total,
+			c.Available.MemoryMB, c.Available.DiskMB)
 	})
+}
+
+// balancedValue is Balanced's value of a cell with totals tot and available memory am
+// and disk ad for a request of mp MB memory (proxy included) and disk MB: least +
+// (1 - std) over the used fractions um, ud after placement. In real numbers it is
+// 1 + min(free fractions) (least = mean of the free fractions, std = |um - ud| / 2),
+// which is what the index bounds (fast.go).
+func balancedValue(mp, disk int, tot model.Resources, am, ad int) float64 {
+	um := 1 - float64(am-mp)/float64(tot.MemoryMB)
+	ud := 1 - float64(ad-disk)/float64(tot.DiskMB)
+	least := ((1 - um) + (1 - ud)) / 2
+	mean := (um + ud) / 2
+	std := math.Sqrt(float64(float64((um-mean)*(um-mean))+float64((ud-mean)*(ud-mean))) / 2)
+	return least + (1 - std)
 }

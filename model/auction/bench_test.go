@@ -3,6 +3,8 @@ package auction
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -124,22 +126,27 @@ func BenchmarkSmallBatchesLargeState(b *testing.B) {
 
 // BenchmarkScaling: every algorithm over cells {100, 1,000, 10,000} x instances {1,000,
 // 10,000, 100,000, 1,000,000} in one batch (100 instances per app; the small clusters
-// fill up, so the large batches also measure the failure path). The scan algorithms
-// cost O(cells) per instance: runs with cells x instances > 1e8 are skipped for them
-// unless -scaling-all is given.
+// fill up, so the large batches also measure the failure path). Every built-in runs on
+// the index; viaChoose=balanced is balanced through the candidate scan a user's
+// algorithm takes, O(cells) per instance: its runs with cells x instances > 1e8 are
+// skipped unless -scaling-all is given.
 func BenchmarkScaling(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		cells := bigCells(n)
 		for _, inst := range []int{1000, 10000, 100000, 1000000} {
 			batch := bigBatch(inst/100, 100, 3)
-			for _, name := range builtins {
-				if name != "diego" && n*inst > 100_000_000 && !*scalingAll {
+			for _, name := range append(slices.Clone(builtins), "viaChoose=balanced") {
+				base, scan := strings.CutPrefix(name, "viaChoose=")
+				if scan && n*inst > 100_000_000 && !*scalingAll {
 					continue
 				}
 				b.Run(fmt.Sprintf("cells=%d/instances=%d/alg=%s", n, inst, name), func(b *testing.B) {
-					alg, err := New(name)
+					alg, err := New(base)
 					if err != nil {
 						b.Fatal(err)
+					}
+					if scan {
+						alg = viaChoose{alg}
 					}
 					b.ReportAllocs()
 					placed := 0

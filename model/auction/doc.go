@@ -60,8 +60,36 @@
 // An Algorithm chooses among the feasible candidates (Candidate, in cell order) of one
 // request; everything else is shared. Register adds one by name; New and Names look them
 // up. Built in: diego (default, exact, indexed), first-fit, best-fit, worst-fit, random,
-// power-of-two, dot-product and balanced (docs/algorithms.md). Only diego uses the
-// index; the others cost O(cells) per item.
+// power-of-two, dot-product and balanced (docs/algorithms.md).
+//
+// Every built-in implements the unexported indexed interface and runs on the index;
+// Schedule enumerates candidates and calls Choose only for other algorithms (a user's,
+// or a built-in wrapped in another type): O(cells) per item. Besides diego's fields a
+// node holds the maximum and minimum available memory and disk over the cells of its
+// subtree that have a free container (the others fit nothing), so that a cell full on
+// containers does not make its subtree look feasible.
+//
+//   - first-fit, best-fit, worst-fit, dot-product and balanced maximise a value (ties to
+//     the lowest cell order) by a depth-first branch and bound over the compatible
+//     groups' trees (fast.go): a subtree whose maxima do not fit has no feasible cell; a
+//     subtree is skipped when its upper bound is below the best value found, or equal
+//     to it with only later cells (minSeq), which makes exact ties between identical
+//     cells cost O(log cells). MaxPerCell is checked at the leaves. The bounds (maxima
+//     and minima over the cells with a free container): first-fit -minSeq; worst-fit
+//     max memory - mem; best-fit -(max(min memory, mem) - mem); dot-product its
+//     value on the maxima (each float64 operation is monotone and every coefficient
+//     non-negative); balanced, whose value is 1 + min(free fractions) in real numbers,
+//     that real form on the maxima plus 1e-12 (a hundredfold the float64 rounding), or
+//     its exact value when all cells below share their memory and disk. Leaves are
+//     valued by the same functions as Choose (dotValue, balancedValue), so the winner is
+//     Choose's over the enumerated candidates: checked by a differential test
+//     (diff_fast_test.go) on random persistent states.
+//   - random draws a cell uniformly among all cells and keeps it if feasible, up to 16
+//     times, then draws among the enumerated feasible cells: exactly uniform over the
+//     feasible cells, a function of the stream. power-of-two draws its first cell so and
+//     its second so among the feasible cells but the first, and compares DiegoScore on
+//     the Candidates Choose would get. With a nil stream both take the first feasible
+//     cell (first-fit's search).
 //
 // # Invariants
 //

@@ -2,4 +2,4 @@ package auction
 
 import "flag"
 
-var scalingAll = flag.Bool("scaling-all", false, "BenchmarkScaling: also run scan algorithms where cells x instances > 1e8")
+var scalingAll = flag.Bool("scaling-all", false, "BenchmarkScaling: also run the candidate-scan reference where cells x instances > 1e8")

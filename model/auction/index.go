@@ -7,19 +7,24 @@ import "math"
 // monotonicity of every float64 operation in Diego's score, an exact lower bound of any
 // score in the subtree (see doc.go).
 type node struct {
-	kL, kT              float64 // min LRP key (no locality term) and min task key
-	maxM, maxD, maxC    int     // max available memory, disk, containers
-	minS, minRank, minT int     // min starting containers, zone rank, tasks
-	minSeq              int     // min cell order
+	kL, kT           float64 // min LRP key (no locality term) and min task key
+	maxM, maxD, maxC int     // max available memory, disk, containers
+	// over the cells with a free container only (the others fit nothing): max and min
+	// available memory and disk, for the other built-ins' searches (fast.go)
+	maxMf, maxDf, minM, minD int
+	minS, minRank, minT      int // min starting containers, zone rank, tasks
+	minSeq                   int // min cell order
 }
 
 var emptyNode = node{kL: math.Inf(1), kT: math.Inf(1), maxM: -1, maxD: -1, maxC: -1,
-	minS: math.MaxInt, minRank: math.MaxInt, minT: math.MaxInt, minSeq: math.MaxInt}
+	maxMf: -1, maxDf: -1, minM: math.MaxInt, minD: math.MaxInt, minS: math.MaxInt, minRank: math.MaxInt, minT: math.MaxInt, minSeq: math.MaxInt}
 
 func combine(a, b *node) node {
 	return node{
 		kL: math.Min(a.kL, b.kL), kT: math.Min(a.kT, b.kT),
 		maxM: max(a.maxM, b.maxM), maxD: max(a.maxD, b.maxD), maxC: max(a.maxC, b.maxC),
+		maxMf: max(a.maxMf, b.maxMf), maxDf: max(a.maxDf, b.maxDf),
+		minM: min(a.minM, b.minM), minD: min(a.minD, b.minD),
 		minS: min(a.minS, b.minS), minRank: min(a.minRank, b.minRank), minT: min(a.minT, b.minT),
 		minSeq: min(a.minSeq, b.minSeq),
 	}

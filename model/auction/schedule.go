@@ -21,11 +21,24 @@ type workItem struct {
 	i    int
 }
 
-// indexed is implemented by algorithms that search the State's index themselves
-// instead of choosing among an enumerated candidate list (the exact diego algorithm).
+// query is one item as the index searches see it (State.q, filled by placeLRP and
+// placeTask after the prechecks).
+type query struct {
+	task       bool
+	mem, disk  int     // requested, without proxy memory
+	gid        int32   // LRPs: interned process guid; -1 for tasks
+	maxPerCell int     // LRPs: 0 = no cap
+	st         []uint8 // filter stage per capability signature
+	req        Request // the same item as a Request (for DiegoScore on a Candidate)
+}
+
+// indexed is implemented by the built-in algorithms: they search the State's index
+// themselves (fast.go, and Diego's search below) and return exactly the cell their
+// Choose would pick among the enumerated candidates, or, for the randomised ones, a
+// cell drawn with the same distribution. nil: no feasible cell. User-registered
+// algorithms take State.choose.
 type indexed interface {
-	searchLRP(s *State, l *LRP, gid int32, st []uint8) *cellRec
-	searchTask(s *State, t *Task, st []uint8) *cellRec
+	place(s *State, q *query, r *rand.Rand) *cellRec
 }
 
 // Schedule runs one auction on s: dedupe (LRPs by process guid and index, tasks by guid,
@@ -154,11 +167,12 @@ func (s *State) placeLRP(l *LRP, alg Algorithm, fast indexed, r *rand.Rand) (str
 		return "", errText
 	}
 	gid := s.guidID[l.ProcessGUID] // interned by Schedule's dedupe
+	req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource}
 	var win *cellRec
 	if fast != nil {
-		win = fast.searchLRP(s, l, gid, st)
+		s.q = query{mem: l.MemoryMB, disk: l.DiskMB, gid: gid, maxPerCell: l.MaxPerCell, st: st, req: req}
+		win = fast.place(s, &s.q, r)
 	} else {
-		req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource}
 		win = s.choose(req, alg, r, st, gid, l.MaxPerCell)
 	}
 	if win == nil {
@@ -182,11 +196,13 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 	if errText != "" {
 		return "", errText
 	}
+	req := Request{Task: true, GUID: t.GUID, Resource: t.Resource}
 	var win *cellRec
 	if fast != nil {
-		win = fast.searchTask(s, t, st)
+		s.q = query{task: true, mem: t.MemoryMB, disk: t.DiskMB, gid: -1, st: st, req: req}
+		win = fast.place(s, &s.q, r)
 	} else {
-		win = s.choose(Request{Task: true, GUID: t.GUID, Resource: t.Resource}, alg, r, st, -1, 0)
+		win = s.choose(req, alg, r, st, -1, 0)
 	}
 	if win == nil {
 		return "", s.problems(st, t.MemoryMB, t.DiskMB, false, -1, 0)
@@ -323,8 +339,16 @@ func (Diego) Choose(req Request, cands []Candidate, s Settings, _ *rand.Rand) in
 	return best
 }
 
-func (Diego) searchLRP(s *State, l *LRP, gid int32, st []uint8) *cellRec {
-	counts := s.guidZone[gid]
+func (d Diego) place(s *State, q *query, _ *rand.Rand) *cellRec {
+	if q.task {
+		return d.searchTask(s, q)
+	}
+	return d.searchLRP(s, q)
+}
+
+func (Diego) searchLRP(s *State, q *query) *cellRec {
+	st := q.st
+	counts := s.guidZone[q.gid]
 	tiers := s.tiers[:0]
 	for z := range s.zones {
 		tiers = append(tiers, int(counts[z]))
@@ -344,21 +368,21 @@ func (Diego) searchLRP(s *State, l *LRP, gid int32, st []uint8) *cellRec {
 				}
 			}
 		}
-		if win := s.search(l.MemoryMB, l.DiskMB, false, gid, l.MaxPerCell); win != nil {
+		if win := s.search(q.mem, q.disk, false, q.gid, q.maxPerCell); win != nil {
 			return win
 		}
 	}
 	return nil
 }
 
-func (Diego) searchTask(s *State, t *Task, st []uint8) *cellRec {
+func (Diego) searchTask(s *State, q *query) *cellRec {
 	s.heap = s.heap[:0]
 	for _, g := range s.grpList {
-		if g.active > 0 && st[g.key.sig] == stagePass {
+		if g.active > 0 && q.st[g.key.sig] == stagePass {
 			s.heap.push(searchEntry{key: math.Inf(-1), seq: -1, grp: g, idx: 1})
 		}
 	}
-	return s.search(t.MemoryMB, t.DiskMB, true, -1, 0)
+	return s.search(q.mem, q.disk, true, -1, 0)
 }
 
 // search is a best-first branch and bound over the tree nodes queued in s.heap. It

@@ -2,6 +2,7 @@ package auction
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"sort"
@@ -84,6 +85,8 @@ type State struct {
 	lastPC    model.PlacementConstraint
 	lastStage []uint8
 	tiers     []int
+	q         query      // the item being placed (indexed algorithms)
+	grpBounds []grpBound // compatible groups of one branch and bound
 }
 
 // NewState makes an empty State. Settings that fail Settings.Validate are clamped to
@@ -570,13 +573,18 @@ func (s *State) refresh(rec *cellRec) {
 	a := rec.cell.Available
 	base := 1 - (float64(a.MemoryMB)*g.invTot[0]+float64(a.DiskMB)*g.invTot[1]+float64(a.Containers)*g.invTot[2])/3 +
 		float64(rec.cell.StartingContainers)*s.set.StartingContainerWeight
-	g.t.set(rec.leaf, node{
+	n := node{
 		kL:   base + float64(rec.rank)*s.set.BinPackFirstFitWeight,
 		kT:   base + float64(LocalityOffset*len(rec.tasks)),
 		maxM: a.MemoryMB, maxD: a.DiskMB, maxC: a.Containers,
+		maxMf: -1, maxDf: -1, minM: math.MaxInt, minD: math.MaxInt,
 		minS: rec.cell.StartingContainers, minRank: rec.rank, minT: len(rec.tasks),
 		minSeq: rec.seq,
-	})
+	}
+	if a.Containers >= 1 {
+		n.maxMf, n.maxDf, n.minM, n.minD = a.MemoryMB, a.DiskMB, a.MemoryMB, a.DiskMB
+	}
+	g.t.set(rec.leaf, n)
 }
 
 // addListedLRP counts an instance listed on a cell whose Available already accounts for
