@@ -115,23 +115,3 @@ func TestComputeSteps(t *testing.T) {
 		})
 	}
 }
-
-func TestDueHeap(t *testing.T) {
-	h := newDueHeap[int]()
-	for i := range 100 {
-		h.Set(i, time.Duration((i*37)%100))
-	}
-	h.Remove(5)
-	h.Set(7, 1000)
-	got := map[int]bool{}
-	for _, k := range h.Due(20, nil) {
-		got[k] = true
-	}
-	for i := range 100 {
-		due := time.Duration((i * 37) % 100)
-		want := due <= 20 && i != 5 && i != 7
-		if got[i] != want {
-			t.Fatalf("key %d (due %v): in Due(20) = %v, want %v", i, due, got[i], want)
-		}
-	}
-}

@@ -14,7 +14,23 @@
 // due costs about the size of the cell list. The differential tests in model/bbs check
 // Tracker.Plan == Compute on random histories.
 //
+// The tracker's write path is built for millions of rows: every process guid is interned
+// to a small id whose one record (guidTable) holds the desired instances, the ORDINARY and
+// SUSPECT counts, the membership bits of the mismatch/orphan sets and, per instance
+// index, the key's positions in the unclaimed and crashed heaps. A write therefore costs
+// one guid lookup (plus one cell lookup when a row enters or leaves a cell); heap items
+// are pointer-free (guid id, index, due) and a heap swap writes the two positions into
+// the records without hashing. Cells are interned the same way (cellTable) with their
+// presence, per-kind counts and hot bits.
+//
 // Invariants:
+//   - a guid record lives exactly while something refers to it (a desired LRP, a row
+//     count, a suspect key or a heap item); a cell record while the cell is present or
+//     counts rows or tasks. Freed ids are reused, so the
+//     tables stay within the store's high-water mark and the heaps' arrays shrink when
+//     they empty;
+//   - a record's flag bits equal its membership of the mismatch/orphan/orphanSuspects
+//     sets, and a key's recorded heap position is where its item sits (TestDueHeapPositions);
 //   - every list in a Plan is sorted (actual keys by process guid then index, tasks and
 //     cells by id), so plans compare with ==-style deep equality and are deterministic;
 //   - Compute and Tracker share the per-row predicates (staleUnclaimed, restartDue, ...);

@@ -1,56 +1,226 @@
 package converge
 
 import (
+	"math"
 	"slices"
 	"time"
+
+	"github.com/diegolab/diegolab/model"
 )
 
-// dueHeap is a binary min-heap of keys by a due time, with positions so that a key can be
-// moved or removed in O(log n). Due lists every key with due <= limit without popping,
-// by walking the heap and pruning subtrees whose root is later: O(answer).
-type dueHeap[K comparable] struct {
-	items []dueItem[K]
-	pos   map[K]int
+// --- per process guid records ---
+
+// Bits of guidRec.flags.
+const (
+	recDesired        uint8 = 1 << iota // a desired LRP exists; instances is valid
+	recMismatch                         // member of Tracker.mismatch
+	recOrphan                           // member of Tracker.orphan
+	recOrphanSuspects                   // member of Tracker.orphanSuspects
+)
+
+// heapPos holds, for one actual LRP key, 1 + its position in the unclaimed (heapUnclaimed)
+// and crashed (heapCrashed) heaps; 0 means "not in that heap".
+type heapPos [2]int32
+
+const (
+	heapUnclaimed = 0
+	heapCrashed   = 1
+)
+
+// denseIndexLimit bounds the per-guid position array: keys with an index outside
+// [0, denseIndexLimit) keep their heap positions in guidTable.sparse instead, so a
+// strange index cannot allocate a huge array.
+const denseIndexLimit = 1 << 16
+
+// guidRec is everything the tracker knows about one process guid. It lives in
+// guidTable.recs at its id; heap items and the guid sets refer to it by id.
+//
+// 64 bytes: desired instances are kept as an int32 (saturated: 2^31-1 stands for "more
+// than any ORDINARY count can reach", which the comparison with ord still gets right).
+type guidRec struct {
+	guid      string    // shares the caller's string data
+	pos       []heapPos // per instance index: heap positions (grown on demand)
+	instances int32     // desired instances (saturated), when flags&recDesired
+	ord       int32     // ORDINARY rows
+	susp      int32     // SUSPECT rows
+	suspKeys  int32     // keys of this guid in Tracker.suspRunning plus those in Tracker.extraSuspects
+	inHeap    int32     // keys of this guid in the unclaimed or crashed heap (counted per heap)
+	flags     uint8
 }
 
-type dueItem[K comparable] struct {
-	due time.Duration
-	key K
+// empty reports whether nothing refers to the record any more, so it can be freed.
+func (r *guidRec) empty() bool {
+	return r.flags&recDesired == 0 && r.ord == 0 && r.susp == 0 && r.suspKeys == 0 && r.inHeap == 0
 }
 
-func newDueHeap[K comparable]() *dueHeap[K] { return &dueHeap[K]{pos: map[K]int{}} }
+// saturate32 clamps a desired instance count to the int32 range.
+func saturate32(n int) int32 { return int32(min(max(n, 0), math.MaxInt32)) }
 
-func (h *dueHeap[K]) Len() int { return len(h.items) }
+type sparseKey struct {
+	id    uint32
+	index int
+}
 
-// Set inserts key or moves it to due.
-func (h *dueHeap[K]) Set(key K, due time.Duration) {
-	if i, ok := h.pos[key]; ok {
+// guidTable interns process guids to small ids: one map lookup per guid, then slice
+// indexing. Freed ids are reused.
+type guidTable struct {
+	ids    map[string]uint32
+	recs   []guidRec
+	free   []uint32
+	sparse map[sparseKey]heapPos // heap positions of keys with an index outside the dense range
+}
+
+func newGuidTable() guidTable {
+	return guidTable{ids: map[string]uint32{}, sparse: map[sparseKey]heapPos{}}
+}
+
+// lookup returns the id of guid, if it has a record.
+func (g *guidTable) lookup(guid string) (uint32, bool) {
+	id, ok := g.ids[guid]
+	return id, ok
+}
+
+// intern returns the id of guid, creating an empty record if needed.
+func (g *guidTable) intern(guid string) uint32 {
+	if id, ok := g.ids[guid]; ok {
+		return id
+	}
+	var id uint32
+	if n := len(g.free); n > 0 {
+		id = g.free[n-1]
+		g.free = g.free[:n-1]
+	} else {
+		id = uint32(len(g.recs))
+		g.recs = append(g.recs, guidRec{})
+	}
+	g.recs[id] = guidRec{guid: guid}
+	g.ids[guid] = id
+	return id
+}
+
+// release frees the record of id if nothing refers to it.
+func (g *guidTable) release(id uint32) {
+	r := &g.recs[id]
+	if !r.empty() {
+		return
+	}
+	delete(g.ids, r.guid)
+	*r = guidRec{}
+	g.free = append(g.free, id)
+}
+
+func (g *guidTable) key(id uint32, index int) model.ActualLRPKey {
+	return model.ActualLRPKey{ProcessGUID: g.recs[id].guid, Index: index}
+}
+
+// pos returns 1 + the position of (id, index) in heap which, or 0.
+func (g *guidTable) pos(id uint32, index int, which int) int32 {
+	if index < 0 || index >= denseIndexLimit {
+		return g.sparse[sparseKey{id, index}][which]
+	}
+	if p := g.recs[id].pos; index < len(p) {
+		return p[index][which]
+	}
+	return 0
+}
+
+// setPos records p (1 + position, or 0) for (id, index) in heap which.
+func (g *guidTable) setPos(id uint32, index int, which int, p int32) {
+	if index < 0 || index >= denseIndexLimit {
+		k := sparseKey{id, index}
+		hp := g.sparse[k]
+		hp[which] = p
+		if hp == (heapPos{}) {
+			delete(g.sparse, k)
+		} else {
+			g.sparse[k] = hp
+		}
+		return
+	}
+	r := &g.recs[id]
+	if index >= len(r.pos) {
+		if p == 0 {
+			return
+		}
+		// Size the array for the desired instances at once when the index is among them.
+		n := index + 1
+		if r.flags&recDesired != 0 && int(r.instances) > n {
+			n = min(int(r.instances), denseIndexLimit)
+		}
+		r.pos = append(r.pos, make([]heapPos, n-len(r.pos))...)
+	}
+	r.pos[index][which] = p
+}
+
+// --- due heaps ---
+
+// dueItem is one heap entry: no strings, no pointers (the GC does not scan the heap).
+type dueItem struct {
+	due   time.Duration
+	id    uint32
+	index int
+}
+
+// dueHeap is a binary min-heap of actual LRP keys (guid id, index) by a due time. Each
+// key's position is kept in its guid record (guidTable.pos, slot which), so a key is
+// moved or removed in O(log n) and a swap updates two positions without hashing. Due
+// lists every key with due <= limit without popping, by walking the heap and pruning
+// subtrees whose root is later: O(answer).
+type dueHeap struct {
+	items []dueItem
+	tab   *guidTable
+	which int
+}
+
+func newDueHeap(tab *guidTable, which int) dueHeap { return dueHeap{tab: tab, which: which} }
+
+func (h *dueHeap) Len() int { return len(h.items) }
+
+// Set inserts (id, index) or moves it to due.
+func (h *dueHeap) Set(id uint32, index int, due time.Duration) {
+	if p := h.tab.pos(id, index, h.which); p > 0 {
+		i := int(p - 1)
 		h.items[i].due = due
 		h.fix(i)
 		return
 	}
-	h.items = append(h.items, dueItem[K]{due, key})
-	h.pos[key] = len(h.items) - 1
-	h.up(len(h.items) - 1)
+	h.items = append(h.items, dueItem{due: due, id: id, index: index})
+	i := len(h.items) - 1
+	h.tab.setPos(id, index, h.which, int32(i+1))
+	h.tab.recs[id].inHeap++
+	h.up(i)
 }
 
-// Remove deletes key if present.
-func (h *dueHeap[K]) Remove(key K) {
-	i, ok := h.pos[key]
-	if !ok {
+// Remove deletes (id, index) if present.
+func (h *dueHeap) Remove(id uint32, index int) {
+	p := h.tab.pos(id, index, h.which)
+	if p == 0 {
 		return
 	}
-	last := len(h.items) - 1
-	h.swap(i, last)
+	i, last := int(p-1), len(h.items)-1
+	if i != last {
+		h.items[i] = h.items[last]
+		h.place(i)
+	}
+	h.items[last] = dueItem{}
 	h.items = h.items[:last]
-	delete(h.pos, key)
+	h.tab.setPos(id, index, h.which, 0)
+	h.tab.recs[id].inHeap--
 	if i < last {
 		h.fix(i)
 	}
+	// Give back the array of a burst (every instance UNCLAIMED at start-up): a quarter
+	// full, it is halved; amortized O(1) per Remove.
+	if c := cap(h.items); c > minHeapCap && len(h.items) < c/4 {
+		h.items = append(make([]dueItem, 0, c/2), h.items...)
+	}
 }
 
-// Due appends every key with due <= limit to out (unordered).
-func (h *dueHeap[K]) Due(limit time.Duration, out []K) []K {
+// minHeapCap is the capacity below which a heap's array is never shrunk.
+const minHeapCap = 1024
+
+// Due appends the key of every item with due <= limit to out (unordered).
+func (h *dueHeap) Due(limit time.Duration, out []model.ActualLRPKey) []model.ActualLRPKey {
 	if len(h.items) == 0 {
 		return out
 	}
@@ -61,7 +231,7 @@ func (h *dueHeap[K]) Due(limit time.Duration, out []K) []K {
 		if h.items[i].due > limit {
 			continue
 		}
-		out = append(out, h.items[i].key)
+		out = append(out, h.tab.key(h.items[i].id, h.items[i].index))
 		if l := 2*i + 1; l < len(h.items) {
 			stack = append(stack, l)
 			if l+1 < len(h.items) {
@@ -72,24 +242,45 @@ func (h *dueHeap[K]) Due(limit time.Duration, out []K) []K {
 	return out
 }
 
-func (h *dueHeap[K]) fix(i int) {
+// place records that items[i] now sits at i.
+func (h *dueHeap) place(i int) {
+	it := &h.items[i]
+	if uint(it.index) < denseIndexLimit {
+		// the common case inline: the key has its slot in the dense array already.
+		h.tab.recs[it.id].pos[it.index][h.which] = int32(i + 1)
+		return
+	}
+	h.tab.setPos(it.id, it.index, h.which, int32(i+1))
+}
+
+func (h *dueHeap) fix(i int) {
 	if !h.down(i) {
 		h.up(i)
 	}
 }
 
-func (h *dueHeap[K]) up(i int) {
+// up and down move the item at i with a hole: shifted items are placed as they move,
+// the moving item once at the end.
+func (h *dueHeap) up(i int) {
+	it := h.items[i]
+	start := i
 	for i > 0 {
 		p := (i - 1) / 2
-		if h.items[p].due <= h.items[i].due {
-			return
+		if h.items[p].due <= it.due {
+			break
 		}
-		h.swap(i, p)
+		h.items[i] = h.items[p]
+		h.place(i)
 		i = p
+	}
+	if i != start {
+		h.items[i] = it
+		h.place(i)
 	}
 }
 
-func (h *dueHeap[K]) down(i int) bool {
+func (h *dueHeap) down(i int) bool {
+	it := h.items[i]
 	start := i
 	n := len(h.items)
 	for {
@@ -101,22 +292,121 @@ func (h *dueHeap[K]) down(i int) bool {
 		if r := l + 1; r < n && h.items[r].due < h.items[l].due {
 			c = r
 		}
-		if h.items[c].due >= h.items[i].due {
+		if h.items[c].due >= it.due {
 			break
 		}
-		h.swap(i, c)
+		h.items[i] = h.items[c]
+		h.place(i)
 		i = c
+	}
+	if i != start {
+		h.items[i] = it
+		h.place(i)
 	}
 	return i > start
 }
 
-func (h *dueHeap[K]) swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.pos[h.items[i].key] = i
-	h.pos[h.items[j].key] = j
+// --- cells ---
+
+// Kinds of per-cell counts.
+const (
+	cellOrd  = iota // ORDINARY CLAIMED/RUNNING rows, hot when the cell is absent
+	cellEvac        // EVACUATING rows, hot when absent
+	cellSusp        // SUSPECT rows, hot when present
+	cellTask        // RUNNING tasks, hot when absent
+	cellKinds
+)
+
+// hotWhenPresent says, per kind, which presence makes a cell with rows of that kind hot.
+var hotWhenPresent = [cellKinds]bool{cellSusp: true}
+
+// cellRec is what the tracker knows about one cell: whether it is present, per-kind row
+// counts, which of those kinds are hot, and its running tasks.
+type cellRec struct {
+	name    string
+	present bool
+	hot     uint8 // bit per kind: member of Tracker.hot[kind]
+	n       [cellKinds]int32
+	tasks   set[string] // RUNNING task guids on the cell
 }
 
-// set is a small string/key set with sorted extraction.
+func (c *cellRec) isHot(kind int) bool {
+	return c.n[kind] > 0 && c.present == hotWhenPresent[kind]
+}
+
+// cellTable interns cell ids like guidTable. A record lives while the cell is present or
+// counts anything.
+type cellTable struct {
+	ids  map[string]uint32
+	recs []cellRec
+	free []uint32
+	hot  [cellKinds]set[uint32]
+}
+
+func newCellTable() cellTable {
+	c := cellTable{ids: map[string]uint32{}}
+	for k := range c.hot {
+		c.hot[k] = set[uint32]{}
+	}
+	return c
+}
+
+func (c *cellTable) intern(name string) uint32 {
+	if id, ok := c.ids[name]; ok {
+		return id
+	}
+	var id uint32
+	if n := len(c.free); n > 0 {
+		id = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else {
+		id = uint32(len(c.recs))
+		c.recs = append(c.recs, cellRec{})
+	}
+	c.recs[id] = cellRec{name: name}
+	c.ids[name] = id
+	return id
+}
+
+func (c *cellTable) present(name string) bool {
+	id, ok := c.ids[name]
+	return ok && c.recs[id].present
+}
+
+// update re-evaluates the hot bits of cell id after a count or presence change and frees
+// the record when nothing refers to it.
+func (c *cellTable) update(id uint32) {
+	r := &c.recs[id]
+	for k := range cellKinds {
+		bit := uint8(1) << k
+		if on := r.isHot(k); on != (r.hot&bit != 0) {
+			r.hot ^= bit
+			c.hot[k].put(id, on)
+		}
+	}
+	if !r.present && r.n == [cellKinds]int32{} && len(r.tasks) == 0 {
+		delete(c.ids, r.name)
+		*r = cellRec{}
+		c.free = append(c.free, id)
+	}
+}
+
+// add changes the count of kind on cell by delta (a count never goes below 0).
+func (c *cellTable) add(cell string, kind int, delta int32) {
+	id := c.intern(cell)
+	r := &c.recs[id]
+	r.n[kind] = max(r.n[kind]+delta, 0)
+	c.update(id)
+}
+
+// sortedHot returns the names of the hot cells of kind, sorted.
+func (c *cellTable) sortedHot(kind int) []string {
+	return sortedNames(c.hot[kind], func(id uint32) string { return c.recs[id].name })
+}
+
+// --- sets ---
+
+// set is a small key set with sorted extraction.
 type set[K comparable] map[K]struct{}
 
 func (s set[K]) put(k K, on bool) {
@@ -127,45 +417,15 @@ func (s set[K]) put(k K, on bool) {
 	}
 }
 
-func sortedSet(s set[string]) []string {
+// sortedNames returns the names of the ids in s, sorted.
+func sortedNames(s set[uint32], name func(uint32) string) []string {
 	if len(s) == 0 {
 		return nil
 	}
 	out := make([]string, 0, len(s))
-	for k := range s {
-		out = append(out, k)
+	for id := range s {
+		out = append(out, name(id))
 	}
 	slices.Sort(out)
 	return out
-}
-
-// cellCounts counts rows of one kind per cell and keeps the "hot" cells: those with rows
-// whose presence status equals wantPresent (absent cells for ORDINARY/EVACUATING rows and
-// running tasks, present cells for SUSPECT rows).
-type cellCounts struct {
-	counts      map[string]int
-	hot         set[string]
-	wantPresent bool
-}
-
-func newCellCounts(wantPresent bool) cellCounts {
-	return cellCounts{counts: map[string]int{}, hot: set[string]{}, wantPresent: wantPresent}
-}
-
-func (c *cellCounts) add(cell string, delta int, present bool) {
-	n := c.counts[cell] + delta
-	if n <= 0 {
-		delete(c.counts, cell)
-		delete(c.hot, cell)
-		return
-	}
-	c.counts[cell] = n
-	c.hot.put(cell, present == c.wantPresent)
-}
-
-// presenceChanged re-evaluates one cell whose presence flipped.
-func (c *cellCounts) presenceChanged(cell string, present bool) {
-	if c.counts[cell] > 0 {
-		c.hot.put(cell, present == c.wantPresent)
-	}
 }

@@ -21,136 +21,211 @@ type Source interface {
 
 // Tracker keeps the indexes that let Plan find every row convergence acts on without
 // scanning the store. Notify it of every write; Plan then equals Compute on a snapshot.
+//
+// Everything per process guid sits in one record (guidTable): desired instances, row
+// counts, set membership bits and the heap positions of its keys, so a write costs one
+// guid lookup, plus one cell lookup when a row enters or leaves a cell. The guid sets are
+// touched only when a membership bit flips.
 type Tracker struct {
-	cfg     Config
-	src     Source
-	present set[string]
-	cells   []string // the sorted cell list of the last Plan
+	cfg   Config
+	src   Source
+	cells []string // the sorted cell list of the last Plan
 
-	instances map[string]int // desired instances per process guid
-	ordCount  map[string]int // ORDINARY rows per process guid
-	suspCount map[string]int // SUSPECT rows per process guid
+	guids guidTable
+	cell  cellTable
 
-	mismatch       set[string] // desired, ORDINARY count != instances
-	orphan         set[string] // ORDINARY rows, no desired
-	orphanSuspects set[string] // SUSPECT rows, no desired
+	mismatch       set[uint32] // guid ids: desired, ORDINARY count != instances
+	orphan         set[uint32] // guid ids: ORDINARY rows, no desired
+	orphanSuspects set[uint32] // guid ids: SUSPECT rows, no desired
 	suspRunning    set[model.ActualLRPKey]
 	extraSuspects  set[model.ActualLRPKey]
 	suspectClaimed int
 
-	unclaimed *dueHeap[model.ActualLRPKey] // ORDINARY UNCLAIMED, due = since
-	crashed   *dueHeap[model.ActualLRPKey] // ORDINARY CRASHED, due = since + backoff
+	unclaimed dueHeap // ORDINARY UNCLAIMED, due = since
+	crashed   dueHeap // ORDINARY CRASHED, due = since + backoff
 
-	ordCells  cellCounts // ORDINARY CLAIMED/RUNNING per cell, hot when absent
-	evacCells cellCounts // EVACUATING per cell, hot when absent
-	suspCells cellCounts // SUSPECT per cell, hot when present
-	taskCells cellCounts // RUNNING tasks per cell, hot when absent
-
-	runningTasks map[string]set[string] // cell -> running task guids
-	pending      set[string]
-	completed    set[string]
-	resolving    set[string]
+	pending   set[string]
+	completed set[string]
+	resolving set[string]
 }
 
 // NewTracker returns an empty tracker reading through src. Until the first Plan no cell
 // is present.
 func NewTracker(cfg Config, src Source) *Tracker {
-	return &Tracker{
-		cfg: cfg, src: src, present: set[string]{},
-		instances: map[string]int{}, ordCount: map[string]int{}, suspCount: map[string]int{},
-		mismatch: set[string]{}, orphan: set[string]{}, orphanSuspects: set[string]{},
+	t := &Tracker{
+		cfg: cfg, src: src, guids: newGuidTable(), cell: newCellTable(),
+		mismatch: set[uint32]{}, orphan: set[uint32]{}, orphanSuspects: set[uint32]{},
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
-		unclaimed: newDueHeap[model.ActualLRPKey](), crashed: newDueHeap[model.ActualLRPKey](),
-		ordCells: newCellCounts(false), evacCells: newCellCounts(false),
-		suspCells: newCellCounts(true), taskCells: newCellCounts(false),
-		runningTasks: map[string]set[string]{},
-		pending:      set[string]{}, completed: set[string]{}, resolving: set[string]{},
+		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
 	}
+	t.unclaimed = newDueHeap(&t.guids, heapUnclaimed)
+	t.crashed = newDueHeap(&t.guids, heapCrashed)
+	return t
 }
 
-func (t *Tracker) guidChanged(guid string) {
-	inst, desired := t.instances[guid]
-	t.mismatch.put(guid, desired && t.ordCount[guid] != inst)
-	t.orphan.put(guid, !desired && t.ordCount[guid] > 0)
-	t.orphanSuspects.put(guid, !desired && t.suspCount[guid] > 0)
+// guidChanged re-evaluates the set memberships of guid id, touching a set only when its
+// bit flips, and frees the record when nothing refers to it any more.
+func (t *Tracker) guidChanged(id uint32) {
+	r := &t.guids.recs[id]
+	desired := r.flags&recDesired != 0
+	t.flip(r, id, recMismatch, desired && r.ord != r.instances, t.mismatch)
+	t.flip(r, id, recOrphan, !desired && r.ord > 0, t.orphan)
+	t.flip(r, id, recOrphanSuspects, !desired && r.susp > 0, t.orphanSuspects)
+	t.guids.release(id)
+}
+
+func (t *Tracker) flip(r *guidRec, id uint32, bit uint8, on bool, s set[uint32]) {
+	if on != (r.flags&bit != 0) {
+		r.flags ^= bit
+		s.put(id, on)
+	}
 }
 
 // DesiredChanged records a desired LRP created (old nil), updated or removed (new nil).
 func (t *Tracker) DesiredChanged(old, new *model.DesiredLRP) {
-	guid := ""
-	if old != nil {
-		guid = old.ProcessGUID
-		delete(t.instances, guid)
+	if old != nil && (new == nil || old.ProcessGUID != new.ProcessGUID) {
+		id := t.guids.intern(old.ProcessGUID)
+		t.guids.recs[id].flags &^= recDesired
+		t.guids.recs[id].instances = 0
+		t.guidChanged(id)
 	}
 	if new != nil {
-		guid = new.ProcessGUID
-		t.instances[guid] = new.Instances
+		id := t.guids.intern(new.ProcessGUID)
+		t.guids.recs[id].flags |= recDesired
+		t.guids.recs[id].instances = saturate32(new.Instances)
+		t.guidChanged(id)
 	}
-	t.guidChanged(guid)
 }
 
 // ActualChanged records an actual LRP row created (old nil), changed or deleted (new nil).
 // Old and new must have the same key and presence.
 func (t *Tracker) ActualChanged(old, new *model.ActualLRP) {
-	if old != nil {
-		t.actualRow(old, -1)
-	}
-	if new != nil {
-		t.actualRow(new, +1)
+	if old != nil && new != nil && old.ActualLRPKey != new.ActualLRPKey {
+		// not a change of one row: two unrelated rows.
+		t.ActualChanged(old, nil)
+		t.ActualChanged(nil, new)
+		return
 	}
 	a := new
 	if a == nil {
 		a = old
 	}
-	t.guidChanged(a.ProcessGUID)
+	if a == nil {
+		return
+	}
+	id := t.guids.intern(a.ProcessGUID)
+	t.actualRows(id, old, new)
 	// extra suspects depend on the ORDINARY and the SUSPECT row of the key.
-	if _, ok := t.suspRunning[a.ActualLRPKey]; ok {
-		o, found := t.src.ActualLRP(a.ActualLRPKey, model.Ordinary)
-		t.extraSuspects.put(a.ActualLRPKey, found && o.State == model.Running)
-	} else {
-		delete(t.extraSuspects, a.ActualLRPKey)
+	if r := &t.guids.recs[id]; r.suspKeys > 0 {
+		key := a.ActualLRPKey
+		want := false
+		if _, ok := t.suspRunning[key]; ok {
+			o, found := t.src.ActualLRP(key, model.Ordinary)
+			want = found && o.State == model.Running
+		}
+		if _, in := t.extraSuspects[key]; in != want {
+			t.extraSuspects.put(key, want)
+			if want {
+				t.guids.recs[id].suspKeys++
+			} else {
+				t.guids.recs[id].suspKeys--
+			}
+		}
+	}
+	t.guidChanged(id)
+}
+
+// rowCell returns the per-cell count a row belongs to, or -1.
+func rowCell(a *model.ActualLRP) int {
+	switch a.Presence {
+	case model.Ordinary:
+		if a.State == model.Claimed || a.State == model.Running {
+			return cellOrd
+		}
+	case model.Evacuating:
+		return cellEvac
+	case model.Suspect:
+		return cellSusp
+	}
+	return -1
+}
+
+// actualRows replaces row old by row new (either may be nil; same key) in the indexes of
+// guid id.
+func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP) {
+	r := &t.guids.recs[id]
+	// counts per guid
+	for _, x := range [2]struct {
+		a *model.ActualLRP
+		d int32
+	}{{old, -1}, {new, +1}} {
+		if x.a == nil {
+			continue
+		}
+		switch x.a.Presence {
+		case model.Ordinary:
+			r.ord += x.d
+		case model.Suspect:
+			r.susp += x.d
+			switch x.a.State {
+			case model.Running:
+				t.suspRunningPut(id, x.a.ActualLRPKey, x.d > 0)
+			case model.Claimed:
+				t.suspectClaimed += int(x.d)
+			}
+		}
+	}
+
+	// heaps: a key that stays in a heap is moved, not removed and re-inserted.
+	isOrd := func(a *model.ActualLRP, s model.ActualLRPState) bool {
+		return a != nil && a.Presence == model.Ordinary && a.State == s
+	}
+	switch {
+	case isOrd(new, model.Unclaimed):
+		t.unclaimed.Set(id, new.Index, new.Since)
+	case isOrd(old, model.Unclaimed):
+		t.unclaimed.Remove(id, old.Index)
+	}
+	newCrashed := isOrd(new, model.Crashed)
+	if newCrashed {
+		if delay, ok := model.RestartDelay(new.CrashCount); ok {
+			t.crashed.Set(id, new.Index, new.Since+delay)
+		} else {
+			t.crashed.Remove(id, new.Index)
+		}
+	} else if isOrd(old, model.Crashed) {
+		t.crashed.Remove(id, old.Index)
+	}
+
+	// cells: nothing to do when the row stays counted on the same cell.
+	oc, nc := -1, -1
+	if old != nil {
+		oc = rowCell(old)
+	}
+	if new != nil {
+		nc = rowCell(new)
+	}
+	if oc == nc && oc >= 0 && old.CellID == new.CellID {
+		return
+	}
+	if oc >= 0 {
+		t.cell.add(old.CellID, oc, -1)
+	}
+	if nc >= 0 {
+		t.cell.add(new.CellID, nc, +1)
 	}
 }
 
-func (t *Tracker) actualRow(a *model.ActualLRP, d int) {
-	on := d > 0
-	_, present := t.present[a.CellID]
-	switch a.Presence {
-	case model.Ordinary:
-		t.ordCount[a.ProcessGUID] += d
-		if t.ordCount[a.ProcessGUID] == 0 {
-			delete(t.ordCount, a.ProcessGUID)
-		}
-		switch a.State {
-		case model.Unclaimed:
-			if on {
-				t.unclaimed.Set(a.ActualLRPKey, a.Since)
-			} else {
-				t.unclaimed.Remove(a.ActualLRPKey)
-			}
-		case model.Crashed:
-			if delay, ok := model.RestartDelay(a.CrashCount); ok && on {
-				t.crashed.Set(a.ActualLRPKey, a.Since+delay)
-			} else {
-				t.crashed.Remove(a.ActualLRPKey)
-			}
-		case model.Claimed, model.Running:
-			t.ordCells.add(a.CellID, d, present)
-		}
-	case model.Evacuating:
-		t.evacCells.add(a.CellID, d, present)
-	case model.Suspect:
-		t.suspCount[a.ProcessGUID] += d
-		if t.suspCount[a.ProcessGUID] == 0 {
-			delete(t.suspCount, a.ProcessGUID)
-		}
-		t.suspCells.add(a.CellID, d, present)
-		switch a.State {
-		case model.Running:
-			t.suspRunning.put(a.ActualLRPKey, on)
-		case model.Claimed:
-			t.suspectClaimed += d
-		}
+func (t *Tracker) suspRunningPut(id uint32, key model.ActualLRPKey, on bool) {
+	_, in := t.suspRunning[key]
+	if in == on {
+		return
+	}
+	t.suspRunning.put(key, on)
+	if on {
+		t.guids.recs[id].suspKeys++
+	} else {
+		t.guids.recs[id].suspKeys--
 	}
 }
 
@@ -173,24 +248,24 @@ func (t *Tracker) taskRow(k *model.Task, on bool) {
 	case model.TaskResolving:
 		t.resolving.put(k.GUID, on)
 	case model.TaskRunning:
-		s := t.runningTasks[k.CellID]
-		if s == nil {
-			s = set[string]{}
-			t.runningTasks[k.CellID] = s
-		}
-		_, present := t.present[k.CellID]
-		if on {
-			if _, dup := s[k.GUID]; !dup {
-				s[k.GUID] = struct{}{}
-				t.taskCells.add(k.CellID, 1, present)
+		id := t.cell.intern(k.CellID)
+		c := &t.cell.recs[id]
+		_, in := c.tasks[k.GUID]
+		switch {
+		case on && !in:
+			if c.tasks == nil {
+				c.tasks = set[string]{}
 			}
-		} else if _, ok := s[k.GUID]; ok {
-			delete(s, k.GUID)
-			t.taskCells.add(k.CellID, -1, present)
+			c.tasks[k.GUID] = struct{}{}
+			c.n[cellTask]++
+		case !on && in:
+			delete(c.tasks, k.GUID)
+			c.n[cellTask]--
 		}
-		if len(s) == 0 {
-			delete(t.runningTasks, k.CellID)
+		if len(c.tasks) == 0 {
+			c.tasks = nil
 		}
+		t.cell.update(id)
 	}
 }
 
@@ -201,11 +276,9 @@ func (t *Tracker) setCells(cells []string) {
 		return
 	}
 	flip := func(cell string, present bool) {
-		t.present.put(cell, present)
-		t.ordCells.presenceChanged(cell, present)
-		t.evacCells.presenceChanged(cell, present)
-		t.suspCells.presenceChanged(cell, present)
-		t.taskCells.presenceChanged(cell, present)
+		id := t.cell.intern(cell)
+		t.cell.recs[id].present = present
+		t.cell.update(id)
 	}
 	old := t.cells
 	i, j := 0, 0
@@ -246,7 +319,7 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	var fresh map[string]bool
 	p.PruneDomains, fresh = freshDomains(t.src.Domains(), now)
 
-	for _, cell := range sortedSet(t.evacCells.hot) {
+	for _, cell := range t.cell.sortedHot(cellEvac) {
 		for _, a := range t.src.ActualLRPsOnCell(cell) {
 			if a.Presence == model.Evacuating {
 				p.PruneEvacuating = append(p.PruneEvacuating, a)
@@ -268,13 +341,13 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	slices.SortFunc(p.StaleUnclaimed, compareKey)
 
-	for _, cell := range sortedSet(t.ordCells.hot) {
+	for _, cell := range t.cell.sortedHot(cellOrd) {
 		p.MissingCellIDs = append(p.MissingCellIDs, cell)
 		for _, a := range t.src.ActualLRPsOnCell(cell) {
 			if !onCellRow(&a) {
 				continue
 			}
-			if _, ok := t.instances[a.ProcessGUID]; ok {
+			if id, ok := t.guids.lookup(a.ProcessGUID); ok && t.guids.recs[id].flags&recDesired != 0 {
 				_, susp := t.src.ActualLRP(a.ActualLRPKey, model.Suspect)
 				p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: susp})
 			}
@@ -282,7 +355,7 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	slices.SortFunc(p.MissingCells, func(a, b MissingCell) int { return compareKey(a.Key, b.Key) })
 
-	for _, guid := range sortedSet(t.mismatch) {
+	for _, guid := range t.sortedGuids(t.mismatch) {
 		d := desired(guid)
 		if d == nil {
 			continue
@@ -296,14 +369,14 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 		instanceCounts(d, idx, fresh, &p)
 	}
 
-	for _, guid := range sortedSet(t.orphan) {
+	for _, guid := range t.sortedGuids(t.orphan) {
 		for _, a := range t.src.ActualLRPsByProcess(guid) {
 			if a.Presence == model.Ordinary && fresh[a.Domain] {
 				p.Orphaned = append(p.Orphaned, a.ActualLRPKey)
 			}
 		}
 	}
-	for _, guid := range sortedSet(t.orphanSuspects) {
+	for _, guid := range t.sortedGuids(t.orphanSuspects) {
 		for _, a := range t.src.ActualLRPsByProcess(guid) {
 			if a.Presence == model.Suspect {
 				p.OrphanedSuspects = append(p.OrphanedSuspects, a.ActualLRPKey)
@@ -314,7 +387,7 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 		p.ExtraSuspects = append(p.ExtraSuspects, k)
 	}
 	slices.SortFunc(p.ExtraSuspects, compareKey)
-	for _, cell := range sortedSet(t.suspCells.hot) {
+	for _, cell := range t.cell.sortedHot(cellSusp) {
 		for _, a := range t.src.ActualLRPsOnCell(cell) {
 			if a.Presence == model.Suspect {
 				p.PromoteSuspects = append(p.PromoteSuspects, a.ActualLRPKey)
@@ -340,8 +413,9 @@ func (t *Tracker) planTasks(now time.Duration, p *Plan) {
 	for g := range t.pending {
 		guids = append(guids, g)
 	}
-	for _, cell := range sortedSet(t.taskCells.hot) {
-		for g := range t.runningTasks[cell] {
+	for _, cell := range t.cell.sortedHot(cellTask) {
+		id := t.cell.ids[cell]
+		for g := range t.cell.recs[id].tasks {
 			guids = append(guids, g)
 		}
 	}
@@ -352,12 +426,17 @@ func (t *Tracker) planTasks(now time.Duration, p *Plan) {
 		guids = append(guids, g)
 	}
 	slices.Sort(guids)
-	isPresent := func(c string) bool { _, ok := t.present[c]; return ok }
+	isPresent := t.cell.present
 	for _, g := range guids {
 		if k, ok := t.src.Task(g); ok {
 			planTask(&k, now, t.cfg, isPresent, p)
 		}
 	}
+}
+
+// sortedGuids returns the process guids of the ids in s, sorted.
+func (t *Tracker) sortedGuids(s set[uint32]) []string {
+	return sortedNames(s, func(id uint32) string { return t.guids.recs[id].guid })
 }
 
 func strictlySorted(s []string) bool {
