@@ -57,6 +57,7 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 	seenL := make(map[lrpKey]struct{}, len(b.LRPs))
 	res.LRPs = make([]LRPResult, 0, len(b.LRPs))
 	lastGUID, lastGID := "", int32(-1)
+	gids := make([]int32, 0, len(b.LRPs)) // interned guid per result
 	for _, l := range b.LRPs {
 		if l.ProcessGUID != lastGUID || lastGID < 0 {
 			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
@@ -65,6 +66,7 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 		if _, dup := seenL[k]; !dup {
 			seenL[k] = struct{}{}
 			res.LRPs = append(res.LRPs, LRPResult{LRP: l})
+			gids = append(gids, lastGID)
 		}
 	}
 	seenT := make(map[string]bool, len(b.Tasks))
@@ -122,7 +124,7 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 			tr.CellID, tr.Error = s.placeTask(&tr.Task, alg, fast, r)
 		} else {
 			lr := &res.LRPs[w.i]
-			lr.CellID, lr.Error = s.placeLRP(&lr.LRP, alg, fast, r)
+			lr.CellID, lr.Error = s.placeLRP(&lr.LRP, gids[w.i], alg, fast, r)
 		}
 	}
 	return res
@@ -155,7 +157,7 @@ func (s *State) precheck(pc *model.PlacementConstraint) ([]uint8, string) {
 	return st, ""
 }
 
-func (s *State) placeLRP(l *LRP, alg Algorithm, fast indexed, r *rand.Rand) (string, string) {
+func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand.Rand) (string, string) {
 	if l.ProcessGUID == "" {
 		return "", "invalid lrp: process_guid must not be empty"
 	}
@@ -166,7 +168,6 @@ func (s *State) placeLRP(l *LRP, alg Algorithm, fast indexed, r *rand.Rand) (str
 	if errText != "" {
 		return "", errText
 	}
-	gid := s.guidID[l.ProcessGUID] // interned by Schedule's dedupe
 	req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource}
 	var win *cellRec
 	if fast != nil {
@@ -180,7 +181,7 @@ func (s *State) placeLRP(l *LRP, alg Algorithm, fast indexed, r *rand.Rand) (str
 	}
 	// Reserve the plain (un-proxied) resources (Diego: cell.ReserveLRP).
 	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
-	s.countLRP(win, l.ProcessGUID, +1)
+	s.countLRP(win, gid, +1)
 	s.refresh(win)
 	return win.cell.ID, ""
 }

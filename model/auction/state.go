@@ -323,14 +323,13 @@ func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bo
 	if err := s.take(rec, r, starting); err != nil {
 		return err
 	}
-	s.countLRP(rec, processGUID, +1)
+	s.countLRP(rec, s.internGUID(processGUID), +1)
 	s.refresh(rec)
 	return nil
 }
 
-// countLRP moves the same-guid counts only (resources untouched).
-func (s *State) countLRP(rec *cellRec, processGUID string, d int32) {
-	gid := s.internGUID(processGUID)
+// countLRP moves the same-guid counts of interned guid gid only (resources untouched).
+func (s *State) countLRP(rec *cellRec, gid int32, d int32) {
 	n := rec.guids[gid] + d
 	if n == 0 {
 		delete(rec.guids, gid)
@@ -355,7 +354,7 @@ func (s *State) RemoveLRP(cellID, processGUID string, r model.Resource, starting
 	if err := s.give(rec, r, starting); err != nil {
 		return err
 	}
-	s.countLRP(rec, processGUID, -1)
+	s.countLRP(rec, gid, -1)
 	s.refresh(rec)
 	return nil
 }
@@ -594,7 +593,7 @@ func (s *State) addListedLRP(cellID, processGUID string) error {
 	if !ok {
 		return &model.NotFoundError{Kind: "cell", Key: cellID}
 	}
-	s.countLRP(rec, processGUID, +1)
+	s.countLRP(rec, s.internGUID(processGUID), +1)
 	s.refresh(rec)
 	return nil
 }

@@ -64,7 +64,11 @@ type sparseKey struct {
 // guidTable interns process guids to small ids: one map lookup per guid, then slice
 // indexing. Freed ids are reused.
 type guidTable struct {
-	ids    map[string]uint32
+	ids map[string]uint32
+	// last memoises the most recent lookup (id+1, 0 = none): the BBS notifies the
+	// tracker of one guid's rows in a row, with the store's own string, so a repeat
+	// costs a pointer compare instead of a probe of a map with millions of keys.
+	last   uint32
 	recs   []guidRec
 	free   []uint32
 	sparse map[sparseKey]heapPos // heap positions of keys with an index outside the dense range
@@ -76,13 +80,19 @@ func newGuidTable() guidTable {
 
 // lookup returns the id of guid, if it has a record.
 func (g *guidTable) lookup(guid string) (uint32, bool) {
+	if g.last > 0 && g.recs[g.last-1].guid == guid {
+		return g.last - 1, true
+	}
 	id, ok := g.ids[guid]
+	if ok {
+		g.last = id + 1
+	}
 	return id, ok
 }
 
 // intern returns the id of guid, creating an empty record if needed.
 func (g *guidTable) intern(guid string) uint32 {
-	if id, ok := g.ids[guid]; ok {
+	if id, ok := g.lookup(guid); ok {
 		return id
 	}
 	var id uint32
@@ -105,6 +115,9 @@ func (g *guidTable) release(id uint32) {
 		return
 	}
 	delete(g.ids, r.guid)
+	if g.last == id+1 {
+		g.last = 0
+	}
 	*r = guidRec{}
 	g.free = append(g.free, id)
 }
