@@ -169,7 +169,7 @@ func (q *query) memFor(g *group) int {
 // nodeFits: some cell below may fit: the maxima over the cells with a free container
 // fit (false when there is none, or no cell at all).
 func nodeFits(n *node, mp, disk int) bool {
-	return n.maxMf >= mp && n.maxDf >= disk && n.maxMf >= 0
+	return int(n.maxMf) >= mp && int(n.maxDf) >= disk && int(n.maxMf) >= 0
 }
 
 type objKind uint8
@@ -225,25 +225,25 @@ func (b *bnb) bound(n *node) float64 {
 	case objBestFit:
 		// a feasible cell has at least max(minM, mp) memory, so at least that minus mp
 		// left after the placement
-		return -float64(max(n.minM, b.mp) - b.mp)
+		return -float64(max(int(n.minM), b.mp) - b.mp)
 	case objWorstFit:
-		return float64(n.maxMf - b.mp)
+		return float64(int(n.maxMf) - b.mp)
 	case objDotProduct:
 		// monotone non-decreasing in each available figure (dotValue)
-		return dotValue(b.mp, b.q.disk, b.g.key.total, n.maxMf, n.maxDf, n.maxC)
+		return dotValue(b.mp, b.q.disk, b.g.key.total, int(n.maxMf), int(n.maxDf), int(n.maxC))
 	default:
 		tot := b.g.key.total
 		if n.minM == n.maxMf && n.minD == n.maxDf {
 			// every cell below that can be feasible has these figures, hence exactly
 			// this value: ties between identical cells are decided by minSeq without
 			// descending
-			return balancedValue(b.mp, b.q.disk, tot, n.maxMf, n.maxDf)
+			return balancedValue(b.mp, b.q.disk, tot, int(n.maxMf), int(n.maxDf))
 		}
 		// value = 1 + min(fm, fd) in real numbers (balancedValue), fm and fd the free
 		// fractions after placement, each monotone in the available figure; the
 		// float64 evaluation is within balancedMargin of it
-		fm := float64(n.maxMf-b.mp) / float64(tot.MemoryMB)
-		fd := float64(n.maxDf-b.q.disk) / float64(tot.DiskMB)
+		fm := float64(int(n.maxMf)-b.mp) / float64(tot.MemoryMB)
+		fd := float64(int(n.maxDf)-b.q.disk) / float64(tot.DiskMB)
 		return 1 + min(fm, fd) + balancedMargin
 	}
 }
@@ -275,7 +275,7 @@ func (s *State) maximize(kind objKind, q *query) *cellRec {
 		if !nodeFits(root, b.mp, q.disk) {
 			continue
 		}
-		gs = append(gs, grpBound{g: g, ub: b.bound(root), seq: root.minSeq})
+		gs = append(gs, grpBound{g: g, ub: b.bound(root), seq: int(root.minSeq)})
 	}
 	s.grpBounds = gs
 	if len(gs) > 1 { // most promising group first: its best prunes the others
@@ -300,7 +300,7 @@ func (s *State) maximize(kind objKind, q *query) *cellRec {
 // the child with the higher bound (then the earlier cell) first.
 func (b *bnb) dfs(idx int, ub float64) {
 	t := &b.g.t
-	if b.pruned(ub, t.nodes[idx].minSeq) {
+	if b.pruned(ub, int(t.nodes[idx].minSeq)) {
 		return
 	}
 	if idx >= t.size {

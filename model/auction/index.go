@@ -6,18 +6,25 @@ import "math"
 // score estimates without the request-dependent part; the other fields give, through the
 // monotonicity of every float64 operation in Diego's score, an exact lower bound of any
 // score in the subtree (see doc.go).
+//
+// The integer figures are int32 so that a node fills one 64-byte cache line: a search
+// at 10,000 cells touches tens of nodes in trees of megabytes. AddCell keeps every
+// total within int32 (c32 saturates the counts that could in theory exceed it).
 type node struct {
 	kL, kT           float64 // min LRP key (no locality term) and min task key
-	maxM, maxD, maxC int     // max available memory, disk, containers
+	maxM, maxD, maxC int32   // max available memory, disk, containers
 	// over the cells with a free container only (the others fit nothing): max and min
 	// available memory and disk, for the other built-ins' searches (fast.go)
-	maxMf, maxDf, minM, minD int
-	minS, minRank, minT      int // min starting containers, zone rank, tasks
-	minSeq                   int // min cell order
+	maxMf, maxDf, minM, minD int32
+	minS, minRank, minT      int32 // min starting containers, zone rank, tasks
+	minSeq                   int32 // min cell order
 }
 
+// c32 converts a non-negative count to int32, saturating.
+func c32(x int) int32 { return int32(min(x, math.MaxInt32)) }
+
 var emptyNode = node{kL: math.Inf(1), kT: math.Inf(1), maxM: -1, maxD: -1, maxC: -1,
-	maxMf: -1, maxDf: -1, minM: math.MaxInt, minD: math.MaxInt, minS: math.MaxInt, minRank: math.MaxInt, minT: math.MaxInt, minSeq: math.MaxInt}
+	maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minS: math.MaxInt32, minRank: math.MaxInt32, minT: math.MaxInt32, minSeq: math.MaxInt32}
 
 func combine(a, b *node) node {
 	return node{

@@ -276,8 +276,8 @@ func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerC
 		if lrp {
 			m += g.key.proxy
 		}
-		lackM = lackM && root.maxM < m
-		lackD = lackD && root.maxD < disk
+		lackM = lackM && int(root.maxM) < m
+		lackD = lackD && int(root.maxD) < disk
 		lackC = lackC && root.maxC < 1
 	}
 	var ps []string
@@ -403,9 +403,9 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 	bestSeq := math.MaxInt
 	var best *cellRec
 	bound := func(g *group, n *node, mp int) float64 {
-		rs := ResourceScore(model.Resources{MemoryMB: n.maxM, DiskMB: n.maxD, Containers: n.maxC}, g.key.total, mp, disk, n.minS, ws)
+		rs := ResourceScore(model.Resources{MemoryMB: int(n.maxM), DiskMB: int(n.maxD), Containers: int(n.maxC)}, g.key.total, mp, disk, int(n.minS), ws)
 		if task {
-			return rs + float64(LocalityOffset*n.minT)
+			return rs + float64(LocalityOffset*int(n.minT))
 		}
 		return rs + float64(float64(n.minRank)*wb)
 	}
@@ -422,7 +422,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 		q := (float64(mp)*g.invTot[0] + float64(disk)*g.invTot[1] + g.invTot[2]) / 3
 		if e.idx == 1 { // a root enters unchecked
 			n := &g.t.nodes[1]
-			if n.maxM < mp || n.maxD < disk || n.maxC < 1 {
+			if int(n.maxM) < mp || int(n.maxD) < disk || n.maxC < 1 {
 				continue
 			}
 			e.eb = math.NaN()
@@ -437,7 +437,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				if math.IsNaN(eb) {
 					eb = bound(g, n, mp)
 				}
-				if eb > bestScore || (eb == bestScore && n.minSeq > bestSeq) {
+				if eb > bestScore || (eb == bestScore && int(n.minSeq) > bestSeq) {
 					break
 				}
 			}
@@ -463,7 +463,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 			k := 0
 			for c := 2 * idx; c <= 2*idx+1; c++ {
 				cn := &g.t.nodes[c]
-				if cn.maxM < mp || cn.maxD < disk || cn.maxC < 1 {
+				if int(cn.maxM) < mp || int(cn.maxD) < disk || cn.maxC < 1 {
 					continue
 				}
 				key := cn.kL
@@ -477,11 +477,11 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 						continue
 					}
 					ceb = bound(g, cn, mp)
-					if ceb > bestScore || (ceb == bestScore && cn.minSeq > bestSeq) {
+					if ceb > bestScore || (ceb == bestScore && int(cn.minSeq) > bestSeq) {
 						continue
 					}
 				}
-				next[k] = searchEntry{key: key, eb: ceb, seq: cn.minSeq, grp: g, idx: c}
+				next[k] = searchEntry{key: key, eb: ceb, seq: int(cn.minSeq), grp: g, idx: c}
 				k++
 			}
 			if k == 0 {

@@ -1,6 +1,7 @@
 package auction
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -299,5 +300,33 @@ func TestScheduleTable(t *testing.T) {
 				t.Errorf("reference got %q, want %q", r, tc.want)
 			}
 		})
+	}
+}
+
+// TestAddCellRejects: cells the index cannot represent are refused with the field named.
+func TestAddCellRejects(t *testing.T) {
+	ok := model.Cell{ID: "c", Zone: "z", Total: model.Resources{MemoryMB: 1024, DiskMB: 1024, Containers: 10}}
+	ok.Available = ok.Total
+	for _, tc := range []struct {
+		name  string
+		edit  func(*model.Cell)
+		field string
+	}{
+		{"no memory", func(c *model.Cell) { c.Total.MemoryMB, c.Available.MemoryMB = 0, 0 }, "total.memory_mb"},
+		{"no containers", func(c *model.Cell) { c.Total.Containers, c.Available.Containers = 0, 0 }, "total.containers"},
+		{"memory beyond int32", func(c *model.Cell) { c.Total.MemoryMB, c.Available.MemoryMB = 1<<31, 1<<31 }, "total"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.edit(&c)
+			err := NewState(DefaultSettings()).AddCell(c)
+			var ve *model.ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.field {
+				t.Fatalf("AddCell = %v, want a ValidationError on %q", err, tc.field)
+			}
+		})
+	}
+	if err := NewState(DefaultSettings()).AddCell(ok); err != nil {
+		t.Fatalf("valid cell refused: %v", err)
 	}
 }

@@ -125,6 +125,9 @@ func (s *State) AddCell(c model.Cell) error {
 		return fmt.Errorf("cell %q: %w", c.ID, &model.ValidationError{Field: "total.disk_mb", Problem: "must be > 0"})
 	case c.Total.Containers <= 0:
 		return fmt.Errorf("cell %q: %w", c.ID, &model.ValidationError{Field: "total.containers", Problem: "must be > 0"})
+	case c.Total.MemoryMB > math.MaxInt32 || c.Total.DiskMB > math.MaxInt32 || c.Total.Containers > math.MaxInt32:
+		// The index keeps figures as int32 (index.go): 2,147,483,647 MB is 2 PB.
+		return fmt.Errorf("cell %q: %w", c.ID, &model.ValidationError{Field: "total", Problem: "memory_mb, disk_mb and containers must each be <= 2147483647"})
 	}
 	if _, dup := s.byID[c.ID]; dup {
 		return &model.ExistsError{Kind: "cell", Key: c.ID}
@@ -575,13 +578,13 @@ func (s *State) refresh(rec *cellRec) {
 	n := node{
 		kL:   base + float64(rec.rank)*s.set.BinPackFirstFitWeight,
 		kT:   base + float64(LocalityOffset*len(rec.tasks)),
-		maxM: a.MemoryMB, maxD: a.DiskMB, maxC: a.Containers,
-		maxMf: -1, maxDf: -1, minM: math.MaxInt, minD: math.MaxInt,
-		minS: rec.cell.StartingContainers, minRank: rec.rank, minT: len(rec.tasks),
-		minSeq: rec.seq,
+		maxM: int32(a.MemoryMB), maxD: int32(a.DiskMB), maxC: int32(a.Containers),
+		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32,
+		minS: c32(rec.cell.StartingContainers), minRank: c32(rec.rank), minT: c32(len(rec.tasks)),
+		minSeq: c32(rec.seq),
 	}
 	if a.Containers >= 1 {
-		n.maxMf, n.maxDf, n.minM, n.minD = a.MemoryMB, a.DiskMB, a.MemoryMB, a.DiskMB
+		n.maxMf, n.maxDf, n.minM, n.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
 	}
 	g.t.set(rec.leaf, n)
 }
