@@ -40,6 +40,10 @@ type Percentiles struct {
 	P90   float64 `json:"p90"`
 	P99   float64 `json:"p99"`
 	Max   float64 `json:"max"`
+	// Approximate is set when the sample was too large to keep (more than 2^20
+	// values): P50, P90 and P99 then come from a histogram with three significant
+	// digits (within 0.1 % above the exact value); Count, Mean and Max stay exact.
+	Approximate bool `json:"approximate,omitempty"`
 }
 
 // TaskSummary counts tasks by outcome.

@@ -351,7 +351,7 @@ func (s *Sim) taskDone(now time.Duration, id int32, gen uint32) {
 		reason = "APP/TASK: Exited with status 1"
 	}
 	if err := s.plane.CompleteTask(now, guid, c.ID, failed, reason, ""); err == nil {
-		s.m.taskDurations = append(s.m.taskDurations, dur.Seconds())
+		s.m.taskDurations.add(dur.Seconds())
 	}
 }
 

@@ -29,8 +29,8 @@ type metrics struct {
 
 	failures map[string]int
 	auctions record.AuctionSummary
-	waits    []float64
-	batches  []float64
+	waits    dist
+	batches  dist
 
 	tasksDesired  int
 	taskState     map[string]model.TaskState
@@ -38,7 +38,7 @@ type metrics struct {
 	taskFailed    int
 	taskReasons   map[string]int
 	taskRejects   int
-	taskDurations []float64
+	taskDurations dist
 	tasksPending  int
 	tasksRunning  int
 	cellsUp       int
@@ -77,8 +77,8 @@ func (m *metrics) auction(a *control.AuctionRound) {
 	m.auctions.TasksAuctioned += a.Tasks
 	m.auctions.TasksPlaced += a.TasksPlaced
 	m.auctions.TasksFailed += a.TasksFailed
-	m.waits = append(m.waits, a.Waits...)
-	m.batches = append(m.batches, float64(a.LRPs+a.Tasks))
+	m.waits.addAll(a.Waits)
+	m.batches.add(float64(a.LRPs + a.Tasks))
 	for _, k := range sortedKeys(a.Failures) {
 		m.failures[k] += a.Failures[k]
 	}
@@ -207,7 +207,7 @@ func (s *Sim) summary() *record.Summary {
 		Tasks: record.TaskSummary{
 			Desired: s.m.tasksDesired, Completed: s.m.taskCompleted, Failed: s.m.taskFailed,
 			FailedByReason: s.m.taskReasons, Rejections: s.m.taskRejects,
-			DurationSeconds: percentiles(s.m.taskDurations),
+			DurationSeconds: s.m.taskDurations.summary(),
 		},
 		Auction: s.m.auctions,
 		Health: record.Health{
@@ -231,8 +231,8 @@ func (s *Sim) summary() *record.Summary {
 		// Runs of one scenario with the image cache on and off are not replications.
 		sum.Settings["docker_cache"] = sc.DockerCache
 	}
-	sum.Auction.WaitSeconds = percentiles(s.m.waits)
-	sum.Auction.BatchSize = percentiles(s.m.batches)
+	sum.Auction.WaitSeconds = s.m.waits.summary()
+	sum.Auction.BatchSize = s.m.batches.summary()
 	for _, f := range s.m.faults {
 		rf := record.Fault{At: f.at.Seconds(), Action: f.action, Target: f.target}
 		if f.done {
