@@ -37,11 +37,52 @@ func combine(a, b *node) node {
 	}
 }
 
+// profile is what decides a cell's LRP score without locality, given its group's
+// totals and proxy memory: two cells with equal profiles score exactly alike.
+type profile struct{ m, d, c, s, rank int32 }
+
+// tie describes, for the LRP key kL, the tie class of a subtree: the cells whose kL
+// equals the subtree's minimum. When uniq, all of them have the figures prof, so they
+// score exactly like any cell with those figures (no locality); k2 is the lowest kL in
+// the subtree above the minimum. This lets the diego search dismiss a subtree whose
+// best cells are exact ties of the best cell found, later in cell order, without
+// descending to each of them: at 10,000 cells, identical cells are common.
+type tie struct {
+	k2   float64
+	prof profile
+	seq  int32 // lowest cell order in the class
+	uniq bool
+}
+
+var emptyTie = tie{k2: math.Inf(1), seq: math.MaxInt32}
+
+func combineTie(na, nb *node, ta, tb *tie) tie {
+	switch {
+	case na.kL < nb.kL:
+		t := *ta
+		t.k2 = math.Min(ta.k2, nb.kL)
+		return t
+	case nb.kL < na.kL:
+		t := *tb
+		t.k2 = math.Min(tb.k2, na.kL)
+		return t
+	}
+	t := *ta
+	if tb.seq < ta.seq {
+		t.prof, t.seq = tb.prof, tb.seq
+	}
+	t.uniq = ta.uniq && tb.uniq && ta.prof == tb.prof
+	t.k2 = math.Min(ta.k2, tb.k2)
+	return t
+}
+
 // tree is a complete binary tree over a group's leaves (cells in cell order; freed
-// slots stay empty). nodes[1] is the root; leaf i is nodes[size+i].
+// slots stay empty). nodes[1] is the root; leaf i is nodes[size+i]; ties parallels
+// nodes (kept apart so that a node stays one cache line).
 type tree struct {
 	size  int
 	nodes []node
+	ties  []tie
 }
 
 func (t *tree) grow(n int) {
@@ -52,26 +93,34 @@ func (t *tree) grow(n int) {
 	if size <= t.size {
 		return
 	}
-	old := t.nodes
+	old, oldTies := t.nodes, t.ties
 	oldSize := t.size
 	t.size = size
 	t.nodes = make([]node, 2*size)
+	t.ties = make([]tie, 2*size)
 	for i := range t.nodes {
-		t.nodes[i] = emptyNode
+		t.nodes[i], t.ties[i] = emptyNode, emptyTie
 	}
 	for i := 0; i < oldSize; i++ {
-		t.nodes[size+i] = old[oldSize+i]
+		t.nodes[size+i], t.ties[size+i] = old[oldSize+i], oldTies[oldSize+i]
 	}
 	for i := size - 1; i >= 1; i-- {
-		t.nodes[i] = combine(&t.nodes[2*i], &t.nodes[2*i+1])
+		t.up(i)
 	}
 }
 
-func (t *tree) set(leaf int, v node) {
+// up recomputes inner node i from its children.
+func (t *tree) up(i int) {
+	a, b := &t.nodes[2*i], &t.nodes[2*i+1]
+	t.nodes[i] = combine(a, b)
+	t.ties[i] = combineTie(a, b, &t.ties[2*i], &t.ties[2*i+1])
+}
+
+func (t *tree) set(leaf int, v node, tv tie) {
 	i := t.size + leaf
-	t.nodes[i] = v
+	t.nodes[i], t.ties[i] = v, tv
 	for i /= 2; i >= 1; i /= 2 {
-		t.nodes[i] = combine(&t.nodes[2*i], &t.nodes[2*i+1])
+		t.up(i)
 	}
 }
 

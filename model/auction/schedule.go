@@ -396,18 +396,40 @@ func (Diego) searchTask(s *State, q *query) *cellRec {
 //     the best score, or equal to it with only later cells, cannot win;
 //   - estimate: the min real-valued key + the request part q is within margin of
 //     every score below; as nodes leave the heap in key order, the search stops at the
-//     first whose estimate exceeds the best score by more than the margin.
+//     first whose estimate exceeds the best score by more than the margin;
+//   - ties (LRPs): a subtree whose tie class (tie in index.go) has exactly the best
+//     cell's figures, in a group with the same totals and proxy memory, later in cell
+//     order, while the best cell has no instance of the guid, holds only cells that
+//     score exactly the best score or more (the class, later: they lose the tie) and
+//     cells whose estimate from k2 exceeds the best score by more than the margin.
 func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cellRec {
 	ws, wb := s.set.StartingContainerWeight, s.set.BinPackFirstFitWeight
 	bestScore := initialWinnerScore
 	bestSeq := math.MaxInt
 	var best *cellRec
+	var bestProf profile // the best cell's figures, valid when bestTie
+	bestTie := false     // the best cell has no instance of the guid (LRPs)
 	bound := func(g *group, n *node, mp int) float64 {
 		rs := ResourceScore(model.Resources{MemoryMB: int(n.maxM), DiskMB: int(n.maxD), Containers: int(n.maxC)}, g.key.total, mp, disk, int(n.minS), ws)
 		if task {
 			return rs + float64(LocalityOffset*int(n.minT))
 		}
 		return rs + float64(float64(n.minRank)*wb)
+	}
+	// tied reports whether node idx of g holds no cell that can beat the best.
+	tied := func(g *group, idx int, q float64) bool {
+		if !bestTie || g.key.total != best.grp.key.total || g.key.proxy != best.grp.key.proxy {
+			return false
+		}
+		t := &g.t.ties[idx]
+		if !t.uniq || t.prof != bestProf || int(t.seq) <= bestSeq {
+			return false
+		}
+		if math.IsInf(t.k2, 1) {
+			return true // the tie class is all there is
+		}
+		k2 := t.k2 + q
+		return k2-margin(k2) > bestScore
 	}
 	for len(s.heap) > 0 {
 		e := s.heap.pop()
@@ -420,6 +442,9 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 			mp += g.key.proxy
 		}
 		q := (float64(mp)*g.invTot[0] + float64(disk)*g.invTot[1] + g.invTot[2]) / 3
+		if tied(g, e.idx, q) {
+			continue
+		}
 		if e.idx == 1 { // a root enters unchecked
 			n := &g.t.nodes[1]
 			if int(n.maxM) < mp || int(n.maxD) < disk || n.maxC < 1 {
@@ -456,6 +481,10 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				}
 				if sc < bestScore || (sc == bestScore && rec.seq < bestSeq) {
 					best, bestScore, bestSeq = rec, sc, rec.seq
+					if !task {
+						bestTie = rec.guids[gid] == 0
+						bestProf = g.t.ties[idx].prof
+					}
 				}
 				break
 			}
@@ -478,6 +507,9 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 					}
 					ceb = bound(g, cn, mp)
 					if ceb > bestScore || (ceb == bestScore && int(cn.minSeq) > bestSeq) {
+						continue
+					}
+					if tied(g, c, q) {
 						continue
 					}
 				}

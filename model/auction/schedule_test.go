@@ -1,8 +1,10 @@
 package auction
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/diegolab/diegolab/model"
@@ -328,5 +330,124 @@ func TestAddCellRejects(t *testing.T) {
 	}
 	if err := NewState(DefaultSettings()).AddCell(ok); err != nil {
 		t.Fatalf("valid cell refused: %v", err)
+	}
+}
+
+// TestDiegoTieClassWithDifferentFigures: two cells whose figures differ but whose index
+// keys are bitwise equal (memory and disk swapped, equal totals) can still score
+// differently after rounding, so the search may dismiss a subtree of exact ties of the
+// best cell only when every cell of its tie class has the best cell's very figures.
+// Cells: C (the best cell's figures, first), X (worse), A (C's figures), B (A's
+// memory and disk swapped, scoring lower by rounding); B must win.
+func TestDiegoTieClassWithDifferentFigures(t *testing.T) {
+	const tot = 1000
+	score := func(m, d, mp, disk int) float64 {
+		return ResourceScore(model.Resources{MemoryMB: m, DiskMB: d, Containers: 10},
+			model.Resources{MemoryMB: tot, DiskMB: tot, Containers: 10}, mp, disk, 0, 0)
+	}
+	var x, y, mp, disk int
+	found := false
+	for x = 300; x < 700 && !found; x++ {
+		for y = x + 1; y < x+40 && !found; y++ {
+			for mp = 1; mp < 100 && !found; mp++ {
+				disk = 2 * mp
+				found = score(y, x, mp, disk) < score(x, y, mp, disk)
+			}
+		}
+	}
+	if !found {
+		t.Skip("no rounding inversion in the searched range") // never expected: the search finds one
+	}
+	x, y, mp = x-1, y-1, mp-1 // the loops advanced once past the hit
+	disk = 2 * mp
+	cell := func(id string, idx, m, d int) model.Cell {
+		c := model.Cell{ID: id, Zone: "z", Index: idx, RootFSProviders: []string{"preloaded:cflinuxfs4"},
+			Total: model.Resources{MemoryMB: tot, DiskMB: tot, Containers: 10}}
+		c.Available = model.Resources{MemoryMB: m, DiskMB: d, Containers: 10}
+		return c
+	}
+	s := NewState(DefaultSettings())
+	for _, c := range []model.Cell{cell("C", 0, x, y), cell("X", 1, 100, 100), cell("A", 2, x, y), cell("B", 3, y, x)} {
+		if err := s.AddCell(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: "new", Index: 0, Domain: "d",
+		Resource:            model.Resource{MemoryMB: mp, DiskMB: disk},
+		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}, nil, nil)
+	if got := res.LRPs[0].CellID; got != "B" {
+		t.Fatalf("winner %q (error %q), want B: scores C/A %v, B %v", got, res.LRPs[0].Error, score(x, y, mp, disk), score(y, x, mp, disk))
+	}
+}
+
+// TestDiegoTieClassNearKeys: a subtree whose tie class is the best cell's figures
+// (later in cell order) may still hold a cell with a slightly higher key that scores
+// lower after rounding; the search must look at it (the k2 check), not dismiss the
+// subtree with its tie class.
+func TestDiegoTieClassNearKeys(t *testing.T) {
+	const totM, totD = 999, 999
+	mk := func(id string, idx, m, d int) model.Cell {
+		c := model.Cell{ID: id, Zone: "z", Index: idx, RootFSProviders: []string{"preloaded:cflinuxfs4"},
+			Total: model.Resources{MemoryMB: totM, DiskMB: totD, Containers: 10}}
+		c.Available = model.Resources{MemoryMB: m, DiskMB: d, Containers: 10}
+		return c
+	}
+	// The index keys of a grid of figures, sorted: neighbours with nearly equal keys.
+	// Equal totals make the real-valued keys of figures with the same m + d equal;
+	// their float keys then differ by an ulp or so, and so may their scores.
+	type fig struct {
+		m, d int
+		k    float64
+	}
+	probe := NewState(DefaultSettings())
+	var figs []fig
+	for m := 300; m < 360; m++ {
+		for d := 300; d < 360; d++ {
+			id := fmt.Sprint(m, "/", d)
+			if err := probe.AddCell(mk(id, len(figs), m, d)); err != nil {
+				t.Fatal(err)
+			}
+			rec := probe.byID[id]
+			figs = append(figs, fig{m, d, rec.grp.t.nodes[rec.grp.t.size+rec.leaf].kL})
+		}
+	}
+	slices.SortFunc(figs, func(x, y fig) int { return cmp.Compare(x.k, y.k) })
+	score := func(f fig, mp, disk int) float64 {
+		return ResourceScore(model.Resources{MemoryMB: f.m, DiskMB: f.d, Containers: 10},
+			model.Resources{MemoryMB: totM, DiskMB: totD, Containers: 10}, mp, disk, 0, 0)
+	}
+	var a, b fig
+	mp, disk := 0, 0
+	found := false
+search:
+	for i := 1; i < len(figs); i++ {
+		a, b = figs[i-1], figs[i]
+		if !(b.k > a.k) || b.k-a.k > 1e-12 {
+			continue
+		}
+		for mp = 1; mp <= 40; mp++ {
+			for disk = 1; disk <= 40; disk++ {
+				if score(b, mp, disk) < score(a, mp, disk) {
+					found = true
+					break search
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no rounding inversion in the searched grid: widen it")
+	}
+	s := NewState(DefaultSettings())
+	for _, c := range []model.Cell{mk("C", 0, a.m, a.d), mk("X", 1, 100, 100), mk("A", 2, a.m, a.d), mk("B", 3, b.m, b.d)} {
+		if err := s.AddCell(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: "new", Index: 0, Domain: "d",
+		Resource:            model.Resource{MemoryMB: mp, DiskMB: disk},
+		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}, nil, nil)
+	if got := res.LRPs[0].CellID; got != "B" {
+		t.Fatalf("winner %q (error %q), want B: keys %v < %v, scores %v > %v", got, res.LRPs[0].Error,
+			a.k, b.k, score(a, mp, disk), score(b, mp, disk))
 	}
 }

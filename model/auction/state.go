@@ -188,7 +188,7 @@ func (s *State) RemoveCell(id string) bool {
 	}
 	g := rec.grp
 	g.cells[rec.leaf] = nil
-	g.t.set(rec.leaf, emptyNode)
+	g.t.set(rec.leaf, emptyNode, emptyTie)
 	g.free = append(g.free, rec.leaf)
 	delete(s.byID, id)
 	s.cells = slices.DeleteFunc(s.cells, func(c *cellRec) bool { return c == rec })
@@ -569,7 +569,7 @@ func (s *State) refreshRanks() {
 func (s *State) refresh(rec *cellRec) {
 	g := rec.grp
 	if rec.cell.Evacuating {
-		g.t.set(rec.leaf, emptyNode)
+		g.t.set(rec.leaf, emptyNode, emptyTie)
 		return
 	}
 	a := rec.cell.Available
@@ -586,7 +586,16 @@ func (s *State) refresh(rec *cellRec) {
 	if a.Containers >= 1 {
 		n.maxMf, n.maxDf, n.minM, n.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
 	}
-	g.t.set(rec.leaf, n)
+	// The profile leaves out what a zero weight multiplies away, so that cells
+	// differing only there count as exact ties (they score alike).
+	prof := profile{m: n.maxM, d: n.maxD, c: n.maxC, s: n.minS, rank: n.minRank}
+	if s.set.StartingContainerWeight == 0 {
+		prof.s = 0
+	}
+	if s.set.BinPackFirstFitWeight == 0 {
+		prof.rank = 0
+	}
+	g.t.set(rec.leaf, n, tie{k2: math.Inf(1), seq: n.minSeq, uniq: true, prof: prof})
 }
 
 // addListedLRP counts an instance listed on a cell whose Available already accounts for
