@@ -284,6 +284,13 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 			s.fail(fmt.Errorf("desire %s: %w", d.ProcessGUID, err))
 			return
 		}
+		if i%256 == 255 {
+			// A group of a million apps would otherwise hold two events per app
+			// (desired and actual rows created) until the drain after this handler.
+			for _, ev := range s.plane.TakeEvents() {
+				s.observe(now, &ev)
+			}
+		}
 	}
 }
 
