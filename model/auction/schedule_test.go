@@ -360,23 +360,9 @@ func TestDiegoTieClassWithDifferentFigures(t *testing.T) {
 	}
 	x, y, mp = x-1, y-1, mp-1 // the loops advanced once past the hit
 	disk = 2 * mp
-	cell := func(id string, idx, m, d int) model.Cell {
-		c := model.Cell{ID: id, Zone: "z", Index: idx, RootFSProviders: []string{"preloaded:cflinuxfs4"},
-			Total: model.Resources{MemoryMB: tot, DiskMB: tot, Containers: 10}}
-		c.Available = model.Resources{MemoryMB: m, DiskMB: d, Containers: 10}
-		return c
-	}
-	s := NewState(DefaultSettings())
-	for _, c := range []model.Cell{cell("C", 0, x, y), cell("X", 1, 100, 100), cell("A", 2, x, y), cell("B", 3, y, x)} {
-		if err := s.AddCell(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: "new", Index: 0, Domain: "d",
-		Resource:            model.Resource{MemoryMB: mp, DiskMB: disk},
-		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}, nil, nil)
-	if got := res.LRPs[0].CellID; got != "B" {
-		t.Fatalf("winner %q (error %q), want B: scores C/A %v, B %v", got, res.LRPs[0].Error, score(x, y, mp, disk), score(y, x, mp, disk))
+	got, errText := placeAmongTies(t, tot, tot, [2]int{x, y}, [2]int{y, x}, mp, disk)
+	if got != "B" {
+		t.Fatalf("winner %q (error %q), want B: scores C/A %v, B %v", got, errText, score(x, y, mp, disk), score(y, x, mp, disk))
 	}
 }
 
@@ -386,12 +372,7 @@ func TestDiegoTieClassWithDifferentFigures(t *testing.T) {
 // subtree with its tie class.
 func TestDiegoTieClassNearKeys(t *testing.T) {
 	const totM, totD = 999, 999
-	mk := func(id string, idx, m, d int) model.Cell {
-		c := model.Cell{ID: id, Zone: "z", Index: idx, RootFSProviders: []string{"preloaded:cflinuxfs4"},
-			Total: model.Resources{MemoryMB: totM, DiskMB: totD, Containers: 10}}
-		c.Available = model.Resources{MemoryMB: m, DiskMB: d, Containers: 10}
-		return c
-	}
+	mk := func(id string, idx, m, d int) model.Cell { return tieCell(id, idx, totM, totD, m, d) }
 	// The index keys of a grid of figures, sorted: neighbours with nearly equal keys.
 	// Equal totals make the real-valued keys of figures with the same m + d equal;
 	// their float keys then differ by an ulp or so, and so may their scores.
@@ -437,8 +418,28 @@ search:
 	if !found {
 		t.Fatal("no rounding inversion in the searched grid: widen it")
 	}
+	got, errText := placeAmongTies(t, totM, totD, [2]int{a.m, a.d}, [2]int{b.m, b.d}, mp, disk)
+	if got != "B" {
+		t.Fatalf("winner %q (error %q), want B: keys %v < %v, scores %v > %v", got, errText,
+			a.k, b.k, score(a, mp, disk), score(b, mp, disk))
+	}
+}
+
+// tieCell is a cell of the tie tests: zone z, 10 containers, the given figures.
+func tieCell(id string, idx, totM, totD, m, d int) model.Cell {
+	c := model.Cell{ID: id, Zone: "z", Index: idx, RootFSProviders: []string{"preloaded:cflinuxfs4"},
+		Total: model.Resources{MemoryMB: totM, DiskMB: totD, Containers: 10}}
+	c.Available = model.Resources{MemoryMB: m, DiskMB: d, Containers: 10}
+	return c
+}
+
+// placeAmongTies places one new LRP (mp, disk) on cells C (figures a, first), X (worse),
+// A (figures a) and B (figures b), in that cell order, and returns the winner.
+func placeAmongTies(t *testing.T, totM, totD int, a, b [2]int, mp, disk int) (string, string) {
+	t.Helper()
 	s := NewState(DefaultSettings())
-	for _, c := range []model.Cell{mk("C", 0, a.m, a.d), mk("X", 1, 100, 100), mk("A", 2, a.m, a.d), mk("B", 3, b.m, b.d)} {
+	for _, c := range []model.Cell{tieCell("C", 0, totM, totD, a[0], a[1]), tieCell("X", 1, totM, totD, 100, 100),
+		tieCell("A", 2, totM, totD, a[0], a[1]), tieCell("B", 3, totM, totD, b[0], b[1])} {
 		if err := s.AddCell(c); err != nil {
 			t.Fatal(err)
 		}
@@ -446,8 +447,5 @@ search:
 	res := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: "new", Index: 0, Domain: "d",
 		Resource:            model.Resource{MemoryMB: mp, DiskMB: disk},
 		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}, nil, nil)
-	if got := res.LRPs[0].CellID; got != "B" {
-		t.Fatalf("winner %q (error %q), want B: keys %v < %v, scores %v > %v", got, res.LRPs[0].Error,
-			a.k, b.k, score(a, mp, disk), score(b, mp, disk))
-	}
+	return res.LRPs[0].CellID, res.LRPs[0].Error
 }

@@ -95,17 +95,21 @@ func (g *guidTable) intern(guid string) uint32 {
 	if id, ok := g.lookup(guid); ok {
 		return id
 	}
-	var id uint32
-	if n := len(g.free); n > 0 {
-		id = g.free[n-1]
-		g.free = g.free[:n-1]
-	} else {
-		id = uint32(len(g.recs))
-		g.recs = append(g.recs, guidRec{})
-	}
-	g.recs[id] = guidRec{guid: guid}
+	id := takeID(&g.recs, &g.free, guidRec{guid: guid})
 	g.ids[guid] = id
 	return id
+}
+
+// takeID stores rec in a freed slot of recs, or in a new one, and returns its index.
+func takeID[T any](recs *[]T, free *[]uint32, rec T) uint32 {
+	if n := len(*free); n > 0 {
+		id := (*free)[n-1]
+		*free = (*free)[:n-1]
+		(*recs)[id] = rec
+		return id
+	}
+	*recs = append(*recs, rec)
+	return uint32(len(*recs) - 1)
 }
 
 // release frees the record of id if nothing refers to it.
@@ -368,15 +372,7 @@ func (c *cellTable) intern(name string) uint32 {
 	if id, ok := c.ids[name]; ok {
 		return id
 	}
-	var id uint32
-	if n := len(c.free); n > 0 {
-		id = c.free[n-1]
-		c.free = c.free[:n-1]
-	} else {
-		id = uint32(len(c.recs))
-		c.recs = append(c.recs, cellRec{})
-	}
-	c.recs[id] = cellRec{name: name}
+	id := takeID(&c.recs, &c.free, cellRec{name: name})
 	c.ids[name] = id
 	return id
 }
