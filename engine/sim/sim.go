@@ -120,6 +120,15 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 	}
 	s.apps.init()
 	s.m.init()
+	// Size the container pool and the kernel for the desired instances up front: grown
+	// by appending, a 2.5 M-instance run would hold the old and the new array (hundreds
+	// of MB) at once in the middle of its first auction, its peak.
+	n := 0
+	for i := range sc.Apps {
+		n += sc.Apps[i].Count * sc.Apps[i].Instances
+	}
+	s.containers.items = make([]container, 0, n)
+	k.Reserve(n)
 	for _, c := range sc.InitialCells() {
 		if err := s.addCell(c); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)

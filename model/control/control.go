@@ -37,9 +37,11 @@ type Work struct {
 	Tasks  []auction.Task
 }
 
-// LRPWork is one LRP instance to run, with the instance guid it will carry.
+// LRPWork is one LRP instance to run, with the instance guid it will carry. The LRP
+// points into the auction's results (read it, do not modify it): a first auction of
+// millions of instances would otherwise hold a second copy of every item.
 type LRPWork struct {
-	auction.LRP
+	*auction.LRP
 	InstanceGUID string
 }
 

@@ -199,7 +199,7 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 		round.Waits = append(round.Waits, (now - lrpTime[i]).Seconds())
 		p.instances++
 		w := work(r.CellID)
-		w.LRPs = append(w.LRPs, LRPWork{LRP: r.LRP, InstanceGUID: instanceGUID(p.instances)})
+		w.LRPs = append(w.LRPs, LRPWork{LRP: &res.LRPs[i].LRP, InstanceGUID: instanceGUID(p.instances)})
 	}
 	for i, r := range res.Tasks {
 		if r.Error != "" {
