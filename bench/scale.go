@@ -19,7 +19,12 @@ import (
 // largest live heap (runtime/metrics /gc/heap/live:bytes, as of the last completed GC:
 // what the run really holds), PeakHeapInuse the largest HeapInuse (which also counts
 // garbage not yet collected, up to about twice the live heap at GOGC=100); TotalAlloc
-// is the bytes allocated during the run (cumulative, freed or not).
+// is the bytes allocated during the run (cumulative, freed or not). PeakLiveHeap also
+// counts objects allocated while a collection was marking (they are marked live for
+// that cycle), so a burst of short-lived allocations during a long mark, such as the
+// first auction of millions of instances, shows in it and it varies from run to run
+// with the collector's timing. EndLive is exact: the heap still reachable after a
+// forced collection at the end of the run, with the whole simulated world held.
 type ScaleRow struct {
 	Scenario      string
 	Cells         int
@@ -29,6 +34,7 @@ type ScaleRow struct {
 	Wall          time.Duration
 	PeakHeapInuse uint64
 	PeakLiveHeap  uint64
+	EndLive       uint64
 	TotalAlloc    uint64
 	Running       int
 }
@@ -42,6 +48,11 @@ func (r ScaleRow) SimToWall() float64 { return ratio(r.SimSeconds, r.Wall.Second
 // BytesPerInstance is PeakLiveHeap per desired instance.
 func (r ScaleRow) BytesPerInstance() float64 {
 	return ratio(float64(r.PeakLiveHeap), float64(r.Instances))
+}
+
+// EndLivePerInstance is EndLive per desired instance.
+func (r ScaleRow) EndLivePerInstance() float64 {
+	return ratio(float64(r.EndLive), float64(r.Instances))
 }
 
 // BytesPerCell is PeakLiveHeap per cell.
@@ -119,6 +130,9 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 	}
 	runtime.ReadMemStats(&ms)
 	row.PeakHeapInuse, row.PeakLiveHeap, row.TotalAlloc = peak, peakLive, ms.TotalAlloc-alloc0
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	row.EndLive = ms.HeapAlloc
 	runtime.KeepAlive(s)
 	return row, nil
 }
@@ -126,11 +140,11 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 // WriteScaleCSV writes scale rows to path.
 func WriteScaleCSV(path string, rows []ScaleRow) error {
 	var b strings.Builder
-	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_live_heap_bytes,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes\n")
+	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_live_heap_bytes,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes,end_live_bytes\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%d,%s,%s,%d\n", r.Scenario, r.Cells, r.Instances, r.Running,
+		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%d,%s,%s,%d,%d\n", r.Scenario, r.Cells, r.Instances, r.Running,
 			formatFloat(r.SimSeconds), formatFloat(r.Wall.Seconds()), r.Events, formatFloat(r.EventsPerSecond()),
-			formatFloat(r.SimToWall()), r.PeakLiveHeap, r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc)
+			formatFloat(r.SimToWall()), r.PeakLiveHeap, r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc, r.EndLive)
 	}
 	return writeAtomic(path, []byte(b.String()))
 }

@@ -184,8 +184,8 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 		}
 	}
 	w := cmd.OutOrStdout()
-	const rowFmt = "%-18s %7s %10s %10s %9s %11s %11s %9s %9s %12s %11s %9s %9s\n"
-	fmt.Fprintf(w, rowFmt, "scenario", "cells", "instances", "running", "sim", "wall", "events", "events/s", "sim/wall", "live heap MB", "B/instance", "KB/cell", "alloc GB")
+	const rowFmt = "%-18s %7s %10s %10s %9s %11s %11s %9s %9s %12s %11s %9s %9s %13s\n"
+	fmt.Fprintf(w, rowFmt, "scenario", "cells", "instances", "running", "sim", "wall", "events", "events/s", "sim/wall", "live heap MB", "B/instance", "KB/cell", "alloc GB", "end B/inst")
 	var rows []bench.ScaleRow
 	stopProf := startProfile(f.cpuProf, f.memProf)
 	defer stopProf()
@@ -198,7 +198,8 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 		fmt.Fprintf(w, rowFmt, r.Scenario, strconv.Itoa(r.Cells), strconv.Itoa(r.Instances), strconv.Itoa(r.Running),
 			time.Duration(r.SimSeconds*float64(time.Second)).String(), r.Wall.Round(time.Millisecond).String(), strconv.FormatUint(r.Events, 10),
 			fmt.Sprintf("%.3g", r.EventsPerSecond()), fmt.Sprintf("%.0f", r.SimToWall()), fmt.Sprintf("%.0f", float64(r.PeakLiveHeap)/(1<<20)),
-			fmt.Sprintf("%.0f", r.BytesPerInstance()), fmt.Sprintf("%.1f", r.BytesPerCell()/1024), fmt.Sprintf("%.2f", float64(r.TotalAlloc)/(1<<30)))
+			fmt.Sprintf("%.0f", r.BytesPerInstance()), fmt.Sprintf("%.1f", r.BytesPerCell()/1024), fmt.Sprintf("%.2f", float64(r.TotalAlloc)/(1<<30)),
+			fmt.Sprintf("%.0f", r.EndLivePerInstance()))
 	}
 	if f.out != "" {
 		return bench.WriteScaleCSV(f.out, rows)
