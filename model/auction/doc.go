@@ -48,6 +48,14 @@
 //   - the estimate: min K + q is within a relative 1e-9 of every score below (the float64
 //     rounding is ~1e-15); nodes leave the heap in estimate order, and the search stops
 //     at the first whose estimate exceeds the best score by more than that margin.
+//   - exact ties (LRPs): each node also keeps its tie class, the cells at its minimum K,
+//     with their figures when they all share them (figures a zero weight multiplies away
+//     left out), their lowest cell order and the next K above; a subtree whose class has
+//     the best cell's very figures (same totals and proxy memory), later in cell order,
+//     with nothing else within the margin, is dismissed while the best cell has no
+//     instance of the guid: its class scores exactly the best score and loses the tie.
+//     At 10,000 cells identical cells are common; this cut a search from ~45 node visits
+//     to a few.
 //
 // None of this assumes the terms are lexicographic: 1000 x same-guid count, bin-pack
 // rank x weight and starting x weight may be of any size; a large locality or bin-pack
