@@ -54,8 +54,8 @@
 //     the best cell's very figures (same totals and proxy memory), later in cell order,
 //     with nothing else within the margin, is dismissed while the best cell has no
 //     instance of the guid: its class scores exactly the best score and loses the tie.
-//     At 10,000 cells identical cells are common; this cut a search from ~45 node visits
-//     to a few.
+//     At 10,000 cells identical cells are common: in Diego's 250k mix scaled to 10,000
+//     cells this took a search from 49 heap pushes and 44 pops to 15 and 10.
 //
 // None of this assumes the terms are lexicographic: 1000 x same-guid count, bin-pack
 // rank x weight and starting x weight may be of any size; a large locality or bin-pack
