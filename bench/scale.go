@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/diegolab/diegolab/engine/sim"
@@ -68,10 +69,28 @@ func liveHeap() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// ScaleProgress is how far a scale run is, reported every progressEvery of wall time.
+type ScaleProgress struct {
+	Simulated, Duration time.Duration // simulated so far, of the scenario's duration
+	Wall                time.Duration
+}
+
+// ETA extrapolates the wall time left from the pace so far.
+func (p ScaleProgress) ETA() time.Duration {
+	if p.Simulated <= 0 {
+		return 0
+	}
+	return time.Duration(float64(p.Wall) * float64(p.Duration-p.Simulated) / float64(p.Simulated))
+}
+
+const progressEvery = 10 * time.Second
+
 // MeasureScale runs sc once, alone (call it with nothing else running in the process for
 // meaningful memory figures), and measures it. ctx is checked before the start only:
-// one simulation cannot be interrupted.
-func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error) {
+// one simulation cannot be interrupted. progress, if not nil, is called every 10 s of
+// wall time from another goroutine (a day at 10,000 cells takes the better part of an
+// hour).
+func MeasureScale(ctx context.Context, sc *scenarios.Scenario, progress func(ScaleProgress)) (ScaleRow, error) {
 	if err := ctx.Err(); err != nil {
 		return ScaleRow{}, err
 	}
@@ -97,6 +116,8 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 		peakLive = max(peakLive, live)
 		mu.Unlock()
 	}
+	var simNow atomic.Int64 // simulated time reached, from Options.Progress
+	start := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -104,17 +125,21 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario) (ScaleRow, error)
 		defer wg.Done()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
+		next := progressEvery
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
 				sample()
+				if wall := time.Since(start); progress != nil && wall >= next {
+					next += progressEvery
+					progress(ScaleProgress{Simulated: time.Duration(simNow.Load()), Duration: sc.Duration, Wall: wall})
+				}
 			}
 		}
 	}()
-	start := time.Now()
-	s, err := sim.New(sc, sim.Options{NoEvents: true})
+	s, err := sim.New(sc, sim.Options{NoEvents: true, Progress: func(now time.Duration) { simNow.Store(int64(now)) }})
 	if err == nil {
 		res, runErr := s.Run()
 		if err = runErr; err == nil {

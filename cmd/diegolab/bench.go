@@ -190,7 +190,11 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 	stopProf := startProfile(f.cpuProf, f.memProf)
 	defer stopProf()
 	for _, sc := range scs {
-		r, err := bench.MeasureScale(ctx, sc)
+		name := sc.Name
+		r, err := bench.MeasureScale(ctx, sc, func(p bench.ScaleProgress) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s of %s simulated in %s, about %s left\n", name,
+				p.Simulated.Round(time.Second), p.Duration, p.Wall.Round(time.Second), p.ETA().Round(time.Second))
+		})
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,10 @@ type Options struct {
 	NoEvents bool
 	// SampleEvery is the timeseries interval (default 10 s).
 	SampleEvery time.Duration
+	// Progress, when set, is called with the simulated time every 4,096 events, from
+	// the goroutine running the simulation; it must not touch the Sim. It lets a long
+	// run report how far it is without any effect on the run.
+	Progress func(now time.Duration)
 }
 
 // Event kinds dispatched by the driver (engine.Payload.Kind).
@@ -70,6 +74,7 @@ type Sim struct {
 	events *record.EventWriter
 	m      metrics
 	err    error
+	fired  uint64 // events dispatched, counted only for Options.Progress
 
 	// Staging world (staging.go); nil unless the scenario pushes apps.
 	stg    *stagingWorld
@@ -148,6 +153,11 @@ func (s *Sim) Plane() *control.Plane { return s.plane }
 // pointer in the kernel and never allocates.
 func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
 	now := k.Now()
+	if s.opts.Progress != nil {
+		if s.fired++; s.fired&0xfff == 0 {
+			s.opts.Progress(now)
+		}
+	}
 	switch p.Kind {
 	case kCellsUp:
 		for _, c := range s.cells {
