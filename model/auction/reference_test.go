@@ -276,7 +276,8 @@ func (rs *refState) placeTask(t Task) (string, string) {
 func (rs *refState) schedule(b Batch) Results {
 	var res Results
 	seen := map[string]bool{}
-	for _, l := range b.LRPs {
+	for i := range b.LRPs {
+		l := &b.LRPs[i]
 		k := l.ProcessGUID + "\x00" + string(rune(l.Index+1))
 		if !seen[k] {
 			seen[k] = true
@@ -319,13 +320,13 @@ func (rs *refState) schedule(b Batch) Results {
 		return la.MemoryMB > lb.MemoryMB
 	})
 	for _, i := range first {
-		res.LRPs[i].CellID, res.LRPs[i].Error = rs.placeLRP(res.LRPs[i].LRP)
+		res.LRPs[i].CellID, res.LRPs[i].Error = rs.placeLRP(*res.LRPs[i].LRP)
 	}
 	for _, i := range tasks {
 		res.Tasks[i].CellID, res.Tasks[i].Error = rs.placeTask(res.Tasks[i].Task)
 	}
 	for _, i := range later {
-		res.LRPs[i].CellID, res.LRPs[i].Error = rs.placeLRP(res.LRPs[i].LRP)
+		res.LRPs[i].CellID, res.LRPs[i].Error = rs.placeLRP(*res.LRPs[i].LRP)
 	}
 	return res
 }

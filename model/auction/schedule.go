@@ -58,7 +58,8 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 	res.LRPs = make([]LRPResult, 0, len(b.LRPs))
 	lastGUID, lastGID := "", int32(-1)
 	gids := make([]int32, 0, len(b.LRPs)) // interned guid per result
-	for _, l := range b.LRPs {
+	for i := range b.LRPs {
+		l := &b.LRPs[i]
 		if l.ProcessGUID != lastGUID || lastGID < 0 {
 			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
 		}
@@ -124,7 +125,7 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 			tr.CellID, tr.Error = s.placeTask(&tr.Task, alg, fast, r)
 		} else {
 			lr := &res.LRPs[w.i]
-			lr.CellID, lr.Error = s.placeLRP(&lr.LRP, gids[w.i], alg, fast, r)
+			lr.CellID, lr.Error = s.placeLRP(lr.LRP, gids[w.i], alg, fast, r)
 		}
 	}
 	return res

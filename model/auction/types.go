@@ -69,9 +69,13 @@ type Batch struct {
 	Tasks []Task
 }
 
-// LRPResult is the outcome for one LRP instance: CellID is "" when Error != "".
+// LRPResult is the outcome for one LRP instance: CellID is "" when Error != "". LRP
+// points at the item in the Batch that Schedule was given (its first occurrence), so a
+// result costs 40 bytes rather than a copy of the item: a first auction of millions of
+// instances would otherwise hold every item twice. Do not modify the batch while the
+// results are in use.
 type LRPResult struct {
-	LRP
+	*LRP
 	CellID string
 	Error  string
 }

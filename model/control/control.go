@@ -38,8 +38,8 @@ type Work struct {
 }
 
 // LRPWork is one LRP instance to run, with the instance guid it will carry. The LRP
-// points into the auction's results (read it, do not modify it): a first auction of
-// millions of instances would otherwise hold a second copy of every item.
+// points at the auctioned item (read it, do not modify it): a first auction of millions
+// of instances would otherwise hold another copy of every item.
 type LRPWork struct {
 	*auction.LRP
 	InstanceGUID string

@@ -180,9 +180,6 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 		return batch.LRPs[i].ProcessGUID + "\x00" + strconv.Itoa(batch.LRPs[i].Index)
 	}, lrpQueued)
 	taskTime := queueTimes(len(batch.Tasks), len(res.Tasks), func(i int) string { return batch.Tasks[i].GUID }, taskQueued)
-	// The results carry copies of the items: let the collector have the queue while
-	// the work is built (at 2.5 M instances the first batch's queue is 340 MB).
-	batch = auction.Batch{}
 	for i, r := range res.LRPs {
 		key := model.ActualLRPKey{ProcessGUID: r.ProcessGUID, Index: r.Index}
 		if r.Error != "" {
@@ -199,7 +196,7 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 		round.Waits = append(round.Waits, (now - lrpTime[i]).Seconds())
 		p.instances++
 		w := work(r.CellID)
-		w.LRPs = append(w.LRPs, LRPWork{LRP: &res.LRPs[i].LRP, InstanceGUID: instanceGUID(p.instances)})
+		w.LRPs = append(w.LRPs, LRPWork{LRP: res.LRPs[i].LRP, InstanceGUID: instanceGUID(p.instances)})
 	}
 	for i, r := range res.Tasks {
 		if r.Error != "" {
