@@ -192,8 +192,12 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 	for _, sc := range scs {
 		name := sc.Name
 		r, err := bench.MeasureScale(ctx, sc, func(p bench.ScaleProgress) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s of %s simulated in %s, about %s left\n", name,
-				p.Simulated.Round(time.Second), p.Duration, p.Wall.Round(time.Second), p.ETA().Round(time.Second))
+			left := "time left not known yet" // the first placements happen at t = 0
+			if p.Simulated > 0 {
+				left = "about " + p.ETA().Round(time.Second).String() + " left"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s of %s simulated in %s, %s\n", name,
+				p.Simulated.Round(time.Second), p.Duration, p.Wall.Round(time.Second), left)
 		})
 		if err != nil {
 			return err
