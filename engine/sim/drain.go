@@ -55,9 +55,7 @@ func (s *Sim) drain(now time.Duration) {
 			r.Work[i] = control.Work{} // done: let the collector have it
 			// Observe the claims at once: a first auction of millions of instances would
 			// otherwise hold one event per claim until the next Ready.
-			for _, ev := range s.plane.TakeEvents() {
-				s.observe(now, &ev)
-			}
+			s.observeTaken(now)
 		}
 		for _, st := range r.StopLRPs {
 			s.stopLRP(now, st.Key, st.InstanceKey.InstanceGUID)
@@ -75,6 +73,14 @@ func (s *Sim) drain(now time.Duration) {
 		}
 	}
 	s.m.integrate(now, s.apps.missing())
+}
+
+// observeTaken observes the BBS events produced so far (Plane.TakeEvents), so that a
+// handler doing millions of operations does not hold an event per operation.
+func (s *Sim) observeTaken(now time.Duration) {
+	for _, ev := range s.plane.TakeEvents() {
+		s.observe(now, &ev)
+	}
 }
 
 // observe records one state change and keeps the counters the metrics need.

@@ -306,9 +306,7 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 		if i%256 == 255 {
 			// A group of a million apps would otherwise hold two events per app
 			// (desired and actual rows created) until the drain after this handler.
-			for _, ev := range s.plane.TakeEvents() {
-				s.observe(now, &ev)
-			}
+			s.observeTaken(now)
 		}
 	}
 }

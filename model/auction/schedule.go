@@ -471,10 +471,11 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				rec := g.cells[idx-g.t.size]
 				rs := ResourceScore(rec.cell.Available, g.key.total, mp, disk, rec.cell.StartingContainers, ws)
 				var sc float64
+				same := 0
 				if task {
 					sc = rs + float64(LocalityOffset*len(rec.tasks))
 				} else {
-					same := int(rec.guids[gid])
+					same = int(rec.guids[gid])
 					if maxPerCell > 0 && same >= maxPerCell {
 						break
 					}
@@ -483,7 +484,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				if sc < bestScore || (sc == bestScore && rec.seq < bestSeq) {
 					best, bestScore, bestSeq = rec, sc, rec.seq
 					if !task {
-						bestTie = rec.guids[gid] == 0
+						bestTie = same == 0
 						bestProf = g.t.ties[idx].prof
 					}
 				}
