@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"unsafe"
-
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -11,25 +9,19 @@ import (
 // world) and the state of each of the BBS's rows (its view). Three bytes and a counter
 // per instance, so a 2.5 M-instance run stays small.
 type appTable struct {
-	ids     map[string]int32
-	guids   []string // per app id
+	names   *model.GUIDs // app ids are the run's process ids
 	desired []int32
 	// per app id, per index: slot (running containers, then the state+1 of the BBS's
 	// row per presence, 0 = no row) and the first LRP container of the (app, index)
 	// (container id + 1, 0 = none), chained through container.next.
 	inst [][]instSlot
-	// cache: recent guid -> id lookups (see idEntry).
-	cache *[1 << idCacheBits]idEntry
 
 	desiredTotal int
 	runningKeys  int       // indices < desired with a running container
 	counts       [3][4]int // rows by presence and state
 }
 
-func (t *appTable) init() {
-	t.ids = map[string]int32{}
-	t.cache = new([1 << idCacheBits]idEntry)
-}
+func (t *appTable) init(names *model.GUIDs) { t.names = names }
 
 type instSlot struct {
 	running uint8
@@ -73,8 +65,8 @@ func (t *appTable) unlink(p *containerPool, id int32) {
 
 // find returns the LRP container of key with the instance guid, or -1.
 func (t *appTable) find(p *containerPool, key model.ActualLRPKey, instance string) int32 {
-	app, ok := t.ids[key.ProcessGUID]
-	if !ok || key.Index >= len(t.inst[app]) {
+	app, ok := t.names.Find(key.ProcessGUID)
+	if !ok || int(app) >= len(t.inst) || key.Index >= len(t.inst[app]) {
 		return -1
 	}
 	for id := t.inst[app][key.Index].first - 1; id >= 0; id = p.items[id].next {
@@ -88,46 +80,20 @@ func (t *appTable) find(p *containerPool, key model.ActualLRPKey, instance strin
 // stateOf encodes a state as stored in rows.
 func stateOf(s model.ActualLRPState) uint8 { return uint8(s) + 1 }
 
-// idCacheBits sizes appTable's cache of recent guid lookups (16k entries, 384 KB).
-const idCacheBits = 14
-
-// idEntry remembers the id of one guid string. The cache is keyed by the address of the
-// string's bytes: the BBS copies rows by value, so every event of an app carries the same
-// backing array, and a hit costs no hashing of the guid and no probe of a map with
-// hundreds of thousands of keys. An entry holds its string, which keeps the bytes alive,
-// so an address can never be reused for another guid while it is cached; a hit
-// therefore means the same guid. Only speed depends on addresses, never a result.
-type idEntry struct {
-	s  string
-	id int32
-}
-
 // id returns the app's id, creating it on first sight.
-func (t *appTable) id(guid string) int32 {
-	if len(guid) == 0 {
-		return t.lookup(guid)
-	}
-	p := unsafe.StringData(guid)
-	e := &t.cache[uint64(uintptr(unsafe.Pointer(p))>>3)*0x9E3779B97F4A7C15>>(64-idCacheBits)]
-	if len(e.s) == len(guid) && unsafe.StringData(e.s) == p {
-		return e.id
-	}
-	id := t.lookup(guid)
-	e.s, e.id = guid, id
-	return id
-}
+func (t *appTable) id(guid string) int32 { return t.lookup(guid) }
 
 func (t *appTable) lookup(guid string) int32 {
-	if id, ok := t.ids[guid]; ok {
-		return id
+	id := t.names.ID(guid)
+	for int(id) >= len(t.desired) {
+		t.desired = append(t.desired, 0)
+		t.inst = append(t.inst, nil)
 	}
-	id := int32(len(t.desired))
-	t.ids[guid] = id
-	t.guids = append(t.guids, guid)
-	t.desired = append(t.desired, 0)
-	t.inst = append(t.inst, nil)
 	return id
 }
+
+// guid returns app id's process guid.
+func (t *appTable) guid(id int32) string { return t.names.GUID(id) }
 
 func (t *appTable) containerUp(app int32, index int) {
 	sl := t.slot(app, index)

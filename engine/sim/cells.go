@@ -77,7 +77,7 @@ type container struct {
 	failed     bool // task: completes failed
 	cell       int32
 	gen        uint32
-	app        int32         // app id (LRPs); the process guid is s.apps.guids[app]
+	app        int32         // app id (LRPs); the process guid is s.apps.guid(app)
 	index      int32         // LRP index
 	cellPos    int32         // position in its cell's containers
 	next       int32         // LRPs: the next container of the same (app, index), or -1
@@ -95,7 +95,7 @@ func (ct *container) res() model.Resource {
 
 // key is an LRP container's ActualLRPKey.
 func (s *Sim) key(ct *container) model.ActualLRPKey {
-	return model.ActualLRPKey{ProcessGUID: s.apps.guids[ct.app], Index: int(ct.index)}
+	return model.ActualLRPKey{ProcessGUID: s.apps.guid(ct.app), Index: int(ct.index)}
 }
 
 // place puts container id on cell c's list.
@@ -312,7 +312,7 @@ func (s *Sim) deleteContainer(id int32) {
 	if c.state != cellCrashed && c.state != cellPartitioned && c.state != cellDown {
 		var err error
 		if ct.kind == kindLRP {
-			err = s.state.RemoveLRP(c.ID, s.apps.guids[ct.app], ct.res(), starting)
+			err = s.state.RemoveLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
 			err = s.state.RemoveTask(c.ID, ct.guid, ct.res(), starting)
 		}

@@ -266,7 +266,7 @@ func (s *Sim) rejoinAuction(c *cell) {
 		starting := ct.phase == phaseReserved
 		var err error
 		if ct.kind == kindLRP {
-			err = s.state.AddLRP(c.ID, s.apps.guids[ct.app], ct.res(), starting)
+			err = s.state.AddLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
 			err = s.state.AddTask(c.ID, ct.guid, ct.res(), starting)
 		}

@@ -314,7 +314,7 @@ func (s *Sim) PlacementRows() []record.PlacementRow {
 		apps := map[string]int{}
 		for _, id := range c.containers {
 			if ct := &s.containers.items[id]; ct.kind == kindLRP {
-				apps[s.apps.guids[ct.app]]++
+				apps[s.apps.guid(ct.app)]++
 			}
 		}
 		for _, g := range sortedKeys(apps) {

@@ -65,6 +65,7 @@ type Sim struct {
 	containers containerPool
 	byTask     map[string]int32 // task guid -> container
 
+	guids   *model.GUIDs // the run's process ids, shared with the auction state
 	apps    appTable
 	appBeh  []*scenarios.AppGroup // per app id: the group that defines its behaviour (nil for none)
 	taskBeh map[string]int        // task guid -> task group
@@ -117,13 +118,14 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		cellByID: map[string]int{},
 		byTask:   map[string]int32{},
 		taskBeh:  map[string]int{},
+		guids:    model.NewGUIDs(),
 		rStart:   k.Stream("start"),
 		rCrash:   k.Stream("crash"),
 		rTasks:   k.Stream("tasks"),
 		rFaults:  k.Stream("faults"),
 		rLatency: k.Stream("latency"),
 	}
-	s.apps.init()
+	s.apps.init(s.guids)
 	s.m.init()
 	// Size the container pool and the kernel for the desired instances up front: grown
 	// by appending, a 2.5 M-instance run would hold the old and the new array (hundreds
@@ -296,8 +298,11 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 		return // pushed apps are desired when their staging succeeds
 	}
 	g := &s.sc.Apps[gi]
+	s.expectInstances(gi)
+	guids := s.guids.Block(g.ProcessGUIDs())
 	for i := 0; i < g.Count; i++ {
 		d := g.DesiredLRP(i)
+		d.ProcessGUID = guids[i]
 		s.appBehaviour(d.ProcessGUID, g)
 		if err := s.plane.DesireLRP(now, d); err != nil {
 			s.fail(fmt.Errorf("desire %s: %w", d.ProcessGUID, err))
@@ -309,6 +314,26 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 			s.observeTaken(now)
 		}
 	}
+}
+
+// expectInstances, for the first group desired directly (not pushed) at its instant,
+// tells the plane how many instances the groups desired directly at that instant will
+// request, so that the first auction's queue is allocated once.
+func (s *Sim) expectInstances(gi int) {
+	at := s.sc.Apps[gi].StartAt
+	direct := func(j int) bool { return s.sc.Apps[j].StartAt == at && (s.stg == nil || s.sc.Apps[j].Staging == nil) }
+	for j := 0; j < gi; j++ {
+		if direct(j) {
+			return // an earlier group of this instant did it
+		}
+	}
+	n := 0
+	for j := gi; j < len(s.sc.Apps); j++ {
+		if direct(j) {
+			n += s.sc.Apps[j].Count * s.sc.Apps[j].Instances
+		}
+	}
+	s.plane.ExpectLRPs(n)
 }
 
 func (s *Sim) appBehaviour(guid string, g *scenarios.AppGroup) {
