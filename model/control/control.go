@@ -2,6 +2,7 @@ package control
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -89,6 +90,7 @@ type Plane struct {
 	taskQueue  []auction.Task
 	taskQueued []time.Duration
 	auctioning bool
+	lastBatch  int // LRPs in the last batch: the next queue's starting capacity
 
 	now time.Duration
 	// presence: the live cells. A cell that heartbeats (Heartbeat) has an expiry in
@@ -160,10 +162,28 @@ func (p *Plane) TakeEvents() []bbs.Event {
 	return ev
 }
 
+// ExpectLRPs tells the plane that about n more LRP instances will be requested before
+// the next auction (a driver desiring a million apps at once knows it): the auction
+// queue is sized for them at once instead of growing by copying, which for millions of
+// instances costs seconds and holds the old and the new queue together.
+func (p *Plane) ExpectLRPs(n int) {
+	if n <= 0 {
+		return
+	}
+	p.lrpQueue = slices.Grow(p.lrpQueue, n)
+	p.lrpQueued = slices.Grow(p.lrpQueued, n)
+}
+
 // collect moves the BBS's outbox into the plane's: auction requests join the queue,
 // everything else is passed on to the driver.
 func (p *Plane) collect() {
 	r := p.bbs.Ready()
+	if p.lrpQueue == nil && len(r.LRPStarts) > 0 {
+		// Start the batch at the size of the last one: appends from nothing would copy a
+		// steady state's batches of tens of items four or five times each.
+		n := max(len(r.LRPStarts), p.lastBatch)
+		p.lrpQueue, p.lrpQueued = make([]auction.LRP, 0, n), make([]time.Duration, 0, n)
+	}
 	for _, s := range r.LRPStarts {
 		p.lrpQueue = append(p.lrpQueue, auction.LRP{
 			ProcessGUID: s.Key.ProcessGUID, Index: s.Key.Index, Domain: s.Domain,
@@ -177,12 +197,21 @@ func (p *Plane) collect() {
 		})
 		p.taskQueued = append(p.taskQueued, p.now)
 	}
-	p.out.StopLRPs = append(p.out.StopLRPs, r.StopLRPs...)
-	p.out.CancelTasks = append(p.out.CancelTasks, r.CancelTasks...)
-	p.out.Callbacks = append(p.out.Callbacks, r.Callbacks...)
-	p.out.Events = append(p.out.Events, r.Events...)
+	p.out.StopLRPs = appendOrTake(p.out.StopLRPs, r.StopLRPs)
+	p.out.CancelTasks = appendOrTake(p.out.CancelTasks, r.CancelTasks)
+	p.out.Callbacks = appendOrTake(p.out.Callbacks, r.Callbacks)
+	p.out.Events = appendOrTake(p.out.Events, r.Events)
 	if !p.auctioning && (len(p.lrpQueue) > 0 || len(p.taskQueue) > 0) {
 		p.auctioning = true
 		p.out.StartAuction = true
 	}
+}
+
+// appendOrTake appends more to dst, or returns more itself when dst is empty: the BBS
+// hands its outbox over and starts a new one, so the slice is the plane's to keep.
+func appendOrTake[T any](dst, more []T) []T {
+	if len(dst) == 0 {
+		return more
+	}
+	return append(dst, more...)
 }

@@ -158,6 +158,7 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 	now = p.advance(now)
 	p.collect()
 	batch := auction.Batch{LRPs: p.lrpQueue, Tasks: p.taskQueue}
+	p.lastBatch = min(len(batch.LRPs), 1024)
 	lrpQueued, taskQueued := p.lrpQueued, p.taskQueued
 	p.lrpQueue, p.lrpQueued, p.taskQueue, p.taskQueued = nil, nil, nil, nil
 	p.auctioning = false
