@@ -216,3 +216,47 @@ func TestHoldRelease(t *testing.T) {
 		t.Errorf("present %v, want [cell-b]", got)
 	}
 }
+
+// ExpectLRPs sizes the auction queue for the announced instances (no growth while they
+// arrive) and changes no outcome: the same desires with and without it give the same
+// work, in the same order.
+func TestExpectLRPs(t *testing.T) {
+	run := func(expect int) ([]Work, bool) {
+		p := newPlane(t)
+		st := cells(t, 4, 4096)
+		p.ExpectLRPs(expect)
+		before := cap(p.lrpQueue)
+		for i := 0; i < 6; i++ {
+			if err := p.DesireLRP(0, lrp("app-"+string(rune('a'+i)), 3, 256)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.collect()
+		grew := cap(p.lrpQueue) != before
+		r := p.Ready()
+		if !r.StartAuction {
+			t.Fatal("no auction requested")
+		}
+		p.RunAuction(s, st)
+		return p.Ready().Work, grew
+	}
+	plain, _ := run(0)
+	sized, grew := run(18)
+	if grew {
+		t.Error("the queue grew after ExpectLRPs(18) and 18 requests")
+	}
+	if len(plain) == 0 || len(plain) != len(sized) {
+		t.Fatalf("work for %d and %d cells", len(plain), len(sized))
+	}
+	for i := range plain {
+		if plain[i].CellID != sized[i].CellID || len(plain[i].LRPs) != len(sized[i].LRPs) {
+			t.Fatalf("work %d: %s x%d without, %s x%d with ExpectLRPs", i, plain[i].CellID, len(plain[i].LRPs), sized[i].CellID, len(sized[i].LRPs))
+		}
+		for j := range plain[i].LRPs {
+			a, b := plain[i].LRPs[j], sized[i].LRPs[j]
+			if a.ProcessGUID != b.ProcessGUID || a.Index != b.Index || a.InstanceGUID != b.InstanceGUID {
+				t.Fatalf("work %d item %d differs: %+v vs %+v", i, j, a, b)
+			}
+		}
+	}
+}
