@@ -31,7 +31,17 @@
 // minimum real-valued key K = 1 - (avail fractions)/3 + starting x weight (+ rank x
 // bin-pack weight for LRPs, + 1000 x tasks for tasks), the maximum available memory,
 // disk and containers, the minimum starting count, zone rank, task count and cell order.
-// An update costs O(log cells).
+// An update writes the cell's leaf at once and lists it; the inner nodes above the
+// listed leaves are recomputed lazily (flush), once each, level by level, stopping
+// where a node comes out unchanged, before anything reads them: Schedule flushes on
+// entry and after every reservation. RemoveLRP, Started and the like between two
+// auctions thus cost one leaf each, and a flush costs at most O(log cells) per listed
+// leaf; the nodes are bit for bit those of an update of every ancestor per write (an
+// inner node is a function of its children only; lazy_test.go checks it).
+//
+// Same-guid counts per cell (gidCounts) are a small open-addressing table of
+// (interned guid, count) pairs rather than a Go map: one or two adjacent 8-byte slots
+// per lookup, no more memory.
 //
 // An item is placed by a best-first branch and bound over the trees of the compatible
 // groups of the current zone tier, which returns exactly what a scan of every cell

@@ -87,7 +87,7 @@ func (s *State) fits(rec *cellRec, q *query) bool {
 	mem := q.mem
 	if !q.task {
 		mem += rec.proxy
-		if q.maxPerCell > 0 && int(rec.guids[q.gid]) >= q.maxPerCell {
+		if q.maxPerCell > 0 && int(rec.guids.get(q.gid)) >= q.maxPerCell {
 			return false
 		}
 	}
@@ -104,7 +104,7 @@ func (s *State) candidate(rec *cellRec, q *query) Candidate {
 	}
 	if !q.task {
 		c.ProxyMemoryMB = rec.proxy
-		c.Same = int(rec.guids[q.gid])
+		c.Same = int(rec.guids.get(q.gid))
 		c.ZoneSame = int(s.guidZone[q.gid][rec.zone])
 	}
 	return c
@@ -306,7 +306,7 @@ func (b *bnb) dfs(idx int, ub float64) {
 	if idx >= t.size {
 		rec := b.g.cells[idx-t.size] // live: an empty leaf never fits
 		q := b.q
-		if !q.task && q.maxPerCell > 0 && int(rec.guids[q.gid]) >= q.maxPerCell {
+		if !q.task && q.maxPerCell > 0 && int(rec.guids.get(q.gid)) >= q.maxPerCell {
 			return
 		}
 		if v := b.value(rec); v > b.bestV || (v == b.bestV && rec.seq < b.bestSeq) {

@@ -1,6 +1,9 @@
 package auction
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // node aggregates the cells under one node of a group's tree. The keys are real-valued
 // score estimates without the request-dependent part; the other fields give, through the
@@ -79,10 +82,19 @@ func combineTie(na, nb *node, ta, tb *tie) tie {
 // tree is a complete binary tree over a group's leaves (cells in cell order; freed
 // slots stay empty). nodes[1] is the root; leaf i is nodes[size+i]; ties parallels
 // nodes (kept apart so that a node stays one cache line).
+//
+// Leaves are written at once (set); the inner nodes above them are brought up to date
+// lazily, by flush, before anything reads them: the driver's RemoveLRP, Started and
+// the like between two auctions then cost one leaf each, and flush recomputes each
+// inner node above the changed leaves once, level by level, and stops climbing where a
+// recomputed node comes out unchanged (its ancestors then need nothing from it). The
+// values are those an update of every ancestor after each set gives: an inner node is
+// a function of its children only (combine, combineTie).
 type tree struct {
 	size  int
 	nodes []node
 	ties  []tie
+	pend  []int32 // node indices of leaves changed since the last flush (may repeat)
 }
 
 func (t *tree) grow(n int) {
@@ -107,6 +119,7 @@ func (t *tree) grow(n int) {
 	for i := size - 1; i >= 1; i-- {
 		t.up(i)
 	}
+	t.pend = t.pend[:0] // every inner node is current; the old indices are stale
 }
 
 // up recomputes inner node i from its children.
@@ -116,12 +129,71 @@ func (t *tree) up(i int) {
 	t.ties[i] = combineTie(a, b, &t.ties[2*i], &t.ties[2*i+1])
 }
 
-func (t *tree) set(leaf int, v node, tv tie) {
-	i := t.size + leaf
-	t.nodes[i], t.ties[i] = v, tv
-	for i /= 2; i >= 1; i /= 2 {
-		t.up(i)
+// upChanged recomputes inner node i and reports whether it changed (bit for bit).
+func (t *tree) upChanged(i int) bool {
+	a, b := &t.nodes[2*i], &t.nodes[2*i+1]
+	n := combine(a, b)
+	tv := combineTie(a, b, &t.ties[2*i], &t.ties[2*i+1])
+	if sameNode(&n, &t.nodes[i]) && sameTie(&tv, &t.ties[i]) {
+		return false
 	}
+	t.nodes[i], t.ties[i] = n, tv
+	return true
+}
+
+// set writes a leaf; its ancestors wait for flush. It reports whether the tree has
+// pending work (a no-op write leaves none).
+func (t *tree) set(leaf int, v node, tv tie) bool {
+	i := t.size + leaf
+	if sameNode(&v, &t.nodes[i]) && sameTie(&tv, &t.ties[i]) {
+		return len(t.pend) > 0
+	}
+	t.nodes[i], t.ties[i] = v, tv
+	if len(t.pend) >= t.size {
+		t.flush() // bound the list: a flush now is as good as one later
+	}
+	t.pend = append(t.pend, int32(i))
+	return true
+}
+
+// flush brings every inner node above the leaves set since the last flush up to date.
+// Indices of one level are kept sorted, so their parents come out sorted: a parent is
+// recomputed once however many of its children changed.
+func (t *tree) flush() {
+	lv := t.pend
+	if len(lv) == 0 {
+		return
+	}
+	slices.Sort(lv)
+	for len(lv) > 0 && lv[0] > 1 {
+		out := lv[:0] // out[k] is written after lv[k] is read
+		last := int32(-1)
+		for _, i := range lv {
+			p := i / 2
+			if p == last {
+				continue
+			}
+			last = p
+			if t.upChanged(int(p)) {
+				out = append(out, p)
+			}
+		}
+		lv = out
+	}
+	t.pend = t.pend[:0]
+}
+
+func sameFloat(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+
+func sameNode(a, b *node) bool {
+	return sameFloat(a.kL, b.kL) && sameFloat(a.kT, b.kT) &&
+		a.maxM == b.maxM && a.maxD == b.maxD && a.maxC == b.maxC &&
+		a.maxMf == b.maxMf && a.maxDf == b.maxDf && a.minM == b.minM && a.minD == b.minD &&
+		a.minS == b.minS && a.minRank == b.minRank && a.minT == b.minT && a.minSeq == b.minSeq
+}
+
+func sameTie(a, b *tie) bool {
+	return sameFloat(a.k2, b.k2) && a.prof == b.prof && a.seq == b.seq && a.uniq == b.uniq
 }
 
 // searchEntry is a tree node waiting in the best-first search.

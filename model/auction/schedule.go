@@ -52,6 +52,7 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 		alg = Diego{}
 	}
 	s.refreshRanks()
+	s.flush()
 	var res Results
 	// LRPs are keyed by (interned guid, index): no string hashing per instance.
 	seenL := make(map[lrpKey]struct{}, len(b.LRPs))
@@ -184,6 +185,7 @@ func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand
 	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
 	s.countLRP(win, gid, +1)
 	s.refresh(win)
+	s.flush()
 	return win.cell.ID, ""
 }
 
@@ -217,6 +219,7 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 	_ = s.take(win, t.Resource, true)
 	win.tasks[t.GUID] = struct{}{}
 	s.refresh(win)
+	s.flush()
 	return win.cell.ID, ""
 }
 
@@ -235,7 +238,7 @@ func (s *State) choose(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid
 		if !req.Task {
 			proxy = rec.proxy
 			mem += proxy
-			same = int(rec.guids[gid])
+			same = int(rec.guids.get(gid))
 			zoneSame = int(s.guidZone[gid][rec.zone])
 			if maxPerCell > 0 && same >= maxPerCell {
 				continue
@@ -291,7 +294,7 @@ func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerC
 	if lrp && maxPerCell > 0 {
 		all := true
 		for _, rec := range s.cells {
-			if !rec.cell.Evacuating && st[rec.grp.key.sig] == stagePass && int(rec.guids[gid]) < maxPerCell {
+			if !rec.cell.Evacuating && st[rec.grp.key.sig] == stagePass && int(rec.guids.get(gid)) < maxPerCell {
 				all = false
 				break
 			}
@@ -475,7 +478,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				if task {
 					sc = rs + float64(LocalityOffset*len(rec.tasks))
 				} else {
-					same = int(rec.guids[gid])
+					same = int(rec.guids.get(gid))
 					if maxPerCell > 0 && same >= maxPerCell {
 						break
 					}

@@ -20,7 +20,7 @@ type cellRec struct {
 	leaf  int
 	rank  int // position in its zone by (Index, seq) among non-evacuating cells
 	proxy int // proxy memory added to LRPs on this cell
-	guids map[int32]int32
+	guids gidCounts
 	tasks map[string]struct{}
 }
 
@@ -49,6 +49,7 @@ type group struct {
 	cells  []*cellRec // by leaf; nil for a freed leaf
 	free   []int      // freed leaves
 	active int        // non-evacuating cells
+	dirty  bool       // t has inner nodes to flush (listed in State.dirty)
 }
 
 // State is every cell the auctioneer knows, with the work on it, indexed for the
@@ -72,9 +73,11 @@ type State struct {
 	sigID   map[string]int
 	groups  map[groupKey]*group
 	grpList []*group // in creation order
+	dirty   []*group // groups whose tree waits for a flush
 
-	guidID   map[string]int32
-	guidZone [][]int32 // per guid id, per zone: instances on non-evacuating cells
+	guidID   map[string]int32 // unless names is set
+	names    *model.GUIDs     // process ids shared with the driver (UseGUIDs)
+	guidZone [][]int32        // per guid id, per zone: instances on non-evacuating cells
 
 	filterCache map[string][]uint8 // constraint key -> stage reached, per sig
 
@@ -136,7 +139,7 @@ func (s *State) AddCell(c model.Cell) error {
 	c.PlacementTags = slices.Clone(c.PlacementTags)
 	c.OptionalPlacementTags = slices.Clone(c.OptionalPlacementTags)
 	c.VolumeDrivers = slices.Clone(c.VolumeDrivers)
-	rec := &cellRec{cell: c, seq: s.nextSeq, guids: map[int32]int32{}, tasks: map[string]struct{}{}}
+	rec := &cellRec{cell: c, seq: s.nextSeq, tasks: map[string]struct{}{}}
 	s.nextSeq++
 	rec.proxy = c.ProxyMemoryMB
 	if rec.proxy == 0 {
@@ -188,7 +191,7 @@ func (s *State) RemoveCell(id string) bool {
 	}
 	g := rec.grp
 	g.cells[rec.leaf] = nil
-	g.t.set(rec.leaf, emptyNode, emptyTie)
+	s.setLeaf(g, rec.leaf, emptyNode, emptyTie)
 	g.free = append(g.free, rec.leaf)
 	delete(s.byID, id)
 	s.cells = slices.DeleteFunc(s.cells, func(c *cellRec) bool { return c == rec })
@@ -203,13 +206,8 @@ func (s *State) countWork(rec *cellRec, sign int) {
 	s.active += sign
 	rec.grp.active += sign
 	s.inflight += sign * rec.cell.StartingContainers
-	gids := make([]int32, 0, len(rec.guids))
-	for gid := range rec.guids {
-		gids = append(gids, gid)
-	}
-	slices.Sort(gids)
-	for _, gid := range gids {
-		s.guidZone[gid][rec.zone] += int32(sign) * rec.guids[gid]
+	for _, gid := range rec.guids.ids() {
+		s.guidZone[gid][rec.zone] += int32(sign) * rec.guids.get(gid)
 	}
 }
 
@@ -254,11 +252,11 @@ func (s *State) SetEvacuating(id string, on bool) {
 // InstancesOf returns the instances of processGUID on the cell.
 func (s *State) InstancesOf(cellID, processGUID string) int {
 	rec, ok := s.byID[cellID]
-	gid, ok2 := s.guidID[processGUID]
+	gid, ok2 := s.findGUID(processGUID)
 	if !ok || !ok2 {
 		return 0
 	}
-	return int(rec.guids[gid])
+	return int(rec.guids.get(gid))
 }
 
 // TasksOn returns the number of tasks on the cell.
@@ -333,12 +331,7 @@ func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bo
 
 // countLRP moves the same-guid counts of interned guid gid only (resources untouched).
 func (s *State) countLRP(rec *cellRec, gid int32, d int32) {
-	n := rec.guids[gid] + d
-	if n == 0 {
-		delete(rec.guids, gid)
-	} else {
-		rec.guids[gid] = n
-	}
+	rec.guids.add(gid, d)
 	if !rec.cell.Evacuating {
 		s.guidZone[gid][rec.zone] += d
 	}
@@ -350,8 +343,8 @@ func (s *State) RemoveLRP(cellID, processGUID string, r model.Resource, starting
 	if err != nil {
 		return err
 	}
-	gid, ok := s.guidID[processGUID]
-	if !ok || rec.guids[gid] == 0 {
+	gid, ok := s.findGUID(processGUID)
+	if !ok || rec.guids.get(gid) == 0 {
 		return &model.NotFoundError{Kind: "lrp", Key: processGUID + " on cell " + cellID}
 	}
 	if err := s.give(rec, r, starting); err != nil {
@@ -430,12 +423,46 @@ func (s *State) internZone(z string) int {
 	s.zoneDirty = append(s.zoneDirty, false)
 	s.zoneGrps = append(s.zoneGrps, nil)
 	for i := range s.guidZone {
-		s.guidZone[i] = append(s.guidZone[i], 0)
+		if s.guidZone[i] != nil {
+			s.guidZone[i] = append(s.guidZone[i], 0)
+		}
 	}
 	return id
 }
 
+// UseGUIDs makes the State take its process ids from names, the table the driver
+// shares with the other layers of the run, instead of keeping its own map: a guid laid
+// out by names.Block is then found without hashing. Call it before any LRP is added.
+func (s *State) UseGUIDs(names *model.GUIDs) {
+	if len(s.guidZone) == 0 {
+		s.names = names
+	}
+}
+
+// findGUID returns the id of a process the State has seen.
+func (s *State) findGUID(g string) (int32, bool) {
+	if s.names == nil {
+		id, ok := s.guidID[g]
+		return id, ok
+	}
+	id, ok := s.names.Find(g)
+	if !ok || int(id) >= len(s.guidZone) || s.guidZone[id] == nil {
+		return 0, false
+	}
+	return id, true
+}
+
 func (s *State) internGUID(g string) int32 {
+	if s.names != nil {
+		id := s.names.ID(g)
+		for int(id) >= len(s.guidZone) {
+			s.guidZone = append(s.guidZone, nil)
+		}
+		if s.guidZone[id] == nil {
+			s.guidZone[id] = make([]int32, len(s.zones))
+		}
+		return id
+	}
 	if id, ok := s.guidID[g]; ok {
 		return id
 	}
@@ -569,7 +596,7 @@ func (s *State) refreshRanks() {
 func (s *State) refresh(rec *cellRec) {
 	g := rec.grp
 	if rec.cell.Evacuating {
-		g.t.set(rec.leaf, emptyNode, emptyTie)
+		s.setLeaf(g, rec.leaf, emptyNode, emptyTie)
 		return
 	}
 	a := rec.cell.Available
@@ -595,7 +622,27 @@ func (s *State) refresh(rec *cellRec) {
 	if s.set.BinPackFirstFitWeight == 0 {
 		prof.rank = 0
 	}
-	g.t.set(rec.leaf, n, tie{k2: math.Inf(1), seq: n.minSeq, uniq: true, prof: prof})
+	s.setLeaf(g, rec.leaf, n, tie{k2: math.Inf(1), seq: n.minSeq, uniq: true, prof: prof})
+}
+
+// setLeaf writes a leaf of g's tree and lists g for the next flush.
+func (s *State) setLeaf(g *group, leaf int, v node, tv tie) {
+	if g.t.set(leaf, v, tv) && !g.dirty {
+		g.dirty = true
+		s.dirty = append(s.dirty, g)
+	}
+}
+
+// flush brings every tree's inner nodes up to date (tree.flush). Whatever reads inner
+// nodes (the searches, problems) runs after it: Schedule flushes first and after every
+// reservation.
+func (s *State) flush() {
+	for _, g := range s.dirty {
+		g.t.flush()
+		g.dirty = false
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
 }
 
 // addListedLRP counts an instance listed on a cell whose Available already accounts for
