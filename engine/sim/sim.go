@@ -126,6 +126,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		rLatency: k.Stream("latency"),
 	}
 	s.apps.init(s.guids)
+	s.state.UseGUIDs(s.guids)
 	s.m.init()
 	// Size the container pool and the kernel for the desired instances up front: grown
 	// by appending, a 2.5 M-instance run would hold the old and the new array (hundreds
