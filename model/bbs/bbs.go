@@ -135,7 +135,18 @@ type BBS struct {
 	stats   Stats
 	srcErr  error
 	counts  [3][4]int // rows by presence and state
+	// rowCopies holds the not yet used copies for the actual LRP events: one allocation
+	// per eventChunk events instead of one per event (see actualCopy).
+	rowCopies []model.ActualLRP
 }
+
+// Sizes of the arrays the outbox is carved from (see handOff and actualCopy): an event
+// is 32 bytes, an actual LRP copy 160, a start request ~120, so a chunk is ~8-10 KB.
+const (
+	eventChunk = 256
+	startChunk = 64
+	rowChunk   = 64
+)
 
 // New returns a BBS over store, which must be empty (the tracker starts empty).
 func New(store Store, cfg Config) *BBS {
@@ -150,10 +161,45 @@ func New(store Store, cfg Config) *BBS {
 func (b *BBS) Config() Config { return b.cfg }
 
 // Ready returns and clears everything accumulated since the last call.
+//
+// The Events and LRPStarts slices of successive calls are carved from shared arrays (the
+// steady state produces one or two of each per operation, and a fresh slice each time
+// was an allocation per operation); each is returned with its capacity clipped to its
+// length, so a caller's append copies instead of writing into memory the BBS still
+// fills, and empty lists are nil as before.
 func (b *BBS) Ready() Ready {
 	r := b.out
 	b.out = Ready{}
+	r.Events, b.out.Events = handOff(r.Events, eventChunk)
+	r.LRPStarts, b.out.LRPStarts = handOff(r.LRPStarts, startChunk)
 	return r
+}
+
+// handOff splits an outbox slice at Ready: out is s clipped (cap = len; nil when empty)
+// and next is where the following batch appends: the rest of s's array while 1/16 of a
+// chunk is left there (a batch rarely needs more; one that does grows by append), else
+// a new array of chunk elements.
+func handOff[T any](s []T, chunk int) (out, next []T) {
+	if len(s) > 0 {
+		out = s[:len(s):len(s)]
+	}
+	if cap(s)-len(s) >= chunk/16 {
+		return out, s[len(s):]
+	}
+	return out, make([]T, 0, chunk)
+}
+
+// actualCopy returns a copy of a for an event, from a chunk of rowChunk copies. Every
+// event gets its own copy, never reused, as when each was allocated alone; a chunk stays
+// alive while a consumer keeps one of its events.
+func (b *BBS) actualCopy(a *model.ActualLRP) *model.ActualLRP {
+	if len(b.rowCopies) == 0 {
+		b.rowCopies = make([]model.ActualLRP, rowChunk)
+	}
+	cp := &b.rowCopies[0]
+	b.rowCopies = b.rowCopies[1:]
+	*cp = *a
+	return cp
 }
 
 // Stats returns a copy of the counters.
@@ -284,9 +330,8 @@ func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
 		b.counts[old.Presence][old.State]--
 	}
 	b.counts[a.Presence][a.State]++
-	b.tracker.ActualChanged(old, &a)
-	cp := a
-	b.out.Events = append(b.out.Events, Event{Type: typ, Actual: &cp})
+	b.track(old, &a)
+	b.out.Events = append(b.out.Events, Event{Type: typ, Actual: b.actualCopy(&a)})
 	return nil
 }
 
@@ -295,9 +340,8 @@ func (b *BBS) deleteActual(a *model.ActualLRP) error {
 		return storeErr("delete actual", err)
 	}
 	b.counts[a.Presence][a.State]--
-	b.tracker.ActualChanged(a, nil)
-	cp := *a
-	b.out.Events = append(b.out.Events, Event{Type: ActualLRPRemoved, Actual: &cp})
+	b.track(a, nil)
+	b.out.Events = append(b.out.Events, Event{Type: ActualLRPRemoved, Actual: b.actualCopy(a)})
 	return nil
 }
 
@@ -313,10 +357,26 @@ func (b *BBS) moveActual(old *model.ActualLRP, to model.Presence) error {
 	}
 	b.counts[old.Presence][old.State]--
 	b.counts[a.Presence][a.State]++
-	b.tracker.ActualChanged(old, nil)
-	b.tracker.ActualChanged(nil, &a)
-	b.out.Events = append(b.out.Events, Event{Type: ActualLRPChanged, Actual: &a})
+	b.track(old, nil)
+	b.track(nil, &a)
+	b.out.Events = append(b.out.Events, Event{Type: ActualLRPChanged, Actual: b.actualCopy(&a)})
 	return nil
+}
+
+// track tells the tracker of a row change just written to the store; over a MemStore it
+// passes the tracker hint kept in the row's proc (the store's memo after the write).
+func (b *BBS) track(old, new *model.ActualLRP) {
+	if b.mem != nil {
+		a := new
+		if a == nil {
+			a = old
+		}
+		if h := b.mem.trackerHint(a.ProcessGUID); h != nil {
+			b.tracker.ActualChangedHint(h, old, new)
+			return
+		}
+	}
+	b.tracker.ActualChanged(old, new)
 }
 
 func (b *BBS) putTask(old *model.Task, t model.Task) error {

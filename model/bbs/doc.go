@@ -21,9 +21,13 @@
 // bbstest suite). Over the in-memory MemStore, laid out for millions of rows (one map
 // entry per process guid holding its desired row and its compact actual rows, interned
 // cell ids, a per-cell slice index; see MemStore), it takes fast paths with the same
-// results: rows(key) reads the three presences of an index with one guid lookup, and
-// DesireLRP checks domains and sizes an app's row slice without listing. Reads go into
-// caller-provided buffers, so an operation allocates little beyond its events.
+// results: rows(key) reads the three presences of an index with one guid lookup, the
+// convergence tracker is handed the GUIDHint kept in the guid's proc (so an operation
+// probes one big table, the store's, not also the tracker's map), and DesireLRP checks
+// domains and sizes an app's row slice without listing. Reads go into caller-provided
+// buffers, and the events' row copies and Ready's Events and LRPStarts are carved from
+// shared chunks (one allocation per 64-256 of them), so a steady-state operation
+// allocates almost nothing of its own.
 //
 // Domains: extra and orphaned instances are retired only while their domain is fresh.
 // UpsertDomain(now, name, ttl) refreshes one (ttl 0 = never expires). DesireLRP creates

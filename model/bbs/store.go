@@ -49,9 +49,10 @@ type Store interface {
 
 // MemStore is the in-memory Store of the simulation, laid out for millions of rows:
 //
-//   - one map entry per process guid (procs), holding both the desired row and the actual
+//   - one entry per process guid (procs, a procTable: one slot read per probe instead
+//     of a Go map's three cache misses), holding both the desired row and the actual
 //     rows of that guid, so a BBS operation finds everything about a guid with one probe
-//     of the big map; a one-entry memo (last) makes the following accesses to the same
+//     of the big table; a one-entry memo (last) makes the following accesses to the same
 //     guid (the BBS reads rows, writes one, then the tracker reads back) a string compare;
 //   - actual rows of a guid in a slice sorted by (index, presence), compact (64 bytes),
 //     the first one inside the proc itself:
@@ -59,19 +60,23 @@ type Store interface {
 //     uint32 ids, and the rarely set strings (address, crash reason, placement error)
 //     share one immutable pointer;
 //   - the cell index is a slice of (proc, slot) references per interned cell id; each
-//     row keeps its position in its cell's slice, so moving a row between cells is a
-//     swap-delete and an append, with no map operation.
+//     row keeps its position in its cell's slice, so moving a row between cells is
+//     freeing one entry and taking another, with no map operation. A freed entry joins
+//     its cell's free list (threaded through the freed entries) and the next row to
+//     arrive takes it: no other row moves, so leaving a cell touches no other proc.
 //
-// Invariants: for every row r at p.rows[s] with r.cell != 0, byCell[r.cell][r.cellPos]
-// is {p, s}; a proc is in procs iff it has a desired row or at least one actual row;
+// Invariants: for every row r at p.rows[s] with r.cell != 0, byCell[r.cell].refs[r.cellPos]
+// is {p, s}; every other entry of a refs slice is free (p nil) and on its cell's free
+// list; live counts the rows; a cell with no rows has no refs slice when it was larger
+// than 16 entries; a proc is in procs iff it has a desired row or at least one actual row;
 // last is nil or a proc in procs. Interned strings are never released (the tables grow
 // with the number of distinct cell ids, domains and root filesystems ever stored).
 type MemStore struct {
-	procs  map[string]*proc
+	procs  procTable
 	last   *proc    // memo of the last guid looked up
 	strs   strTable // domains and root filesystems
 	cells  strTable // cell ids; index of byCell
-	byCell [][]cellRef
+	byCell []cellList
 
 	tasks   map[string]model.Task
 	domains map[string]converge.Domain
@@ -88,6 +93,10 @@ type proc struct {
 	inline     [1]row
 	desired    desiredRow
 	hasDesired bool
+	// hint is the convergence tracker's hint for the guid (in the padding after
+	// hasDesired: no extra bytes), so the BBS, having found the proc, spares the tracker
+	// its own guid lookup.
+	hint converge.GUIDHint
 }
 
 // newProc returns an empty proc whose rows use its inline storage.
@@ -132,10 +141,18 @@ type row struct {
 // rowExt holds the rarely set strings of a row; immutable, so rows may share one.
 type rowExt struct{ address, crashReason, placementError string }
 
-// cellRef names the row p.rows[slot].
+// cellRef names the row p.rows[slot]; a free entry has p nil and slot = 1 + the
+// position of the next free entry (0 ends the list).
 type cellRef struct {
 	p    *proc
 	slot int32
+}
+
+// cellList is the index of one cell: its row references and free entries.
+type cellList struct {
+	refs []cellRef
+	free int32 // 1 + position of the first free entry of refs, 0 = none
+	live int32 // rows on the cell
 }
 
 // strTable interns strings to dense uint32 ids; id 0 is "".
@@ -190,8 +207,8 @@ func (t *strTable) name(id uint32) string {
 // NewMemStore returns an empty in-memory store.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		procs:   map[string]*proc{},
-		byCell:  [][]cellRef{nil},
+		procs:   newProcTable(),
+		byCell:  make([]cellList, 1),
 		tasks:   map[string]model.Task{},
 		domains: map[string]converge.Domain{},
 	}
@@ -202,11 +219,20 @@ func (m *MemStore) proc(guid string) *proc {
 	if p := m.last; p != nil && p.guid == guid {
 		return p
 	}
-	p := m.procs[guid]
+	p := m.procs.get(guid)
 	if p != nil {
 		m.last = p
 	}
 	return p
+}
+
+// trackerHint returns the tracker hint kept in guid's proc when that proc is the memo
+// (the BBS asks right after writing one of its rows), else nil; it never probes the map.
+func (m *MemStore) trackerHint(guid string) *converge.GUIDHint {
+	if p := m.last; p != nil && p.guid == guid {
+		return &p.hint
+	}
+	return nil
 }
 
 // procFor returns the proc of guid, creating it when missing.
@@ -214,7 +240,7 @@ func (m *MemStore) procFor(guid string) *proc {
 	p := m.proc(guid)
 	if p == nil {
 		p = newProc(guid)
-		m.procs[guid] = p
+		m.procs.add(p)
 		m.last = p
 	}
 	return p
@@ -225,7 +251,7 @@ func (m *MemStore) release(p *proc) {
 	if p.hasDesired || len(p.rows) > 0 {
 		return
 	}
-	delete(m.procs, p.guid)
+	m.procs.remove(p)
 	if m.last == p {
 		m.last = nil
 	}
@@ -289,12 +315,12 @@ func (m *MemStore) DeleteDesiredLRP(guid string) error {
 
 // sortedProcs returns the procs for which keep holds, by guid.
 func (m *MemStore) sortedProcs(keep func(*proc) bool) []*proc {
-	out := make([]*proc, 0, len(m.procs))
-	for _, p := range m.procs {
+	out := make([]*proc, 0, m.procs.len())
+	m.procs.all(func(p *proc) {
 		if keep(p) {
 			out = append(out, p)
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b *proc) int { return strings.Compare(a.guid, b.guid) })
 	return out
 }
@@ -397,7 +423,7 @@ func (m *MemStore) cellID(cur uint32, cellID string) uint32 {
 	}
 	id := m.cells.id(cellID)
 	if int(id) >= len(m.byCell) {
-		m.byCell = append(m.byCell, make([][]cellRef, int(id)+1-len(m.byCell))...)
+		m.byCell = append(m.byCell, make([]cellList, int(id)+1-len(m.byCell))...)
 	}
 	return id
 }
@@ -408,30 +434,37 @@ func (m *MemStore) index(p *proc, slot int) {
 	if r.cell == 0 {
 		return
 	}
-	l := m.byCell[r.cell]
-	r.cellPos = int32(len(l))
-	m.byCell[r.cell] = append(l, cellRef{p: p, slot: int32(slot)})
+	l := &m.byCell[r.cell]
+	l.live++
+	ref := cellRef{p: p, slot: int32(slot)}
+	if f := l.free; f != 0 {
+		r.cellPos = f - 1
+		l.free = l.refs[f-1].slot
+		l.refs[f-1] = ref
+		return
+	}
+	r.cellPos = int32(len(l.refs))
+	l.refs = append(l.refs, ref)
 }
 
-// unindex removes p.rows[slot] from its cell's list (swap-delete).
+// unindex removes p.rows[slot] from its cell's list: its entry goes on the free list.
 func (m *MemStore) unindex(p *proc, slot int) {
 	r := &p.rows[slot]
 	if r.cell == 0 {
 		return
 	}
-	l := m.byCell[r.cell]
-	pos, last := int(r.cellPos), len(l)-1
-	if pos != last {
-		moved := l[last]
-		l[pos] = moved
-		moved.p.rows[moved.slot].cellPos = int32(pos)
+	l := &m.byCell[r.cell]
+	l.live--
+	switch {
+	case l.live == 0 && cap(l.refs) > 16:
+		*l = cellList{} // let a drained cell's list go
+	case l.live == 0:
+		clear(l.refs)
+		l.refs, l.free = l.refs[:0], 0
+	default:
+		l.refs[r.cellPos] = cellRef{slot: l.free}
+		l.free = r.cellPos + 1
 	}
-	l[last] = cellRef{}
-	l = l[:last]
-	if len(l) == 0 && cap(l) > 16 {
-		l = nil // let a drained cell's list go
-	}
-	m.byCell[r.cell] = l
 	r.cellPos = 0
 }
 
@@ -439,7 +472,7 @@ func (m *MemStore) unindex(p *proc, slot int) {
 func (m *MemStore) shiftSlots(p *proc, from, d int) {
 	for s := from; s < len(p.rows); s++ {
 		if r := &p.rows[s]; r.cell != 0 {
-			m.byCell[r.cell][r.cellPos].slot += int32(d)
+			m.byCell[r.cell].refs[r.cellPos].slot += int32(d)
 		}
 	}
 }
@@ -520,13 +553,15 @@ func (m *MemStore) ListActualLRPsByProcess(guid string) ([]model.ActualLRP, erro
 
 func (m *MemStore) ListActualLRPsByCell(cellID string) ([]model.ActualLRP, error) {
 	id, ok := m.cells.lookup(cellID)
-	if !ok || id == 0 || int(id) >= len(m.byCell) || len(m.byCell[id]) == 0 {
+	if !ok || id == 0 || int(id) >= len(m.byCell) || m.byCell[id].live == 0 {
 		return []model.ActualLRP{}, nil
 	}
-	refs := m.byCell[id]
-	out := make([]model.ActualLRP, len(refs))
-	for i, c := range refs {
-		out[i] = m.actualOf(c.p, &c.p.rows[c.slot])
+	l := &m.byCell[id]
+	out := make([]model.ActualLRP, 0, l.live)
+	for _, c := range l.refs {
+		if c.p != nil {
+			out = append(out, m.actualOf(c.p, &c.p.rows[c.slot]))
+		}
 	}
 	slices.SortFunc(out, CompareActualLRP)
 	return out, nil

@@ -17,8 +17,12 @@
 // The tracker's write path is built for millions of rows: every process guid is interned
 // to a small id whose one record (guidTable) holds the desired instances, the ORDINARY and
 // SUSPECT counts, the membership bits of the mismatch/orphan sets and, per instance
-// index, the key's positions in the unclaimed and crashed heaps. A write therefore costs
-// one guid lookup (plus one cell lookup when a row enters or leaves a cell); heap items
+// index, the key's positions in the unclaimed and crashed heaps (index 0's inside the
+// record, so a single-instance app's heap moves read nothing else). A write therefore costs
+// one guid lookup (plus one cell lookup when a row enters or leaves a cell), and none when
+// the caller passes the GUIDHint it keeps for the guid (ActualChangedHint: the BBS keeps
+// it in the MemStore's proc, so an operation probes one big map, the store's; the
+// tracker checks a hint against the guid, so a stale one only costs the lookup); heap items
 // are pointer-free (guid id, index, due) and a heap swap writes the two positions into
 // the records without hashing. Cells are interned the same way (cellTable) with their
 // presence, per-kind counts and hot bits.

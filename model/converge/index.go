@@ -35,16 +35,19 @@ const denseIndexLimit = 1 << 16
 // guidRec is everything the tracker knows about one process guid. It lives in
 // guidTable.recs at its id; heap items and the guid sets refer to it by id.
 //
-// 64 bytes: desired instances are kept as an int32 (saturated: 2^31-1 stands for "more
+// 56 bytes: desired instances are kept as an int32 (saturated: 2^31-1 stands for "more
 // than any ORDINARY count can reach", which the comparison with ord still gets right).
+// The heap positions of index 0 sit in the record itself, so the heap operations of a
+// single-instance app (most of them) read no other memory than the record.
 type guidRec struct {
-	guid      string    // shares the caller's string data
-	pos       []heapPos // per instance index: heap positions (grown on demand)
-	instances int32     // desired instances (saturated), when flags&recDesired
-	ord       int32     // ORDINARY rows
-	susp      int32     // SUSPECT rows
-	suspKeys  int32     // keys of this guid in Tracker.suspRunning plus those in Tracker.extraSuspects
-	inHeap    int32     // keys of this guid in the unclaimed or crashed heap (counted per heap)
+	guid      string     // shares the caller's string data
+	pos0      heapPos    // heap positions of index 0
+	more      *[]heapPos // heap positions of indices 1.. at [index-1] (grown on demand), or nil
+	instances int32      // desired instances (saturated), when flags&recDesired
+	ord       int32      // ORDINARY rows
+	susp      int32      // SUSPECT rows
+	suspKeys  int32      // keys of this guid in Tracker.suspRunning plus those in Tracker.extraSuspects
+	inHeap    int32      // keys of this guid in the unclaimed or crashed heap (counted per heap)
 	flags     uint8
 }
 
@@ -100,6 +103,19 @@ func (g *guidTable) intern(guid string) uint32 {
 	return id
 }
 
+// internHint is intern through a caller's hint: *hint names the record when it is one
+// id+1 whose record is the live one of guid (freed records have no guid, and a live
+// guid has exactly one record), else the map decides and *hint is rewritten.
+func (g *guidTable) internHint(guid string, hint *GUIDHint) uint32 {
+	if h := uint32(*hint); h != 0 && h <= uint32(len(g.recs)) && guid != "" && g.recs[h-1].guid == guid {
+		g.last = h
+		return h - 1
+	}
+	id := g.intern(guid)
+	*hint = GUIDHint(id + 1)
+	return id
+}
+
 // takeID stores rec in a freed slot of recs, or in a new one, and returns its index.
 func takeID[T any](recs *[]T, free *[]uint32, rec T) uint32 {
 	if n := len(*free); n > 0 {
@@ -135,8 +151,12 @@ func (g *guidTable) pos(id uint32, index int, which int) int32 {
 	if index < 0 || index >= denseIndexLimit {
 		return g.sparse[sparseKey{id, index}][which]
 	}
-	if p := g.recs[id].pos; index < len(p) {
-		return p[index][which]
+	r := &g.recs[id]
+	if index == 0 {
+		return r.pos0[which]
+	}
+	if m := r.more; m != nil && index-1 < len(*m) {
+		return (*m)[index-1][which]
 	}
 	return 0
 }
@@ -155,18 +175,26 @@ func (g *guidTable) setPos(id uint32, index int, which int, p int32) {
 		return
 	}
 	r := &g.recs[id]
-	if index >= len(r.pos) {
+	if index == 0 {
+		r.pos0[which] = p
+		return
+	}
+	if r.more == nil || index-1 >= len(*r.more) {
 		if p == 0 {
 			return
 		}
-		// Size the array for the desired instances at once when the index is among them.
+		// Size the array for the desired instances at once when the index is among them:
+		// indices 1..n-1 take n-1 entries.
 		n := index + 1
 		if r.flags&recDesired != 0 && int(r.instances) > n {
 			n = min(int(r.instances), denseIndexLimit)
 		}
-		r.pos = append(r.pos, make([]heapPos, n-len(r.pos))...)
+		if r.more == nil {
+			r.more = new([]heapPos)
+		}
+		*r.more = append(*r.more, make([]heapPos, n-1-len(*r.more))...)
 	}
-	r.pos[index][which] = p
+	(*r.more)[index-1][which] = p
 }
 
 // --- due heaps ---
@@ -262,9 +290,12 @@ func (h *dueHeap) Due(limit time.Duration, out []model.ActualLRPKey) []model.Act
 // place records that items[i] now sits at i.
 func (h *dueHeap) place(i int) {
 	it := &h.items[i]
-	if uint(it.index) < denseIndexLimit {
-		// the common case inline: the key has its slot in the dense array already.
-		h.tab.recs[it.id].pos[it.index][h.which] = int32(i + 1)
+	switch {
+	case it.index == 0: // the common case inline: a single-instance app
+		h.tab.recs[it.id].pos0[h.which] = int32(i + 1)
+		return
+	case uint(it.index) < denseIndexLimit: // the key has its slot in the dense array already
+		(*h.tab.recs[it.id].more)[it.index-1][h.which] = int32(i + 1)
 		return
 	}
 	h.tab.setPos(it.id, it.index, h.which, int32(i+1))

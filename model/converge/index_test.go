@@ -191,7 +191,7 @@ func (m *memSource) Domains() []Domain              { return []Domain{{Name: "cf
 
 // TestTrackerRandomRows writes random actual rows (any state and presence, including
 // indices outside the dense position array) and desired LRPs straight into a store and
-// the tracker, and checks that Plan equals Compute on the store at every step, and that
+// the tracker (rows with and without a GUIDHint, some hints scrambled), and checks that Plan equals Compute on the store at every step, and that
 // once every row and desired LRP is gone the tracker holds no guid record, heap item or
 // absent cell.
 func TestTrackerRandomRows(t *testing.T) {
@@ -202,6 +202,10 @@ func TestTrackerRandomRows(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		src := &memSource{desired: map[string]model.DesiredLRP{}, actual: map[model.ActualLRPKey]*[3]*model.ActualLRP{}}
 		tr := NewTracker(DefaultConfig(), src)
+		hints := map[string]*GUIDHint{}
+		for _, g := range guids {
+			hints[g] = new(GUIDHint)
+		}
 		now := time.Duration(0)
 		for range rapid.IntRange(1, 120).Draw(rt, "ops") {
 			now += time.Duration(rapid.IntRange(0, 40).Draw(rt, "dt")) * time.Second
@@ -246,7 +250,21 @@ func TestTrackerRandomRows(t *testing.T) {
 					delete(src.actual, k)
 				}
 				if old != nil || a != nil {
-					tr.ActualChanged(old, a)
+					// through a kept hint, a scrambled one (stale or naming another
+					// guid's record: the tracker must notice) or none at all.
+					h := hints[g]
+					switch rapid.IntRange(0, 3).Draw(rt, "hint") {
+					case 0:
+						tr.ActualChanged(old, a)
+					case 1:
+						*h = GUIDHint(rapid.IntRange(0, 8).Draw(rt, "scrambled"))
+						fallthrough
+					default:
+						tr.ActualChangedHint(h, old, a)
+						if id, ok := tr.guids.ids[g]; ok && *h != GUIDHint(id+1) {
+							rt.Fatalf("hint of %s = %d, record id %d", g, *h, id)
+						}
+					}
 				}
 			}
 			present := rapid.SliceOfDistinct(rapid.SampledFrom(cells), func(c string) string { return c }).Draw(rt, "cells")

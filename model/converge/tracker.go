@@ -99,7 +99,18 @@ func (t *Tracker) DesiredChanged(old, new *model.DesiredLRP) {
 
 // ActualChanged records an actual LRP row created (old nil), changed or deleted (new nil).
 // Old and new must have the same key and presence.
-func (t *Tracker) ActualChanged(old, new *model.ActualLRP) {
+func (t *Tracker) ActualChanged(old, new *model.ActualLRP) { t.ActualChangedHint(nil, old, new) }
+
+// GUIDHint caches where the tracker keeps a process guid's record, so that a caller that
+// already holds something per guid (the MemStore's proc) spares the tracker its probe of
+// a map with millions of string keys. The zero value is "unknown". A hint is only ever a
+// shortcut: the tracker checks it against the guid (a stale or foreign hint costs the
+// map lookup and is rewritten), so keeping one hint per guid is all a caller must do.
+type GUIDHint uint32
+
+// ActualChangedHint is ActualChanged for a caller that keeps a GUIDHint per process guid;
+// hint (nil = none) is the one of the row's guid and is updated.
+func (t *Tracker) ActualChangedHint(hint *GUIDHint, old, new *model.ActualLRP) {
 	if old != nil && new != nil && old.ActualLRPKey != new.ActualLRPKey {
 		// not a change of one row: two unrelated rows.
 		t.ActualChanged(old, nil)
@@ -113,7 +124,12 @@ func (t *Tracker) ActualChanged(old, new *model.ActualLRP) {
 	if a == nil {
 		return
 	}
-	id := t.guids.intern(a.ProcessGUID)
+	var id uint32
+	if hint != nil {
+		id = t.guids.internHint(a.ProcessGUID, hint)
+	} else {
+		id = t.guids.intern(a.ProcessGUID)
+	}
 	t.actualRows(id, old, new)
 	// extra suspects depend on the ORDINARY and the SUSPECT row of the key.
 	if r := &t.guids.recs[id]; r.suspKeys > 0 {
