@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Tests that start many simulations run in parallel packages; keep the machine usable.
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build run test bench lint clean deps
+.PHONY: all build run test bench lint clean deps pgo
 
 all: build
 
@@ -30,6 +30,13 @@ test: build lint
 # Go benchmarks for the hot paths; compare two runs with benchstat (see docs/performance.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./... | tee bench.txt
+
+# Refresh cmd/diegolab/default.pgo, the CPU profile the Go compiler uses to optimise
+# bin/diegolab (profile-guided optimisation): one simulated hour of the 10,000-cell scale
+# run, the workload whose hot paths matter most. Rebuild afterwards.
+pgo: build
+	dir=$$(mktemp -d) && ./$(BIN) bench scale --cells 10000 --duration 1h --cpuprofile $$dir && \
+	cp $$dir/cpu.pprof cmd/diegolab/default.pgo && rm -rf $$dir
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
