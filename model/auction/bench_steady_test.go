@@ -9,16 +9,10 @@ import (
 	"github.com/diegolab/diegolab/model"
 )
 
-// steadyCells is the 10,000-cell cluster of `bench scale --cells 10000`: n cells
-// round-robin over 3 zones, 32,768 MB memory, 65,536 MB disk, 256 containers.
+// steadyCells is the 10,000-cell cluster of `bench scale --cells 10000`: 32,768 MB
+// memory, 65,536 MB disk, 256 containers per cell.
 func steadyCells(n int) []model.Cell {
-	cells := make([]model.Cell, n)
-	for i := range cells {
-		tot := model.Resources{MemoryMB: 32768, DiskMB: 65536, Containers: 256}
-		cells[i] = model.Cell{ID: fmt.Sprintf("cell-%05d", i), Zone: fmt.Sprintf("z%d", i%3), Index: i / 3,
-			Total: tot, Available: tot, RootFSProviders: []string{"preloaded:cflinuxfs4", "docker"}}
-	}
-	return cells
+	return uniformCells(n, model.Resources{MemoryMB: 32768, DiskMB: 65536, Containers: 256})
 }
 
 // steadyMix is one batch of 20 apps of Diego's 250k mix (scenarios/diego-250k-mix.toml):

@@ -12,12 +12,17 @@ import (
 	"github.com/diegolab/diegolab/model"
 )
 
-// bigCells is a homogeneous cluster: n cells round-robin over 3 zones, 64 GB memory,
-// 256 GB disk, 249 containers, cflinuxfs4 and docker.
+// bigCells is a homogeneous cluster: n cells of 64 GB memory, 256 GB disk, 249
+// containers (see uniformCells).
 func bigCells(n int) []model.Cell {
+	return uniformCells(n, model.Resources{MemoryMB: 64 * 1024, DiskMB: 256 * 1024, Containers: model.DefaultContainers})
+}
+
+// uniformCells is n cells of totals tot, round-robin over 3 zones, with cflinuxfs4 and
+// docker.
+func uniformCells(n int, tot model.Resources) []model.Cell {
 	cells := make([]model.Cell, n)
 	for i := range cells {
-		tot := model.Resources{MemoryMB: 64 * 1024, DiskMB: 256 * 1024, Containers: model.DefaultContainers}
 		cells[i] = model.Cell{ID: fmt.Sprintf("cell-%05d", i), Zone: fmt.Sprintf("z%d", i%3), Index: i / 3,
 			Total: tot, Available: tot, RootFSProviders: []string{"preloaded:cflinuxfs4", "docker"}}
 	}
