@@ -9,6 +9,10 @@
 //   - randomness only from a *rand.Rand that the caller hands in;
 //   - maps are iterated in sorted order, and every tie is broken by a documented key.
 //
+// GUIDs gives a run's process guids dense ids that every layer can share (the driver's
+// app table and the auction State do); guids laid out by GUIDs.Block are found by their
+// address, without hashing, which matters at millions of processes.
+//
 // Subpackages: auction (batch placement), bbs (store and transitions), converge
 // (desired vs actual repair), cell (cell-side bookkeeping), control (composition root).
 package model
