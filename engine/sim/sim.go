@@ -108,7 +108,12 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		ExpireCompletedTask: sc.Timers.ExpireCompletedTask,
 		KickTask:            sc.Timers.KickTask,
 	}
-	plane, err := control.New(cfg, bbs.NewMemStore(), k.Stream("auction"))
+	// One table of process ids for the run, shared by the BBS store, the auction State
+	// and the driver's app table (model.GUIDs).
+	guids := model.NewGUIDs()
+	store := bbs.NewMemStore()
+	store.UseGUIDs(guids)
+	plane, err := control.New(cfg, store, k.Stream("auction"))
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
@@ -118,7 +123,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		cellByID: map[string]int{},
 		byTask:   map[string]int32{},
 		taskBeh:  map[string]int{},
-		guids:    model.NewGUIDs(),
+		guids:    guids,
 		rStart:   k.Stream("start"),
 		rCrash:   k.Stream("crash"),
 		rTasks:   k.Stream("tasks"),

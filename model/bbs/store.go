@@ -72,8 +72,13 @@ type Store interface {
 // last is nil or a proc in procs. Interned strings are never released (the tables grow
 // with the number of distinct cell ids, domains and root filesystems ever stored).
 type MemStore struct {
-	procs  procTable
-	last   *proc    // memo of the last guid looked up
+	procs procTable
+	last  *proc // memo of the last guid looked up
+	// names and byName (UseGUIDs): the run's shared process ids and, per id, the proc
+	// (nil when none); lookups go through them instead of procs, which still holds every
+	// proc for listing.
+	names  *model.GUIDs
+	byName []*proc
 	strs   strTable // domains and root filesystems
 	cells  strTable // cell ids; index of byCell
 	byCell []cellList
@@ -214,12 +219,29 @@ func NewMemStore() *MemStore {
 	}
 }
 
+// UseGUIDs makes the store find its procs through names, the process ids the driver
+// shares with the other layers of a run: a guid laid out by names.Block is then found
+// by its address instead of by hashing it. Call it on an empty store; later calls, or
+// calls on a store holding processes, do nothing.
+func (m *MemStore) UseGUIDs(names *model.GUIDs) {
+	if m.names == nil && m.procs.len() == 0 {
+		m.names = names
+	}
+}
+
 // proc returns the proc of guid, or nil.
 func (m *MemStore) proc(guid string) *proc {
 	if p := m.last; p != nil && p.guid == guid {
 		return p
 	}
-	p := m.procs.get(guid)
+	var p *proc
+	if m.names != nil {
+		if id, ok := m.names.Find(guid); ok && int(id) < len(m.byName) {
+			p = m.byName[id]
+		}
+	} else {
+		p = m.procs.get(guid)
+	}
 	if p != nil {
 		m.last = p
 	}
@@ -242,6 +264,13 @@ func (m *MemStore) procFor(guid string) *proc {
 		p = newProc(guid)
 		m.procs.add(p)
 		m.last = p
+		if m.names != nil {
+			id := m.names.ID(guid)
+			for int(id) >= len(m.byName) {
+				m.byName = append(m.byName, nil)
+			}
+			m.byName[id] = p
+		}
 	}
 	return p
 }
@@ -252,6 +281,11 @@ func (m *MemStore) release(p *proc) {
 		return
 	}
 	m.procs.remove(p)
+	if m.names != nil {
+		if id, ok := m.names.Find(p.guid); ok && int(id) < len(m.byName) {
+			m.byName[id] = nil
+		}
+	}
 	if m.last == p {
 		m.last = nil
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,16 @@ import (
 
 func TestMemStore(t *testing.T) {
 	bbstest.RunStoreSuite(t, func(*testing.T) bbs.Store { return bbs.NewMemStore() })
+}
+
+// TestMemStoreSharedGUIDs: the store suite over a MemStore that finds its procs through
+// a shared model.GUIDs (every guid of the suite takes the GUIDs map path).
+func TestMemStoreSharedGUIDs(t *testing.T) {
+	bbstest.RunStoreSuite(t, func(*testing.T) bbs.Store {
+		s := bbs.NewMemStore()
+		s.UseGUIDs(model.NewGUIDs())
+		return s
+	})
 }
 
 // TestMemStoreDesiredRoundTrip: the compact desired row gives back exactly what was put,
@@ -78,18 +89,34 @@ type rowID struct {
 // cells, desired rows sharing guids with actual rows) and checks every read after each
 // step: the indexes (per-guid sorted rows, per-cell slices with swap-delete) must agree
 // with the map.
+//
+// With shared GUIDs the guids come from a block (found by address), and every other
+// operation names its guid by a copy of the bytes (found through the GUIDs map).
 func TestMemStoreAgainstMap(t *testing.T) {
-	guids := []string{"g0", "g1", "g2"}
 	cellIDs := []string{"", "c0", "c1", "c2"}
-	for seed := uint64(1); seed <= 20; seed++ {
+	for seed := uint64(1); seed <= 40; seed++ {
+		shared := seed > 20
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			s := bbs.NewMemStore()
+			guids := []string{"g0", "g1", "g2"}
+			if shared {
+				names := model.NewGUIDs()
+				s.UseGUIDs(names)
+				names.ID("other") // ids of the store's guids need not start at 0
+				guids = names.Block(guids)
+			}
+			name := func(g string) string {
+				if shared && r.IntN(2) == 0 {
+					return strings.Clone(g)
+				}
+				return g
+			}
 			ref := map[rowID]model.ActualLRP{}
 			desired := map[string]bool{}
 			for step := range 400 {
 				id := rowID{guids[r.IntN(len(guids))], r.IntN(6), model.Presence(r.IntN(3))}
-				key := model.ActualLRPKey{ProcessGUID: id.guid, Index: id.index}
+				key := model.ActualLRPKey{ProcessGUID: name(id.guid), Index: id.index}
 				switch op := r.IntN(10); {
 				case op < 6:
 					a := model.ActualLRP{ActualLRPKey: key, Domain: []string{"d1", "d2"}[r.IntN(2)], Presence: id.presence,
@@ -110,9 +137,9 @@ func TestMemStoreAgainstMap(t *testing.T) {
 					delete(ref, id)
 				default:
 					if desired[id.guid] {
-						must(t, s.DeleteDesiredLRP(id.guid))
+						must(t, s.DeleteDesiredLRP(name(id.guid)))
 					} else {
-						must(t, s.PutDesiredLRP(model.DesiredLRP{ProcessGUID: id.guid, Domain: "d1", RootFS: "x:y", Instances: 2}))
+						must(t, s.PutDesiredLRP(model.DesiredLRP{ProcessGUID: name(id.guid), Domain: "d1", RootFS: "x:y", Instances: 2}))
 					}
 					desired[id.guid] = !desired[id.guid]
 				}
