@@ -81,9 +81,9 @@ func (t *appTable) find(p *containerPool, key model.ActualLRPKey, instance strin
 func stateOf(s model.ActualLRPState) uint8 { return uint8(s) + 1 }
 
 // id returns the app's id, creating it on first sight.
-func (t *appTable) id(guid string) int32 { return t.lookup(guid) }
-
-func (t *appTable) lookup(guid string) int32 {
+// (Ids come from the run's shared table, so another layer may have given one first: the
+// per-app slices grow to whatever id comes back.)
+func (t *appTable) id(guid string) int32 {
 	id := t.names.ID(guid)
 	for int(id) >= len(t.desired) {
 		t.desired = append(t.desired, 0)
