@@ -23,7 +23,8 @@
 // cell ids, a per-cell slice index; see MemStore), it takes fast paths with the same
 // results: rows(key) reads the three presences of an index with one guid lookup, the
 // convergence tracker is handed the GUIDHint kept in the guid's proc (so an operation
-// probes one big table, the store's, not also the tracker's map), and DesireLRP checks
+// looks its guid up once, in the store, not also in the tracker's map; with the run's
+// shared process ids, MemStore.UseGUIDs, that lookup needs no hashing either), and DesireLRP checks
 // domains and sizes an app's row slice without listing. Reads go into caller-provided
 // buffers, and the events' row copies and Ready's Events and LRPStarts are carved from
 // shared chunks (one allocation per 64-256 of them), so a steady-state operation

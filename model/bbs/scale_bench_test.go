@@ -57,7 +57,16 @@ var (
 func newScaleWorld(b *testing.B) *scaleWorld {
 	start := time.Now()
 	before := liveHeap()
-	w := &scaleWorld{b: bbs.New(bbs.NewMemStore(), bbs.DefaultConfig())}
+	// The store shares the run's process ids, with the guids laid out in one block, as
+	// the simulation desires its apps (model.GUIDs).
+	store, names := bbs.NewMemStore(), model.NewGUIDs()
+	store.UseGUIDs(names)
+	w := &scaleWorld{b: bbs.New(store, bbs.DefaultConfig())}
+	guids := make([]string, scaleGUIDs)
+	for g := range guids {
+		guids[g] = "app-" + strconv.Itoa(g)
+	}
+	guids = names.Block(guids)
 	w.cells = make([]string, scaleCells)
 	for i := range w.cells {
 		w.cells[i] = "cell-" + strconv.Itoa(i)
@@ -67,7 +76,7 @@ func newScaleWorld(b *testing.B) *scaleWorld {
 	var keys []model.ActualLRPKey
 	iks := map[model.ActualLRPKey]model.InstanceKey{}
 	for g := range scaleGUIDs {
-		guid := "app-" + strconv.Itoa(g)
+		guid := guids[g]
 		n := 1
 		if g%4 == 0 {
 			n = 2

@@ -49,10 +49,10 @@ type Store interface {
 
 // MemStore is the in-memory Store of the simulation, laid out for millions of rows:
 //
-//   - one entry per process guid (procs, a procTable: one slot read per probe instead
-//     of a Go map's three cache misses), holding both the desired row and the actual
+//   - one entry per process guid (procs), holding both the desired row and the actual
 //     rows of that guid, so a BBS operation finds everything about a guid with one probe
-//     of the big table; a one-entry memo (last) makes the following accesses to the same
+//     of the big map, or with none when the store shares the run's process ids
+//     (UseGUIDs: byName, indexed by id); a one-entry memo (last) makes the following accesses to the same
 //     guid (the BBS reads rows, writes one, then the tracker reads back) a string compare;
 //   - actual rows of a guid in a slice sorted by (index, presence), compact (64 bytes),
 //     the first one inside the proc itself:
@@ -72,7 +72,7 @@ type Store interface {
 // last is nil or a proc in procs. Interned strings are never released (the tables grow
 // with the number of distinct cell ids, domains and root filesystems ever stored).
 type MemStore struct {
-	procs procTable
+	procs map[string]*proc
 	last  *proc // memo of the last guid looked up
 	// names and byName (UseGUIDs): the run's shared process ids and, per id, the proc
 	// (nil when none); lookups go through them instead of procs, which still holds every
@@ -212,7 +212,7 @@ func (t *strTable) name(id uint32) string {
 // NewMemStore returns an empty in-memory store.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		procs:   newProcTable(),
+		procs:   map[string]*proc{},
 		byCell:  make([]cellList, 1),
 		tasks:   map[string]model.Task{},
 		domains: map[string]converge.Domain{},
@@ -224,7 +224,7 @@ func NewMemStore() *MemStore {
 // by its address instead of by hashing it. Call it on an empty store; later calls, or
 // calls on a store holding processes, do nothing.
 func (m *MemStore) UseGUIDs(names *model.GUIDs) {
-	if m.names == nil && m.procs.len() == 0 {
+	if m.names == nil && len(m.procs) == 0 {
 		m.names = names
 	}
 }
@@ -240,7 +240,7 @@ func (m *MemStore) proc(guid string) *proc {
 			p = m.byName[id]
 		}
 	} else {
-		p = m.procs.get(guid)
+		p = m.procs[guid]
 	}
 	if p != nil {
 		m.last = p
@@ -262,7 +262,7 @@ func (m *MemStore) procFor(guid string) *proc {
 	p := m.proc(guid)
 	if p == nil {
 		p = newProc(guid)
-		m.procs.add(p)
+		m.procs[guid] = p
 		m.last = p
 		if m.names != nil {
 			id := m.names.ID(guid)
@@ -280,7 +280,7 @@ func (m *MemStore) release(p *proc) {
 	if p.hasDesired || len(p.rows) > 0 {
 		return
 	}
-	m.procs.remove(p)
+	delete(m.procs, p.guid)
 	if m.names != nil {
 		if id, ok := m.names.Find(p.guid); ok && int(id) < len(m.byName) {
 			m.byName[id] = nil
@@ -349,12 +349,12 @@ func (m *MemStore) DeleteDesiredLRP(guid string) error {
 
 // sortedProcs returns the procs for which keep holds, by guid.
 func (m *MemStore) sortedProcs(keep func(*proc) bool) []*proc {
-	out := make([]*proc, 0, m.procs.len())
-	m.procs.all(func(p *proc) {
+	out := make([]*proc, 0, len(m.procs))
+	for _, p := range m.procs {
 		if keep(p) {
 			out = append(out, p)
 		}
-	})
+	}
 	slices.SortFunc(out, func(a, b *proc) int { return strings.Compare(a.guid, b.guid) })
 	return out
 }
