@@ -47,6 +47,7 @@ type slot struct {
 	h   Handler
 	p   Payload
 	gen uint32 // current generation; bumped whenever the slot is freed, never 0
+	rb  uint32 // while in the ring (queue.go): its bucket's index in the ring
 }
 
 // Kernel is a single-threaded discrete-event simulator: a virtual clock, a (time, sequence)
@@ -60,13 +61,19 @@ type Kernel struct {
 	hash      uint64
 	seed      uint64
 
-	heap  []entry
+	heap  []entry // the near tier (queue.go): events of buckets below hb
 	slots []slot
 	// pos[s] is slot s's index in heap while pending, -1 while free. It is kept apart from
 	// slots because the heap updates it at every level it moves an entry: a dense 4-byte
 	// array stays in cache where 48-byte slots would not.
 	pos  []int32
 	free []uint32 // indexes of free slots (a stack)
+
+	ring    [][]entry // ringBuckets buckets (allocated on first use): buckets hb .. hb+ringBuckets-1
+	ringN   int       // entries in ring, cancelled ones included
+	far     []entry   // binary min-heap of the events beyond the ring
+	hb      int64     // first bucket not in the near heap
+	pending int       // events scheduled and neither run nor cancelled
 
 	running bool // inside Step / RunUntil / RunUntilIdle (guards reentrancy)
 	stop    bool // Stop was called during the current run
@@ -81,9 +88,11 @@ func New(seed uint64) *Kernel {
 }
 
 // Reserve makes room for n pending events, so that a run which never has more than n events
-// pending does not grow the kernel's tables afterwards.
+// pending does not grow the kernel's slot tables afterwards. The near heap only ever holds
+// the events of the current quarter second (queue.go): it gets room for at most
+// nearReserve of them and grows if a burst needs more.
 func (k *Kernel) Reserve(n int) {
-	k.growHeap(n)
+	k.growHeap(min(n, nearReserve))
 	if n > cap(k.slots) {
 		k.slots = append(make([]slot, 0, n), k.slots...)
 	}
@@ -102,13 +111,14 @@ func (k *Kernel) Now() time.Duration { return k.now }
 func (k *Kernel) Seed() uint64 { return k.seed }
 
 // Pending is the number of scheduled events that have neither run nor been cancelled.
-func (k *Kernel) Pending() int { return len(k.heap) }
+func (k *Kernel) Pending() int { return k.pending }
 
 // Processed is the number of events run so far (cancelled events do not count).
 func (k *Kernel) Processed() uint64 { return k.processed }
 
 // NextAt is the time of the next pending event; ok is false when none is pending.
 func (k *Kernel) NextAt() (at time.Duration, ok bool) {
+	k.refill()
 	if len(k.heap) == 0 {
 		return 0, false
 	}
@@ -135,7 +145,7 @@ func (k *Kernel) Schedule(at time.Duration, h Handler, p Payload) Handle {
 		}
 		s = uint32(len(k.slots))
 		k.slots = append(k.slots, slot{gen: 1})
-		k.pos = append(k.pos, -1)
+		k.pos = append(k.pos, posFree)
 	}
 	sl := &k.slots[s]
 	sl.h = h
@@ -143,13 +153,9 @@ func (k *Kernel) Schedule(at time.Duration, h Handler, p Payload) Handle {
 	if k.seq >= k.seqLimit {
 		k.renumber()
 	}
-	i := len(k.heap)
-	if i == cap(k.heap) {
-		k.growHeap(2*i + 64)
-	}
-	k.heap = append(k.heap, entry{at: at, key: k.seq<<slotBits | uint64(s)})
+	k.enqueue(entry{at: at, key: k.seq<<slotBits | uint64(s)}, s)
 	k.seq++
-	k.up(i)
+	k.pending++
 	return Handle{slot: s, gen: sl.gen}
 }
 
@@ -171,11 +177,24 @@ func (k *Kernel) Cancel(h Handle) bool {
 	if h.gen == 0 || int(h.slot) >= len(k.slots) {
 		return false
 	}
-	if k.slots[h.slot].gen != h.gen || k.pos[h.slot] < 0 {
+	if k.slots[h.slot].gen != h.gen {
 		return false
 	}
-	k.removeAt(int(k.pos[h.slot]))
-	k.release(h.slot)
+	switch i := k.pos[h.slot]; {
+	case i >= 0:
+		k.removeAt(int(i))
+		k.release(h.slot)
+	case i <= posRing:
+		k.ringRemove(h.slot, int(posRing-i))
+		k.release(h.slot)
+	case i == posFar:
+		// Beyond the ring: marked, freed when the queue reaches it.
+		k.pos[h.slot] = posFarCancelled
+		k.slots[h.slot].h = nil
+	default:
+		return false
+	}
+	k.pending--
 	return true
 }
 
@@ -188,7 +207,7 @@ func (k *Kernel) release(s uint32) {
 		sl.gen = 1
 	}
 	sl.h = nil
-	k.pos[s] = -1
+	k.pos[s] = posFree
 	k.free = append(k.free, s)
 }
 
@@ -198,6 +217,7 @@ func (k *Kernel) Step() bool {
 	if k.running {
 		panic("engine: Step called from inside an event handler")
 	}
+	k.refill()
 	if len(k.heap) == 0 {
 		return false
 	}
@@ -207,7 +227,8 @@ func (k *Kernel) Step() bool {
 	return true
 }
 
-// fireNext pops the earliest event, frees its slot, mixes it into the trace hash and runs it.
+// fireNext pops the earliest event (the near heap's root: the caller has refilled it),
+// frees its slot, mixes it into the trace hash and runs it.
 // The slot is freed before the handler runs, so the handler may reuse it and the event's own
 // Handle is already stale (Cancel returns false) while it runs.
 func (k *Kernel) fireNext() {
@@ -218,6 +239,7 @@ func (k *Kernel) fireNext() {
 	h, p := sl.h, sl.p
 	k.removeAt(0)
 	k.release(s)
+	k.pending--
 
 	k.now = top.at
 	k.processed++
@@ -248,7 +270,15 @@ func (k *Kernel) RunUntil(t time.Duration) {
 	k.running = true
 	k.stop = false
 	defer k.leave()
-	for len(k.heap) > 0 && k.heap[0].at <= t && !k.stop {
+	for !k.stop {
+		if len(k.heap) == 0 {
+			if k.refill(); len(k.heap) == 0 {
+				break
+			}
+		}
+		if k.heap[0].at > t {
+			break
+		}
 		k.fireNext()
 	}
 	if !k.stop && t > k.now {
@@ -265,7 +295,12 @@ func (k *Kernel) RunUntilIdle() {
 	k.running = true
 	k.stop = false
 	defer k.leave()
-	for len(k.heap) > 0 && !k.stop {
+	for !k.stop {
+		if len(k.heap) == 0 {
+			if k.refill(); len(k.heap) == 0 {
+				break
+			}
+		}
 		k.fireNext()
 	}
 }

@@ -160,3 +160,40 @@ func BenchmarkEngineCancel(b *testing.B) {
 	b.ReportMetric(float64(h.cancelled)/sec, "cancels/s")
 	cpu.report(b, float64(b.N), "events/cpu-s")
 }
+
+// BenchmarkEngineTimers is the event mix of a large simulation's steady state: timers
+// seconds to minutes ahead (uniform in [5 s, 6 min], like crash timers), with 10^4 to 10^6
+// pending. A fired event reschedules itself.
+func BenchmarkEngineTimers(b *testing.B) {
+	for _, n := range []int{10_000, 200_000, 1_000_000} {
+		b.Run(fmt.Sprintf("pending=%d", n), func(b *testing.B) {
+			h := &timerHandler{benchHandler{x: 0x9e3779b97f4a7c15, maxDelay: uint64(355 * time.Second)}}
+			k := New(1)
+			k.Reserve(n + n/8)
+			for i := 0; i < n; i++ {
+				k.Schedule(h.delay(), h, Payload{Kind: 1, A: int64(i)})
+			}
+			for i := 0; i < n; i++ {
+				k.Step()
+			}
+			cpu := startCPU()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k.Step()
+			}
+			b.StopTimer()
+			if k.Pending() != n {
+				b.Fatalf("pending %d, want %d", k.Pending(), n)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpu.report(b, float64(b.N), "events/cpu-s")
+		})
+	}
+}
+
+type timerHandler struct{ benchHandler }
+
+func (h *timerHandler) delay() time.Duration { return 5*time.Second + h.next() }
+
+func (h *timerHandler) Fire(k *Kernel, p Payload) { k.After(h.delay(), h, p) }

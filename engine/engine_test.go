@@ -286,6 +286,10 @@ func TestCancel(t *testing.T) {
 	t.Run("stale handle after slot reuse", func(t *testing.T) {
 		k := New(1)
 		r := &recorder{}
+		// Run one event first: the clock's bucket is then in the near heap, where a
+		// cancelled event's slot is freed at once (queue.go).
+		k.Schedule(0, HandlerFunc(func(*Kernel, Payload) {}), Payload{})
+		k.Step()
 		old := k.Schedule(1, r, Payload{A: 1})
 		if !k.Cancel(old) {
 			t.Fatal("Cancel of pending event returned false")
@@ -309,6 +313,37 @@ func TestCancel(t *testing.T) {
 		k.RunUntilIdle()
 		if diff := cmp.Diff([]int64{2}, ids(r.log)); diff != "" {
 			t.Errorf("ran (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("stale handle of a cancelled far event", func(t *testing.T) {
+		// An event minutes ahead waits in the ring (or beyond it, hours ahead): Cancel
+		// marks it and its slot is freed only when the queue reaches its bucket. The
+		// handle must be dead from the Cancel on, and stay dead once the slot is reused.
+		for _, at := range []time.Duration{time.Minute, 5 * time.Hour} {
+			k := New(1)
+			r := &recorder{}
+			old := k.Schedule(at, r, Payload{A: 1})
+			if !k.Cancel(old) || k.Pending() != 0 {
+				t.Fatalf("at %v: Cancel of a pending event: pending %d", at, k.Pending())
+			}
+			if k.Cancel(old) {
+				t.Errorf("at %v: a second Cancel returned true", at)
+			}
+			k.Schedule(at+time.Second, r, Payload{A: 2})
+			k.RunUntilIdle() // passes the cancelled event's bucket: its slot is freed
+			// Both slots are free now: two new events take them both.
+			a := k.Schedule(k.Now()+time.Minute, r, Payload{A: 3})
+			b := k.Schedule(k.Now()+time.Minute, r, Payload{A: 4})
+			if a.slot != old.slot && b.slot != old.slot {
+				t.Fatalf("at %v: slot not reused (old %v, new %v and %v): test premise broken", at, old, a, b)
+			}
+			if k.Cancel(old) {
+				t.Errorf("at %v: stale handle cancelled the event that reused its slot", at)
+			}
+			k.RunUntilIdle()
+			if diff := cmp.Diff([]int64{2, 3, 4}, ids(r.log)); diff != "" {
+				t.Errorf("at %v: ran (-want +got):\n%s", at, diff)
+			}
 		}
 	})
 	t.Run("zero and foreign handles", func(t *testing.T) {

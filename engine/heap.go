@@ -2,7 +2,6 @@ package engine
 
 import (
 	"math/bits"
-	"slices"
 	"time"
 )
 
@@ -46,29 +45,16 @@ func lessBit(a, b *entry) uint64 {
 func less(a, b *entry) bool { return lessBit(a, b) != 0 }
 
 // renumber gives the pending entries fresh sequence numbers 0..n-1 in their current
-// (at, seq) order and restarts the counter at n. Order is preserved, so the heap stays
-// valid and no position changes. It runs when the sequence counter reaches k.seqLimit:
-// once every ~1.4e11 schedules by default (allocates a temporary index, which is fine at
-// that rate).
+// (at, seq) order and restarts the counter at n. Order is preserved, so the near heap stays
+// valid and no position changes; cancelled entries of the far tier are freed first
+// (queue.go). It runs when the sequence counter reaches k.seqLimit: once every ~1.4e11
+// schedules by default (allocates a temporary index, which is fine at that rate).
 func (k *Kernel) renumber() {
-	h := k.heap
-	idx := make([]int32, len(h))
-	for i := range idx {
-		idx[i] = int32(i)
+	k.compactFar()
+	for seq, e := range k.pendingEntries() {
+		e.key = uint64(seq)<<slotBits | uint64(e.slot())
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		switch {
-		case less(&h[a], &h[b]):
-			return -1
-		case less(&h[b], &h[a]):
-			return 1
-		}
-		return 0
-	})
-	for seq, i := range idx {
-		h[i].key = uint64(seq)<<slotBits | uint64(h[i].slot())
-	}
-	k.seq = uint64(len(h))
+	k.seq = uint64(k.pending)
 }
 
 // heapPad is the number of unused entries before the root in the heap's backing array. With

@@ -143,16 +143,22 @@ func TestKernelMatchesModel(t *testing.T) {
 			}
 		}
 
+		// Delays and horizons come in units of 1 ns up to 2^41 ns (~37 min), so that events
+		// fall in the near heap, the ring of buckets and beyond it (queue.go), and the
+		// window slides and jumps.
+		unit := func(t *rapid.T) time.Duration {
+			return time.Duration(1) << rapid.SampledFrom([]int{0, 0, 20, bucketShift - 1, bucketShift, bucketShift + 6, bucketShift + 12, bucketShift + 13}).Draw(t, "unit")
+		}
 		t.Repeat(map[string]func(*rapid.T){
 			"schedule": func(t *rapid.T) {
-				at := s.k.Now() + time.Duration(rapid.IntRange(0, 20).Draw(t, "delay"))
+				at := s.k.Now() + time.Duration(rapid.IntRange(0, 20).Draw(t, "delay"))*unit(t)
 				kind := uint32(0)
 				if rapid.IntRange(0, 9).Draw(t, "stopper") == 0 {
 					kind = 1
 				}
 				b := int64(0)
 				if rapid.Bool().Draw(t, "spawns") {
-					b = int64(rapid.IntRange(1, 10).Draw(t, "childDelay+1"))
+					b = int64(rapid.IntRange(1, 10).Draw(t, "childDelay+1")) * int64(unit(t))
 				}
 				s.schedule(at, kind, b)
 				m.schedule(at, kind, b)
@@ -184,7 +190,7 @@ func TestKernelMatchesModel(t *testing.T) {
 				check("step")
 			},
 			"runUntil": func(t *rapid.T) {
-				until := s.k.Now() + time.Duration(rapid.IntRange(-5, 30).Draw(t, "horizon"))
+				until := s.k.Now() + time.Duration(rapid.IntRange(-5, 30).Draw(t, "horizon"))*unit(t)
 				s.k.RunUntil(until)
 				m.runUntil(until)
 				check("runUntil")
@@ -196,4 +202,57 @@ func TestKernelMatchesModel(t *testing.T) {
 			},
 		})
 	})
+}
+
+// TestTiersKeepOrderAtScale drives thousands of events whose delays span the near heap,
+// the ring (2^40 ns) and beyond, with cancellations and children, against the model: the
+// window slides and jumps while far events wait and new events land next to them.
+func TestTiersKeepOrderAtScale(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		s := &subject{k: New(seed)}
+		m := &model{}
+		x := seed * 0x9e3779b97f4a7c15
+		rnd := func(n uint64) uint64 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			return x % n
+		}
+		delay := func() time.Duration {
+			// 0 .. 2^42 ns, log-uniform-ish: every tier gets its share.
+			return time.Duration(rnd(1 << rnd(43)))
+		}
+		for op := 0; op < 20_000; op++ {
+			switch r := rnd(10); {
+			case r < 5:
+				at := s.k.Now() + delay()
+				b := int64(0)
+				if rnd(3) == 0 {
+					b = int64(delay()) + 1
+				}
+				s.schedule(at, 0, b)
+				m.schedule(at, 0, b)
+			case r < 7 && len(s.handles) > 0:
+				id := int(rnd(uint64(len(s.handles))))
+				if got, want := s.k.Cancel(s.handles[id]), m.cancel(int64(id)); got != want {
+					t.Fatalf("seed %d op %d: Cancel(event %d) = %v, model %v", seed, op, id, got, want)
+				}
+			default:
+				until := s.k.Now() + delay()
+				s.k.RunUntil(until)
+				m.runUntil(until)
+			}
+			if s.k.Pending() != len(m.pending) || s.k.Now() != m.now {
+				t.Fatalf("seed %d op %d: pending %d now %v, model %d %v", seed, op, s.k.Pending(), s.k.Now(), len(m.pending), m.now)
+			}
+		}
+		s.k.RunUntilIdle()
+		m.runUntilIdle()
+		if diff := cmp.Diff(m.log, s.log); diff != "" {
+			t.Fatalf("seed %d: run log (-model +kernel):\n%s", seed, diff)
+		}
+		if len(s.log) < 5_000 {
+			t.Fatalf("seed %d: only %d events ran: the test does not exercise the queue", seed, len(s.log))
+		}
+	}
 }
