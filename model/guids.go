@@ -2,6 +2,7 @@ package model
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"unsafe"
 )
@@ -24,6 +25,7 @@ import (
 // goroutine, like the rest of the control plane).
 type GUIDs struct {
 	ids    map[string]int32
+	room   int // the size hint ids was made with
 	guids  []string
 	blocks []guidBlock // sorted by address
 }
@@ -88,6 +90,7 @@ func (t *GUIDs) Block(guids []string) []string {
 		}
 		return out
 	}
+	t.reserve(len(guids))
 	buf := make([]byte, len(guids)*stride)
 	lens := make([]uint8, len(guids))
 	for i, g := range guids {
@@ -109,6 +112,19 @@ func (t *GUIDs) Block(guids []string) []string {
 		t.blocks = slices.Insert(t.blocks, i, b)
 	}
 	return out
+}
+
+// reserve makes room for n more ids at once: a block of millions would otherwise grow
+// the map (rehashing it) and the slice step by step.
+func (t *GUIDs) reserve(n int) {
+	want := len(t.guids) + n
+	if want > t.room {
+		t.room = max(want, 2*t.room)
+		m := make(map[string]int32, t.room)
+		maps.Copy(m, t.ids) // a copy: the iteration order cannot matter
+		t.ids = m
+	}
+	t.guids = slices.Grow(t.guids, n)
 }
 
 // blockID returns the id of a guid that points at an entry of a block.
