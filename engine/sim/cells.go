@@ -81,6 +81,7 @@ type container struct {
 	index      int32         // LRP index
 	cellPos    int32         // position in its cell's containers
 	next       int32         // LRPs: the next container of the same (app, index), or -1
+	beh        uint32        // LRPs: the app's behaviour (appBeh), kept here for the start
 	guid       string        // the LRP's instance guid or the task's guid
 	mem, disk  int32         // the work's resource request (MB)
 	timer      engine.Handle // pending start / crash / completion
@@ -165,7 +166,8 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 			s.deleteContainer(id)
 			continue
 		}
-		g := s.behaviour(ct.app)
+		ct.beh = s.behOf(ct.app)
+		g := s.behaviour(ct.beh)
 		d := 5 * time.Second
 		if g != nil {
 			d = g.StartTime.Sample(s.rStart)
@@ -210,11 +212,20 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 	}
 }
 
-func (s *Sim) behaviour(app int32) *scenarios.AppGroup {
-	if int(app) < len(s.appBeh) && s.appBeh[app] != nil {
+// behOf returns app's behaviour index (appBeh).
+func (s *Sim) behOf(app int32) uint32 {
+	if int(app) < len(s.appBeh) {
 		return s.appBeh[app]
 	}
-	return nil
+	return 0
+}
+
+// behaviour returns the group of behaviour index b, or nil.
+func (s *Sim) behaviour(b uint32) *scenarios.AppGroup {
+	if b == 0 {
+		return nil
+	}
+	return s.behs[b-1]
 }
 
 // live returns the container if the event (id, gen) still refers to it.
@@ -235,7 +246,7 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 		return
 	}
 	c := s.cells[ct.cell]
-	g := s.behaviour(ct.app)
+	g := s.behaviour(ct.beh)
 	if g != nil && (g.StartFailureProbability > 0 && s.rStart.Float64() < g.StartFailureProbability ||
 		g.CrashProbabilityAtStart > 0 && s.rStart.Float64() < g.CrashProbabilityAtStart) {
 		s.crashContainer(now, id, "failed to start")

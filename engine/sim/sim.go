@@ -67,8 +67,10 @@ type Sim struct {
 
 	guids   *model.GUIDs // the run's process ids, shared with the auction state
 	apps    appTable
-	appBeh  []*scenarios.AppGroup // per app id: the group that defines its behaviour (nil for none)
-	taskBeh map[string]int        // task guid -> task group
+	appBeh  []uint32              // per app id: index+1 in behs of its behaviour's group (0: none)
+	behs    []*scenarios.AppGroup // the groups that define apps' behaviour, in order of first use
+	behIdx  map[*scenarios.AppGroup]uint32
+	taskBeh map[string]int // task guid -> task group
 
 	rStart, rCrash, rTasks, rFaults, rLatency *rand.Rand
 
@@ -345,9 +347,18 @@ func (s *Sim) expectInstances(gi int) {
 func (s *Sim) appBehaviour(guid string, g *scenarios.AppGroup) {
 	id := s.apps.id(guid)
 	for int(id) >= len(s.appBeh) {
-		s.appBeh = append(s.appBeh, nil)
+		s.appBeh = append(s.appBeh, 0)
 	}
-	s.appBeh[id] = g
+	b, ok := s.behIdx[g]
+	if !ok {
+		if s.behIdx == nil {
+			s.behIdx = map[*scenarios.AppGroup]uint32{}
+		}
+		s.behs = append(s.behs, g)
+		b = uint32(len(s.behs))
+		s.behIdx[g] = b
+	}
+	s.appBeh[id] = b
 }
 
 func (s *Sim) desireTask(now time.Duration, gi, i int) {
