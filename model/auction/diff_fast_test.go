@@ -70,7 +70,7 @@ func TestIndexedMatchesChoose(t *testing.T) {
 				t.Fatalf("%s has no indexed path", name)
 			}
 			for seed := uint64(0); seed < uint64(n); seed++ {
-				nCells := 1 + int(seed%7)*20 // 1 to 121 cells: trees up to 7 levels
+				nCells := 1 + int(seed%7)*20 // 1 to 121 cells: trees of 1 to 256 leaves
 				fast := newRandomWorld(t, rand.New(rand.NewPCG(seed, 77)), randomSettings(rand.New(rand.NewPCG(seed, 78))), nCells).st
 				slow := newRandomWorld(t, rand.New(rand.NewPCG(seed, 77)), randomSettings(rand.New(rand.NewPCG(seed, 78))), nCells).st
 				rb := rand.New(rand.NewPCG(seed, 79))

@@ -27,17 +27,26 @@
 // Cells are grouped by (zone, capabilities, totals, proxy memory): a group passes or
 // fails the filters as a whole, and within it the request-dependent part of the score,
 // q = (mem/totMem + disk/totDisk + 1/totContainers)/3, is the same for every cell. Each
-// group keeps a binary tree over its cells whose nodes hold, for the subtree, the
-// minimum real-valued key K = 1 - (avail fractions)/3 + starting x weight (+ rank x
-// bin-pack weight for LRPs, + 1000 x tasks for tasks), the maximum available memory,
-// disk and containers, the minimum starting count, zone rank, task count and cell order.
+// group keeps a tree of fan-out 4 (index.go: half the levels of a binary tree for a
+// search dive or a flush climb to cross, the children of a node adjacent in memory)
+// over its cells whose nodes hold, for the subtree, the minimum real-valued key
+// K = 1 - (avail fractions)/3 + starting x weight (+ rank x bin-pack weight for LRPs,
+// + 1000 x tasks for tasks), the maximum available memory, disk and containers, the
+// minimum starting count, zone rank, task count and cell order. What diego's LRP search
+// reads (the LRP key, the maxima, minimum starting, rank and cell order: 32 bytes, and
+// the tie class below) is kept apart from what only tasks and the other built-ins read
+// (the task key and count, the figures over cells with a free container: the cold part).
 // An update writes the cell's leaf at once and lists it; the inner nodes above the
 // listed leaves are recomputed lazily (flush), once each, level by level, stopping
 // where a node comes out unchanged, before anything reads them: Schedule flushes on
-// entry and after every reservation. RemoveLRP, Started and the like between two
-// auctions thus cost one leaf each, and a flush costs at most O(log cells) per listed
-// leaf; the nodes are bit for bit those of an update of every ancestor per write (an
-// inner node is a function of its children only; lazy_test.go checks it).
+// entry and after every reservation. The cold part is flushed only by the searches
+// that read it (tasks, the other built-ins), and rebuilt whole, once, when more than a
+// fan-th of its leaves wait. RemoveLRP, Started and the like between two auctions thus
+// cost one leaf each, and a flush costs at most O(log cells) per listed leaf; the
+// nodes are bit for bit those of an update of every ancestor per write (an inner node
+// is a function of its children only, the fold of the pairwise rules over them in
+// order; lazy_test.go and index_test.go check it against the children and against
+// the leaves of each subtree, on trees of many sizes).
 //
 // Same-guid counts per cell (gidCounts) are a small open-addressing table of
 // (interned guid, count) pairs rather than a Go map: one or two adjacent 8-byte slots
@@ -54,10 +63,13 @@
 //     operation is monotone and every term is non-negative (Settings.Validate rejects
 //     negative weights). A subtree whose bound exceeds the best score found, or equals
 //     it with only later cells, is skipped: this is what makes exact ties (identical
-//     cells in a cold start) cost O(log cells) instead of a scan;
+//     cells in a cold start) cost O(log cells) instead of a scan. A dive made before
+//     any best exists keeps the nodes it passes by aside and queues only those that
+//     pass these tests once the dive has found its cell;
 //   - the estimate: min K + q is within a relative 1e-9 of every score below (the float64
-//     rounding is ~1e-15); nodes leave the heap in estimate order, and the search stops
-//     at the first whose estimate exceeds the best score by more than that margin.
+//     rounding is ~1e-15); nodes leave the heap in estimate order (the groups' roots
+//     too), and the search stops at the first whose estimate exceeds the best score by
+//     more than that margin.
 //   - exact ties (LRPs): each node also keeps its tie class, the cells at its minimum K,
 //     with their figures when they all share them (figures a zero weight multiplies away
 //     left out), their lowest cell order and the next K above; a subtree whose class has
@@ -83,9 +95,9 @@
 // Every built-in implements the unexported indexed interface and runs on the index;
 // Schedule enumerates candidates and calls Choose only for other algorithms (a user's,
 // or a built-in wrapped in another type): O(cells) per item. Besides diego's fields a
-// node holds the maximum and minimum available memory and disk over the cells of its
-// subtree that have a free container (the others fit nothing), so that a cell full on
-// containers does not make its subtree look feasible.
+// node's cold part holds the maximum and minimum available memory and disk over the
+// cells of its subtree that have a free container (the others fit nothing), so that a
+// cell full on containers does not make its subtree look feasible.
 //
 //   - first-fit, best-fit, worst-fit, dot-product and balanced maximise a value (ties to
 //     the lowest cell order) by a depth-first branch and bound over the compatible

@@ -147,11 +147,12 @@ func (s *State) sample(q *query, r *rand.Rand, not *cellRec) *cellRec {
 // anyGroupFits reports whether some compatible group's root maxima fit the item (a
 // necessary condition for a feasible cell).
 func (s *State) anyGroupFits(q *query) bool {
+	s.flushCold()
 	for _, g := range s.grpList {
 		if g.active == 0 || q.st[g.key.sig] != stagePass {
 			continue
 		}
-		if nodeFits(&g.t.nodes[1], q.memFor(g), q.disk) {
+		if nodeFits(&g.t.cold[1], q.memFor(g), q.disk) {
 			return true
 		}
 	}
@@ -168,7 +169,7 @@ func (q *query) memFor(g *group) int {
 
 // nodeFits: some cell below may fit: the maxima over the cells with a free container
 // fit (false when there is none, or no cell at all).
-func nodeFits(n *node, mp, disk int) bool {
+func nodeFits(n *cnode, mp, disk int) bool {
 	return int(n.maxMf) >= mp && int(n.maxDf) >= disk && int(n.maxMf) >= 0
 }
 
@@ -217,11 +218,13 @@ func (b *bnb) value(rec *cellRec) float64 {
 	}
 }
 
-// bound is >= value(c) for every feasible cell c below n, a node of b.g whose maxima fit.
-func (b *bnb) bound(n *node) float64 {
+// bound is >= value(c) for every feasible cell c below node idx of b.g, whose maxima
+// fit.
+func (b *bnb) bound(idx int) float64 {
+	n, hot := &b.g.t.cold[idx], &b.g.t.nodes[idx]
 	switch b.kind {
 	case objFirstFit:
-		return -float64(n.minSeq)
+		return -float64(hot.minSeq)
 	case objBestFit:
 		// a feasible cell has at least max(minM, mp) memory, so at least that minus mp
 		// left after the placement
@@ -230,7 +233,7 @@ func (b *bnb) bound(n *node) float64 {
 		return float64(int(n.maxMf) - b.mp)
 	case objDotProduct:
 		// monotone non-decreasing in each available figure (dotValue)
-		return dotValue(b.mp, b.q.disk, b.g.key.total, int(n.maxMf), int(n.maxDf), int(n.maxC))
+		return dotValue(b.mp, b.q.disk, b.g.key.total, int(n.maxMf), int(n.maxDf), int(hot.maxC))
 	default:
 		tot := b.g.key.total
 		if n.minM == n.maxMf && n.minD == n.maxDf {
@@ -264,6 +267,7 @@ type grpBound struct {
 // maximize returns the feasible cell with the highest value of kind, ties to the lowest
 // cell order (what argBest returns over the candidates in cell order), or nil.
 func (s *State) maximize(kind objKind, q *query) *cellRec {
+	s.flushCold()
 	b := bnb{kind: kind, q: q, bestV: math.Inf(-1), bestSeq: math.MaxInt}
 	gs := s.grpBounds[:0]
 	for _, g := range s.grpList {
@@ -271,11 +275,10 @@ func (s *State) maximize(kind objKind, q *query) *cellRec {
 			continue
 		}
 		b.g, b.mp = g, q.memFor(g)
-		root := &g.t.nodes[1]
-		if !nodeFits(root, b.mp, q.disk) {
+		if !nodeFits(&g.t.cold[1], b.mp, q.disk) {
 			continue
 		}
-		gs = append(gs, grpBound{g: g, ub: b.bound(root), seq: int(root.minSeq)})
+		gs = append(gs, grpBound{g: g, ub: b.bound(1), seq: int(g.t.nodes[1].minSeq)})
 	}
 	s.grpBounds = gs
 	if len(gs) > 1 { // most promising group first: its best prunes the others
@@ -297,7 +300,7 @@ func (s *State) maximize(kind objKind, q *query) *cellRec {
 }
 
 // dfs searches the subtree of b.g at idx (whose maxima fit, with bound ub), visiting
-// the child with the higher bound (then the earlier cell) first.
+// the children that fit by descending bound (then ascending cell order).
 func (b *bnb) dfs(idx int, ub float64) {
 	t := &b.g.t
 	if b.pruned(ub, int(t.nodes[idx].minSeq)) {
@@ -314,21 +317,26 @@ func (b *bnb) dfs(idx int, ub float64) {
 		}
 		return
 	}
-	l, r := &t.nodes[2*idx], &t.nodes[2*idx+1]
-	fl, fr := nodeFits(l, b.mp, b.q.disk), nodeFits(r, b.mp, b.q.disk)
-	switch {
-	case fl && fr:
-		ul, ur := b.bound(l), b.bound(r)
-		if ur > ul || (ur == ul && r.minSeq < l.minSeq) {
-			b.dfs(2*idx+1, ur)
-			b.dfs(2*idx, ul)
-		} else {
-			b.dfs(2*idx, ul)
-			b.dfs(2*idx+1, ur)
+	type child struct {
+		idx int
+		ub  float64
+		seq int32
+	}
+	var cs [fan]child
+	k := 0
+	for c := fan * idx; c < fan*idx+fan; c++ {
+		if !nodeFits(&t.cold[c], b.mp, b.q.disk) {
+			continue
 		}
-	case fl:
-		b.dfs(2*idx, b.bound(l))
-	case fr:
-		b.dfs(2*idx+1, b.bound(r))
+		e := child{c, b.bound(c), t.nodes[c].minSeq}
+		j := k // insertion: higher bound first, then the earlier cell
+		for ; j > 0 && (e.ub > cs[j-1].ub || (e.ub == cs[j-1].ub && e.seq < cs[j-1].seq)); j-- {
+			cs[j] = cs[j-1]
+		}
+		cs[j] = e
+		k++
+	}
+	for _, e := range cs[:k] {
+		b.dfs(e.idx, e.ub)
 	}
 }

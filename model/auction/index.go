@@ -5,38 +5,59 @@ import (
 	"slices"
 )
 
-// node aggregates the cells under one node of a group's tree. The keys are real-valued
-// score estimates without the request-dependent part; the other fields give, through the
-// monotonicity of every float64 operation in Diego's score, an exact lower bound of any
-// score in the subtree (see doc.go).
+// node aggregates the cells under one node of a group's tree for the diego search of
+// LRPs, the hot path: the key kL is a real-valued score estimate without the
+// request-dependent part; the other fields give, through the monotonicity of every
+// float64 operation in Diego's score, an exact lower bound of any score in the subtree
+// (see doc.go). What only tasks and the other built-ins read is in cnode, flushed
+// only when one of them searches.
 //
-// The integer figures are int32 so that a node fills one 64-byte cache line: a search
-// at 10,000 cells touches tens of nodes in trees of megabytes. AddCell keeps every
-// total within int32 (c32 saturates the counts that could in theory exceed it).
+// The integer figures are int32 so that a node is 32 bytes, two to a cache line: a
+// search or a flush at 10,000 cells touches tens of nodes in trees of megabytes.
+// AddCell keeps every total within int32 (c32 saturates the counts that could in
+// theory exceed it).
 type node struct {
-	kL, kT           float64 // min LRP key (no locality term) and min task key
+	kL               float64 // min LRP key (no locality term)
 	maxM, maxD, maxC int32   // max available memory, disk, containers
-	// over the cells with a free container only (the others fit nothing): max and min
-	// available memory and disk, for the other built-ins' searches (fast.go)
+	minS, minRank    int32   // min starting containers, zone rank
+	minSeq           int32   // min cell order
+}
+
+// cnode is the cold part of a node: the task key and, over the cells with a free
+// container only (the others fit nothing), the max and min available memory and disk
+// for the other built-ins' searches (fast.go).
+type cnode struct {
+	kT                       float64 // min task key
+	minT                     int32   // min tasks
 	maxMf, maxDf, minM, minD int32
-	minS, minRank, minT      int32 // min starting containers, zone rank, tasks
-	minSeq                   int32 // min cell order
 }
 
 // c32 converts a non-negative count to int32, saturating.
 func c32(x int) int32 { return int32(min(x, math.MaxInt32)) }
 
-var emptyNode = node{kL: math.Inf(1), kT: math.Inf(1), maxM: -1, maxD: -1, maxC: -1,
-	maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minS: math.MaxInt32, minRank: math.MaxInt32, minT: math.MaxInt32, minSeq: math.MaxInt32}
+var (
+	emptyNode = node{kL: math.Inf(1), maxM: -1, maxD: -1, maxC: -1,
+		minS: math.MaxInt32, minRank: math.MaxInt32, minSeq: math.MaxInt32}
+	emptyCold = cnode{kT: math.Inf(1), minT: math.MaxInt32, maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32}
+)
 
+// combine, combineCold and combineTie define an inner node from two disjoint parts of
+// its subtree; eval and evalCold fold them over a node's children (index_test.go
+// checks the folds against them).
 func combine(a, b *node) node {
 	return node{
-		kL: math.Min(a.kL, b.kL), kT: math.Min(a.kT, b.kT),
+		kL:   min(a.kL, b.kL),
 		maxM: max(a.maxM, b.maxM), maxD: max(a.maxD, b.maxD), maxC: max(a.maxC, b.maxC),
+		minS: min(a.minS, b.minS), minRank: min(a.minRank, b.minRank),
+		minSeq: min(a.minSeq, b.minSeq),
+	}
+}
+
+func combineCold(a, b *cnode) cnode {
+	return cnode{
+		kT: min(a.kT, b.kT), minT: min(a.minT, b.minT),
 		maxMf: max(a.maxMf, b.maxMf), maxDf: max(a.maxDf, b.maxDf),
 		minM: min(a.minM, b.minM), minD: min(a.minD, b.minD),
-		minS: min(a.minS, b.minS), minRank: min(a.minRank, b.minRank), minT: min(a.minT, b.minT),
-		minSeq: min(a.minSeq, b.minSeq),
 	}
 }
 
@@ -63,11 +84,11 @@ func combineTie(na, nb *node, ta, tb *tie) tie {
 	switch {
 	case na.kL < nb.kL:
 		t := *ta
-		t.k2 = math.Min(ta.k2, nb.kL)
+		t.k2 = min(ta.k2, nb.kL)
 		return t
 	case nb.kL < na.kL:
 		t := *tb
-		t.k2 = math.Min(tb.k2, na.kL)
+		t.k2 = min(tb.k2, na.kL)
 		return t
 	}
 	t := *ta
@@ -75,65 +96,129 @@ func combineTie(na, nb *node, ta, tb *tie) tie {
 		t.prof, t.seq = tb.prof, tb.seq
 	}
 	t.uniq = ta.uniq && tb.uniq && ta.prof == tb.prof
-	t.k2 = math.Min(ta.k2, tb.k2)
+	t.k2 = min(ta.k2, tb.k2)
 	return t
 }
 
-// tree is a complete binary tree over a group's leaves (cells in cell order; freed
-// slots stay empty). nodes[1] is the root; leaf i is nodes[size+i]; ties parallels
-// nodes (kept apart so that a node stays one cache line).
+// fanBits is log2 of the trees' fan-out: every inner node has fan children. A wider
+// tree has fewer levels (a search dive and a flush climb cross log_fan(cells) of
+// them), and the children of a node are adjacent in memory (fan 32-byte nodes), so
+// reading all of them costs a few adjacent cache lines.
+const fanBits = 2
+
+const fan = 1 << fanBits
+
+// tree is a complete fan-ary tree over a group's leaves (cells in cell order; freed
+// slots stay empty). nodes[1] is the root; the children of inner node i are
+// nodes[fan*i .. fan*i+fan-1], its parent nodes[i/fan]; level l (the root is level 0)
+// is nodes[fan^l .. 2*fan^l-1], and leaf i is nodes[size+i] (size is a power of fan).
+// The slots between levels (0 and [2*fan^l, fan^(l+1))) are unused. ties and cold
+// parallel nodes.
 //
 // Leaves are written at once (set); the inner nodes above them are brought up to date
-// lazily, by flush, before anything reads them: the driver's RemoveLRP, Started and
-// the like between two auctions then cost one leaf each, and flush recomputes each
-// inner node above the changed leaves once, level by level, and stops climbing where a
-// recomputed node comes out unchanged (its ancestors then need nothing from it). The
-// values are those an update of every ancestor after each set gives: an inner node is
-// a function of its children only (combine, combineTie).
+// lazily, by flush (nodes and ties) and flushCold (cold), before anything reads them:
+// the driver's RemoveLRP, Started and the like between two auctions then cost one leaf
+// each, and a flush recomputes each inner node above the changed leaves once, level by
+// level, and stops climbing where a recomputed node comes out unchanged (its ancestors
+// then need nothing from it). The values are those an update of every ancestor after
+// each set gives: an inner node is a function of its children only (eval, evalCold).
+// Diego's LRP search reads only nodes and ties, so while only it runs the cold part
+// waits: once more than size/fan cold leaves wait, the list is dropped for coldAll,
+// and flushCold then recomputes every inner cold node once (about size/(fan-1)
+// evaluations, no more than the climbs of that many leaves would cost); until then a
+// cold write costs nothing more.
 type tree struct {
-	size  int
-	nodes []node
-	ties  []tie
-	pend  []int32 // node indices of leaves changed since the last flush (may repeat)
+	size     int
+	nodes    []node
+	ties     []tie
+	cold     []cnode
+	pend     []int32 // node indices of leaves whose node or tie changed since the last flush (may repeat)
+	pendCold []int32 // the same for cold and flushCold
+	coldAll  bool    // every inner cold node waits for flushCold (pendCold is not kept)
 }
 
 func (t *tree) grow(n int) {
 	size := 1
 	for size < n {
-		size *= 2
+		size *= fan
 	}
 	if size <= t.size {
 		return
 	}
-	old, oldTies := t.nodes, t.ties
+	old, oldTies, oldCold := t.nodes, t.ties, t.cold
 	oldSize := t.size
 	t.size = size
 	t.nodes = make([]node, 2*size)
 	t.ties = make([]tie, 2*size)
+	t.cold = make([]cnode, 2*size)
 	for i := range t.nodes {
-		t.nodes[i], t.ties[i] = emptyNode, emptyTie
+		t.nodes[i], t.ties[i], t.cold[i] = emptyNode, emptyTie, emptyCold
 	}
 	for i := 0; i < oldSize; i++ {
-		t.nodes[size+i], t.ties[size+i] = old[oldSize+i], oldTies[oldSize+i]
+		t.nodes[size+i], t.ties[size+i], t.cold[size+i] = old[oldSize+i], oldTies[oldSize+i], oldCold[oldSize+i]
 	}
-	for i := size - 1; i >= 1; i-- {
-		t.up(i)
+	for lo := size / fan; lo >= 1; lo /= fan {
+		for i := lo; i < 2*lo; i++ {
+			t.nodes[i], t.ties[i] = t.eval(i)
+			t.cold[i] = t.evalCold(i)
+		}
 	}
-	t.pend = t.pend[:0] // every inner node is current; the old indices are stale
+	// every inner node is current; the old indices are stale
+	t.pend, t.pendCold, t.coldAll = t.pend[:0], t.pendCold[:0], false
 }
 
-// up recomputes inner node i from its children.
-func (t *tree) up(i int) {
-	a, b := &t.nodes[2*i], &t.nodes[2*i+1]
-	t.nodes[i] = combine(a, b)
-	t.ties[i] = combineTie(a, b, &t.ties[2*i], &t.ties[2*i+1])
+// eval computes inner node i and its tie from its children: combine and combineTie
+// folded over them in order, written out field by field (the flush's inner loop).
+func (t *tree) eval(i int) (node, tie) {
+	c := fan * i
+	ch, cht := t.nodes[c:c+fan:c+fan], t.ties[c:c+fan:c+fan]
+	n := ch[0]
+	for j := 1; j < fan; j++ {
+		b := &ch[j]
+		n.kL = min(n.kL, b.kL)
+		n.maxM, n.maxD, n.maxC = max(n.maxM, b.maxM), max(n.maxD, b.maxD), max(n.maxC, b.maxC)
+		n.minS, n.minRank, n.minSeq = min(n.minS, b.minS), min(n.minRank, b.minRank), min(n.minSeq, b.minSeq)
+	}
+	// The tie class of n: the children at the minimum kL (combineTie's rules).
+	tv := tie{k2: math.Inf(1)}
+	first := true
+	for j := 0; j < fan; j++ {
+		if ch[j].kL != n.kL {
+			tv.k2 = min(tv.k2, ch[j].kL)
+			continue
+		}
+		ct := &cht[j]
+		tv.k2 = min(tv.k2, ct.k2)
+		if first {
+			tv.prof, tv.seq, tv.uniq, first = ct.prof, ct.seq, ct.uniq, false
+			continue
+		}
+		tv.uniq = tv.uniq && ct.uniq && ct.prof == tv.prof
+		if ct.seq < tv.seq {
+			tv.prof, tv.seq = ct.prof, ct.seq
+		}
+	}
+	return n, tv
 }
 
-// upChanged recomputes inner node i and reports whether it changed (bit for bit).
+// evalCold computes inner node i's cold part from its children (combineCold folded).
+func (t *tree) evalCold(i int) cnode {
+	c := fan * i
+	ch := t.cold[c : c+fan : c+fan]
+	n := ch[0]
+	for j := 1; j < fan; j++ {
+		b := &ch[j]
+		n.kT, n.minT = min(n.kT, b.kT), min(n.minT, b.minT)
+		n.maxMf, n.maxDf = max(n.maxMf, b.maxMf), max(n.maxDf, b.maxDf)
+		n.minM, n.minD = min(n.minM, b.minM), min(n.minD, b.minD)
+	}
+	return n
+}
+
+// upChanged recomputes inner node i (node and tie) and reports whether it changed
+// (bit for bit).
 func (t *tree) upChanged(i int) bool {
-	a, b := &t.nodes[2*i], &t.nodes[2*i+1]
-	n := combine(a, b)
-	tv := combineTie(a, b, &t.ties[2*i], &t.ties[2*i+1])
+	n, tv := t.eval(i)
 	if sameNode(&n, &t.nodes[i]) && sameTie(&tv, &t.ties[i]) {
 		return false
 	}
@@ -141,55 +226,96 @@ func (t *tree) upChanged(i int) bool {
 	return true
 }
 
-// set writes a leaf; its ancestors wait for flush. It reports whether the tree has
-// pending work (a no-op write leaves none).
-func (t *tree) set(leaf int, v node, tv tie) bool {
-	i := t.size + leaf
-	if sameNode(&v, &t.nodes[i]) && sameTie(&tv, &t.ties[i]) {
-		return len(t.pend) > 0
+// upChangedCold is upChanged for the cold part.
+func (t *tree) upChangedCold(i int) bool {
+	n := t.evalCold(i)
+	if sameCold(&n, &t.cold[i]) {
+		return false
 	}
-	t.nodes[i], t.ties[i] = v, tv
-	if len(t.pend) >= t.size {
-		t.flush() // bound the list: a flush now is as good as one later
-	}
-	t.pend = append(t.pend, int32(i))
+	t.cold[i] = n
 	return true
 }
 
-// flush brings every inner node above the leaves set since the last flush up to date.
-// Indices of one level are kept sorted, so their parents come out sorted: a parent is
-// recomputed once however many of its children changed.
-func (t *tree) flush() {
-	lv := t.pend
-	if len(lv) == 0 {
+// set writes a leaf; its ancestors wait for flush and flushCold. It reports which of
+// the two has pending work (a no-op write adds none).
+func (t *tree) set(leaf int, v node, tv tie, cv cnode) (hot, cold bool) {
+	i := t.size + leaf
+	if !sameNode(&v, &t.nodes[i]) || !sameTie(&tv, &t.ties[i]) {
+		t.nodes[i], t.ties[i] = v, tv
+		if len(t.pend) >= t.size {
+			t.flush() // bound the list: a flush now is as good as one later
+		}
+		t.pend = append(t.pend, int32(i))
+	}
+	if !sameCold(&cv, &t.cold[i]) {
+		t.cold[i] = cv
+		switch {
+		case t.coldAll:
+		case len(t.pendCold) >= max(1, t.size/fan):
+			t.coldAll, t.pendCold = true, t.pendCold[:0]
+		default:
+			t.pendCold = append(t.pendCold, int32(i))
+		}
+	}
+	return len(t.pend) > 0, t.coldAll || len(t.pendCold) > 0
+}
+
+// flush brings every inner node and tie above the leaves set since the last flush up
+// to date; flushCold does the same for the cold part.
+func (t *tree) flush() { t.pend = t.climb(t.pend, (*tree).upChanged) }
+
+func (t *tree) flushCold() {
+	if !t.coldAll {
+		t.pendCold = t.climb(t.pendCold, (*tree).upChangedCold)
 		return
 	}
-	slices.Sort(lv)
+	for lo := t.size / fan; lo >= 1; lo /= fan {
+		for i := lo; i < 2*lo; i++ {
+			t.cold[i] = t.evalCold(i)
+		}
+	}
+	t.coldAll = false
+}
+
+// climb recomputes, level by level, the parents of the listed nodes with up, and
+// returns the emptied list. Indices of one level are kept sorted, so their parents
+// come out sorted: a parent is recomputed once however many of its children changed.
+func (t *tree) climb(lv []int32, up func(*tree, int) bool) []int32 {
+	if len(lv) == 0 {
+		return lv
+	}
+	if len(lv) > 1 {
+		slices.Sort(lv)
+	}
+	pend := lv
 	for len(lv) > 0 && lv[0] > 1 {
 		out := lv[:0] // out[k] is written after lv[k] is read
 		last := int32(-1)
 		for _, i := range lv {
-			p := i / 2
+			p := i / fan
 			if p == last {
 				continue
 			}
 			last = p
-			if t.upChanged(int(p)) {
+			if up(t, int(p)) {
 				out = append(out, p)
 			}
 		}
 		lv = out
 	}
-	t.pend = t.pend[:0]
+	return pend[:0]
 }
 
 func sameFloat(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
 func sameNode(a, b *node) bool {
-	return sameFloat(a.kL, b.kL) && sameFloat(a.kT, b.kT) &&
-		a.maxM == b.maxM && a.maxD == b.maxD && a.maxC == b.maxC &&
-		a.maxMf == b.maxMf && a.maxDf == b.maxDf && a.minM == b.minM && a.minD == b.minD &&
-		a.minS == b.minS && a.minRank == b.minRank && a.minT == b.minT && a.minSeq == b.minSeq
+	return sameFloat(a.kL, b.kL) && a.maxM == b.maxM && a.maxD == b.maxD && a.maxC == b.maxC &&
+		a.minS == b.minS && a.minRank == b.minRank && a.minSeq == b.minSeq
+}
+
+func sameCold(a, b *cnode) bool {
+	return sameFloat(a.kT, b.kT) && a.minT == b.minT &&
+		a.maxMf == b.maxMf && a.maxDf == b.maxDf && a.minM == b.minM && a.minD == b.minD
 }
 
 func sameTie(a, b *tie) bool {

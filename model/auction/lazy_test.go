@@ -14,22 +14,25 @@ import (
 // leaves are current (a fresh refresh changes nothing).
 func checkTrees(t *testing.T, s *State, when string) {
 	t.Helper()
+	s.flushCold() // the cold parts wait for a search that reads them
 	for gi, g := range s.grpList {
-		if g.dirty || len(g.t.pend) != 0 {
+		if g.dirty || len(g.t.pend) != 0 || g.dirtyC || len(g.t.pendCold) != 0 || g.t.coldAll {
 			t.Fatalf("%s: group %d still has pending leaves after a flush", when, gi)
 		}
-		for i := g.t.size - 1; i >= 1; i-- {
-			a, b := &g.t.nodes[2*i], &g.t.nodes[2*i+1]
-			n, tv := combine(a, b), combineTie(a, b, &g.t.ties[2*i], &g.t.ties[2*i+1])
-			if !sameNode(&n, &g.t.nodes[i]) || !sameTie(&tv, &g.t.ties[i]) {
-				t.Fatalf("%s: group %d node %d = %+v %+v, recomputed %+v %+v", when, gi, i, g.t.nodes[i], g.t.ties[i], n, tv)
+		for lo := g.t.size / fan; lo >= 1; lo /= fan {
+			for i := lo; i < 2*lo; i++ {
+				n, tv := g.t.eval(i)
+				cn := g.t.evalCold(i)
+				if !sameNode(&n, &g.t.nodes[i]) || !sameTie(&tv, &g.t.ties[i]) || !sameCold(&cn, &g.t.cold[i]) {
+					t.Fatalf("%s: group %d node %d = %+v %+v %+v, recomputed %+v %+v %+v", when, gi, i, g.t.nodes[i], g.t.ties[i], g.t.cold[i], n, tv, cn)
+				}
 			}
 		}
 	}
 	for _, rec := range s.cells {
 		old, oldTie := rec.grp.t.nodes[rec.grp.t.size+rec.leaf], rec.grp.t.ties[rec.grp.t.size+rec.leaf]
 		s.refresh(rec)
-		if len(s.dirty) != 0 {
+		if len(s.dirty) != 0 || len(s.dirtyCold) != 0 {
 			t.Fatalf("%s: leaf of %s was stale: %+v %+v", when, rec.cell.ID, old, oldTie)
 		}
 	}

@@ -369,7 +369,7 @@ func (Diego) searchLRP(s *State, q *query) *cellRec {
 			}
 			for _, g := range s.zoneGrps[z] {
 				if g.active > 0 && st[g.key.sig] == stagePass {
-					s.heap.push(searchEntry{key: math.Inf(-1), seq: -1, grp: g, idx: 1})
+					s.pushRoot(g, q.mem, q.disk, false)
 				}
 			}
 		}
@@ -381,13 +381,38 @@ func (Diego) searchLRP(s *State, q *query) *cellRec {
 }
 
 func (Diego) searchTask(s *State, q *query) *cellRec {
+	s.flushCold()
 	s.heap = s.heap[:0]
 	for _, g := range s.grpList {
 		if g.active > 0 && q.st[g.key.sig] == stagePass {
-			s.heap.push(searchEntry{key: math.Inf(-1), seq: -1, grp: g, idx: 1})
+			s.pushRoot(g, q.mem, q.disk, true)
 		}
 	}
 	return s.search(q.mem, q.disk, true, -1, 0)
+}
+
+// reqPart is the request-dependent part of the score estimate on a cell of g, for
+// memory mp (proxy included for LRPs) and disk.
+func reqPart(g *group, mp, disk int) float64 {
+	return (float64(mp)*g.invTot[0] + float64(disk)*g.invTot[1] + g.invTot[2]) / 3
+}
+
+// pushRoot queues the root of g's tree for search when its maxima fit the item, with
+// its estimate (the lowest key below + the request part) like any other node.
+func (s *State) pushRoot(g *group, mem, disk int, task bool) {
+	mp := mem
+	if !task {
+		mp += g.key.proxy
+	}
+	n := &g.t.nodes[1]
+	if int(n.maxM) < mp || int(n.maxD) < disk || n.maxC < 1 {
+		return
+	}
+	key := n.kL
+	if task {
+		key = g.t.cold[1].kT
+	}
+	s.heap.push(searchEntry{key: key + reqPart(g, mp, disk), eb: math.NaN(), seq: int(n.minSeq), grp: g, idx: 1})
 }
 
 // search is a best-first branch and bound over the tree nodes queued in s.heap. It
@@ -413,10 +438,11 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 	var best *cellRec
 	var bestProf profile // the best cell's figures, valid when bestTie
 	bestTie := false     // the best cell has no instance of the guid (LRPs)
-	bound := func(g *group, n *node, mp int) float64 {
+	bound := func(g *group, idx int, mp int) float64 {
+		n := &g.t.nodes[idx]
 		rs := ResourceScore(model.Resources{MemoryMB: int(n.maxM), DiskMB: int(n.maxD), Containers: int(n.maxC)}, g.key.total, mp, disk, int(n.minS), ws)
 		if task {
-			return rs + float64(LocalityOffset*int(n.minT))
+			return rs + float64(LocalityOffset*int(g.t.cold[idx].minT))
 		}
 		return rs + float64(float64(n.minRank)*wb)
 	}
@@ -445,26 +471,23 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 		if !task {
 			mp += g.key.proxy
 		}
-		q := (float64(mp)*g.invTot[0] + float64(disk)*g.invTot[1] + g.invTot[2]) / 3
+		q := reqPart(g, mp, disk)
 		if tied(g, e.idx, q) {
 			continue
 		}
-		if e.idx == 1 { // a root enters unchecked
-			n := &g.t.nodes[1]
-			if int(n.maxM) < mp || int(n.maxD) < disk || n.maxC < 1 {
-				continue
-			}
-			e.eb = math.NaN()
-		}
-		// Dive: follow the child with the lower estimate down to a leaf, queueing the
-		// other; nodes in the heap keep the break condition above valid. The exact
+		// Dive: follow the child with the lowest estimate down to a leaf, queueing the
+		// others; nodes in the heap keep the break condition above valid. The exact
 		// bound is only worth computing once there is a best score to compare it with
-		// (NaN = not computed); before that, the leaf comparison alone is exact.
+		// (NaN = not computed); before that, the leaf comparison alone is exact. The
+		// others of a dive made before any best exists wait in s.later until the dive
+		// ends, and then go through the same tests as the children of a node below a
+		// best (most fail them: a dive ends at a cell whose score is near the lowest
+		// estimate), so the heap only gets those that may still matter.
 		for idx, eb := e.idx, e.eb; ; {
 			n := &g.t.nodes[idx]
 			if best != nil {
 				if math.IsNaN(eb) {
-					eb = bound(g, n, mp)
+					eb = bound(g, idx, mp)
 				}
 				if eb > bestScore || (eb == bestScore && int(n.minSeq) > bestSeq) {
 					break
@@ -493,16 +516,16 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				}
 				break
 			}
-			var next [2]searchEntry
+			var next [fan]searchEntry
 			k := 0
-			for c := 2 * idx; c <= 2*idx+1; c++ {
+			for c := fan * idx; c < fan*idx+fan; c++ {
 				cn := &g.t.nodes[c]
 				if int(cn.maxM) < mp || int(cn.maxD) < disk || cn.maxC < 1 {
 					continue
 				}
 				key := cn.kL
 				if task {
-					key = cn.kT
+					key = g.t.cold[c].kT
 				}
 				key += q
 				ceb := math.NaN()
@@ -510,7 +533,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 					if key-margin(key) > bestScore {
 						continue
 					}
-					ceb = bound(g, cn, mp)
+					ceb = bound(g, c, mp)
 					if ceb > bestScore || (ceb == bestScore && int(cn.minSeq) > bestSeq) {
 						continue
 					}
@@ -524,15 +547,44 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 			if k == 0 {
 				break
 			}
-			if k == 2 {
-				h := searchHeap(next[:])
-				if h.less(1, 0) {
-					next[0], next[1] = next[1], next[0]
+			// Dive into the child of the lowest (estimate, cell order); queue the others.
+			h := searchHeap(next[:k])
+			m := 0
+			for j := 1; j < k; j++ {
+				if h.less(j, m) {
+					m = j
 				}
-				s.heap.push(next[1])
 			}
-			idx, eb = next[0].idx, next[0].eb
+			for j := 0; j < k; j++ {
+				if j == m {
+					continue
+				}
+				if best == nil {
+					s.later = append(s.later, next[j])
+				} else {
+					s.heap.push(next[j])
+				}
+			}
+			idx, eb = next[m].idx, next[m].eb
 		}
+		for _, o := range s.later {
+			if best != nil {
+				// the child tests above, for a node queued before the best existed
+				if o.key-margin(o.key) > bestScore {
+					continue
+				}
+				mp := mem
+				if !task {
+					mp += o.grp.key.proxy
+				}
+				o.eb = bound(o.grp, o.idx, mp)
+				if o.eb > bestScore || (o.eb == bestScore && o.seq > bestSeq) || tied(o.grp, o.idx, reqPart(o.grp, mp, disk)) {
+					continue
+				}
+			}
+			s.heap.push(o)
+		}
+		s.later = s.later[:0]
 	}
 	return best
 }

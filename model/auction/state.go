@@ -50,6 +50,7 @@ type group struct {
 	free   []int      // freed leaves
 	active int        // non-evacuating cells
 	dirty  bool       // t has inner nodes to flush (listed in State.dirty)
+	dirtyC bool       // t has cold inner nodes to flush (listed in State.dirtyCold)
 }
 
 // State is every cell the auctioneer knows, with the work on it, indexed for the
@@ -74,6 +75,8 @@ type State struct {
 	groups  map[groupKey]*group
 	grpList []*group // in creation order
 	dirty   []*group // groups whose tree waits for a flush
+	// groups whose tree's cold part waits for a flushCold
+	dirtyCold []*group
 
 	guidID   map[string]int32 // unless names is set
 	names    *model.GUIDs     // process ids shared with the driver (UseGUIDs)
@@ -83,6 +86,7 @@ type State struct {
 
 	// scratch space reused by Schedule
 	heap      searchHeap
+	later     []searchEntry // search: nodes queued during a dive before any best existed
 	cands     []Candidate
 	recs      []*cellRec
 	lastPC    model.PlacementConstraint
@@ -191,7 +195,7 @@ func (s *State) RemoveCell(id string) bool {
 	}
 	g := rec.grp
 	g.cells[rec.leaf] = nil
-	s.setLeaf(g, rec.leaf, emptyNode, emptyTie)
+	s.setLeaf(g, rec.leaf, emptyNode, emptyTie, emptyCold)
 	g.free = append(g.free, rec.leaf)
 	delete(s.byID, id)
 	s.cells = slices.DeleteFunc(s.cells, func(c *cellRec) bool { return c == rec })
@@ -596,7 +600,7 @@ func (s *State) refreshRanks() {
 func (s *State) refresh(rec *cellRec) {
 	g := rec.grp
 	if rec.cell.Evacuating {
-		s.setLeaf(g, rec.leaf, emptyNode, emptyTie)
+		s.setLeaf(g, rec.leaf, emptyNode, emptyTie, emptyCold)
 		return
 	}
 	a := rec.cell.Available
@@ -604,14 +608,13 @@ func (s *State) refresh(rec *cellRec) {
 		float64(rec.cell.StartingContainers)*s.set.StartingContainerWeight
 	n := node{
 		kL:   base + float64(rec.rank)*s.set.BinPackFirstFitWeight,
-		kT:   base + float64(LocalityOffset*len(rec.tasks)),
 		maxM: int32(a.MemoryMB), maxD: int32(a.DiskMB), maxC: int32(a.Containers),
-		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32,
-		minS: c32(rec.cell.StartingContainers), minRank: c32(rec.rank), minT: c32(len(rec.tasks)),
-		minSeq: c32(rec.seq),
+		minS: c32(rec.cell.StartingContainers), minRank: c32(rec.rank), minSeq: c32(rec.seq),
 	}
+	cn := cnode{kT: base + float64(LocalityOffset*len(rec.tasks)), minT: c32(len(rec.tasks)),
+		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32}
 	if a.Containers >= 1 {
-		n.maxMf, n.maxDf, n.minM, n.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
+		cn.maxMf, cn.maxDf, cn.minM, cn.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
 	}
 	// The profile leaves out what a zero weight multiplies away, so that cells
 	// differing only there count as exact ties (they score alike).
@@ -622,20 +625,25 @@ func (s *State) refresh(rec *cellRec) {
 	if s.set.BinPackFirstFitWeight == 0 {
 		prof.rank = 0
 	}
-	s.setLeaf(g, rec.leaf, n, tie{k2: math.Inf(1), seq: n.minSeq, uniq: true, prof: prof})
+	s.setLeaf(g, rec.leaf, n, tie{k2: math.Inf(1), seq: n.minSeq, uniq: true, prof: prof}, cn)
 }
 
-// setLeaf writes a leaf of g's tree and lists g for the next flush.
-func (s *State) setLeaf(g *group, leaf int, v node, tv tie) {
-	if g.t.set(leaf, v, tv) && !g.dirty {
+// setLeaf writes a leaf of g's tree and lists g for the next flush and flushCold.
+func (s *State) setLeaf(g *group, leaf int, v node, tv tie, cv cnode) {
+	hot, cold := g.t.set(leaf, v, tv, cv)
+	if hot && !g.dirty {
 		g.dirty = true
 		s.dirty = append(s.dirty, g)
 	}
+	if cold && !g.dirtyC {
+		g.dirtyC = true
+		s.dirtyCold = append(s.dirtyCold, g)
+	}
 }
 
-// flush brings every tree's inner nodes up to date (tree.flush). Whatever reads inner
-// nodes (the searches, problems) runs after it: Schedule flushes first and after every
-// reservation.
+// flush brings every tree's inner nodes and ties up to date (tree.flush). Whatever
+// reads them (the searches, problems) runs after it: Schedule flushes first and after
+// every reservation.
 func (s *State) flush() {
 	for _, g := range s.dirty {
 		g.t.flush()
@@ -643,6 +651,17 @@ func (s *State) flush() {
 	}
 	clear(s.dirty)
 	s.dirty = s.dirty[:0]
+}
+
+// flushCold brings every tree's cold part up to date (tree.flushCold): the searches
+// that read it (tasks, the built-ins other than diego) call it first.
+func (s *State) flushCold() {
+	for _, g := range s.dirtyCold {
+		g.t.flushCold()
+		g.dirtyC = false
+	}
+	clear(s.dirtyCold)
+	s.dirtyCold = s.dirtyCold[:0]
 }
 
 // addListedLRP counts an instance listed on a cell whose Available already accounts for
