@@ -31,10 +31,21 @@ func steadyLRP(guid string, index, mem, disk int) LRP {
 // steadyFill builds the steady state: the cells, then batches x 20 apps of steadyMix
 // placed through Schedule (diego) as the first auction does it, in Schedule calls of
 // up to 250,000 instances, every container started after each call. It returns the
-// State, the crashing apps' guids and the cell of each.
-func steadyFill(tb testing.TB, cells []model.Cell, batches int) (*State, []string, []string) {
+// State, the crashing apps' guids and the cell of each. With names, the State takes
+// its process ids from names (UseGUIDs) and the guids are laid out by names.Block
+// first, as the simulator does: the guids returned and placed are the block's.
+func steadyFill(tb testing.TB, cells []model.Cell, batches int, names *model.GUIDs) (*State, []string, []string) {
 	const chunk = 10_000 // mix batches per Schedule call
 	s := newBigState(tb, cells)
+	var block []string // the guids of the apps in order, from names.Block
+	if names != nil {
+		s.UseGUIDs(names)
+		var all []string
+		for app := 0; app < batches*20; app++ {
+			all = append(all, fmt.Sprintf("app-%07d", app))
+		}
+		block = names.Block(all)
+	}
 	var crashGUID, crashCell []string
 	app := 0
 	for b0 := 0; b0 < batches; b0 += chunk {
@@ -44,6 +55,9 @@ func steadyFill(tb testing.TB, cells []model.Cell, batches int) (*State, []strin
 			for k, m := range steadyMix {
 				for a := 0; a < m.n; a++ {
 					guid := fmt.Sprintf("app-%07d", app)
+					if block != nil {
+						guid = block[app]
+					}
 					app++
 					for i := 0; i < m.inst; i++ {
 						if k == len(steadyMix)-1 {
@@ -77,15 +91,49 @@ func steadyFill(tb testing.TB, cells []model.Cell, batches int) (*State, []strin
 // started; then one op is one crash cycle of ~20 instances: 20 distinct random crashing
 // instances leave their cells (RemoveLRP, starting=false), are scheduled back as one
 // batch with diego, and each placed one is Started. Setup is built once, untimed.
-// ns/placed is the time per crash cycle of one instance.
+// ns/placed is the time per crash cycle of one instance. The State keeps its own guid
+// map (each RemoveLRP probes it, 2,000,000 keys); BenchmarkSteadyCrashCycleSim is the
+// simulator's way.
 func BenchmarkSteadyCrashCycle(b *testing.B) {
+	s, guids, where := steadyFill(b, steadyCells(10000), *steadyBatches, nil)
+	steadyCycles(b, s, guids, where, false)
+}
+
+// BenchmarkSteadyCrashCycleSim is BenchmarkSteadyCrashCycle as engine/sim drives the
+// State: the guids laid out by model.GUIDs.Block and shared through UseGUIDs (a guid is
+// found from its address, no hashing). cells=id calls RemoveLRP and Started with cell
+// ids (each probes the State's id map); cells=ref with CellRefs (RemoveLRPRef,
+// StartedRef): the crashing instance's cell is kept as a ref, and a placed cell's ref is
+// found from Schedule's CellID through a map built once, the probe the driver makes
+// anyway to find its own cell record. Both run on one State built once.
+func BenchmarkSteadyCrashCycleSim(b *testing.B) {
+	s, guids, where := steadyFill(b, steadyCells(10000), *steadyBatches, model.NewGUIDs())
+	b.Run("cells=id", func(b *testing.B) { steadyCycles(b, s, guids, where, false) })
+	b.Run("cells=ref", func(b *testing.B) { steadyCycles(b, s, guids, where, true) })
+}
+
+// steadyCycles runs b.N crash cycles of 20 instances (BenchmarkSteadyCrashCycle) on s,
+// whose crashing instances are guids[j] on cell where[j] (kept up to date), by cell id
+// or by CellRef.
+func steadyCycles(b *testing.B, s *State, guids, where []string, byRef bool) {
 	const perOp = 20
-	s, guids, where := steadyFill(b, steadyCells(10000), *steadyBatches)
 	r := rand.New(rand.NewPCG(7, 7))
 	pick := make([]int, 0, perOp)
 	picked := make(map[int]bool, perOp)
 	batch := Batch{LRPs: make([]LRP, 0, perOp)}
 	res := model.Resource{MemoryMB: 128, DiskMB: 256}
+	var refOf map[string]CellRef // the driver's cell table
+	var whereRef []CellRef
+	if byRef {
+		refOf = make(map[string]CellRef, s.Len())
+		for _, c := range s.Cells() {
+			refOf[c.ID], _ = s.Ref(c.ID)
+		}
+		whereRef = make([]CellRef, len(where))
+		for j, id := range where {
+			whereRef[j] = refOf[id]
+		}
+	}
 	placed := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -101,7 +149,13 @@ func BenchmarkSteadyCrashCycle(b *testing.B) {
 			}
 		}
 		for _, j := range pick {
-			if err := s.RemoveLRP(where[j], guids[j], res, false); err != nil {
+			var err error
+			if byRef {
+				err = s.RemoveLRPRef(whereRef[j], guids[j], res, false)
+			} else {
+				err = s.RemoveLRP(where[j], guids[j], res, false)
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 			batch.LRPs = append(batch.LRPs, steadyLRP(guids[j], 0, res.MemoryMB, res.DiskMB))
@@ -112,7 +166,15 @@ func BenchmarkSteadyCrashCycle(b *testing.B) {
 				b.Fatalf("%s not placed: %s", l.ProcessGUID, l.Error)
 			}
 			where[pick[k]] = l.CellID
-			if err := s.Started(l.CellID); err != nil {
+			var err error
+			if byRef {
+				ref := refOf[l.CellID]
+				whereRef[pick[k]] = ref
+				err = s.StartedRef(ref)
+			} else {
+				err = s.Started(l.CellID)
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 			placed++

@@ -6,7 +6,11 @@
 // A State holds every cell the auctioneer knows with the work on it. It is persistent:
 // the driver updates it incrementally (AddCell, RemoveCell, SetEvacuating, AddLRP,
 // RemoveLRP, AddTask, RemoveTask, Started) and Schedule reserves every winner in it, so
-// later items of a batch, and later batches, see earlier placements. Schedule:
+// later items of a batch, and later batches, see earlier placements. A driver that
+// keeps a CellRef per cell (Ref) calls RemoveLRPRef and StartedRef instead of the id
+// versions: the same code without the id lookup; a ref is stale for good once
+// RemoveCell forgets its cell (the id versions' unknown-cell error), and a cell added
+// again under the same id has a new ref. Schedule:
 //
 //  1. de-duplicates (LRPs by process guid and index, tasks by guid; first wins);
 //  2. orders: index-0 LRPs, then tasks, then LRPs of index >= 1 by index; larger memory
@@ -35,13 +39,14 @@
 // minimum starting count, zone rank, task count and cell order. What diego's LRP search
 // reads (the LRP key, the maxima, minimum starting, rank and cell order: 32 bytes, and
 // the tie class below) is kept apart from what only tasks and the other built-ins read
-// (the task key and count, the figures over cells with a free container: the cold part).
-// An update writes the cell's leaf at once and lists it; the inner nodes above the
-// listed leaves are recomputed lazily (flush), once each, level by level, stopping
-// where a node comes out unchanged, before anything reads them: Schedule flushes on
-// entry and after every reservation. The cold part is flushed only by the searches
-// that read it (tasks, the other built-ins), and rebuilt whole, once, when more than a
-// fan-th of its leaves wait. RemoveLRP, Started and the like between two auctions thus
+// (the task key and count, the figures and the minimum cell order over cells with a
+// free container: the cold part, also 32 bytes). An update writes the cell's leaf at
+// once and lists it; the inner nodes above the listed leaves are recomputed lazily
+// (flush), once each, level by level, stopping where a node comes out unchanged, by
+// the searches that read them, before they read: each part is flushed only by its
+// readers (the hot part by diego's searches, dot-product and the error text; the cold
+// part by tasks and the other built-ins), and the cold part is rebuilt whole, once,
+// when more than a fan-th of its leaves wait. RemoveLRP, Started and the like between two auctions thus
 // cost one leaf each, and a flush costs at most O(log cells) per listed leaf; the
 // nodes are bit for bit those of an update of every ancestor per write (an inner node
 // is a function of its children only, the fold of the pairwise rules over them in
@@ -95,22 +100,28 @@
 // Every built-in implements the unexported indexed interface and runs on the index;
 // Schedule enumerates candidates and calls Choose only for other algorithms (a user's,
 // or a built-in wrapped in another type): O(cells) per item. Besides diego's fields a
-// node's cold part holds the maximum and minimum available memory and disk over the
-// cells of its subtree that have a free container (the others fit nothing), so that a
-// cell full on containers does not make its subtree look feasible.
+// node's cold part holds the maximum and minimum available memory and disk and the
+// minimum cell order over the cells of its subtree that have a free container (the
+// others fit nothing), so that a cell full on containers does not make its subtree
+// look feasible; these searches read the cold part only (dot-product also the hot
+// maxC), so they flush only it.
 //
 //   - first-fit, best-fit, worst-fit, dot-product and balanced maximise a value (ties to
 //     the lowest cell order) by a depth-first branch and bound over the compatible
 //     groups' trees (fast.go): a subtree whose maxima do not fit has no feasible cell; a
 //     subtree is skipped when its upper bound is below the best value found, or equal
-//     to it with only later cells (minSeq), which makes exact ties between identical
-//     cells cost O(log cells). MaxPerCell is checked at the leaves. The bounds (maxima
-//     and minima over the cells with a free container): first-fit -minSeq; worst-fit
+//     to it with only later cells (the minimum cell order), which makes exact ties
+//     between identical cells cost O(log cells). Children are bounded before any is
+//     entered, entered by descending bound, and the rest dropped at the first one
+//     pruned; the four leaves below a node are taken in order, each read (its cell,
+//     MaxPerCell, the value) only when its bound does not prune it. The bounds (maxima
+//     and minima over the cells with a free container): first-fit -(min order); worst-fit
 //     max memory - mem; best-fit -(max(min memory, mem) - mem); dot-product its
 //     value on the maxima (each float64 operation is monotone and every coefficient
 //     non-negative); balanced, whose value is 1 + min(free fractions) in real numbers,
 //     that real form on the maxima plus 1e-12 (a hundredfold the float64 rounding), or
-//     its exact value when all cells below share their memory and disk. Leaves are
+//     its exact value when all cells below share their memory and disk (on a leaf, the
+//     real form first, then the exact value from the leaf's figures). Leaves are
 //     valued by the same functions as Choose (dotValue, balancedValue), so the winner is
 //     Choose's over the enumerated candidates: checked by a differential test
 //     (diff_fast_test.go) on random persistent states.

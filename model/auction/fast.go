@@ -14,7 +14,7 @@ import (
 // bound over the trees of the compatible groups (maximize): a subtree whose maxima do not
 // fit the item has no feasible cell; otherwise objective.bound gives a float64 that is
 // >= the value of every feasible cell below, and the subtree is skipped when that bound
-// is below the best value found, or equal to it with only later cells (minSeq). Leaves
+// is below the best value found, or equal to it with only later cells (minSeqF). Leaves
 // are valued with the same function as the algorithm's Choose, so the winner is the one
 // Choose would return over the enumerated candidates (diff_fast_test.go checks it).
 //
@@ -218,13 +218,15 @@ func (b *bnb) value(rec *cellRec) float64 {
 	}
 }
 
-// bound is >= value(c) for every feasible cell c below node idx of b.g, whose maxima
-// fit.
-func (b *bnb) bound(idx int) float64 {
-	n, hot := &b.g.t.cold[idx], &b.g.t.nodes[idx]
+// bound is >= value(c) for every feasible cell c below a node of b.g whose maxima fit,
+// from its cold part n (and, for dot-product only, its hot part's maxC). On a leaf it
+// is the cell's value for every kind but balanced, where it is the real-number form
+// plus balancedMargin (within about 1e-12 of it): a leaf is valued exactly only when
+// that bound does not prune it.
+func (b *bnb) bound(n *cnode, hot *node, leaf bool) float64 {
 	switch b.kind {
 	case objFirstFit:
-		return -float64(hot.minSeq)
+		return -float64(n.minSeqF)
 	case objBestFit:
 		// a feasible cell has at least max(minM, mp) memory, so at least that minus mp
 		// left after the placement
@@ -236,9 +238,9 @@ func (b *bnb) bound(idx int) float64 {
 		return dotValue(b.mp, b.q.disk, b.g.key.total, int(n.maxMf), int(n.maxDf), int(hot.maxC))
 	default:
 		tot := b.g.key.total
-		if n.minM == n.maxMf && n.minD == n.maxDf {
+		if !leaf && n.minM == n.maxMf && n.minD == n.maxDf {
 			// every cell below that can be feasible has these figures, hence exactly
-			// this value: ties between identical cells are decided by minSeq without
+			// this value: ties between identical cells are decided by minSeqF without
 			// descending
 			return balancedValue(b.mp, b.q.disk, tot, int(n.maxMf), int(n.maxDf))
 		}
@@ -268,6 +270,9 @@ type grpBound struct {
 // cell order (what argBest returns over the candidates in cell order), or nil.
 func (s *State) maximize(kind objKind, q *query) *cellRec {
 	s.flushCold()
+	if kind == objDotProduct {
+		s.flush() // its bound reads the hot part's maxC
+	}
 	b := bnb{kind: kind, q: q, bestV: math.Inf(-1), bestSeq: math.MaxInt}
 	gs := s.grpBounds[:0]
 	for _, g := range s.grpList {
@@ -275,10 +280,12 @@ func (s *State) maximize(kind objKind, q *query) *cellRec {
 			continue
 		}
 		b.g, b.mp = g, q.memFor(g)
-		if !nodeFits(&g.t.cold[1], b.mp, q.disk) {
+		t := &g.t
+		root := &t.cold[1]
+		if !nodeFits(root, b.mp, q.disk) {
 			continue
 		}
-		gs = append(gs, grpBound{g: g, ub: b.bound(1), seq: int(g.t.nodes[1].minSeq)})
+		gs = append(gs, grpBound{g: g, ub: b.bound(root, &t.nodes[1], t.size == 1), seq: int(root.minSeqF)})
 	}
 	s.grpBounds = gs
 	if len(gs) > 1 { // most promising group first: its best prunes the others
@@ -294,26 +301,51 @@ func (s *State) maximize(kind objKind, q *query) *cellRec {
 			continue
 		}
 		b.g, b.mp = e.g, q.memFor(e.g)
-		b.dfs(1, e.ub)
+		if e.g.t.size == 1 {
+			b.leaf(1)
+		} else {
+			b.dfs(1)
+		}
 	}
 	return b.best
 }
 
-// dfs searches the subtree of b.g at idx (whose maxima fit, with bound ub), visiting
-// the children that fit by descending bound (then ascending cell order).
-func (b *bnb) dfs(idx int, ub float64) {
-	t := &b.g.t
-	if b.pruned(ub, int(t.nodes[idx].minSeq)) {
+// leaf values the cell at leaf node idx of b.g (which fits, and which its bound did
+// not prune) and keeps it if it beats the best.
+func (b *bnb) leaf(idx int) {
+	rec := b.g.cells[idx-b.g.t.size] // live: an empty leaf never fits
+	q := b.q
+	if !q.task && q.maxPerCell > 0 && int(rec.guids.get(q.gid)) >= q.maxPerCell {
 		return
 	}
-	if idx >= t.size {
-		rec := b.g.cells[idx-t.size] // live: an empty leaf never fits
-		q := b.q
-		if !q.task && q.maxPerCell > 0 && int(rec.guids.get(q.gid)) >= q.maxPerCell {
-			return
-		}
-		if v := b.value(rec); v > b.bestV || (v == b.bestV && rec.seq < b.bestSeq) {
-			b.best, b.bestV, b.bestSeq = rec, v, rec.seq
+	if v := b.value(rec); v > b.bestV || (v == b.bestV && rec.seq < b.bestSeq) {
+		b.best, b.bestV, b.bestSeq = rec, v, rec.seq
+	}
+}
+
+// dfs searches the subtree of b.g at inner node idx (whose maxima fit, not pruned). The
+// children of a node above the leaves that fit and survive the bounds are visited by
+// descending bound (then ascending cell order), and the visits stop at the first one
+// pruned (every later one is pruned too: the best only improves). Leaves are taken in
+// order, each valued only when its bound does not prune it.
+func (b *bnb) dfs(idx int) {
+	t := &b.g.t
+	c0 := fan * idx
+	cold := t.cold[c0 : c0+fan : c0+fan]
+	hot := t.nodes[c0 : c0+fan : c0+fan] // read for dot-product's maxC only
+	if c0 >= t.size {
+		for j := range cold {
+			n := &cold[j]
+			if !nodeFits(n, b.mp, b.q.disk) || b.pruned(b.bound(n, &hot[j], true), int(n.minSeqF)) {
+				continue
+			}
+			// balanced: the cell's exact value, from its figures in the leaf (its
+			// available memory and disk), settles the near ties the margin leaves
+			// open without reading the cell
+			if b.kind == objBalanced && b.pruned(balancedValue(b.mp, b.q.disk, b.g.key.total, int(n.maxMf), int(n.maxDf)), int(n.minSeqF)) {
+				continue
+			}
+			b.leaf(c0 + j)
 		}
 		return
 	}
@@ -324,19 +356,26 @@ func (b *bnb) dfs(idx int, ub float64) {
 	}
 	var cs [fan]child
 	k := 0
-	for c := fan * idx; c < fan*idx+fan; c++ {
-		if !nodeFits(&t.cold[c], b.mp, b.q.disk) {
+	for j := range cold {
+		n := &cold[j]
+		if !nodeFits(n, b.mp, b.q.disk) {
 			continue
 		}
-		e := child{c, b.bound(c), t.nodes[c].minSeq}
-		j := k // insertion: higher bound first, then the earlier cell
-		for ; j > 0 && (e.ub > cs[j-1].ub || (e.ub == cs[j-1].ub && e.seq < cs[j-1].seq)); j-- {
-			cs[j] = cs[j-1]
+		e := child{c0 + j, b.bound(n, &hot[j], false), n.minSeqF}
+		if b.pruned(e.ub, int(e.seq)) {
+			continue
 		}
-		cs[j] = e
+		i := k // insertion: higher bound first, then the earlier cell
+		for ; i > 0 && (e.ub > cs[i-1].ub || (e.ub == cs[i-1].ub && e.seq < cs[i-1].seq)); i-- {
+			cs[i] = cs[i-1]
+		}
+		cs[i] = e
 		k++
 	}
 	for _, e := range cs[:k] {
-		b.dfs(e.idx, e.ub)
+		if b.pruned(e.ub, int(e.seq)) {
+			return
+		}
+		b.dfs(e.idx)
 	}
 }

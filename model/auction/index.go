@@ -25,11 +25,13 @@ type node struct {
 
 // cnode is the cold part of a node: the task key and, over the cells with a free
 // container only (the others fit nothing), the max and min available memory and disk
-// for the other built-ins' searches (fast.go).
+// and the min cell order, for the other built-ins' searches (fast.go), which read no
+// hot node but for dot-product's maxC. Also 32 bytes.
 type cnode struct {
 	kT                       float64 // min task key
 	minT                     int32   // min tasks
 	maxMf, maxDf, minM, minD int32
+	minSeqF                  int32
 }
 
 // c32 converts a non-negative count to int32, saturating.
@@ -38,7 +40,7 @@ func c32(x int) int32 { return int32(min(x, math.MaxInt32)) }
 var (
 	emptyNode = node{kL: math.Inf(1), maxM: -1, maxD: -1, maxC: -1,
 		minS: math.MaxInt32, minRank: math.MaxInt32, minSeq: math.MaxInt32}
-	emptyCold = cnode{kT: math.Inf(1), minT: math.MaxInt32, maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32}
+	emptyCold = cnode{kT: math.Inf(1), minT: math.MaxInt32, maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minSeqF: math.MaxInt32}
 )
 
 // combine, combineCold and combineTie define an inner node from two disjoint parts of
@@ -57,7 +59,7 @@ func combineCold(a, b *cnode) cnode {
 	return cnode{
 		kT: min(a.kT, b.kT), minT: min(a.minT, b.minT),
 		maxMf: max(a.maxMf, b.maxMf), maxDf: max(a.maxDf, b.maxDf),
-		minM: min(a.minM, b.minM), minD: min(a.minD, b.minD),
+		minM: min(a.minM, b.minM), minD: min(a.minD, b.minD), minSeqF: min(a.minSeqF, b.minSeqF),
 	}
 }
 
@@ -122,11 +124,13 @@ const fan = 1 << fanBits
 // level, and stops climbing where a recomputed node comes out unchanged (its ancestors
 // then need nothing from it). The values are those an update of every ancestor after
 // each set gives: an inner node is a function of its children only (eval, evalCold).
-// Diego's LRP search reads only nodes and ties, so while only it runs the cold part
-// waits: once more than size/fan cold leaves wait, the list is dropped for coldAll,
-// and flushCold then recomputes every inner cold node once (about size/(fan-1)
-// evaluations, no more than the climbs of that many leaves would cost); until then a
-// cold write costs nothing more.
+// Diego's LRP search reads only nodes and ties and the other built-ins (but for
+// dot-product's maxC) only cold, so while only one kind runs the other part waits:
+// the hot list is flushed when it reaches size entries (its climb, sorted and without
+// repeats, costs about one rebuild); once more than size/fan cold leaves wait, the
+// cold list is dropped for coldAll, and flushCold then recomputes every inner cold
+// node once (about size/(fan-1) evaluations, no more than the climbs of that many
+// leaves would cost); until then a cold write costs nothing more.
 type tree struct {
 	size     int
 	nodes    []node
@@ -210,7 +214,7 @@ func (t *tree) evalCold(i int) cnode {
 		b := &ch[j]
 		n.kT, n.minT = min(n.kT, b.kT), min(n.minT, b.minT)
 		n.maxMf, n.maxDf = max(n.maxMf, b.maxMf), max(n.maxDf, b.maxDf)
-		n.minM, n.minD = min(n.minM, b.minM), min(n.minD, b.minD)
+		n.minM, n.minD, n.minSeqF = min(n.minM, b.minM), min(n.minD, b.minD), min(n.minSeqF, b.minSeqF)
 	}
 	return n
 }
@@ -315,7 +319,8 @@ func sameNode(a, b *node) bool {
 
 func sameCold(a, b *cnode) bool {
 	return sameFloat(a.kT, b.kT) && a.minT == b.minT &&
-		a.maxMf == b.maxMf && a.maxDf == b.maxDf && a.minM == b.minM && a.minD == b.minD
+		a.maxMf == b.maxMf && a.maxDf == b.maxDf && a.minM == b.minM && a.minD == b.minD &&
+		a.minSeqF == b.minSeqF
 }
 
 func sameTie(a, b *tie) bool {

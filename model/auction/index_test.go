@@ -16,9 +16,9 @@ func randomLeaf(r *rand.Rand, seq int32) (node, tie, cnode) {
 	m, d, c := int32(r.IntN(4)*64), int32(r.IntN(3)*128), int32(r.IntN(3))
 	n := node{kL: float64(r.IntN(5)) / 4, maxM: m, maxD: d, maxC: c, minS: int32(r.IntN(3)), minRank: int32(r.IntN(4)), minSeq: seq}
 	tv := tie{k2: math.Inf(1), seq: seq, uniq: true, prof: profile{m: m, d: d, c: c, s: n.minS, rank: n.minRank}}
-	cn := cnode{kT: float64(r.IntN(5)) / 4, minT: int32(r.IntN(3)), maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32}
+	cn := cnode{kT: float64(r.IntN(5)) / 4, minT: int32(r.IntN(3)), maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minSeqF: math.MaxInt32}
 	if c >= 1 {
-		cn.maxMf, cn.maxDf, cn.minM, cn.minD = m, d, m, d
+		cn.maxMf, cn.maxDf, cn.minM, cn.minD, cn.minSeqF = m, d, m, d, seq
 	}
 	return n, tv, cn
 }

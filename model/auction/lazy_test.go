@@ -14,7 +14,8 @@ import (
 // leaves are current (a fresh refresh changes nothing).
 func checkTrees(t *testing.T, s *State, when string) {
 	t.Helper()
-	s.flushCold() // the cold parts wait for a search that reads them
+	s.flush() // both parts wait for a search that reads them
+	s.flushCold()
 	for gi, g := range s.grpList {
 		if g.dirty || len(g.t.pend) != 0 || g.dirtyC || len(g.t.pendCold) != 0 || g.t.coldAll {
 			t.Fatalf("%s: group %d still has pending leaves after a flush", when, gi)

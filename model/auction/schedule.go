@@ -52,7 +52,6 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 		alg = Diego{}
 	}
 	s.refreshRanks()
-	s.flush()
 	var res Results
 	// LRPs are keyed by (interned guid, index): no string hashing per instance.
 	seenL := make(map[lrpKey]struct{}, len(b.LRPs))
@@ -185,7 +184,6 @@ func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand
 	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
 	s.countLRP(win, gid, +1)
 	s.refresh(win)
-	s.flush()
 	return win.cell.ID, ""
 }
 
@@ -219,7 +217,6 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 	_ = s.take(win, t.Resource, true)
 	win.tasks[t.GUID] = struct{}{}
 	s.refresh(win)
-	s.flush()
 	return win.cell.ID, ""
 }
 
@@ -270,6 +267,7 @@ func (s *State) choose(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid
 // compatible cell (DIEGO.md §1.3): a resource is listed when no compatible cell has
 // enough of it; max_per_cell when every compatible cell is at the LRP's cap.
 func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerCell int) string {
+	s.flush()
 	lackM, lackD, lackC := true, true, true
 	for _, g := range s.grpList {
 		if g.active == 0 || st[g.key.sig] != stagePass {
@@ -352,6 +350,7 @@ func (d Diego) place(s *State, q *query, _ *rand.Rand) *cellRec {
 }
 
 func (Diego) searchLRP(s *State, q *query) *cellRec {
+	s.flush()
 	st := q.st
 	counts := s.guidZone[q.gid]
 	tiers := s.tiers[:0]
@@ -381,6 +380,7 @@ func (Diego) searchLRP(s *State, q *query) *cellRec {
 }
 
 func (Diego) searchTask(s *State, q *query) *cellRec {
+	s.flush()
 	s.flushCold()
 	s.heap = s.heap[:0]
 	for _, g := range s.grpList {

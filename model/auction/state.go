@@ -22,6 +22,7 @@ type cellRec struct {
 	proxy int // proxy memory added to LRPs on this cell
 	guids gidCounts
 	tasks map[string]struct{}
+	owner *State // the State that holds the cell; nil once RemoveCell forgot it
 }
 
 // capSig is one distinct combination of what a cell offers for the filters.
@@ -143,7 +144,7 @@ func (s *State) AddCell(c model.Cell) error {
 	c.PlacementTags = slices.Clone(c.PlacementTags)
 	c.OptionalPlacementTags = slices.Clone(c.OptionalPlacementTags)
 	c.VolumeDrivers = slices.Clone(c.VolumeDrivers)
-	rec := &cellRec{cell: c, seq: s.nextSeq, tasks: map[string]struct{}{}}
+	rec := &cellRec{cell: c, seq: s.nextSeq, tasks: map[string]struct{}{}, owner: s}
 	s.nextSeq++
 	rec.proxy = c.ProxyMemoryMB
 	if rec.proxy == 0 {
@@ -197,6 +198,7 @@ func (s *State) RemoveCell(id string) bool {
 	g.cells[rec.leaf] = nil
 	s.setLeaf(g, rec.leaf, emptyNode, emptyTie, emptyCold)
 	g.free = append(g.free, rec.leaf)
+	rec.owner = nil // stale for every CellRef to it
 	delete(s.byID, id)
 	s.cells = slices.DeleteFunc(s.cells, func(c *cellRec) bool { return c == rec })
 	s.zoneCells[rec.zone] = slices.DeleteFunc(s.zoneCells[rec.zone], func(c *cellRec) bool { return c == rec })
@@ -269,6 +271,41 @@ func (s *State) TasksOn(cellID string) int {
 		return len(rec.tasks)
 	}
 	return 0
+}
+
+// CellRef names a cell of a State without its id: RemoveLRPRef and StartedRef reach
+// the cell through it with no lookup of the id (a string-map probe, several cache
+// misses at 10,000 cells). A ref stays valid while the cell is in the State that made
+// it; once RemoveCell forgets the cell the ref is stale for good (the ref versions give
+// the string versions' error for an unknown cell, and touch nothing), and a cell added
+// again under the same id needs a new Ref. A ref of another State counts as stale. The
+// zero CellRef is invalid (the error names the cell "").
+type CellRef struct{ rec *cellRec }
+
+// Ref returns the ref of the cell with this id, if the State holds it.
+func (s *State) Ref(cellID string) (CellRef, bool) {
+	rec, ok := s.byID[cellID]
+	if !ok {
+		return CellRef{}, false
+	}
+	return CellRef{rec}, true
+}
+
+// ID is the id of the cell c names ("" for the zero ref); still given once c is stale.
+func (c CellRef) ID() string {
+	if c.rec == nil {
+		return ""
+	}
+	return c.rec.cell.ID
+}
+
+// deref returns the cell of c, or the NotFoundError the string versions give for an
+// unknown id when c is stale, zero or of another State.
+func (s *State) deref(c CellRef) (*cellRec, error) {
+	if c.rec == nil || c.rec.owner != s {
+		return nil, &model.NotFoundError{Kind: "cell", Key: c.ID()}
+	}
+	return c.rec, nil
 }
 
 func (s *State) lookup(cellID string, r model.Resource) (*cellRec, error) {
@@ -347,9 +384,28 @@ func (s *State) RemoveLRP(cellID, processGUID string, r model.Resource, starting
 	if err != nil {
 		return err
 	}
+	return s.removeLRP(rec, processGUID, r, starting)
+}
+
+// RemoveLRPRef is RemoveLRP on the cell of c, without looking its id up: the same
+// effect and the same errors (a stale or zero ref gives RemoveLRP's error for an
+// unknown cell).
+func (s *State) RemoveLRPRef(c CellRef, processGUID string, r model.Resource, starting bool) error {
+	rec, err := s.deref(c)
+	if err != nil {
+		return err
+	}
+	if err := r.Validate("resource"); err != nil {
+		return err
+	}
+	return s.removeLRP(rec, processGUID, r, starting)
+}
+
+// removeLRP is RemoveLRP once the cell is found and r checked.
+func (s *State) removeLRP(rec *cellRec, processGUID string, r model.Resource, starting bool) error {
 	gid, ok := s.findGUID(processGUID)
 	if !ok || rec.guids.get(gid) == 0 {
-		return &model.NotFoundError{Kind: "lrp", Key: processGUID + " on cell " + cellID}
+		return &model.NotFoundError{Kind: "lrp", Key: processGUID + " on cell " + rec.cell.ID}
 	}
 	if err := s.give(rec, r, starting); err != nil {
 		return err
@@ -402,8 +458,22 @@ func (s *State) Started(cellID string) error {
 	if !ok {
 		return &model.NotFoundError{Kind: "cell", Key: cellID}
 	}
+	return s.started(rec)
+}
+
+// StartedRef is Started on the cell of c, without looking its id up: the same effect
+// and the same errors (a stale or zero ref gives Started's error for an unknown cell).
+func (s *State) StartedRef(c CellRef) error {
+	rec, err := s.deref(c)
+	if err != nil {
+		return err
+	}
+	return s.started(rec)
+}
+
+func (s *State) started(rec *cellRec) error {
 	if rec.cell.StartingContainers == 0 {
-		return &model.ValidationError{Field: "starting_containers", Problem: "cell " + cellID + " has no starting container"}
+		return &model.ValidationError{Field: "starting_containers", Problem: "cell " + rec.cell.ID + " has no starting container"}
 	}
 	rec.cell.StartingContainers--
 	if !rec.cell.Evacuating {
@@ -612,9 +682,10 @@ func (s *State) refresh(rec *cellRec) {
 		minS: c32(rec.cell.StartingContainers), minRank: c32(rec.rank), minSeq: c32(rec.seq),
 	}
 	cn := cnode{kT: base + float64(LocalityOffset*len(rec.tasks)), minT: c32(len(rec.tasks)),
-		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32}
+		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minSeqF: math.MaxInt32}
 	if a.Containers >= 1 {
 		cn.maxMf, cn.maxDf, cn.minM, cn.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
+		cn.minSeqF = n.minSeq
 	}
 	// The profile leaves out what a zero weight multiplies away, so that cells
 	// differing only there count as exact ties (they score alike).
@@ -642,8 +713,9 @@ func (s *State) setLeaf(g *group, leaf int, v node, tv tie, cv cnode) {
 }
 
 // flush brings every tree's inner nodes and ties up to date (tree.flush). Whatever
-// reads them (the searches, problems) runs after it: Schedule flushes first and after
-// every reservation.
+// reads them calls it first (diego's searches, problems, dot-product's search), as
+// flushCold for the cold part: a reservation, like the driver's updates, only writes a
+// leaf, so the built-ins other than diego and dot-product never climb the hot part.
 func (s *State) flush() {
 	for _, g := range s.dirty {
 		g.t.flush()
