@@ -6,6 +6,7 @@ import (
 
 	"github.com/diegolab/diegolab/engine"
 	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/auction"
 	"github.com/diegolab/diegolab/model/control"
 	"github.com/diegolab/diegolab/scenarios"
 )
@@ -23,6 +24,7 @@ const (
 
 type cell struct {
 	model.Cell
+	ref   auction.CellRef // the auction State's handle of the cell (stale while it is out of the State)
 	state cellState
 	// containers lists the container ids on this cell in no particular order; each
 	// container keeps its position (cellPos) for O(1) removal. Iterations that can
@@ -47,8 +49,9 @@ func (s *Sim) addCell(c model.Cell) error {
 	if err := s.state.AddCell(c); err != nil {
 		return fmt.Errorf("cell %s: %w", c.ID, err)
 	}
+	ref, _ := s.state.Ref(c.ID)
 	s.cellByID[c.ID] = len(s.cells)
-	s.cells = append(s.cells, &cell{Cell: c})
+	s.cells = append(s.cells, &cell{Cell: c, ref: ref})
 	s.m.zones[c.Zone] = struct{}{}
 	return nil
 }
@@ -195,7 +198,7 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		}
 		ct.phase = phaseRunning
 		ct.startedAt = now
-		if err := s.state.Started(c.ID); err != nil {
+		if err := s.state.StartedRef(c.ref); err != nil {
 			s.fail(err)
 			return
 		}
@@ -254,7 +257,7 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	}
 	ct.phase = phaseRunning
 	ct.startedAt = now
-	if err := s.state.Started(c.ID); err != nil {
+	if err := s.state.StartedRef(c.ref); err != nil {
 		s.fail(err)
 		return
 	}
@@ -323,7 +326,7 @@ func (s *Sim) deleteContainer(id int32) {
 	if c.state != cellCrashed && c.state != cellPartitioned && c.state != cellDown {
 		var err error
 		if ct.kind == kindLRP {
-			err = s.state.RemoveLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
+			err = s.state.RemoveLRPRef(c.ref, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
 			err = s.state.RemoveTask(c.ID, ct.guid, ct.res(), starting)
 		}

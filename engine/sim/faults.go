@@ -261,6 +261,7 @@ func (s *Sim) rejoinAuction(c *cell) {
 		s.fail(err)
 		return
 	}
+	c.ref, _ = s.state.Ref(c.ID)
 	for _, id := range sortedIDs(c.containers) {
 		ct := &s.containers.items[id]
 		starting := ct.phase == phaseReserved
