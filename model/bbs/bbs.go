@@ -320,8 +320,16 @@ func withInstance(r [3]*model.ActualLRP, ik model.InstanceKey) *model.ActualLRP 
 	return nil
 }
 
+// putActual writes a, which replaces old (nil: a is new; else the current row of a's key
+// and presence), and tells the counts, the tracker and the event stream. Over a MemStore
+// the write reports the proc and cells it touched, and the tracker gets the hints kept
+// there (the guid's in the proc, the cells' in the cell index): no lookup of its own.
 func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
-	if err := b.store.PutActualLRP(a); err != nil {
+	var h converge.Hints
+	if b.mem != nil {
+		p, oldCell, newCell := b.mem.put(&a)
+		h = b.mem.hints(p, oldCell, newCell)
+	} else if err := b.store.PutActualLRP(a); err != nil {
 		return storeErr("put actual", err)
 	}
 	typ := ActualLRPCreated
@@ -330,53 +338,57 @@ func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
 		b.counts[old.Presence][old.State]--
 	}
 	b.counts[a.Presence][a.State]++
-	b.track(old, &a)
+	b.tracker.ActualChangedHints(h, old, &a)
 	b.out.Events = append(b.out.Events, Event{Type: typ, Actual: b.actualCopy(&a)})
 	return nil
 }
 
-func (b *BBS) deleteActual(a *model.ActualLRP) error {
+// removeRow deletes the row a from the store and returns the tracker hints for it.
+func (b *BBS) removeRow(a *model.ActualLRP) (converge.Hints, error) {
+	if b.mem != nil {
+		if p, cell := b.mem.del(a.ActualLRPKey, a.Presence); p != nil {
+			return b.mem.hints(p, cell, 0), nil
+		}
+		return converge.Hints{}, nil
+	}
 	if err := b.store.DeleteActualLRP(a.ActualLRPKey, a.Presence); err != nil {
-		return storeErr("delete actual", err)
+		return converge.Hints{}, storeErr("delete actual", err)
+	}
+	return converge.Hints{}, nil
+}
+
+func (b *BBS) deleteActual(a *model.ActualLRP) error {
+	h, err := b.removeRow(a)
+	if err != nil {
+		return err
 	}
 	b.counts[a.Presence][a.State]--
-	b.track(a, nil)
+	b.tracker.ActualChangedHints(h, a, nil)
 	b.out.Events = append(b.out.Events, Event{Type: ActualLRPRemoved, Actual: b.actualCopy(a)})
 	return nil
 }
 
 // moveActual re-keys a row to another presence (ORDINARY <-> SUSPECT) as one change event.
 func (b *BBS) moveActual(old *model.ActualLRP, to model.Presence) error {
-	if err := b.store.DeleteActualLRP(old.ActualLRPKey, old.Presence); err != nil {
-		return storeErr("delete actual", err)
+	oh, err := b.removeRow(old)
+	if err != nil {
+		return err
 	}
 	a := *old
 	a.Presence = to
-	if err := b.store.PutActualLRP(a); err != nil {
+	var nh converge.Hints
+	if b.mem != nil {
+		p, _, newCell := b.mem.put(&a)
+		nh = b.mem.hints(p, 0, newCell)
+	} else if err := b.store.PutActualLRP(a); err != nil {
 		return storeErr("put actual", err)
 	}
 	b.counts[old.Presence][old.State]--
 	b.counts[a.Presence][a.State]++
-	b.track(old, nil)
-	b.track(nil, &a)
+	b.tracker.ActualChangedHints(oh, old, nil)
+	b.tracker.ActualChangedHints(nh, nil, &a)
 	b.out.Events = append(b.out.Events, Event{Type: ActualLRPChanged, Actual: b.actualCopy(&a)})
 	return nil
-}
-
-// track tells the tracker of a row change just written to the store; over a MemStore it
-// passes the tracker hint kept in the row's proc (the store's memo after the write).
-func (b *BBS) track(old, new *model.ActualLRP) {
-	if b.mem != nil {
-		a := new
-		if a == nil {
-			a = old
-		}
-		if h := b.mem.trackerHint(a.ProcessGUID); h != nil {
-			b.tracker.ActualChangedHint(h, old, new)
-			return
-		}
-	}
-	b.tracker.ActualChanged(old, new)
 }
 
 func (b *BBS) putTask(old *model.Task, t model.Task) error {

@@ -178,17 +178,36 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 
-	seen := make(map[model.ActualLRPKey]bool, len(starts))
+	// Deduplicate, first kept; a list in strictly increasing order (the usual pass, whose
+	// starts all come from one sorted plan list) has no duplicate and needs no map.
+	var seen map[model.ActualLRPKey]bool
+	if !strictlyIncreasing(starts) {
+		seen = make(map[model.ActualLRPKey]bool, len(starts))
+	}
 	for _, k := range starts {
-		if seen[k] {
-			continue
+		if seen != nil {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 		}
-		seen[k] = true
 		check(b.requestStart(k))
 	}
 	rep.LRPStarts = len(b.out.LRPStarts) - startsBefore
 	b.stats.PlanErrors += rep.Errors
 	return rep
+}
+
+// strictlyIncreasing reports whether keys are in strictly increasing (process guid,
+// index) order, so no key repeats.
+func strictlyIncreasing(keys []model.ActualLRPKey) bool {
+	for i := 1; i < len(keys); i++ {
+		a, b := keys[i-1], keys[i]
+		if a.ProcessGUID > b.ProcessGUID || a.ProcessGUID == b.ProcessGUID && a.Index >= b.Index {
+			return false
+		}
+	}
+	return true
 }
 
 // suspect marks the ORDINARY row of a missing cell SUSPECT and creates its UNCLAIMED

@@ -21,11 +21,13 @@
 // bbstest suite). Over the in-memory MemStore, laid out for millions of rows (one map
 // entry per process guid holding its desired row and its compact actual rows, interned
 // cell ids, a per-cell slice index; see MemStore), it takes fast paths with the same
-// results: rows(key) reads the three presences of an index with one guid lookup, the
-// convergence tracker is handed the GUIDHint kept in the guid's proc (so an operation
-// looks its guid up once, in the store, not also in the tracker's map; with the run's
-// shared process ids, MemStore.UseGUIDs, that lookup needs no hashing either), and DesireLRP checks
-// domains and sizes an app's row slice without listing. Reads go into caller-provided
+// results: rows(key) reads the three presences of an index with one guid lookup, a
+// write reports the proc and cells it touched and the convergence tracker is handed the
+// hints kept there (converge.Hints: the GUIDHint in the guid's proc, a CellHint per
+// interned cell), so an operation looks its guid and cells up once, in the store, not
+// also in the tracker's maps; with the run's shared process ids (MemStore.UseGUIDs) the
+// guid lookup needs no hashing either, and DesireLRP checks domains and sizes an app's
+// row slice without listing. Reads go into caller-provided
 // buffers, and the events' row copies and Ready's Events and LRPStarts are carved from
 // shared chunks (one allocation per 64-256 of them), so a steady-state operation
 // allocates almost nothing of its own.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/converge"
@@ -49,39 +50,53 @@ type Store interface {
 
 // MemStore is the in-memory Store of the simulation, laid out for millions of rows:
 //
-//   - one entry per process guid (procs), holding both the desired row and the actual
-//     rows of that guid, so a BBS operation finds everything about a guid with one probe
-//     of the big map, or with none when the store shares the run's process ids
-//     (UseGUIDs: byName, indexed by id); a one-entry memo (last) makes the following accesses to the same
-//     guid (the BBS reads rows, writes one, then the tracker reads back) a string compare;
+//   - one proc per process guid, holding both the desired row and the actual rows of
+//     that guid, so a BBS operation finds everything about a guid with one probe of the
+//     big map (procs), or with none when the store shares the run's process ids
+//     (UseGUIDs): the procs then sit in an arena indexed by id (chunks that never move),
+//     found by the guid's address with no hashing and no pointer to follow, and the map
+//     is not kept. A one-entry memo (last, keyed by the very guid string) makes the
+//     following accesses to the same guid (the BBS reads rows, then writes one) free;
 //   - actual rows of a guid in a slice sorted by (index, presence), compact (64 bytes),
 //     the first one inside the proc itself:
 //     the guid is the proc's, cell ids, domains and root filesystems are interned to
-//     uint32 ids, and the rarely set strings (address, crash reason, placement error)
-//     share one immutable pointer;
+//     uint32 ids (cell ids also through a cache keyed by the string's address, so a
+//     caller passing the same cell strings skips the map), and the rarely set strings
+//     (address, crash reason, placement error) share one immutable value, shared
+//     between rows as well (sharedExt);
 //   - the cell index is a slice of (proc, slot) references per interned cell id; each
 //     row keeps its position in its cell's slice, so moving a row between cells is
 //     freeing one entry and taking another, with no map operation. A freed entry joins
 //     its cell's free list (threaded through the freed entries) and the next row to
-//     arrive takes it: no other row moves, so leaving a cell touches no other proc.
+//     arrive takes it: no other row moves, so leaving a cell touches no other proc;
+//   - the convergence tracker's hints live next to what they name: the guid's in the
+//     proc, the cell's in its cellList (see BBS.putActual).
 //
 // Invariants: for every row r at p.rows[s] with r.cell != 0, byCell[r.cell].refs[r.cellPos]
 // is {p, s}; every other entry of a refs slice is free (p nil) and on its cell's free
 // list; live counts the rows; a cell with no rows has no refs slice when it was larger
-// than 16 entries; a proc is in procs iff it has a desired row or at least one actual row;
-// last is nil or a proc in procs. Interned strings are never released (the tables grow
-// with the number of distinct cell ids, domains and root filesystems ever stored).
+// than 16 entries; a proc exists (in procs, or in use in the arena) iff it has a desired
+// row or at least one actual row; a proc's rows have capacity 1 exactly when they are
+// its inline row; nprocs counts the procs; last is nil or a proc that exists. Interned
+// strings are never released (the tables grow with the number of distinct cell ids,
+// domains and root filesystems ever stored); an arena chunk, once allocated, stays.
 type MemStore struct {
-	procs map[string]*proc
-	last  *proc // memo of the last guid looked up
-	// names and byName (UseGUIDs): the run's shared process ids and, per id, the proc
-	// (nil when none); lookups go through them instead of procs, which still holds every
-	// proc for listing.
+	procs map[string]*proc // every proc, unless names is set
+	// last is the memo of the last guid looked up (nil = none) and lastGUID the string
+	// it was looked up by: checking the memo reads no proc.
+	last     *proc
+	lastGUID string
+	// names and arena (UseGUIDs): the run's shared process ids and the procs by id, in
+	// chunks of procChunk that never move (so *proc stays valid); a slot is in use while
+	// its guid is set. The procs map is not used then.
 	names  *model.GUIDs
-	byName []*proc
+	arena  [][]proc
+	nprocs int      // procs in use
 	strs   strTable // domains and root filesystems
 	cells  strTable // cell ids; index of byCell
 	byCell []cellList
+	// exts shares rowExt values between rows (see sharedExt).
+	exts [extSlots]*rowExt
 
 	tasks   map[string]model.Task
 	domains map[string]converge.Domain
@@ -89,20 +104,33 @@ type MemStore struct {
 
 var _ Store = (*MemStore)(nil)
 
-// proc is everything stored about one process guid.
+// proc is everything stored about one process guid, 160 bytes. What an operation on
+// the first instance reads (rows, the first row, hint) comes first, in 92 bytes, so it
+// lies on two cache lines wherever the proc starts (procs of an arena chunk or of the
+// 160-byte size class start at 0 or 32 bytes into a line); the guid and the desired row
+// (read by start requests) follow.
+//
+// A proc in use always has a row array (rows has capacity 1 or more; a zeroed proc, a
+// free arena slot, has none).
 type proc struct {
-	guid string
 	rows []row // sorted by (index, presence); backed by inline while it holds one row
 	// inline holds the first row of the proc, so the common single-instance app costs
 	// one allocation and one cache miss instead of two; unused once rows outgrows it.
-	inline     [1]row
-	desired    desiredRow
+	inline [1]row
+	// hint is the convergence tracker's hint for the guid (next to hasDesired, in what
+	// would be padding: no extra bytes), so the BBS, having found the proc, spares the
+	// tracker its own guid lookup.
+	hint       converge.GUIDHint
 	hasDesired bool
-	// hint is the convergence tracker's hint for the guid (in the padding after
-	// hasDesired: no extra bytes), so the BBS, having found the proc, spares the tracker
-	// its own guid lookup.
-	hint converge.GUIDHint
+	guid       string
+	desired    desiredRow
 }
+
+// inUse reports whether p holds a proc (see proc).
+func (p *proc) inUse() bool { return cap(p.rows) > 0 }
+
+// procChunk is the number of procs per arena chunk (UseGUIDs).
+const procChunk = 1024
 
 // newProc returns an empty proc whose rows use its inline storage.
 func newProc(guid string) *proc {
@@ -146,6 +174,32 @@ type row struct {
 // rowExt holds the rarely set strings of a row; immutable, so rows may share one.
 type rowExt struct{ address, crashReason, placementError string }
 
+// extSlots is the size of MemStore.exts.
+const (
+	extBits  = 6
+	extSlots = 1 << extBits
+)
+
+// sharedExt returns a rowExt holding the three strings: the one in its slot of m.exts
+// when that holds the same strings, else a new one, which takes the slot. Rows with the
+// same strings (the few crash reasons of a run) so point to one value that stays in the
+// cache, instead of each to its own: reading a row costs no miss on its ext, and a
+// crash allocates none. The slot comes from the strings' addresses, which only decide
+// how often values are shared, never what a row reads.
+func (m *MemStore) sharedExt(address, crashReason, placementError string) *rowExt {
+	h := uint64(uintptr(unsafe.Pointer(unsafe.StringData(address))))
+	h = h*0x9e3779b97f4a7c15 + uint64(uintptr(unsafe.Pointer(unsafe.StringData(crashReason))))
+	h = h*0x9e3779b97f4a7c15 + uint64(uintptr(unsafe.Pointer(unsafe.StringData(placementError))))
+	h = (h + uint64(len(address)+len(crashReason)<<8+len(placementError)<<16)) * 0x9e3779b97f4a7c15
+	slot := &m.exts[h>>(64-extBits)]
+	if e := *slot; e != nil && e.address == address && e.crashReason == crashReason && e.placementError == placementError {
+		return e
+	}
+	e := &rowExt{address: address, crashReason: crashReason, placementError: placementError}
+	*slot = e
+	return e
+}
+
 // cellRef names the row p.rows[slot]; a free entry has p nil and slot = 1 + the
 // position of the next free entry (0 ends the list).
 type cellRef struct {
@@ -153,11 +207,13 @@ type cellRef struct {
 	slot int32
 }
 
-// cellList is the index of one cell: its row references and free entries.
+// cellList is the index of one cell: its row references and free entries, and the
+// convergence tracker's hint for the cell.
 type cellList struct {
 	refs []cellRef
 	free int32 // 1 + position of the first free entry of refs, 0 = none
 	live int32 // rows on the cell
+	hint converge.CellHint
 }
 
 // strTable interns strings to dense uint32 ids; id 0 is "".
@@ -167,11 +223,38 @@ type strTable struct {
 	// one-entry memo of the last string interned
 	lastName string
 	lastID   uint32
+	// byAddr (nil = unused) finds the id of a string whose bytes are those of an
+	// interned name (names keeps them alive and they never change, so an address and a
+	// length name one string for good) without reading them or hashing: callers that
+	// pass the same string values again (the cell ids of a run) skip the map.
+	byAddr []addrEntry
 }
+
+// addrEntry is one slot of strTable.byAddr, a direct-mapped cache: the address and
+// length of an interned name's bytes and its id (0 = empty slot).
+type addrEntry struct {
+	addr uintptr
+	n    uint32
+	id   uint32
+}
+
+// addrSlots is the size of a strTable.byAddr cache (16 bytes each: 256 KB).
+const addrSlots = 1 << 14
+
+// addrSlot returns the cache slot of the string with bytes at addr.
+func addrSlot(addr uintptr) int { return int((addr>>4)^(addr>>18)) & (addrSlots - 1) }
 
 func (t *strTable) id(s string) uint32 {
 	if s == "" {
 		return 0
+	}
+	var e *addrEntry
+	if t.byAddr != nil {
+		addr := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		e = &t.byAddr[addrSlot(addr)]
+		if e.addr == addr && e.n == uint32(len(s)) && e.id != 0 {
+			return e.id
+		}
 	}
 	if t.lastID != 0 && s == t.lastName {
 		return t.lastID
@@ -187,6 +270,9 @@ func (t *strTable) id(s string) uint32 {
 		t.ids[s] = id
 	}
 	t.lastName, t.lastID = s, id
+	if e != nil && sameString(s, t.names[id]) {
+		*e = addrEntry{addr: uintptr(unsafe.Pointer(unsafe.StringData(s))), n: uint32(len(s)), id: id}
+	}
 	return id
 }
 
@@ -213,6 +299,7 @@ func (t *strTable) name(id uint32) string {
 func NewMemStore() *MemStore {
 	return &MemStore{
 		procs:   map[string]*proc{},
+		cells:   strTable{byAddr: make([]addrEntry, addrSlots)},
 		byCell:  make([]cellList, 1),
 		tasks:   map[string]model.Task{},
 		domains: map[string]converge.Domain{},
@@ -229,49 +316,86 @@ func (m *MemStore) UseGUIDs(names *model.GUIDs) {
 	}
 }
 
+// slot returns the arena slot of guid (UseGUIDs), or nil when guid has no id or its
+// chunk was never allocated.
+func (m *MemStore) slot(guid string) *proc {
+	id, ok := m.names.Find(guid)
+	if !ok {
+		return nil
+	}
+	c := int(id) / procChunk
+	if c >= len(m.arena) || m.arena[c] == nil {
+		return nil
+	}
+	return &m.arena[c][int(id)%procChunk]
+}
+
+// sameString reports whether a and b are the very same bytes (same address and length):
+// equal strings, decided without reading them.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
 // proc returns the proc of guid, or nil.
+//
+// With shared ids the memo is only taken for the very string of the memo's guid: the
+// address lookup of a block guid reads no byte of it, while comparing the bytes with the
+// memo's guid would cost a cache miss on them for every new guid.
 func (m *MemStore) proc(guid string) *proc {
-	if p := m.last; p != nil && p.guid == guid {
+	if p := m.last; p != nil && (sameString(m.lastGUID, guid) || m.names == nil && m.lastGUID == guid) {
 		return p
 	}
 	var p *proc
 	if m.names != nil {
-		if id, ok := m.names.Find(guid); ok && int(id) < len(m.byName) {
-			p = m.byName[id]
+		if p = m.slot(guid); p != nil && !p.inUse() {
+			p = nil // a free slot
 		}
 	} else {
 		p = m.procs[guid]
 	}
 	if p != nil {
-		m.last = p
+		m.last, m.lastGUID = p, guid
 	}
 	return p
 }
 
-// trackerHint returns the tracker hint kept in guid's proc when that proc is the memo
-// (the BBS asks right after writing one of its rows), else nil; it never probes the map.
-func (m *MemStore) trackerHint(guid string) *converge.GUIDHint {
-	if p := m.last; p != nil && p.guid == guid {
-		return &p.hint
+// hints returns the tracker hints of a row change of p's guid whose old and new rows are
+// on the interned cells oldCell and newCell (0 = none).
+func (m *MemStore) hints(p *proc, oldCell, newCell uint32) converge.Hints {
+	h := converge.Hints{GUID: &p.hint}
+	if oldCell != 0 {
+		h.OldCell = &m.byCell[oldCell].hint
 	}
-	return nil
+	if newCell != 0 {
+		h.NewCell = &m.byCell[newCell].hint
+	}
+	return h
 }
 
 // procFor returns the proc of guid, creating it when missing.
 func (m *MemStore) procFor(guid string) *proc {
 	p := m.proc(guid)
-	if p == nil {
+	if p != nil {
+		return p
+	}
+	if m.names == nil {
 		p = newProc(guid)
 		m.procs[guid] = p
-		m.last = p
-		if m.names != nil {
-			id := m.names.ID(guid)
-			for int(id) >= len(m.byName) {
-				m.byName = append(m.byName, nil)
-			}
-			m.byName[id] = p
+	} else {
+		id := int(m.names.ID(guid))
+		c := id / procChunk
+		if c >= len(m.arena) {
+			m.arena = append(m.arena, make([][]proc, c+1-len(m.arena))...)
 		}
+		if m.arena[c] == nil {
+			m.arena[c] = make([]proc, procChunk)
+		}
+		p = &m.arena[c][id%procChunk]
+		*p = proc{guid: guid}
+		p.rows = p.inline[:0:1]
 	}
+	m.nprocs++
+	m.last, m.lastGUID = p, guid
 	return p
 }
 
@@ -280,14 +404,14 @@ func (m *MemStore) release(p *proc) {
 	if p.hasDesired || len(p.rows) > 0 {
 		return
 	}
-	delete(m.procs, p.guid)
-	if m.names != nil {
-		if id, ok := m.names.Find(p.guid); ok && int(id) < len(m.byName) {
-			m.byName[id] = nil
-		}
+	if m.names == nil {
+		delete(m.procs, p.guid)
+	} else {
+		*p = proc{} // a free slot
 	}
+	m.nprocs--
 	if m.last == p {
-		m.last = nil
+		m.last, m.lastGUID = nil, ""
 	}
 }
 
@@ -349,10 +473,17 @@ func (m *MemStore) DeleteDesiredLRP(guid string) error {
 
 // sortedProcs returns the procs for which keep holds, by guid.
 func (m *MemStore) sortedProcs(keep func(*proc) bool) []*proc {
-	out := make([]*proc, 0, len(m.procs))
+	out := make([]*proc, 0, m.nprocs)
 	for _, p := range m.procs {
 		if keep(p) {
 			out = append(out, p)
+		}
+	}
+	for _, c := range m.arena {
+		for i := range c {
+			if p := &c[i]; p.inUse() && keep(p) {
+				out = append(out, p)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b *proc) int { return strings.Compare(a.guid, b.guid) })
@@ -374,8 +505,14 @@ func (m *MemStore) ListDesiredLRPs() ([]model.DesiredLRP, error) {
 // whether it is there.
 func (p *proc) find(index int, pr model.Presence) (int, bool) {
 	rows := p.rows
-	if len(rows) == 1 { // the common case: one instance
-		r := &rows[0]
+	if cap(rows) == 1 { // the common case: one instance, in inline
+		if len(rows) == 0 {
+			return 0, false
+		}
+		// Read the row at its fixed place in p rather than through rows' pointer: the
+		// loads do not wait for the proc's first cache line, so a cold proc's two lines
+		// arrive together.
+		r := &p.inline[0]
 		switch {
 		case r.index == index && r.presence == pr:
 			return 0, true
@@ -443,7 +580,7 @@ func (m *MemStore) fill(r *row, a *model.ActualLRP) {
 	if a.Address == "" && a.CrashReason == "" && a.PlacementError == "" {
 		r.ext = nil
 	} else if e := r.ext; e == nil || e.address != a.Address || e.crashReason != a.CrashReason || e.placementError != a.PlacementError {
-		r.ext = &rowExt{address: a.Address, crashReason: a.CrashReason, placementError: a.PlacementError}
+		r.ext = m.sharedExt(a.Address, a.CrashReason, a.PlacementError)
 	}
 }
 
@@ -491,7 +628,7 @@ func (m *MemStore) unindex(p *proc, slot int) {
 	l.live--
 	switch {
 	case l.live == 0 && cap(l.refs) > 16:
-		*l = cellList{} // let a drained cell's list go
+		*l = cellList{hint: l.hint} // let a drained cell's list go
 	case l.live == 0:
 		clear(l.refs)
 		l.refs, l.free = l.refs[:0], 0
@@ -524,20 +661,28 @@ func (m *MemStore) reserve(guid string, n int) {
 }
 
 func (m *MemStore) PutActualLRP(a model.ActualLRP) error {
-	p := m.procFor(a.ProcessGUID)
+	m.put(&a)
+	return nil
+}
+
+// put is PutActualLRP for the BBS: it returns the proc of the row and the interned cells
+// of the row before (0 when it had none or did not exist) and after the write.
+func (m *MemStore) put(a *model.ActualLRP) (p *proc, oldCell, newCell uint32) {
+	p = m.procFor(a.ProcessGUID)
 	i, ok := p.find(a.Index, a.Presence)
 	if ok {
 		r := &p.rows[i]
-		m.fill(r, &a)
+		m.fill(r, a)
+		oldCell = r.cell
 		if cell := m.cellID(r.cell, a.CellID); cell != r.cell {
 			m.unindex(p, i)
 			r.cell = cell
 			m.index(p, i)
 		}
-		return nil
+		return p, oldCell, r.cell
 	}
 	var r row
-	m.fill(&r, &a)
+	m.fill(&r, a)
 	r.cell = m.cellID(0, a.CellID)
 	inl := p.onInline()
 	if i == len(p.rows) {
@@ -550,18 +695,26 @@ func (m *MemStore) PutActualLRP(a model.ActualLRP) error {
 		p.inline[0] = row{} // moved out: drop its references
 	}
 	m.index(p, i)
-	return nil
+	return p, 0, r.cell
 }
 
 func (m *MemStore) DeleteActualLRP(key model.ActualLRPKey, pr model.Presence) error {
-	p := m.proc(key.ProcessGUID)
+	m.del(key, pr)
+	return nil
+}
+
+// del is DeleteActualLRP for the BBS: it returns the proc the row was in (nil when
+// there was no row; the proc may have been released) and the row's interned cell.
+func (m *MemStore) del(key model.ActualLRPKey, pr model.Presence) (p *proc, cell uint32) {
+	p = m.proc(key.ProcessGUID)
 	if p == nil {
-		return nil
+		return nil, 0
 	}
 	i, ok := p.find(key.Index, pr)
 	if !ok {
-		return nil
+		return nil, 0
 	}
+	cell = p.rows[i].cell
 	m.unindex(p, i)
 	p.rows = slices.Delete(p.rows, i, i+1)
 	m.shiftSlots(p, i, -1)
@@ -570,7 +723,7 @@ func (m *MemStore) DeleteActualLRP(key model.ActualLRPKey, pr model.Presence) er
 		p.rows = p.inline[:0:1] // a drained big app gives its row array back
 		m.release(p)
 	}
-	return nil
+	return p, cell
 }
 
 func (m *MemStore) ListActualLRPsByProcess(guid string) ([]model.ActualLRP, error) {

@@ -3,18 +3,21 @@ package bbs
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/diegolab/diegolab/model"
 )
 
 // TestCellListInvariants puts, moves and deletes random rows (inserted before, between
-// and after a guid's other rows, so slots shift) and after every step checks each cell's
-// index against the rows: every row with a cell is referenced at its cellPos by {proc,
-// slot}; every other entry is free, and the free list visits each free entry exactly
-// once; live counts the rows. Cells reach 40+ rows and then drain, so both the reuse of
-// freed entries and the release of a drained list (more than 16 entries) happen.
+// and after a guid's other rows, so slots shift; odd seeds with the procs in the arena of
+// shared ids) and after every step checks each cell's index against the rows: every row
+// with a cell is referenced at its cellPos by {proc, slot}; every other entry is free,
+// and the free list visits each free entry exactly once; live counts the rows. Cells
+// reach 40+ rows and then drain, so both the reuse of freed entries and the release of
+// a drained list (more than 16 entries) happen.
 func TestCellListInvariants(t *testing.T) {
 	guids := []string{"g0", "g1", "g2", "g3", "g4"}
 	cellIDs := []string{"", "c0", "c1", "c2"}
@@ -22,6 +25,12 @@ func TestCellListInvariants(t *testing.T) {
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 11))
 			m := NewMemStore()
+			guids := guids
+			if seed%2 == 1 { // procs in the arena of shared ids, released and taken again
+				names := model.NewGUIDs()
+				m.UseGUIDs(names)
+				guids = names.Block(guids)
+			}
 			for step := range 3000 {
 				key := model.ActualLRPKey{ProcessGUID: guids[rng.IntN(len(guids))], Index: rng.IntN(8)}
 				pr := model.Presence(rng.IntN(3))
@@ -52,6 +61,9 @@ func checkCellLists(t *testing.T, step int, m *MemStore, guids []string) {
 		p := m.proc(g)
 		if p == nil {
 			continue
+		}
+		if (cap(p.rows) == 1) != p.onInline() { // find relies on it
+			t.Fatalf("step %d: %s has rows of capacity %d, on its inline row: %v", step, g, cap(p.rows), p.onInline())
 		}
 		for s := range p.rows {
 			r := &p.rows[s]
@@ -91,6 +103,93 @@ func checkCellLists(t *testing.T, step int, m *MemStore, guids []string) {
 		}
 		if l.live == 0 && cap(l.refs) > 16 {
 			t.Fatalf("step %d: drained cell %d keeps %d entries", step, id, cap(l.refs))
+		}
+	}
+}
+
+// TestStrTableByAddr interns names given as the interned strings themselves and as
+// copies with other addresses, in a random order and many more than the address cache
+// has slots (so slots are overwritten), and checks every id against a map that numbers
+// the names in first-seen order; only the very interned strings are cached.
+func TestStrTableByAddr(t *testing.T) {
+	const distinct = 3 * addrSlots
+	rng := rand.New(rand.NewPCG(5, 6))
+	tab := strTable{byAddr: make([]addrEntry, addrSlots)}
+	orig := make([]string, distinct)
+	for i := range orig {
+		orig[i] = "cell-" + strconv.Itoa(i)
+	}
+	want := map[string]uint32{}
+	for step := range 20 * distinct {
+		s := orig[rng.IntN(distinct)]
+		if rng.IntN(3) == 0 {
+			s = strings.Clone(s) // same name, other bytes
+		}
+		id, ok := want[s]
+		if !ok {
+			id = uint32(len(want) + 1)
+			want[s] = id
+		}
+		if got := tab.id(s); got != id {
+			t.Fatalf("step %d: id(%q) = %d, want %d", step, s, got, id)
+		}
+		if tab.names[id] != s {
+			t.Fatalf("step %d: name(%d) = %q, want %q", step, id, tab.names[id], s)
+		}
+	}
+	for slot, e := range tab.byAddr {
+		if e.id == 0 {
+			continue
+		}
+		n := tab.names[e.id]
+		if uintptr(unsafe.Pointer(unsafe.StringData(n))) != e.addr || uint32(len(n)) != e.n || addrSlot(e.addr) != slot {
+			t.Fatalf("slot %d caches %d at %#x (%d bytes), not the bytes of its name %q", slot, e.id, e.addr, e.n, n)
+		}
+	}
+}
+
+// TestSharedExt: rows whose rarely set strings are equal share one rowExt (the crash
+// reason of 500 crashed rows costs one value), and each row still reads back its own
+// strings when other strings (unique placement errors, a reason with equal bytes at
+// another address) take the cache's slots in between.
+func TestSharedExt(t *testing.T) {
+	m := NewMemStore()
+	key := func(i int) model.ActualLRPKey { return model.ActualLRPKey{ProcessGUID: "g" + strconv.Itoa(i)} }
+	put := func(i int, reason, placementError string) {
+		t.Helper()
+		a := model.ActualLRP{ActualLRPKey: key(i), Domain: "d", State: model.Crashed, CrashReason: reason,
+			PlacementError: placementError, CrashCount: 3}
+		if err := m.PutActualLRP(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 500 {
+		put(i, "exited with status 1", "")
+	}
+	first := m.proc("g0").rows[0].ext
+	for i := range 500 {
+		if e := m.proc(key(i).ProcessGUID).rows[0].ext; e != first {
+			t.Fatalf("row %d has ext %p, row 0 %p: one reason, one value", i, e, first)
+		}
+	}
+	reasons := []string{"exited with status 1", "failed to start", strings.Clone("exited with status 1")}
+	placementError := func(i int) string {
+		if i%7 == 0 {
+			return "insufficient resources: memory " + strconv.Itoa(i)
+		}
+		return ""
+	}
+	for i := 500; i < 1500; i++ {
+		put(i, reasons[i%len(reasons)], placementError(i))
+	}
+	for i := range 1500 {
+		got, ok, _ := m.GetActualLRP(key(i), model.Ordinary)
+		reason, pe := "exited with status 1", ""
+		if i >= 500 {
+			reason, pe = reasons[i%len(reasons)], placementError(i)
+		}
+		if !ok || got.CrashReason != reason || got.PlacementError != pe || got.Address != "" {
+			t.Fatalf("row %d: reason %q, placement error %q, address %q; want %q, %q, \"\"", i, got.CrashReason, got.PlacementError, got.Address, reason, pe)
 		}
 	}
 }

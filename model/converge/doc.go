@@ -20,11 +20,16 @@
 // index, the key's positions in the unclaimed and crashed heaps (index 0's inside the
 // record, so a single-instance app's heap moves read nothing else). A write therefore costs
 // one guid lookup (plus one cell lookup when a row enters or leaves a cell), and none when
-// the caller passes the GUIDHint it keeps for the guid (ActualChangedHint: the BBS keeps
-// it in the MemStore's proc, so an operation probes one big map, the store's; the
-// tracker checks a hint against the guid, so a stale one only costs the lookup); heap items
-// are pointer-free (guid id, index, due) and a heap swap writes the two positions into
-// the records without hashing. Cells are interned the same way (cellTable) with their
+// the caller passes the GUIDHint it keeps for the guid (ActualChangedHint, or
+// ActualChangedHints with the CellHints of the old and new rows' cells: the BBS keeps them
+// in the MemStore's proc and cell index, so an operation probes no map of the tracker;
+// the tracker checks a hint against the name, so a stale one only costs the lookup). A
+// start (ORDINARY CLAIMED -> RUNNING on one cell) reads no record at all while no SUSPECT
+// row runs anywhere (Tracker.neutral). Heap items are pointer-free (guid id, index, due)
+// and a heap swap writes the two positions into the records without hashing. UNCLAIMED
+// keys, due at their since, which the BBS sets to the write's time, are kept in a
+// sorted array with holes instead (dueQueue): appending one and taking one out write
+// its own position only. Cells are interned the same way (cellTable) with their
 // presence, per-kind counts and hot bits.
 //
 // Invariants:
@@ -34,7 +39,8 @@
 //     tables stay within the store's high-water mark and the heaps' arrays shrink when
 //     they empty;
 //   - a record's flag bits equal its membership of the mismatch/orphan/orphanSuspects
-//     sets, and a key's recorded heap position is where its item sits (TestDueHeapPositions);
+//     sets, and a key's recorded heap or queue position is where its item sits
+//     (TestDueHeapPositions, TestDueQueue);
 //   - every list in a Plan is sorted (actual keys by process guid then index, tasks and
 //     cells by id), so plans compare with ==-style deep equality and are deterministic;
 //   - Compute and Tracker share the per-row predicates (staleUnclaimed, restartDue, ...);

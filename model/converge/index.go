@@ -18,8 +18,9 @@ const (
 	recOrphanSuspects                   // member of Tracker.orphanSuspects
 )
 
-// heapPos holds, for one actual LRP key, 1 + its position in the unclaimed (heapUnclaimed)
-// and crashed (heapCrashed) heaps; 0 means "not in that heap".
+// heapPos holds, for one actual LRP key, its position in the unclaimed queue
+// (heapUnclaimed: 1 + dueQueue.base + its index there) and 1 + its position in the
+// crashed heap (heapCrashed); 0 means "not there".
 type heapPos [2]int32
 
 const (
@@ -408,6 +409,21 @@ func (c *cellTable) intern(name string) uint32 {
 	return id
 }
 
+// internHint is intern through a caller's hint, like guidTable.internHint: *hint names
+// the record when it is id+1 of the live record of name (a freed record has no name), else
+// the map decides and *hint, when not nil, is rewritten.
+func (c *cellTable) internHint(name string, hint *CellHint) uint32 {
+	if hint == nil {
+		return c.intern(name)
+	}
+	if h := uint32(*hint); h != 0 && h <= uint32(len(c.recs)) && name != "" && c.recs[h-1].name == name {
+		return h - 1
+	}
+	id := c.intern(name)
+	*hint = CellHint(id + 1)
+	return id
+}
+
 func (c *cellTable) present(name string) bool {
 	id, ok := c.ids[name]
 	return ok && c.recs[id].present
@@ -431,9 +447,8 @@ func (c *cellTable) update(id uint32) {
 	}
 }
 
-// add changes the count of kind on cell by delta (a count never goes below 0).
-func (c *cellTable) add(cell string, kind int, delta int32) {
-	id := c.intern(cell)
+// add changes the count of kind on cell id by delta (a count never goes below 0).
+func (c *cellTable) add(id uint32, kind int, delta int32) {
 	r := &c.recs[id]
 	r.n[kind] = max(r.n[kind]+delta, 0)
 	c.update(id)

@@ -2,6 +2,7 @@ package converge
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -191,7 +192,8 @@ func (m *memSource) Domains() []Domain              { return []Domain{{Name: "cf
 
 // TestTrackerRandomRows writes random actual rows (any state and presence, including
 // indices outside the dense position array) and desired LRPs straight into a store and
-// the tracker (rows with and without a GUIDHint, some hints scrambled), and checks that Plan equals Compute on the store at every step, and that
+// the tracker (rows with and without a GUIDHint and CellHints, some hints scrambled), and
+// checks that Plan equals Compute on the store at every step, and that
 // once every row and desired LRP is gone the tracker holds no guid record, heap item or
 // absent cell.
 func TestTrackerRandomRows(t *testing.T) {
@@ -205,6 +207,22 @@ func TestTrackerRandomRows(t *testing.T) {
 		hints := map[string]*GUIDHint{}
 		for _, g := range guids {
 			hints[g] = new(GUIDHint)
+		}
+		cellHints := map[string]*CellHint{}
+		for _, c := range cells {
+			cellHints[c] = new(CellHint)
+		}
+		// cellHint returns the kept hint of a's cell (nil when a has none), scrambled
+		// (stale, or naming another cell's record) when scramble says so.
+		cellHint := func(a *model.ActualLRP, scramble bool) *CellHint {
+			if a == nil || a.CellID == "" {
+				return nil
+			}
+			h := cellHints[a.CellID]
+			if scramble {
+				*h = CellHint(rapid.IntRange(0, 5).Draw(rt, "scrambled cell"))
+			}
+			return h
 		}
 		now := time.Duration(0)
 		for range rapid.IntRange(1, 120).Draw(rt, "ops") {
@@ -252,17 +270,36 @@ func TestTrackerRandomRows(t *testing.T) {
 				if old != nil || a != nil {
 					// through a kept hint, a scrambled one (stale or naming another
 					// guid's record: the tracker must notice) or none at all.
+					// Cell hints likewise: kept, scrambled or none.
+					// A neutral change (see Tracker.neutral) reads no record and leaves
+					// the hint as it was.
 					h := hints[g]
-					switch rapid.IntRange(0, 3).Draw(rt, "hint") {
+					skip := old != nil && a != nil && tr.neutral(old, a)
+					switch rapid.IntRange(0, 4).Draw(rt, "hint") {
 					case 0:
 						tr.ActualChanged(old, a)
 					case 1:
 						*h = GUIDHint(rapid.IntRange(0, 8).Draw(rt, "scrambled"))
 						fallthrough
-					default:
+					case 2:
 						tr.ActualChangedHint(h, old, a)
-						if id, ok := tr.guids.ids[g]; ok && *h != GUIDHint(id+1) {
+						if id, ok := tr.guids.ids[g]; ok && !skip && *h != GUIDHint(id+1) {
 							rt.Fatalf("hint of %s = %d, record id %d", g, *h, id)
+						}
+					default:
+						scramble := rapid.Bool().Draw(rt, "scramble cells")
+						oh, nh := cellHint(old, scramble), cellHint(a, scramble)
+						tr.ActualChangedHints(Hints{GUID: h, OldCell: oh, NewCell: nh}, old, a)
+						if id, ok := tr.guids.ids[g]; ok && !skip && *h != GUIDHint(id+1) {
+							rt.Fatalf("hint of %s = %d, record id %d", g, *h, id)
+						}
+						// a row counted on a cell keeps its record alive: the hint names it,
+						// unless the row stayed counted there (the tracker had nothing to do).
+						stayed := old != nil && a != nil && rowCell(old) >= 0 && rowCell(old) == rowCell(a) && old.CellID == a.CellID
+						if a != nil && a.CellID != "" && rowCell(a) >= 0 && !stayed && !skip {
+							if id, ok := tr.cell.ids[a.CellID]; !ok || *nh != CellHint(id+1) {
+								rt.Fatalf("hint of cell %s = %d, record id %d (%v)", a.CellID, *nh, id, ok)
+							}
 						}
 					}
 				}
@@ -328,5 +365,199 @@ func TestDueHeapShrinks(t *testing.T) {
 	// the survivors are indices 4990..4999 with due 10..1: all due by 10, none by 0.
 	if n, z := len(h.Due(10, nil)), len(h.Due(0, nil)); n != 10 || z != 0 {
 		t.Fatalf("Due(10) = %d keys, Due(0) = %d; want 10, 0", n, z)
+	}
+}
+
+// TestTrackerStartSkipsRecord: a start (an ORDINARY row CLAIMED -> RUNNING on the same
+// cell) is the one change that reads no guid record (Tracker.neutral) unless some key
+// has a SUSPECT RUNNING row. Each case writes rows through the tracker, starts g/0 and
+// compares Plan with Compute; "suspect running" is the case where the start must make
+// g/0 an extra suspect (its SUSPECT and ORDINARY rows both RUNNING), "other suspect"
+// one where a SUSPECT RUNNING row of another key keeps the full path, and the hint
+// tells whether the record was read (a neutral start leaves the scrambled hint alone).
+func TestTrackerStartSkipsRecord(t *testing.T) {
+	row := func(g string, p model.Presence, s model.ActualLRPState, cell string) *model.ActualLRP {
+		return &model.ActualLRP{ActualLRPKey: model.ActualLRPKey{ProcessGUID: g}, Domain: "cf-apps", Presence: p,
+			State: s, InstanceKey: model.InstanceKey{InstanceGUID: "i-" + cell, CellID: cell}}
+	}
+	tests := []struct {
+		name      string
+		suspect   *model.ActualLRP // written before the start, if set
+		wantExtra []model.ActualLRPKey
+		wantRead  bool
+	}{
+		{"no suspect", nil, nil, false},
+		{"suspect running", row("g", model.Suspect, model.Running, "c1"), []model.ActualLRPKey{{ProcessGUID: "g"}}, true},
+		{"other suspect", row("h", model.Suspect, model.Running, "c1"), nil, true},
+		{"suspect claimed", row("g", model.Suspect, model.Claimed, "c1"), nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &memSource{desired: map[string]model.DesiredLRP{}, actual: map[model.ActualLRPKey]*[3]*model.ActualLRP{}}
+			tr := NewTracker(DefaultConfig(), src)
+			put := func(old, a *model.ActualLRP, h *GUIDHint) {
+				r := src.actual[a.ActualLRPKey]
+				if r == nil {
+					r = &[3]*model.ActualLRP{}
+					src.actual[a.ActualLRPKey] = r
+				}
+				r[a.Presence] = a
+				tr.ActualChangedHint(h, old, a)
+			}
+			d := model.DesiredLRP{ProcessGUID: "g", Domain: "cf-apps", Instances: 1}
+			src.desired["g"] = d
+			tr.DesiredChanged(nil, &d)
+			claimed := row("g", model.Ordinary, model.Claimed, "c0")
+			put(nil, claimed, nil)
+			if tc.suspect != nil {
+				put(nil, tc.suspect, nil)
+			}
+			const scrambled = GUIDHint(77) // names no record
+			h := scrambled
+			put(claimed, row("g", model.Ordinary, model.Running, "c0"), &h)
+			if read := h != scrambled; read != tc.wantRead {
+				t.Errorf("record read = %v (hint %d), want %v", read, h, tc.wantRead)
+			}
+			cells := []string{"c0", "c1"}
+			in := Input{Cells: cells, Domains: src.Domains(), Config: DefaultConfig(), Actual: src.all(), Desired: []model.DesiredLRP{d}}
+			want, got := Compute(0, in), tr.Plan(0, cells)
+			if w, g := fmt.Sprintf("%+v", want), fmt.Sprintf("%+v", got); w != g {
+				t.Fatalf("Tracker.Plan = %s\nCompute      = %s", g, w)
+			}
+			if !slices.Equal(got.ExtraSuspects, tc.wantExtra) {
+				t.Fatalf("ExtraSuspects = %v, want %v", got.ExtraSuspects, tc.wantExtra)
+			}
+		})
+	}
+}
+
+// TestDueQueue drives a dueQueue with random Set/Remove calls, due times mostly in order
+// (the BBS's case: appended) but also equal, earlier (inserted in place) and unchanged,
+// and after each call checks the invariants: the keys from head on are sorted by due,
+// the front is trimmed, holes counts the holes, every key's recorded position is where
+// it sits, keys outside have none, each record counts its items, and Due returns
+// exactly the keys due. Long runs make the queue slide down and compact.
+func TestDueQueue(t *testing.T) {
+	guids := []string{"g0", "g1", "g2", "g3"}
+	indices := []int{0, 1, 2, 3, 9, denseIndexLimit, -1}
+	rapid.Check(t, func(rt *rapid.T) {
+		tab := newGuidTable()
+		ids := make([]uint32, len(guids))
+		for i, g := range guids {
+			ids[i] = tab.intern(g)
+		}
+		q := newDueQueue(&tab, heapUnclaimed)
+		type key struct {
+			id    uint32
+			index int
+		}
+		want := map[key]time.Duration{}
+		now := time.Duration(0)
+		for range rapid.IntRange(1, 600).Draw(rt, "ops") {
+			k := key{ids[rapid.IntRange(0, len(ids)-1).Draw(rt, "guid")], rapid.SampledFrom(indices).Draw(rt, "index")}
+			if rapid.IntRange(0, 2).Draw(rt, "remove") == 0 {
+				q.Remove(k.id, k.index)
+				delete(want, k)
+			} else {
+				due := now
+				switch rapid.IntRange(0, 9).Draw(rt, "order") {
+				case 0: // earlier than the last
+					due = now - time.Duration(rapid.IntRange(1, 50).Draw(rt, "back"))
+				case 1: // unchanged, when present
+					if d, ok := want[k]; ok {
+						due = d
+					}
+				default:
+					now += time.Duration(rapid.IntRange(0, 3).Draw(rt, "step"))
+					due = now
+				}
+				q.Set(k.id, k.index, due)
+				want[k] = due
+			}
+			if q.head < len(q.items) && (q.items[q.head].id == holeID || q.items[len(q.items)-1].id == holeID) {
+				rt.Fatalf("head %d, items %v: an end is a hole", q.head, q.items)
+			}
+			holes := 0
+			for i := q.head; i < len(q.items); i++ {
+				it := q.items[i]
+				if i > q.head && q.items[i-1].due > it.due {
+					rt.Fatalf("items %d and %d out of order: %v > %v", i-1, i, q.items[i-1].due, it.due)
+				}
+				if it.id == holeID {
+					holes++
+					continue
+				}
+				if p := tab.pos(it.id, it.index, heapUnclaimed); p != q.base+int32(i)+1 {
+					rt.Fatalf("item %d (%d/%d) has position %d, want %d", i, it.id, it.index, p, q.base+int32(i)+1)
+				}
+				if d, ok := want[key{it.id, it.index}]; !ok || d != it.due {
+					rt.Fatalf("item %d/%d due %v, want %v (present %v)", it.id, it.index, it.due, d, ok)
+				}
+			}
+			if holes != q.holes || q.Len() != len(want) {
+				rt.Fatalf("holes %d, counted %d; Len %d, want %d", q.holes, holes, q.Len(), len(want))
+			}
+			for _, id := range ids {
+				n := 0
+				for _, index := range indices {
+					_, in := want[key{id, index}]
+					if p := tab.pos(id, index, heapUnclaimed); (p != 0) != in {
+						rt.Fatalf("key %d/%d: position %d, in queue %v", id, index, p, in)
+					}
+					if in {
+						n++
+					}
+				}
+				if tab.recs[id].inHeap != int32(n) {
+					rt.Fatalf("record %d counts %d items, has %d", id, tab.recs[id].inHeap, n)
+				}
+			}
+			limit := now - time.Duration(rapid.IntRange(0, 20).Draw(rt, "limit"))
+			got := map[key]bool{}
+			for _, k := range q.Due(limit, nil) {
+				id, _ := tab.lookup(k.ProcessGUID)
+				got[key{id, k.Index}] = true
+			}
+			for k, d := range want {
+				if got[k] != (d <= limit) {
+					rt.Fatalf("key %d/%d due %v: in Due(%v) = %v", k.id, k.index, d, limit, got[k])
+				}
+			}
+			if len(got) > len(want) {
+				rt.Fatalf("Due(%v) returned %d keys, %d exist", limit, len(got), len(want))
+			}
+		}
+	})
+}
+
+// TestDueQueueRenumbersAndShrinks: a queue whose base nears the int32 range renumbers
+// its positions, and one that held 5,000 keys and keeps 10 gives back its array (at most
+// 2 x minHeapCap entries, as dueHeap); the survivors keep correct positions.
+func TestDueQueueRenumbersAndShrinks(t *testing.T) {
+	tab := newGuidTable()
+	g := tab.intern("g")
+	q := newDueQueue(&tab, heapUnclaimed)
+	q.base = math.MaxInt32/2 - 100 // as after ~10^9 keys went through
+	for i := range 5000 {
+		q.Set(g, i, time.Duration(i))
+	}
+	peak := cap(q.items)
+	for i := range 4990 {
+		q.Remove(g, i)
+	}
+	if q.base > math.MaxInt32/2 {
+		t.Fatalf("base %d was not renumbered", q.base)
+	}
+	if c := cap(q.items); c >= peak || c > 2*minHeapCap {
+		t.Fatalf("cap after removing 4,990 of 5,000 = %d (peak %d), want <= %d", c, peak, 2*minHeapCap)
+	}
+	for i := q.head; i < len(q.items); i++ {
+		if it := q.items[i]; it.id != holeID && tab.pos(g, it.index, heapUnclaimed) != q.base+int32(i)+1 {
+			t.Fatalf("item %d (index %d) has position %d", i, it.index, tab.pos(g, it.index, heapUnclaimed))
+		}
+	}
+	// the survivors are indices 4990..4999, due at 4990..4999.
+	if n, z := len(q.Due(4999, nil)), len(q.Due(4989, nil)); n != 10 || z != 0 || q.Len() != 10 {
+		t.Fatalf("Due(4999) = %d keys, Due(4989) = %d, Len %d; want 10, 0, 10", n, z, q.Len())
 	}
 }

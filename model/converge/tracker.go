@@ -41,8 +41,8 @@ type Tracker struct {
 	extraSuspects  set[model.ActualLRPKey]
 	suspectClaimed int
 
-	unclaimed dueHeap // ORDINARY UNCLAIMED, due = since
-	crashed   dueHeap // ORDINARY CRASHED, due = since + backoff
+	unclaimed dueQueue // ORDINARY UNCLAIMED, due = since
+	crashed   dueHeap  // ORDINARY CRASHED, due = since + backoff
 
 	pending   set[string]
 	completed set[string]
@@ -58,7 +58,7 @@ func NewTracker(cfg Config, src Source) *Tracker {
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
 	}
-	t.unclaimed = newDueHeap(&t.guids, heapUnclaimed)
+	t.unclaimed = newDueQueue(&t.guids, heapUnclaimed)
 	t.crashed = newDueHeap(&t.guids, heapCrashed)
 	return t
 }
@@ -111,10 +111,32 @@ type GUIDHint uint32
 // ActualChangedHint is ActualChanged for a caller that keeps a GUIDHint per process guid;
 // hint (nil = none) is the one of the row's guid and is updated.
 func (t *Tracker) ActualChangedHint(hint *GUIDHint, old, new *model.ActualLRP) {
+	t.ActualChangedHints(Hints{GUID: hint}, old, new)
+}
+
+// CellHint caches where the tracker keeps a cell's record, as GUIDHint does for a
+// process guid: a caller that interns cell ids itself keeps one per cell and spares the
+// tracker its probe of the string-keyed cell map. The zero value is "unknown"; a stale
+// or foreign hint costs the lookup and is rewritten.
+type CellHint uint32
+
+// Hints are a caller's hints for one row change: the guid's, and the cells' of the old
+// and the new row (each nil = none; a cell hint is only read when that row is counted on
+// its cell, and is updated then).
+type Hints struct {
+	GUID             *GUIDHint
+	OldCell, NewCell *CellHint
+}
+
+// ActualChangedHints is ActualChanged through the caller's hints (see Hints).
+func (t *Tracker) ActualChangedHints(h Hints, old, new *model.ActualLRP) {
 	if old != nil && new != nil && old.ActualLRPKey != new.ActualLRPKey {
 		// not a change of one row: two unrelated rows.
 		t.ActualChanged(old, nil)
 		t.ActualChanged(nil, new)
+		return
+	}
+	if old != nil && new != nil && t.neutral(old, new) {
 		return
 	}
 	a := new
@@ -125,12 +147,12 @@ func (t *Tracker) ActualChangedHint(hint *GUIDHint, old, new *model.ActualLRP) {
 		return
 	}
 	var id uint32
-	if hint != nil {
-		id = t.guids.internHint(a.ProcessGUID, hint)
+	if h.GUID != nil {
+		id = t.guids.internHint(a.ProcessGUID, h.GUID)
 	} else {
 		id = t.guids.intern(a.ProcessGUID)
 	}
-	t.actualRows(id, old, new)
+	t.actualRows(id, old, new, h.OldCell, h.NewCell)
 	// extra suspects depend on the ORDINARY and the SUSPECT row of the key.
 	if r := &t.guids.recs[id]; r.suspKeys > 0 {
 		key := a.ActualLRPKey
@@ -151,6 +173,18 @@ func (t *Tracker) ActualChangedHint(hint *GUIDHint, old, new *model.ActualLRP) {
 	t.guidChanged(id)
 }
 
+// neutral reports whether replacing old by new (same key) changes nothing the tracker
+// keeps, so the guid's record need not even be read: an ORDINARY row going between
+// CLAIMED and RUNNING on one cell (a start) changes no count, heap or cell, and the
+// extra-suspect check only matters for a key with a SUSPECT RUNNING row, of which there
+// is none anywhere.
+func (t *Tracker) neutral(old, new *model.ActualLRP) bool {
+	live := func(a *model.ActualLRP) bool {
+		return a.Presence == model.Ordinary && (a.State == model.Claimed || a.State == model.Running)
+	}
+	return len(t.suspRunning) == 0 && len(t.extraSuspects) == 0 && live(old) && live(new) && old.CellID == new.CellID
+}
+
 // rowCell returns the per-cell count a row belongs to, or -1.
 func rowCell(a *model.ActualLRP) int {
 	switch a.Presence {
@@ -167,8 +201,8 @@ func rowCell(a *model.ActualLRP) int {
 }
 
 // actualRows replaces row old by row new (either may be nil; same key) in the indexes of
-// guid id.
-func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP) {
+// guid id; oldCell and newCell are the caller's hints for their cells, or nil.
+func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newCell *CellHint) {
 	r := &t.guids.recs[id]
 	// counts per guid
 	for _, x := range [2]struct {
@@ -225,10 +259,10 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP) {
 		return
 	}
 	if oc >= 0 {
-		t.cell.add(old.CellID, oc, -1)
+		t.cell.add(t.cell.internHint(old.CellID, oldCell), oc, -1)
 	}
 	if nc >= 0 {
-		t.cell.add(new.CellID, nc, +1)
+		t.cell.add(t.cell.internHint(new.CellID, newCell), nc, +1)
 	}
 }
 
