@@ -141,6 +141,11 @@ func TestGUIDsMatchesMap(t *testing.T) {
 		if g.Len() != len(ref) {
 			t.Fatalf("seed %d: Len = %d, want %d", seed, g.Len(), len(ref))
 		}
+		for s, id := range ref {
+			if got := g.GUID(id); got != s {
+				t.Fatalf("seed %d: GUID(%d) = %q, want %q", seed, id, got, s)
+			}
+		}
 		blocks += len(g.blocks)
 	}
 	if blocks == 0 {
