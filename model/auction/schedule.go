@@ -372,7 +372,14 @@ func (Diego) searchLRP(s *State, q *query) *cellRec {
 				}
 			}
 		}
-		if win := s.search(q.mem, q.disk, false, q.gid, q.maxPerCell); win != nil {
+		// In a tier of zones without an instance of the guid no cell has one (the zone
+		// counts cover every cell a search can score: evacuating cells have empty
+		// leaves): the search skips the per-cell count, a cache miss per scored cell.
+		gid := q.gid
+		if v == 0 {
+			gid = noInstances
+		}
+		if win := s.search(q.mem, q.disk, false, gid, q.maxPerCell); win != nil {
 			return win
 		}
 	}
@@ -414,6 +421,10 @@ func (s *State) pushRoot(g *group, mem, disk int, task bool) {
 	}
 	s.heap.push(searchEntry{key: key + reqPart(g, mp, disk), eb: math.NaN(), seq: int(n.minSeq), grp: g, idx: 1})
 }
+
+// noInstances, as search's gid, says that no cell the search can score holds an
+// instance of the LRP's guid.
+const noInstances int32 = -2
 
 // search is a best-first branch and bound over the tree nodes queued in s.heap. It
 // returns exactly the cell a scan would: the lowest exact score, ties to the lowest
@@ -501,7 +512,9 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				if task {
 					sc = rs + float64(LocalityOffset*len(rec.tasks))
 				} else {
-					same = int(rec.guids.get(gid))
+					if gid != noInstances {
+						same = int(rec.guids.get(gid))
+					}
 					if maxPerCell > 0 && same >= maxPerCell {
 						break
 					}
