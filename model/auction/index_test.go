@@ -15,7 +15,7 @@ func randomLeaf(r *rand.Rand, seq int32) (node, tie, cnode) {
 	}
 	m, d, c := int32(r.IntN(4)*64), int32(r.IntN(3)*128), int32(r.IntN(3))
 	n := node{kL: float64(r.IntN(5)) / 4, maxM: m, maxD: d, maxC: c, minS: int32(r.IntN(3)), minRank: int32(r.IntN(4)), minSeq: seq}
-	tv := tie{k2: math.Inf(1), seq: seq, uniq: true, prof: profile{m: m, d: d, c: c, s: n.minS, rank: n.minRank}}
+	tv := mkTie(math.Inf(1), profile{m: m, d: d, c: c, s: n.minS, rank: n.minRank}, seq, true)
 	cn := cnode{kT: float64(r.IntN(5)) / 4, minT: int32(r.IntN(3)), maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minSeqF: math.MaxInt32}
 	if c >= 1 {
 		cn.maxMf, cn.maxDf, cn.minM, cn.minD, cn.minSeqF = m, d, m, d, seq
@@ -111,7 +111,7 @@ func TestEvalIsPairwiseFold(t *testing.T) {
 		for j := 0; j < fan; j++ {
 			v, tv, cv := randomLeaf(r, int32(r.IntN(2*fan)))
 			if r.IntN(3) == 0 { // an inner child: a class with several figures, k2 set
-				tv.uniq, tv.k2 = r.IntN(2) == 0, v.kL+float64(r.IntN(3))/8
+				tv = mkTie(v.kL+float64(r.IntN(3))/8, tv.prof, tv.seq(), r.IntN(2) == 0)
 			}
 			tr.nodes[fan+j], tr.ties[fan+j], tr.cold[fan+j] = v, tv, cv
 		}

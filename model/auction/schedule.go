@@ -463,7 +463,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 			return false
 		}
 		t := &g.t.ties[idx]
-		if !t.uniq || t.prof != bestProf || int(t.seq) <= bestSeq {
+		if !t.uniq() || t.prof != bestProf || int(t.seq()) <= bestSeq {
 			return false
 		}
 		if math.IsInf(t.k2, 1) {

@@ -696,7 +696,7 @@ func (s *State) refresh(rec *cellRec) {
 	if s.set.BinPackFirstFitWeight == 0 {
 		prof.rank = 0
 	}
-	s.setLeaf(g, rec.leaf, n, tie{k2: math.Inf(1), seq: n.minSeq, uniq: true, prof: prof}, cn)
+	s.setLeaf(g, rec.leaf, n, mkTie(math.Inf(1), prof, n.minSeq, true), cn)
 }
 
 // setLeaf writes a leaf of g's tree and lists g for the next flush and flushCold.
