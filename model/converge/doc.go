@@ -17,30 +17,32 @@
 // The tracker's write path is built for millions of rows: every process guid is interned
 // to a small id whose one record (guidTable) holds the desired instances, the ORDINARY and
 // SUSPECT counts, the membership bits of the mismatch/orphan sets and, per instance
-// index, the key's positions in the unclaimed and crashed heaps (index 0's inside the
-// record, so a single-instance app's heap moves read nothing else). A write therefore costs
+// index, the key's positions in the unclaimed and crashed queues (index 0's inside the
+// record, so a single-instance app's queue moves read nothing else). A write therefore costs
 // one guid lookup (plus one cell lookup when a row enters or leaves a cell), and none when
 // the caller passes the GUIDHint it keeps for the guid (ActualChangedHint, or
 // ActualChangedHints with the CellHints of the old and new rows' cells: the BBS keeps them
 // in the MemStore's proc and cell index, so an operation probes no map of the tracker;
 // the tracker checks a hint against the name, so a stale one only costs the lookup). A
 // start (ORDINARY CLAIMED -> RUNNING on one cell) reads no record at all while no SUSPECT
-// row runs anywhere (Tracker.neutral). Heap items are pointer-free (guid id, index, due)
-// and a heap swap writes the two positions into the records without hashing. UNCLAIMED
-// keys, due at their since, which the BBS sets to the write's time, are kept in a
-// sorted array with holes instead (dueQueue): appending one and taking one out write
-// its own position only. Cells are interned the same way (cellTable) with their
-// presence, per-kind counts and hot bits.
+// row runs anywhere (Tracker.neutral). Queue items are pointer-free (guid id, index,
+// due). UNCLAIMED keys, due at their since, which the BBS sets to the write's time, are
+// kept in a sorted array with holes (dueQueue): appending one and taking one out write
+// its own position only, where a heap would sift and rewrite the positions of the keys
+// it moves (a miss on another record per level). CRASHED keys, due at since + the
+// restart delay, are kept the same way in one such queue per delay (delayQueues), each
+// in due order as the BBS writes it. Cells are interned the same way (cellTable) with
+// their presence, per-kind counts and hot bits.
 //
 // Invariants:
 //   - a guid record lives exactly while something refers to it (a desired LRP, a row
-//     count, a suspect key or a heap item); a cell record while the cell is present or
+//     count, a suspect key or a queue item); a cell record while the cell is present or
 //     counts rows or tasks. Freed ids are reused, so the
-//     tables stay within the store's high-water mark and the heaps' arrays shrink when
+//     tables stay within the store's high-water mark and the queues' arrays shrink when
 //     they empty;
 //   - a record's flag bits equal its membership of the mismatch/orphan/orphanSuspects
-//     sets, and a key's recorded heap or queue position is where its item sits
-//     (TestDueHeapPositions, TestDueQueue);
+//     sets, and a key's recorded queue position is where its item sits, in the one
+//     queue that holds it (TestDueQueue, TestDelayQueues);
 //   - every list in a Plan is sorted (actual keys by process guid then index, tasks and
 //     cells by id), so plans compare with ==-style deep equality and are deterministic;
 //   - Compute and Tracker share the per-row predicates (staleUnclaimed, restartDue, ...);

@@ -19,8 +19,8 @@ const (
 )
 
 // heapPos holds, for one actual LRP key, its position in the unclaimed queue
-// (heapUnclaimed: 1 + dueQueue.base + its index there) and 1 + its position in the
-// crashed heap (heapCrashed); 0 means "not there".
+// (heapUnclaimed) and in the crashed queue of its delay (heapCrashed, see delayQueues),
+// each as 1 + dueQueue.base + its index there; 0 means "not there".
 type heapPos [2]int32
 
 const (
@@ -48,7 +48,7 @@ type guidRec struct {
 	ord       int32      // ORDINARY rows
 	susp      int32      // SUSPECT rows
 	suspKeys  int32      // keys of this guid in Tracker.suspRunning plus those in Tracker.extraSuspects
-	inHeap    int32      // keys of this guid in the unclaimed or crashed heap (counted per heap)
+	inHeap    int32      // keys of this guid in the unclaimed or crashed queues (counted per queue)
 	flags     uint8
 }
 
@@ -198,162 +198,17 @@ func (g *guidTable) setPos(id uint32, index int, which int, p int32) {
 	(*r.more)[index-1][which] = p
 }
 
-// --- due heaps ---
+// --- due queues (queue.go, delays.go) ---
 
-// dueItem is one heap entry: no strings, no pointers (the GC does not scan the heap).
+// dueItem is one queue entry: no strings, no pointers (the GC does not scan the queues).
 type dueItem struct {
 	due   time.Duration
 	id    uint32
 	index int
 }
 
-// dueHeap is a binary min-heap of actual LRP keys (guid id, index) by a due time. Each
-// key's position is kept in its guid record (guidTable.pos, slot which), so a key is
-// moved or removed in O(log n) and a swap updates two positions without hashing. Due
-// lists every key with due <= limit without popping, by walking the heap and pruning
-// subtrees whose root is later: O(answer).
-type dueHeap struct {
-	items []dueItem
-	tab   *guidTable
-	which int
-}
-
-func newDueHeap(tab *guidTable, which int) dueHeap { return dueHeap{tab: tab, which: which} }
-
-func (h *dueHeap) Len() int { return len(h.items) }
-
-// Set inserts (id, index) or moves it to due.
-func (h *dueHeap) Set(id uint32, index int, due time.Duration) {
-	if p := h.tab.pos(id, index, h.which); p > 0 {
-		i := int(p - 1)
-		h.items[i].due = due
-		h.fix(i)
-		return
-	}
-	h.items = append(h.items, dueItem{due: due, id: id, index: index})
-	i := len(h.items) - 1
-	h.tab.setPos(id, index, h.which, int32(i+1))
-	h.tab.recs[id].inHeap++
-	h.up(i)
-}
-
-// Remove deletes (id, index) if present.
-func (h *dueHeap) Remove(id uint32, index int) {
-	p := h.tab.pos(id, index, h.which)
-	if p == 0 {
-		return
-	}
-	i, last := int(p-1), len(h.items)-1
-	if i != last {
-		h.items[i] = h.items[last]
-		h.place(i)
-	}
-	h.items[last] = dueItem{}
-	h.items = h.items[:last]
-	h.tab.setPos(id, index, h.which, 0)
-	h.tab.recs[id].inHeap--
-	if i < last {
-		h.fix(i)
-	}
-	// Give back the array of a burst (every instance UNCLAIMED at start-up): a quarter
-	// full, it is halved; amortized O(1) per Remove.
-	if c := cap(h.items); c > minHeapCap && len(h.items) < c/4 {
-		h.items = append(make([]dueItem, 0, c/2), h.items...)
-	}
-}
-
-// minHeapCap is the capacity below which a heap's array is never shrunk.
+// minHeapCap is the capacity below which a queue's array is never shrunk.
 const minHeapCap = 1024
-
-// Due appends the key of every item with due <= limit to out (unordered).
-func (h *dueHeap) Due(limit time.Duration, out []model.ActualLRPKey) []model.ActualLRPKey {
-	if len(h.items) == 0 {
-		return out
-	}
-	stack := []int{0}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if h.items[i].due > limit {
-			continue
-		}
-		out = append(out, h.tab.key(h.items[i].id, h.items[i].index))
-		if l := 2*i + 1; l < len(h.items) {
-			stack = append(stack, l)
-			if l+1 < len(h.items) {
-				stack = append(stack, l+1)
-			}
-		}
-	}
-	return out
-}
-
-// place records that items[i] now sits at i.
-func (h *dueHeap) place(i int) {
-	it := &h.items[i]
-	switch {
-	case it.index == 0: // the common case inline: a single-instance app
-		h.tab.recs[it.id].pos0[h.which] = int32(i + 1)
-		return
-	case uint(it.index) < denseIndexLimit: // the key has its slot in the dense array already
-		(*h.tab.recs[it.id].more)[it.index-1][h.which] = int32(i + 1)
-		return
-	}
-	h.tab.setPos(it.id, it.index, h.which, int32(i+1))
-}
-
-func (h *dueHeap) fix(i int) {
-	if !h.down(i) {
-		h.up(i)
-	}
-}
-
-// up and down move the item at i with a hole: shifted items are placed as they move,
-// the moving item once at the end.
-func (h *dueHeap) up(i int) {
-	it := h.items[i]
-	start := i
-	for i > 0 {
-		p := (i - 1) / 2
-		if h.items[p].due <= it.due {
-			break
-		}
-		h.items[i] = h.items[p]
-		h.place(i)
-		i = p
-	}
-	if i != start {
-		h.items[i] = it
-		h.place(i)
-	}
-}
-
-func (h *dueHeap) down(i int) bool {
-	it := h.items[i]
-	start := i
-	n := len(h.items)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		c := l
-		if r := l + 1; r < n && h.items[r].due < h.items[l].due {
-			c = r
-		}
-		if h.items[c].due >= it.due {
-			break
-		}
-		h.items[i] = h.items[c]
-		h.place(i)
-		i = c
-	}
-	if i != start {
-		h.items[i] = it
-		h.place(i)
-	}
-	return i > start
-}
 
 // --- cells ---
 

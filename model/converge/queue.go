@@ -8,17 +8,18 @@ import (
 	"github.com/diegolab/diegolab/model"
 )
 
-// dueQueue holds actual LRP keys (guid id, index) by a due time, like dueHeap, for due
-// times that mostly arrive in order: the UNCLAIMED rows, due at their since, which the
-// BBS sets to the time of the write. It is an array sorted by due in which a removed key
-// leaves a hole; a key due no earlier than the last one is appended. So the common
-// operations (a crash appends its row; a claim takes one out) write the key's own
-// position and nothing else, where a heap would sift and rewrite the positions of the
-// keys it moves, a cache miss on another guid record per level.
+// dueQueue holds actual LRP keys (guid id, index) by a due time, for due times that
+// mostly arrive in order: the UNCLAIMED rows, due at their since, which the BBS sets to
+// the time of the write (and the CRASHED rows of one restart delay, see delayQueues).
+// It is an array sorted by due in which a removed key leaves a hole; a key due no
+// earlier than the last one is appended. So the common operations (a crash appends its
+// row; a claim takes one out) write the key's own position and nothing else, where a
+// heap would sift and rewrite the positions of the keys it moves, a cache miss on
+// another guid record per level.
 //
-// Positions are kept as in dueHeap (guidTable.pos, slot which), as 1 + base + the index
-// in items: dropping holes at the front (advancing head, then sliding the array down
-// and adding to base) moves no position. A key due earlier than the last one is
+// Positions are kept in the guid records (guidTable.pos, slot which), as 1 + base +
+// the index in items: dropping holes at the front (advancing head, then sliding the
+// array down and adding to base) moves no position. A key due earlier than the last one is
 // inserted in place, shifting the later ones (their positions are rewritten); a queue
 // with more holes than keys is compacted (every position rewritten): both are rare,
 // and Set on a key whose due does not change does nothing.
@@ -58,6 +59,17 @@ func (q *dueQueue) Set(id uint32, index int, due time.Duration) {
 	}
 	q.tab.recs[id].inHeap++
 	q.insert(dueItem{due: due, id: id, index: index})
+}
+
+// holds reports whether (id, index) is in q, when its recorded position may be one in
+// another queue sharing the slot (delayQueues): the item at that position is the key.
+func (q *dueQueue) holds(id uint32, index int) bool {
+	p := q.tab.pos(id, index, q.which)
+	if p == 0 {
+		return false
+	}
+	i := int(p-1) - int(q.base)
+	return i >= q.head && i < len(q.items) && q.items[i].id == id && q.items[i].index == index
 }
 
 // Remove deletes (id, index) if present.

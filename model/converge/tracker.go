@@ -41,8 +41,8 @@ type Tracker struct {
 	extraSuspects  set[model.ActualLRPKey]
 	suspectClaimed int
 
-	unclaimed dueQueue // ORDINARY UNCLAIMED, due = since
-	crashed   dueHeap  // ORDINARY CRASHED, due = since + backoff
+	unclaimed dueQueue    // ORDINARY UNCLAIMED, due = since
+	crashed   delayQueues // ORDINARY CRASHED, due = since + backoff
 
 	pending   set[string]
 	completed set[string]
@@ -59,7 +59,7 @@ func NewTracker(cfg Config, src Source) *Tracker {
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
 	}
 	t.unclaimed = newDueQueue(&t.guids, heapUnclaimed)
-	t.crashed = newDueHeap(&t.guids, heapCrashed)
+	t.crashed = newDelayQueues(&t.guids, heapCrashed)
 	return t
 }
 
@@ -226,7 +226,7 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 		}
 	}
 
-	// heaps: a key that stays in a heap is moved, not removed and re-inserted.
+	// queues: a key that stays in a queue is moved, not removed and re-inserted.
 	isOrd := func(a *model.ActualLRP, s model.ActualLRPState) bool {
 		return a != nil && a.Presence == model.Ordinary && a.State == s
 	}
@@ -236,15 +236,15 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 	case isOrd(old, model.Unclaimed):
 		t.unclaimed.Remove(id, old.Index)
 	}
-	newCrashed := isOrd(new, model.Crashed)
-	if newCrashed {
+	// crashed: the key sits in the queue of its row's restart delay.
+	if isOrd(new, model.Crashed) {
 		if delay, ok := model.RestartDelay(new.CrashCount); ok {
-			t.crashed.Set(id, new.Index, new.Since+delay)
+			t.crashed.Set(id, new.Index, delay, new.Since)
 		} else {
-			t.crashed.Remove(id, new.Index)
+			t.crashed.Remove(id, new.Index, crashDelay(old))
 		}
 	} else if isOrd(old, model.Crashed) {
-		t.crashed.Remove(id, old.Index)
+		t.crashed.Remove(id, old.Index, crashDelay(old))
 	}
 
 	// cells: nothing to do when the row stays counted on the same cell.
@@ -264,6 +264,16 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 	if nc >= 0 {
 		t.cell.add(t.cell.internHint(new.CellID, newCell), nc, +1)
 	}
+}
+
+// crashDelay returns the restart delay of a (nil or any row: 0 when it has none), the
+// queue of delayQueues to look in first for its key.
+func crashDelay(a *model.ActualLRP) time.Duration {
+	if a == nil {
+		return 0
+	}
+	d, _ := model.RestartDelay(a.CrashCount)
+	return d
 }
 
 func (t *Tracker) suspRunningPut(id uint32, key model.ActualLRPKey, on bool) {
