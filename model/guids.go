@@ -2,7 +2,6 @@ package model
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"unsafe"
 )
@@ -172,7 +171,9 @@ func (t *GUIDs) reserve(n int) {
 	if want > t.room {
 		t.room = max(want, 2*t.room)
 		m := make(map[string]int32, t.room)
-		maps.Copy(m, t.ids) // a copy: the iteration order cannot matter
+		for id := int32(0); id < t.n; id++ { // in id order: no map iteration
+			m[t.GUID(id)] = id
+		}
 		t.ids = m
 	}
 }
