@@ -321,16 +321,12 @@ func withInstance(r [3]*model.ActualLRP, ik model.InstanceKey) *model.ActualLRP 
 }
 
 // putActual writes a, which replaces old (nil: a is new; else the current row of a's key
-// and presence), and tells the counts, the tracker and the event stream. Over a MemStore
-// the write reports the proc and cells it touched, and the tracker gets the hints kept
-// there (the guid's in the proc, the cells' in the cell index): no lookup of its own.
+// and presence), and tells the counts, the tracker (with writeRow's hints) and the event
+// stream.
 func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
-	var h converge.Hints
-	if b.mem != nil {
-		p, oldCell, newCell := b.mem.put(&a)
-		h = b.mem.hints(p, oldCell, newCell)
-	} else if err := b.store.PutActualLRP(a); err != nil {
-		return storeErr("put actual", err)
+	h, err := b.writeRow(&a)
+	if err != nil {
+		return err
 	}
 	typ := ActualLRPCreated
 	if old != nil {
@@ -341,6 +337,20 @@ func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
 	b.tracker.ActualChangedHints(h, old, &a)
 	b.out.Events = append(b.out.Events, Event{Type: typ, Actual: b.actualCopy(&a)})
 	return nil
+}
+
+// writeRow writes the row a to the store and returns the tracker hints for the change:
+// over a MemStore the guid's (kept in the proc) and the cells' before and after the
+// write (kept in the cell index), so the tracker does no lookup of its own.
+func (b *BBS) writeRow(a *model.ActualLRP) (converge.Hints, error) {
+	if b.mem != nil {
+		p, oldCell, newCell := b.mem.put(a)
+		return b.mem.hints(p, oldCell, newCell), nil
+	}
+	if err := b.store.PutActualLRP(*a); err != nil {
+		return converge.Hints{}, storeErr("put actual", err)
+	}
+	return converge.Hints{}, nil
 }
 
 // removeRow deletes the row a from the store and returns the tracker hints for it.
@@ -376,12 +386,9 @@ func (b *BBS) moveActual(old *model.ActualLRP, to model.Presence) error {
 	}
 	a := *old
 	a.Presence = to
-	var nh converge.Hints
-	if b.mem != nil {
-		p, _, newCell := b.mem.put(&a)
-		nh = b.mem.hints(p, 0, newCell)
-	} else if err := b.store.PutActualLRP(a); err != nil {
-		return storeErr("put actual", err)
+	nh, err := b.writeRow(&a) // a new row at its presence: no old cell
+	if err != nil {
+		return err
 	}
 	b.counts[old.Presence][old.State]--
 	b.counts[a.Presence][a.State]++
