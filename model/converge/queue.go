@@ -3,6 +3,7 @@ package converge
 import (
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -112,7 +113,7 @@ func (q *dueQueue) insert(it dueItem) {
 		return
 	}
 	// out of order: after every item due no later, shifting the rest up by one.
-	j := q.head + sortSearch(n-q.head, func(k int) bool { return q.items[q.head+k].due > it.due })
+	j := q.head + sort.Search(n-q.head, func(k int) bool { return q.items[q.head+k].due > it.due })
 	q.items = slices.Insert(q.items, j, it)
 	for k := j; k <= n; k++ {
 		if q.items[k].id != holeID {
@@ -178,18 +179,4 @@ func (q *dueQueue) Due(limit time.Duration, out []model.ActualLRPKey) []model.Ac
 		}
 	}
 	return out
-}
-
-// sortSearch is sort.Search: the smallest k in [0, n) with f(k), or n.
-func sortSearch(n int, f func(int) bool) int {
-	lo, hi := 0, n
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if !f(mid) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
 }
