@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"time"
+	"unsafe"
+
+	"github.com/diegolab/diegolab/internal/prefetch"
 )
 
 // Payload is the small fixed-size data an event carries. The driver dispatches on Kind and
@@ -68,6 +72,11 @@ type Kernel struct {
 	// array stays in cache where 48-byte slots would not.
 	pos  []int32
 	free []uint32 // indexes of free slots (a stack)
+
+	// pfH, pfNext, pfAfter: the handler whose upcoming events are announced before the
+	// current event runs (SetPrefetch).
+	pfH             Handler
+	pfNext, pfAfter func(Payload)
 
 	ring    [][]entry // ringBuckets buckets (allocated on first use): buckets hb .. hb+ringBuckets-1
 	ringN   int       // entries in ring, cancelled ones included
@@ -240,6 +249,9 @@ func (k *Kernel) fireNext() {
 	k.removeAt(0)
 	k.release(s)
 	k.pending--
+	if k.pfH != nil && len(k.heap) > 0 {
+		k.lookahead()
+	}
 
 	k.now = top.at
 	k.processed++
@@ -249,6 +261,50 @@ func (k *Kernel) fireNext() {
 	k.hash = mixWord(x, uint64(p.B))
 
 	h.Fire(k, p)
+}
+
+// SetPrefetch makes the kernel announce h's upcoming events before it runs the current
+// one, so the handler can start loading what they will touch (internal/prefetch) while
+// the current event runs: next gets the payload of the event that runs next, after the
+// payload of the (likely) one after it, one step earlier, so next can follow pointers that
+// after had prefetched. Both must only read: they may not schedule, cancel or change
+// state, and they may see an event that is later cancelled or overtaken. They change no
+// result. Either may be nil. h must be comparable (a pointer: not a HandlerFunc), since
+// each event's handler is compared with it; SetPrefetch panics otherwise.
+func (k *Kernel) SetPrefetch(h Handler, next, after func(Payload)) {
+	if h != nil && !reflect.TypeOf(h).Comparable() {
+		panic(fmt.Sprintf("engine: SetPrefetch needs a comparable handler, not a %T", h))
+	}
+	k.pfH, k.pfNext, k.pfAfter = h, next, after
+}
+
+// lookahead announces the next pending event (the root) to pfNext and the smallest of
+// the root's children, the likely event after it, to pfAfter, and starts loading the
+// slots of all the root's children: the event after next is one of them or a child of
+// the smallest, so its slot is usually in cache by the time it is announced.
+func (k *Kernel) lookahead() {
+	h := k.heap
+	if nx := &k.slots[h[0].slot()]; nx.h == k.pfH && k.pfNext != nil {
+		k.pfNext(nx.p)
+	}
+	n := min(len(h), arity+1)
+	if n < 2 {
+		return
+	}
+	m := 1
+	for c := 2; c < n; c++ {
+		if less(&h[c], &h[m]) {
+			m = c
+		}
+	}
+	if af := &k.slots[h[m].slot()]; af.h == k.pfH && k.pfAfter != nil {
+		k.pfAfter(af.p)
+	}
+	for c := 1; c < n; c++ {
+		if c != m {
+			prefetch.Line(unsafe.Pointer(&k.slots[h[c].slot()]))
+		}
+	}
 }
 
 // leave ends a run (Step, RunUntil, RunUntilIdle). Deferred once per run rather than per
