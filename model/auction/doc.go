@@ -46,7 +46,10 @@
 // the searches that read them, before they read: each part is flushed only by its
 // readers (the hot part by diego's searches, dot-product and the error text; the cold
 // part by tasks and the other built-ins), and the cold part is rebuilt whole, once,
-// when more than a fan-th of its leaves wait. RemoveLRP, Started and the like between two auctions thus
+// when more than a fan-th of its leaves wait; while it waits so, a cell's cold leaf
+// is not written either, only its group marked stale, and the rebuild recomputes the
+// group's cold leaves from their cells first (diego's steady state never reads the cold
+// part: a cache line less per update). RemoveLRP, Started and the like between two auctions thus
 // cost one leaf each, and a flush costs at most O(log cells) per listed leaf; the
 // nodes are bit for bit those of an update of every ancestor per write (an inner node
 // is a function of its children only, the fold of the pairwise rules over them in
@@ -55,7 +58,14 @@
 //
 // Same-guid counts per cell (gidCounts) are a small open-addressing table of
 // (interned guid, count) pairs rather than a Go map: one or two adjacent 8-byte slots
-// per lookup, no more memory.
+// per lookup, no more memory. The per-zone counts of a guid (its zone tiers)
+// sit in one flat array, a seen flag and one int32 per zone for each interned guid:
+// no slice header per guid to follow (nor keep).
+//
+// Schedule keeps its scratch (the interned guid per result, the placement order) in
+// the State between calls of up to a few thousand items, and de-duplicates a batch of
+// up to 64 LRPs by a scan instead of a map: an auction of the steady state allocates
+// only its Results (which stay the caller's, as before).
 //
 // An item is placed by a best-first branch and bound over the trees of the compatible
 // groups of the current zone tier, which returns exactly what a scan of every cell

@@ -105,7 +105,7 @@ func (s *State) candidate(rec *cellRec, q *query) Candidate {
 	if !q.task {
 		c.ProxyMemoryMB = rec.proxy
 		c.Same = int(rec.guids.get(q.gid))
-		c.ZoneSame = int(s.guidZone[q.gid][rec.zone])
+		c.ZoneSame = int(s.guidZone[s.zoneSlot(q.gid, rec.zone)])
 	}
 	return c
 }

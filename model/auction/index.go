@@ -239,13 +239,61 @@ func (t *tree) evalCold(i int) cnode {
 }
 
 // upChanged recomputes inner node i (node and tie) and reports whether it changed
-// (bit for bit).
+// (bit for bit). It is eval written with scalar locals and no struct temporaries (a
+// node or tie built in memory and copied back stalls on store forwarding; the flush's
+// inner loop), writing the fields in place: the same folds in the same order, so the
+// same bits (lazy_test.go and index_test.go check every node against eval).
 func (t *tree) upChanged(i int) bool {
-	n, tv := t.eval(i)
-	if sameNode(&n, &t.nodes[i]) && sameTie(&tv, &t.ties[i]) {
+	c := fan * i
+	// Read the node and tie to compare with first: their cache lines then load
+	// alongside the children's instead of after them.
+	n, tv := &t.nodes[i], &t.ties[i]
+	oldKL, oldK2 := n.kL, tv.k2
+	ch := (*[fan]node)(t.nodes[c : c+fan])
+	kL := ch[0].kL
+	maxM, maxD, maxC := ch[0].maxM, ch[0].maxD, ch[0].maxC
+	minS, minRank, minSeq := ch[0].minS, ch[0].minRank, ch[0].minSeq
+	for j := 1; j < fan; j++ {
+		b := &ch[j]
+		kL = min(kL, b.kL)
+		maxM, maxD, maxC = max(maxM, b.maxM), max(maxD, b.maxD), max(maxC, b.maxC)
+		minS, minRank, minSeq = min(minS, b.minS), min(minRank, b.minRank), min(minSeq, b.minSeq)
+	}
+	// The tie class (eval's rules): k2 over every child, the lowest cell order and its
+	// child's profile among the children at kL, uniq when all of those are uniq with
+	// one profile (comparing each with the first is the same as with the running
+	// choice: both fail exactly when the profiles are not all equal).
+	cht := (*[fan]tie)(t.ties[c : c+fan])
+	k2 := math.Inf(1)
+	first, pick := -1, 0
+	var seq, uniq uint32
+	for j := 0; j < fan; j++ {
+		if ch[j].kL != kL {
+			k2 = min(k2, ch[j].kL)
+			continue
+		}
+		ct := &cht[j]
+		k2 = min(k2, ct.k2)
+		if first < 0 {
+			first, pick, seq, uniq = j, j, ct.su>>1, ct.su&1
+			continue
+		}
+		if ct.su&1 == 0 || ct.prof != cht[first].prof {
+			uniq = 0
+		}
+		if ct.su>>1 < seq {
+			pick, seq = j, ct.su>>1
+		}
+	}
+	su := seq<<1 | uniq
+	if sameFloat(kL, oldKL) && maxM == n.maxM && maxD == n.maxD && maxC == n.maxC &&
+		minS == n.minS && minRank == n.minRank && minSeq == n.minSeq &&
+		sameFloat(k2, oldK2) && su == tv.su && cht[pick].prof == tv.prof {
 		return false
 	}
-	t.nodes[i], t.ties[i] = n, tv
+	n.kL, n.maxM, n.maxD, n.maxC = kL, maxM, maxD, maxC
+	n.minS, n.minRank, n.minSeq = minS, minRank, minSeq
+	tv.k2, tv.prof, tv.su = k2, cht[pick].prof, su
 	return true
 }
 
@@ -262,25 +310,38 @@ func (t *tree) upChangedCold(i int) bool {
 // set writes a leaf; its ancestors wait for flush and flushCold. It reports which of
 // the two has pending work (a no-op write adds none).
 func (t *tree) set(leaf int, v node, tv tie, cv cnode) (hot, cold bool) {
+	t.setHot(leaf, &v, &tv)
+	t.setCold(leaf, &cv)
+	return len(t.pend) > 0, t.coldAll || len(t.pendCold) > 0
+}
+
+// setHot writes a leaf's node and tie (set's hot half).
+func (t *tree) setHot(leaf int, v *node, tv *tie) {
 	i := t.size + leaf
-	if !sameNode(&v, &t.nodes[i]) || !sameTie(&tv, &t.ties[i]) {
-		t.nodes[i], t.ties[i] = v, tv
+	if !sameNode(v, &t.nodes[i]) || !sameTie(tv, &t.ties[i]) {
+		t.nodes[i], t.ties[i] = *v, *tv
 		if len(t.pend) >= t.size {
 			t.flush() // bound the list: a flush now is as good as one later
 		}
 		t.pend = append(t.pend, int32(i))
 	}
-	if !sameCold(&cv, &t.cold[i]) {
-		t.cold[i] = cv
-		switch {
-		case t.coldAll:
-		case len(t.pendCold) >= max(1, t.size/fan):
+}
+
+// setCold writes a leaf's cold part (set's cold half).
+func (t *tree) setCold(leaf int, cv *cnode) {
+	i := t.size + leaf
+	if t.coldAll {
+		t.cold[i] = *cv // every inner cold node waits anyway: no need to compare
+		return
+	}
+	if !sameCold(cv, &t.cold[i]) {
+		t.cold[i] = *cv
+		if len(t.pendCold) >= max(1, t.size/fan) {
 			t.coldAll, t.pendCold = true, t.pendCold[:0]
-		default:
+		} else {
 			t.pendCold = append(t.pendCold, int32(i))
 		}
 	}
-	return len(t.pend) > 0, t.coldAll || len(t.pendCold) > 0
 }
 
 // flush brings every inner node and tie above the leaves set since the last flush up
@@ -349,10 +410,10 @@ func sameTie(a, b *tie) bool {
 // searchEntry is a tree node waiting in the best-first search.
 type searchEntry struct {
 	key float64 // real-valued estimate of the lowest score below (heap order)
-	eb  float64 // exact lower bound of the scores below
-	seq int     // min cell order below (heap tie-break)
+	eb  float64 // exact lower bound of the scores below (NaN: not computed yet)
 	grp *group
-	idx int
+	seq int32 // min cell order below (heap tie-break)
+	idx int32 // node index in grp's tree
 }
 
 // searchHeap is a binary min-heap by (key, seq), reused across searches.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/diegolab/diegolab/model"
 )
@@ -13,6 +14,32 @@ import (
 type lrpKey struct {
 	gid   int32
 	index int
+}
+
+// dedupeScan is the largest batch Schedule de-duplicates by scanning the results so
+// far (at most dedupeScan^2/2 comparisons of a guid id and an index, all in cache)
+// rather than through a map.
+const dedupeScan = 64
+
+// keepScratch is the largest capacity of Schedule's scratch slices the State keeps
+// between calls.
+const keepScratch = 4096
+
+// seenLRP reports whether an LRP of interned guid gid and this index is among the
+// results so far (gids[j] is the guid of res[j]).
+func seenLRP(res []LRPResult, gids []int32, gid int32, index int) bool {
+	for j, g := range gids {
+		if g == gid && res[j].Index == index {
+			return true
+		}
+	}
+	return false
+}
+
+// sameStr reports whether a and b are the same string header: same bytes at the same
+// address (then equal, without reading the bytes; equal strings may still differ).
+func sameStr(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // workItem is one de-duplicated item: an index into Results.LRPs or Results.Tasks.
@@ -53,31 +80,47 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 	}
 	s.refreshRanks()
 	var res Results
-	// LRPs are keyed by (interned guid, index): no string hashing per instance.
-	seenL := make(map[lrpKey]struct{}, len(b.LRPs))
 	res.LRPs = make([]LRPResult, 0, len(b.LRPs))
+	// LRPs are keyed by (interned guid, index): no string hashing per instance. A batch
+	// of up to dedupeScan LRPs (the steady state's, ~20) is de-duplicated by a scan of
+	// the results so far, with no map.
+	gids := s.gids[:0] // interned guid per result
+	var seenL map[lrpKey]struct{}
+	if len(b.LRPs) > dedupeScan {
+		seenL = make(map[lrpKey]struct{}, len(b.LRPs))
+	}
 	lastGUID, lastGID := "", int32(-1)
-	gids := make([]int32, 0, len(b.LRPs)) // interned guid per result
 	for i := range b.LRPs {
 		l := &b.LRPs[i]
-		if l.ProcessGUID != lastGUID || lastGID < 0 {
+		// The same string header as the last item's (the same bytes): the same guid,
+		// without reading them. With its own map the State compares the bytes too (an
+		// intern would hash them anyway); with shared GUIDs any other string is interned,
+		// found from its address (equal bytes elsewhere give the same id).
+		if lastGID < 0 || !(sameStr(l.ProcessGUID, lastGUID) || s.names == nil && l.ProcessGUID == lastGUID) {
 			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
 		}
-		k := lrpKey{lastGID, l.Index}
-		if _, dup := seenL[k]; !dup {
+		if seenL != nil {
+			k := lrpKey{lastGID, l.Index}
+			if _, dup := seenL[k]; dup {
+				continue
+			}
 			seenL[k] = struct{}{}
-			res.LRPs = append(res.LRPs, LRPResult{LRP: l})
-			gids = append(gids, lastGID)
+		} else if seenLRP(res.LRPs, gids, lastGID, l.Index) {
+			continue
+		}
+		res.LRPs = append(res.LRPs, LRPResult{LRP: l})
+		gids = append(gids, lastGID)
+	}
+	if len(b.Tasks) > 0 {
+		seenT := make(map[string]bool, len(b.Tasks))
+		for _, t := range b.Tasks {
+			if !seenT[t.GUID] {
+				seenT[t.GUID] = true
+				res.Tasks = append(res.Tasks, TaskResult{Task: t})
+			}
 		}
 	}
-	seenT := make(map[string]bool, len(b.Tasks))
-	for _, t := range b.Tasks {
-		if !seenT[t.GUID] {
-			seenT[t.GUID] = true
-			res.Tasks = append(res.Tasks, TaskResult{Task: t})
-		}
-	}
-	order := make([]workItem, 0, len(res.LRPs)+len(res.Tasks))
+	order := s.order[:0]
 	for i := range res.LRPs {
 		if res.LRPs[i].Index == 0 {
 			order = append(order, workItem{i: i})
@@ -127,6 +170,13 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 			lr := &res.LRPs[w.i]
 			lr.CellID, lr.Error = s.placeLRP(lr.LRP, gids[w.i], alg, fast, r)
 		}
+	}
+	// Keep the scratch of batches of the steady state's size only: a first auction's
+	// (millions of items) would stay allocated for the whole run.
+	if cap(gids) <= keepScratch {
+		s.gids, s.order = gids, order
+	} else {
+		s.gids, s.order = nil, nil
 	}
 	return res
 }
@@ -236,7 +286,7 @@ func (s *State) choose(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid
 			proxy = rec.proxy
 			mem += proxy
 			same = int(rec.guids.get(gid))
-			zoneSame = int(s.guidZone[gid][rec.zone])
+			zoneSame = int(s.guidZone[s.zoneSlot(gid, rec.zone)])
 			if maxPerCell > 0 && same >= maxPerCell {
 				continue
 			}
@@ -352,7 +402,7 @@ func (d Diego) place(s *State, q *query, _ *rand.Rand) *cellRec {
 func (Diego) searchLRP(s *State, q *query) *cellRec {
 	s.flush()
 	st := q.st
-	counts := s.guidZone[q.gid]
+	counts := s.zoneCounts(q.gid)
 	tiers := s.tiers[:0]
 	for z := range s.zones {
 		tiers = append(tiers, int(counts[z]))
@@ -419,7 +469,7 @@ func (s *State) pushRoot(g *group, mem, disk int, task bool) {
 	if task {
 		key = g.t.cold[1].kT
 	}
-	s.heap.push(searchEntry{key: key + reqPart(g, mp, disk), eb: math.NaN(), seq: int(n.minSeq), grp: g, idx: 1})
+	s.heap.push(searchEntry{key: key + reqPart(g, mp, disk), eb: math.NaN(), seq: n.minSeq, grp: g, idx: 1})
 }
 
 // noInstances, as search's gid, says that no cell the search can score holds an
@@ -483,7 +533,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 			mp += g.key.proxy
 		}
 		q := reqPart(g, mp, disk)
-		if tied(g, e.idx, q) {
+		if tied(g, int(e.idx), q) {
 			continue
 		}
 		// Dive: follow the child with the lowest estimate down to a leaf, queueing the
@@ -494,7 +544,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 		// ends, and then go through the same tests as the children of a node below a
 		// best (most fail them: a dive ends at a cell whose score is near the lowest
 		// estimate), so the heap only gets those that may still matter.
-		for idx, eb := e.idx, e.eb; ; {
+		for idx, eb := int(e.idx), e.eb; ; {
 			n := &g.t.nodes[idx]
 			if best != nil {
 				if math.IsNaN(eb) {
@@ -529,7 +579,11 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				}
 				break
 			}
-			var next [fan]searchEntry
+			// The children that survive, as scalars (a searchEntry built on the stack
+			// and copied stalls on store forwarding): estimate, exact bound, cell order,
+			// node index.
+			var ckey, ceb [fan]float64
+			var cseq, cidx [fan]int32
 			k := 0
 			for c := fan * idx; c < fan*idx+fan; c++ {
 				cn := &g.t.nodes[c]
@@ -541,30 +595,30 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 					key = g.t.cold[c].kT
 				}
 				key += q
-				ceb := math.NaN()
+				eb := math.NaN()
 				if best != nil {
 					if key-margin(key) > bestScore {
 						continue
 					}
-					ceb = bound(g, c, mp)
-					if ceb > bestScore || (ceb == bestScore && int(cn.minSeq) > bestSeq) {
+					eb = bound(g, c, mp)
+					if eb > bestScore || (eb == bestScore && int(cn.minSeq) > bestSeq) {
 						continue
 					}
 					if tied(g, c, q) {
 						continue
 					}
 				}
-				next[k] = searchEntry{key: key, eb: ceb, seq: int(cn.minSeq), grp: g, idx: c}
+				ckey[k], ceb[k], cseq[k], cidx[k] = key, eb, cn.minSeq, int32(c)
 				k++
 			}
 			if k == 0 {
 				break
 			}
-			// Dive into the child of the lowest (estimate, cell order); queue the others.
-			h := searchHeap(next[:k])
+			// Dive into the child of the lowest (estimate, cell order) (searchHeap.less);
+			// queue the others.
 			m := 0
 			for j := 1; j < k; j++ {
-				if h.less(j, m) {
+				if ckey[j] < ckey[m] || (ckey[j] == ckey[m] && cseq[j] < cseq[m]) {
 					m = j
 				}
 			}
@@ -573,14 +627,15 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 					continue
 				}
 				if best == nil {
-					s.later = append(s.later, next[j])
+					s.later = append(s.later, searchEntry{key: ckey[j], eb: ceb[j], seq: cseq[j], idx: cidx[j], grp: g})
 				} else {
-					s.heap.push(next[j])
+					s.heap.push(searchEntry{key: ckey[j], eb: ceb[j], seq: cseq[j], idx: cidx[j], grp: g})
 				}
 			}
-			idx, eb = next[m].idx, next[m].eb
+			idx, eb = int(cidx[m]), ceb[m]
 		}
-		for _, o := range s.later {
+		for j := range s.later {
+			o := &s.later[j]
 			if best != nil {
 				// the child tests above, for a node queued before the best existed
 				if o.key-margin(o.key) > bestScore {
@@ -590,12 +645,12 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 				if !task {
 					mp += o.grp.key.proxy
 				}
-				o.eb = bound(o.grp, o.idx, mp)
-				if o.eb > bestScore || (o.eb == bestScore && o.seq > bestSeq) || tied(o.grp, o.idx, reqPart(o.grp, mp, disk)) {
+				o.eb = bound(o.grp, int(o.idx), mp)
+				if o.eb > bestScore || (o.eb == bestScore && int(o.seq) > bestSeq) || tied(o.grp, int(o.idx), reqPart(o.grp, mp, disk)) {
 					continue
 				}
 			}
-			s.heap.push(o)
+			s.heap.push(*o)
 		}
 		s.later = s.later[:0]
 	}

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
+	"github.com/diegolab/diegolab/internal/prefetch"
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -52,6 +54,8 @@ type group struct {
 	active int        // non-evacuating cells
 	dirty  bool       // t has inner nodes to flush (listed in State.dirty)
 	dirtyC bool       // t has cold inner nodes to flush (listed in State.dirtyCold)
+	// t's cold leaves may be stale (t.coldAll is set): refresh skipped them
+	coldStale bool
 }
 
 // State is every cell the auctioneer knows, with the work on it, indexed for the
@@ -79,13 +83,20 @@ type State struct {
 	// groups whose tree's cold part waits for a flushCold
 	dirtyCold []*group
 
-	guidID   map[string]int32 // unless names is set
-	names    *model.GUIDs     // process ids shared with the driver (UseGUIDs)
-	guidZone [][]int32        // per guid id, per zone: instances on non-evacuating cells
+	guidID map[string]int32 // unless names is set
+	names  *model.GUIDs     // process ids shared with the driver (UseGUIDs)
+	// guidZone is, per guid id, zoneStride int32s: a seen flag (1 once the State has
+	// interned the guid) and, per zone, the instances on non-evacuating cells. One flat
+	// array: a guid's flag and counts share a cache line, with no slice header to
+	// follow first.
+	guidZone   []int32
+	zoneStride int // len(zones) + 1
 
 	filterCache map[string][]uint8 // constraint key -> stage reached, per sig
 
 	// scratch space reused by Schedule
+	gids      []int32    // per de-duplicated LRP of the batch: its interned guid
+	order     []workItem // the batch's placement order
 	heap      searchHeap
 	later     []searchEntry // search: nodes queued during a dive before any best existed
 	cands     []Candidate
@@ -166,6 +177,9 @@ func (s *State) AddCell(c model.Cell) error {
 		rec.leaf = g.free[n-1]
 		g.free = g.free[:n-1]
 	} else {
+		if g.coldStale {
+			s.refreshColdLeaves(g) // grow rebuilds the cold part from the leaves
+		}
 		rec.leaf = len(g.cells)
 		g.cells = append(g.cells, nil)
 		g.t.grow(len(g.cells))
@@ -213,7 +227,7 @@ func (s *State) countWork(rec *cellRec, sign int) {
 	rec.grp.active += sign
 	s.inflight += sign * rec.cell.StartingContainers
 	for _, gid := range rec.guids.ids() {
-		s.guidZone[gid][rec.zone] += int32(sign) * rec.guids.get(gid)
+		s.guidZone[s.zoneSlot(gid, rec.zone)] += int32(sign) * rec.guids.get(gid)
 	}
 }
 
@@ -374,7 +388,7 @@ func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bo
 func (s *State) countLRP(rec *cellRec, gid int32, d int32) {
 	rec.guids.add(gid, d)
 	if !rec.cell.Evacuating {
-		s.guidZone[gid][rec.zone] += d
+		s.guidZone[s.zoneSlot(gid, rec.zone)] += d
 	}
 }
 
@@ -496,9 +510,13 @@ func (s *State) internZone(z string) int {
 	s.zoneCells = append(s.zoneCells, nil)
 	s.zoneDirty = append(s.zoneDirty, false)
 	s.zoneGrps = append(s.zoneGrps, nil)
-	for i := range s.guidZone {
-		if s.guidZone[i] != nil {
-			s.guidZone[i] = append(s.guidZone[i], 0)
+	// one more count per guid: restride the table (zones come with cells, before work)
+	old, oldStride := s.guidZone, s.stride()
+	s.zoneStride = len(s.zones) + 1
+	if len(old) > 0 {
+		s.guidZone = make([]int32, len(old)/oldStride*s.zoneStride)
+		for g := 0; g < len(old)/oldStride; g++ {
+			copy(s.guidZone[g*s.zoneStride:], old[g*oldStride:(g+1)*oldStride])
 		}
 	}
 	return id
@@ -513,6 +531,18 @@ func (s *State) UseGUIDs(names *model.GUIDs) {
 	}
 }
 
+// stride is the number of int32s per guid in guidZone.
+func (s *State) stride() int { return max(s.zoneStride, 1) }
+
+// zoneSlot is the index in guidZone of interned guid gid's count in zone z.
+func (s *State) zoneSlot(gid int32, z int) int { return int(gid)*s.zoneStride + 1 + z }
+
+// zoneCounts returns interned guid gid's instance count per zone.
+func (s *State) zoneCounts(gid int32) []int32 {
+	b := int(gid) * s.zoneStride
+	return s.guidZone[b+1 : b+s.zoneStride : b+s.zoneStride]
+}
+
 // findGUID returns the id of a process the State has seen.
 func (s *State) findGUID(g string) (int32, bool) {
 	if s.names == nil {
@@ -520,7 +550,10 @@ func (s *State) findGUID(g string) (int32, bool) {
 		return id, ok
 	}
 	id, ok := s.names.Find(g)
-	if !ok || int(id) >= len(s.guidZone) || s.guidZone[id] == nil {
+	if !ok {
+		return 0, false
+	}
+	if b := int(id) * s.stride(); b >= len(s.guidZone) || s.guidZone[b] == 0 {
 		return 0, false
 	}
 	return id, true
@@ -529,20 +562,22 @@ func (s *State) findGUID(g string) (int32, bool) {
 func (s *State) internGUID(g string) int32 {
 	if s.names != nil {
 		id := s.names.ID(g)
-		for int(id) >= len(s.guidZone) {
-			s.guidZone = append(s.guidZone, nil)
+		b := int(id) * s.stride()
+		if b >= len(s.guidZone) {
+			s.guidZone = slices.Grow(s.guidZone, b+s.stride()-len(s.guidZone))
+			s.guidZone = s.guidZone[:b+s.stride()]
 		}
-		if s.guidZone[id] == nil {
-			s.guidZone[id] = make([]int32, len(s.zones))
-		}
+		s.guidZone[b] = 1
 		return id
 	}
 	if id, ok := s.guidID[g]; ok {
 		return id
 	}
-	id := int32(len(s.guidZone))
+	id := int32(len(s.guidID))
 	s.guidID[g] = id
-	s.guidZone = append(s.guidZone, make([]int32, len(s.zones)))
+	s.guidZone = slices.Grow(s.guidZone, s.stride())
+	s.guidZone = s.guidZone[:len(s.guidZone)+s.stride()]
+	s.guidZone[int(id)*s.stride()] = 1
 	return id
 }
 
@@ -666,7 +701,30 @@ func (s *State) refreshRanks() {
 	}
 }
 
-// refresh recomputes the cell's leaf in its group's tree.
+// leafBase is the part of a cell's keys that both the LRP and the task key share.
+func (s *State) leafBase(rec *cellRec) float64 {
+	g, a := rec.grp, rec.cell.Available
+	return 1 - (float64(a.MemoryMB)*g.invTot[0]+float64(a.DiskMB)*g.invTot[1]+float64(a.Containers)*g.invTot[2])/3 +
+		float64(rec.cell.StartingContainers)*s.set.StartingContainerWeight
+}
+
+// coldLeaf is the cold part of a non-evacuating cell's leaf, from its base (leafBase).
+func coldLeaf(rec *cellRec, base float64, minSeq int32) cnode {
+	a := rec.cell.Available
+	cn := cnode{kT: base + float64(LocalityOffset*len(rec.tasks)), minT: c32(len(rec.tasks)),
+		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minSeqF: math.MaxInt32}
+	if a.Containers >= 1 {
+		cn.maxMf, cn.maxDf, cn.minM, cn.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
+		cn.minSeqF = minSeq
+	}
+	return cn
+}
+
+// refresh recomputes the cell's leaf in its group's tree. While the group's whole cold
+// part waits for a rebuild (coldAll: diego's steady state, which never reads it) the
+// cold leaf is not written either, only marked stale: flushCold recomputes the stale
+// leaves of the group from their cells first (refreshColdLeaves), a cache line less
+// per write.
 func (s *State) refresh(rec *cellRec) {
 	g := rec.grp
 	if rec.cell.Evacuating {
@@ -674,18 +732,11 @@ func (s *State) refresh(rec *cellRec) {
 		return
 	}
 	a := rec.cell.Available
-	base := 1 - (float64(a.MemoryMB)*g.invTot[0]+float64(a.DiskMB)*g.invTot[1]+float64(a.Containers)*g.invTot[2])/3 +
-		float64(rec.cell.StartingContainers)*s.set.StartingContainerWeight
+	base := s.leafBase(rec)
 	n := node{
 		kL:   base + float64(rec.rank)*s.set.BinPackFirstFitWeight,
 		maxM: int32(a.MemoryMB), maxD: int32(a.DiskMB), maxC: int32(a.Containers),
 		minS: c32(rec.cell.StartingContainers), minRank: c32(rec.rank), minSeq: c32(rec.seq),
-	}
-	cn := cnode{kT: base + float64(LocalityOffset*len(rec.tasks)), minT: c32(len(rec.tasks)),
-		maxMf: -1, maxDf: -1, minM: math.MaxInt32, minD: math.MaxInt32, minSeqF: math.MaxInt32}
-	if a.Containers >= 1 {
-		cn.maxMf, cn.maxDf, cn.minM, cn.minD = int32(a.MemoryMB), int32(a.DiskMB), int32(a.MemoryMB), int32(a.DiskMB)
-		cn.minSeqF = n.minSeq
 	}
 	// The profile leaves out what a zero weight multiplies away, so that cells
 	// differing only there count as exact ties (they score alike).
@@ -696,17 +747,42 @@ func (s *State) refresh(rec *cellRec) {
 	if s.set.BinPackFirstFitWeight == 0 {
 		prof.rank = 0
 	}
-	s.setLeaf(g, rec.leaf, n, mkTie(math.Inf(1), prof, n.minSeq, true), cn)
+	tv := mkTie(math.Inf(1), prof, n.minSeq, true)
+	g.t.setHot(rec.leaf, &n, &tv)
+	if g.t.coldAll {
+		g.coldStale = true
+	} else {
+		cn := coldLeaf(rec, base, n.minSeq)
+		g.t.setCold(rec.leaf, &cn)
+	}
+	s.listDirty(g)
+}
+
+// refreshColdLeaves rewrites every cold leaf of g from its cell (refresh's cold part).
+func (s *State) refreshColdLeaves(g *group) {
+	for leaf, rec := range g.cells {
+		cn := emptyCold
+		if rec != nil && !rec.cell.Evacuating {
+			cn = coldLeaf(rec, s.leafBase(rec), c32(rec.seq))
+		}
+		g.t.cold[g.t.size+leaf] = cn
+	}
+	g.coldStale = false
 }
 
 // setLeaf writes a leaf of g's tree and lists g for the next flush and flushCold.
 func (s *State) setLeaf(g *group, leaf int, v node, tv tie, cv cnode) {
-	hot, cold := g.t.set(leaf, v, tv, cv)
-	if hot && !g.dirty {
+	g.t.set(leaf, v, tv, cv)
+	s.listDirty(g)
+}
+
+// listDirty lists g for the next flush and flushCold if its tree has pending work.
+func (s *State) listDirty(g *group) {
+	if len(g.t.pend) > 0 && !g.dirty {
 		g.dirty = true
 		s.dirty = append(s.dirty, g)
 	}
-	if cold && !g.dirtyC {
+	if (g.t.coldAll || len(g.t.pendCold) > 0) && !g.dirtyC {
 		g.dirtyC = true
 		s.dirtyCold = append(s.dirtyCold, g)
 	}
@@ -729,6 +805,9 @@ func (s *State) flush() {
 // that read it (tasks, the built-ins other than diego) call it first.
 func (s *State) flushCold() {
 	for _, g := range s.dirtyCold {
+		if g.coldStale {
+			s.refreshColdLeaves(g) // coldAll: every inner cold node is rebuilt next
+		}
 		g.t.flushCold()
 		g.dirtyC = false
 	}
@@ -760,4 +839,25 @@ func (s *State) addListedTask(cellID, taskGUID string) error {
 	rec.tasks[taskGUID] = struct{}{}
 	s.refresh(rec)
 	return nil
+}
+
+// PrefetchLRP starts loading what RemoveLRPRef or StartedRef will read on cell c for the
+// process with shared id (UseGUIDs): the cell's record, its per-guid count and the guid's
+// zone counts. A driver calls it an event ahead (internal/prefetch); it reads the
+// record itself to find the count's slot and changes nothing.
+func (s *State) PrefetchLRP(c CellRef, id int32) {
+	rec := c.rec
+	if rec == nil || id < 0 {
+		return
+	}
+	prefetch.Line(unsafe.Pointer(rec))
+	prefetch.Line(unsafe.Pointer(&rec.owner))
+	if s.names != nil {
+		if b := int(id) * s.stride(); b < len(s.guidZone) {
+			prefetch.Line(unsafe.Pointer(&s.guidZone[b]))
+		}
+	}
+	if g := &rec.guids; g.n > 0 {
+		prefetch.Line(unsafe.Pointer(&g.slots[g.home(id+1)]))
+	}
 }
