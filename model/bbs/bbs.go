@@ -136,8 +136,17 @@ type BBS struct {
 	srcErr  error
 	counts  [3][4]int // rows by presence and state
 	// rowCopies holds the not yet used copies for the actual LRP events: one allocation
-	// per eventChunk events instead of one per event (see actualCopy).
+	// per rowChunk events instead of one per event (see actualCopy).
 	rowCopies []model.ActualLRP
+	// recycle is set by the first ReleaseReady: from then on the row copies come from
+	// rowPool (the chunks taken since the last release, reused from poolNext = 0 after
+	// each) and the Events and LRPStarts batches from the arrays of events and starts.
+	recycle  bool
+	handed   bool // a Ready returned events or starts since the last ReleaseReady
+	rowPool  [][]model.ActualLRP
+	poolNext int
+	events   recycled[Event]
+	starts   recycled[LRPStart]
 }
 
 // Sizes of the arrays the outbox is carved from (see handOff and actualCopy): an event
@@ -166,10 +175,20 @@ func (b *BBS) Config() Config { return b.cfg }
 // steady state produces one or two of each per operation, and a fresh slice each time
 // was an allocation per operation); each is returned with its capacity clipped to its
 // length, so a caller's append copies instead of writing into memory the BBS still
-// fills, and empty lists are nil as before.
+// fills, and empty lists are nil as before. After ReleaseReady (opt-in), those arrays
+// and the events' row copies are reused once released (see ReleaseReady).
 func (b *BBS) Ready() Ready {
+	if b.out.Empty() {
+		return Ready{} // the common call (a driver collects after every input): nothing new
+	}
 	r := b.out
 	b.out = Ready{}
+	if b.recycle {
+		b.handed = b.handed || len(r.Events) > 0 || len(r.LRPStarts) > 0
+		r.Events, b.out.Events = b.events.handOff(r.Events, recycleEvents)
+		r.LRPStarts, b.out.LRPStarts = b.starts.handOff(r.LRPStarts, recycleStarts)
+		return r
+	}
 	r.Events, b.out.Events = handOff(r.Events, eventChunk)
 	r.LRPStarts, b.out.LRPStarts = handOff(r.LRPStarts, startChunk)
 	return r
@@ -190,11 +209,12 @@ func handOff[T any](s []T, chunk int) (out, next []T) {
 }
 
 // actualCopy returns a copy of a for an event, from a chunk of rowChunk copies. Every
-// event gets its own copy, never reused, as when each was allocated alone; a chunk stays
-// alive while a consumer keeps one of its events.
+// event gets its own copy, never reused (as when each was allocated alone) until the
+// owner releases it with ReleaseReady; a chunk stays alive while a consumer keeps one
+// of its events.
 func (b *BBS) actualCopy(a *model.ActualLRP) *model.ActualLRP {
 	if len(b.rowCopies) == 0 {
-		b.rowCopies = make([]model.ActualLRP, rowChunk)
+		b.nextRowChunk()
 	}
 	cp := &b.rowCopies[0]
 	b.rowCopies = b.rowCopies[1:]
@@ -439,6 +459,13 @@ func (b *BBS) getDesired(buf *model.DesiredLRP, guid string) (*model.DesiredLRP,
 // requestStart queues an auction for key if its desired LRP exists (Diego logs and
 // skips the request otherwise; convergence cleans up).
 func (b *BBS) requestStart(key model.ActualLRPKey) error {
+	if b.mem != nil { // straight from the stored row, in place
+		if p := b.mem.proc(key.ProcessGUID); p != nil && p.hasDesired {
+			b.out.LRPStarts = append(b.out.LRPStarts, LRPStart{})
+			b.mem.startOf(&b.out.LRPStarts[len(b.out.LRPStarts)-1], p, key.Index)
+		}
+		return nil
+	}
 	var buf model.DesiredLRP
 	d, err := b.getDesired(&buf, key.ProcessGUID)
 	if err != nil || d == nil {

@@ -58,7 +58,8 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		SuspectRunning: p.SuspectRunning, SuspectClaimed: p.SuspectClaimed}
 	b.stats.ConvergePasses++
 	startsBefore := len(b.out.LRPStarts)
-	var starts []model.ActualLRPKey
+	// room for every start the plan can ask for at once, instead of growing by doubling
+	starts := make([]model.ActualLRPKey, 0, len(p.StaleUnclaimed)+len(p.MissingCells)+len(p.MissingInstances)+len(p.RestartCrashed))
 	check := func(err error) bool {
 		if err != nil {
 			rep.Errors++
@@ -180,6 +181,7 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 
 	// Deduplicate, first kept; a list in strictly increasing order (the usual pass, whose
 	// starts all come from one sorted plan list) has no duplicate and needs no map.
+	b.out.LRPStarts = slices.Grow(b.out.LRPStarts, len(starts))
 	var seen map[model.ActualLRPKey]bool
 	if !strictlyIncreasing(starts) {
 		seen = make(map[model.ActualLRPKey]bool, len(starts))

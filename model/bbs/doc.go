@@ -32,6 +32,18 @@
 // shared chunks (one allocation per 64-256 of them), so a steady-state operation
 // allocates almost nothing of its own.
 //
+// Recycling (opt-in): an owner that reads each Ready's events at once and keeps none
+// (the simulation driver) calls ReleaseReady once it is done with them; the BBS then
+// reuses the Events and LRPStarts arrays and the events' row copies for the next
+// batches, so a steady-state operation allocates nothing. Without that call every
+// batch and row copy stays valid for as long as it is kept (real mode, tests).
+//
+// Cache misses: at millions of rows most of an operation's time is memory. Over a
+// MemStore a crash, once it has its proc, asks the CPU for the cell index entry, the
+// tracker's guid and cell records and the desired row it is about to touch, and a claim
+// for its new cell's index entry and record, so those misses overlap instead of
+// following one another (internal/prefetch: hints, no effect on results).
+//
 // Domains: extra and orphaned instances are retired only while their domain is fresh.
 // UpsertDomain(now, name, ttl) refreshes one (ttl 0 = never expires). DesireLRP creates
 // its domain, never expiring, when it has no row yet, so a scenario that never upserts

@@ -205,6 +205,9 @@ func (b *BBS) claim(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	if err := needInstance(ik); err != nil {
 		return err
 	}
+	if b.mem != nil {
+		b.mem.prefetchEnter(ik.CellID, b.tracker)
+	}
 	var buf [3]model.ActualLRP
 	r, err := b.rows(key, &buf)
 	if err != nil {
@@ -301,6 +304,9 @@ func (b *BBS) CrashActualLRP(now time.Duration, key model.ActualLRPKey, ik model
 func (b *BBS) crash(now time.Duration, key model.ActualLRPKey, ik model.InstanceKey, reason string, auction bool) error {
 	if err := needInstance(ik); err != nil {
 		return err
+	}
+	if b.mem != nil {
+		b.mem.prefetchLeave(key, b.tracker)
 	}
 	var buf [3]model.ActualLRP
 	r, err := b.rows(key, &buf)

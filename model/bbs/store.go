@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/diegolab/diegolab/internal/prefetch"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/converge"
 )
@@ -327,7 +328,11 @@ func (m *MemStore) slot(guid string) *proc {
 	if c >= len(m.arena) || m.arena[c] == nil {
 		return nil
 	}
-	return &m.arena[c][int(id)%procChunk]
+	p := &m.arena[c][int(id)%procChunk]
+	// The caller reads the proc's first row, which ends on its second cache line: ask for
+	// that line now, so its miss overlaps the first one's (a hint, see internal/prefetch).
+	prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
+	return p
 }
 
 // sameString reports whether a and b are the very same bytes (same address and length):
@@ -439,6 +444,22 @@ func (m *MemStore) desiredOf(p *proc) model.DesiredLRP {
 		}
 	}
 	return d
+}
+
+// startOf sets s to the start request of index of p's desired LRP (p.hasDesired): what
+// startFor(desiredOf(p), index) returns, without building the desired LRP first.
+func (m *MemStore) startOf(s *LRPStart, p *proc, index int) {
+	r := &p.desired
+	*s = LRPStart{Key: model.ActualLRPKey{ProcessGUID: p.guid, Index: index}, Domain: m.strs.name(r.domain),
+		Resource:   model.Resource{MemoryMB: int(r.memoryMB), DiskMB: int(r.diskMB), MaxPids: int(r.maxPids)},
+		Constraint: model.PlacementConstraint{RootFS: m.strs.name(r.rootFS)}, MaxPerCell: int(r.maxPerCell)}
+	if e := r.ext; e != nil {
+		s.Constraint.PlacementTags, s.Constraint.VolumeDrivers = e.placementTags, e.volumeDrivers
+		if e.wide {
+			s.Resource = model.Resource{MemoryMB: e.memoryMB, DiskMB: e.diskMB, MaxPids: e.maxPids}
+			s.MaxPerCell = e.maxPerCell
+		}
+	}
 }
 
 // PutDesiredLRP stores a copy (slices cloned, so the caller may reuse its own).
@@ -821,4 +842,63 @@ func CompareActualLRP(a, b model.ActualLRP) int {
 		return a.Index - b.Index
 	}
 	return int(a.Presence) - int(b.Presence)
+}
+
+// PrefetchProc starts loading the proc of process id (UseGUIDs) into the cache, for a
+// caller that will soon change one of its rows (internal/prefetch; no effect on results).
+func (m *MemStore) PrefetchProc(id int32) {
+	c := int(id) / procChunk
+	if id < 0 || c >= len(m.arena) || m.arena[c] == nil {
+		return
+	}
+	p := &m.arena[c][int(id)%procChunk]
+	prefetch.Line(unsafe.Pointer(p))
+	prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
+}
+
+// prefetchLeave starts loading, for an operation about to move the ORDINARY row of key
+// off its cell and queue its start request (a crash), what that will touch after the
+// proc, which the caller has just read: the row's entry in its cell's index, the
+// tracker's records of the guid and of the cell, and the proc's desired row. Their
+// misses then overlap one another instead of following one by one. Only a hint to the
+// CPU (internal/prefetch): nothing is read into results or changed.
+func (m *MemStore) prefetchLeave(key model.ActualLRPKey, t *converge.Tracker) {
+	p := m.proc(key.ProcessGUID) // the memo: the caller just looked it up
+	if p == nil {
+		return
+	}
+	t.PrefetchGUID(p.hint)
+	prefetch.Line(unsafe.Pointer(&p.desired))
+	if i, ok := p.find(key.Index, model.Ordinary); ok {
+		if r := &p.rows[i]; r.cell != 0 {
+			l := &m.byCell[r.cell]
+			if int(r.cellPos) < len(l.refs) {
+				prefetch.Line(unsafe.Pointer(&l.refs[r.cellPos]))
+			}
+			t.PrefetchCell(l.hint)
+		}
+	}
+}
+
+// prefetchEnter starts loading, for an operation about to put a row on cellID (a
+// claim), the entry of the cell's index the row will take and the tracker's record of
+// the cell, so their misses overlap the operation's reads of the proc. The cell is
+// found through the address cache only (no hashing, nothing interned): a cell id not
+// found there is simply not prefetched. Only a hint to the CPU, as prefetchLeave.
+func (m *MemStore) prefetchEnter(cellID string, t *converge.Tracker) {
+	if cellID == "" || m.cells.byAddr == nil {
+		return
+	}
+	addr := uintptr(unsafe.Pointer(unsafe.StringData(cellID)))
+	e := &m.cells.byAddr[addrSlot(addr)]
+	if e.addr != addr || e.n != uint32(len(cellID)) || e.id == 0 || int(e.id) >= len(m.byCell) {
+		return
+	}
+	l := &m.byCell[e.id]
+	if f := int(l.free); f != 0 && f <= len(l.refs) {
+		prefetch.Line(unsafe.Pointer(&l.refs[f-1]))
+	} else if len(l.refs) < cap(l.refs) {
+		prefetch.Line(unsafe.Pointer(&l.refs[:len(l.refs)+1][len(l.refs)]))
+	}
+	t.PrefetchCell(l.hint)
 }

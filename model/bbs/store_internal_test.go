@@ -2,6 +2,7 @@ package bbs
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,5 +192,46 @@ func TestSharedExt(t *testing.T) {
 		if !ok || got.CrashReason != reason || got.PlacementError != pe || got.Address != "" {
 			t.Fatalf("row %d: reason %q, placement error %q, address %q; want %q, %q, \"\"", i, got.CrashReason, got.PlacementError, got.Address, reason, pe)
 		}
+	}
+}
+
+// TestStartOf checks the MemStore's start request fast path against the general one:
+// for desired LRPs with and without placement tags, volume drivers and routes, and with
+// figures beyond the int32 range (kept wide), startOf equals startFor on the desired
+// LRP the store returns.
+func TestStartOf(t *testing.T) {
+	base := model.DesiredLRP{ProcessGUID: "g", Domain: "cf-apps", Instances: 3, MemoryMB: 256, DiskMB: 1024,
+		MaxPids: 100, RootFS: "preloaded:cflinuxfs4", MaxPerCell: 2, StartTimeout: time.Minute}
+	tests := []struct {
+		name string
+		edit func(d *model.DesiredLRP)
+	}{
+		{"plain", func(d *model.DesiredLRP) {}},
+		{"tags and drivers", func(d *model.DesiredLRP) {
+			d.PlacementTags, d.VolumeDrivers, d.Routes = []string{"a", "b"}, []string{"nfs"}, []string{"r"}
+		}},
+		{"routes only", func(d *model.DesiredLRP) { d.Routes = []string{"r"} }},
+		{"wide figures", func(d *model.DesiredLRP) { d.MemoryMB, d.MaxPerCell = 1<<40, 1<<33 }},
+		{"no max per cell", func(d *model.DesiredLRP) { d.MaxPerCell, d.MaxPids = 0, 0 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := base
+			tc.edit(&d)
+			m := NewMemStore()
+			if err := m.PutDesiredLRP(d); err != nil {
+				t.Fatal(err)
+			}
+			p := m.proc("g")
+			stored, _, _ := m.GetDesiredLRP("g")
+			for _, index := range []int{0, 2} {
+				var got LRPStart
+				m.startOf(&got, p, index)
+				want := startFor(&stored, index)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("index %d: startOf = %+v, startFor = %+v", index, got, want)
+				}
+			}
+		})
 	}
 }

@@ -38,8 +38,9 @@
 //   - a guid record lives exactly while something refers to it (a desired LRP, a row
 //     count, a suspect key or a queue item); a cell record while the cell is present or
 //     counts rows or tasks. Freed ids are reused, so the
-//     tables stay within the store's high-water mark and the queues' arrays shrink when
-//     they empty;
+//     tables stay within the store's high-water mark, and a queue's array shrinks once
+//     it has stayed under a quarter full over as many operations as it has entries, at
+//     most 16,384 (a queue that empties and refills between passes keeps its array);
 //   - a record's flag bits equal its membership of the mismatch/orphan/orphanSuspects
 //     sets, and a key's recorded queue position is where its item sits, in the one
 //     queue that holds it (TestDueQueue, TestDelayQueues);
@@ -47,5 +48,6 @@
 //     cells by id), so plans compare with ==-style deep equality and are deterministic;
 //   - Compute and Tracker share the per-row predicates (staleUnclaimed, restartDue, ...);
 //     only the way rows are found differs;
-//   - nothing here mutates its input, reads a clock or ranges over a map unsorted.
+//   - nothing here mutates its input, reads a clock or ranges over a map unsorted;
+//     PrefetchGUID and PrefetchCell only hint the CPU (internal/prefetch).
 package converge

@@ -4,7 +4,9 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
+	"github.com/diegolab/diegolab/internal/prefetch"
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -338,4 +340,27 @@ func sortedNames(s set[uint32], name func(uint32) string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// --- prefetching ---
+
+// PrefetchGUID starts loading the record that hint names (if any) into the cache, for a
+// caller about to notify a change of that guid's rows: its miss then overlaps the
+// caller's other work instead of stalling the notification. It is only a hint to the
+// CPU (internal/prefetch): it reads and changes nothing the tracker keeps.
+func (t *Tracker) PrefetchGUID(hint GUIDHint) {
+	if h := uint32(hint); h != 0 && h <= uint32(len(t.guids.recs)) {
+		p := unsafe.Pointer(&t.guids.recs[h-1])
+		prefetch.Line(p)
+		prefetch.Line(unsafe.Add(p, unsafe.Sizeof(guidRec{})-1))
+	}
+}
+
+// PrefetchCell is PrefetchGUID for a cell's record.
+func (t *Tracker) PrefetchCell(hint CellHint) {
+	if h := uint32(hint); h != 0 && h <= uint32(len(t.cell.recs)) {
+		p := unsafe.Pointer(&t.cell.recs[h-1])
+		prefetch.Line(p)
+		prefetch.Line(unsafe.Add(p, unsafe.Sizeof(cellRec{})-1))
+	}
 }

@@ -378,7 +378,8 @@ func TestDueQueue(t *testing.T) {
 
 // TestDueQueueRenumbersAndShrinks: a queue whose base nears the int32 range renumbers
 // its positions, and one that held 5,000 keys and keeps 10 gives back its array (at most
-// 2 x minHeapCap entries); the survivors keep correct positions.
+// 2 x minHeapCap entries) once it has stayed small for a while; the survivors keep
+// correct positions.
 func TestDueQueueRenumbersAndShrinks(t *testing.T) {
 	tab := newGuidTable()
 	g := tab.intern("g")
@@ -394,6 +395,13 @@ func TestDueQueueRenumbersAndShrinks(t *testing.T) {
 	if q.base > math.MaxInt32/2 {
 		t.Fatalf("base %d was not renumbered", q.base)
 	}
+	// The array is given back once it has stayed small over as many operations as its
+	// size: keys come and go at the end meanwhile (each Set and Remove is one operation;
+	// a cap c array halves after c of them, so 2 x peak pairs take peak -> <= minHeapCap).
+	for i := range 2 * peak {
+		q.Set(g, 5000+i%1000, time.Duration(5000+i))
+		q.Remove(g, 5000+i%1000)
+	}
 	if c := cap(q.items); c >= peak || c > 2*minHeapCap {
 		t.Fatalf("cap after removing 4,990 of 5,000 = %d (peak %d), want <= %d", c, peak, 2*minHeapCap)
 	}
@@ -405,5 +413,98 @@ func TestDueQueueRenumbersAndShrinks(t *testing.T) {
 	// the survivors are indices 4990..4999, due at 4990..4999.
 	if n, z := len(q.Due(4999, nil)), len(q.Due(4989, nil)); n != 10 || z != 0 || q.Len() != 10 {
 		t.Fatalf("Due(4999) = %d keys, Due(4989) = %d, Len %d; want 10, 0, 10", n, z, q.Len())
+	}
+}
+
+// TestPlanUnsortedCellsMemo checks the memo of Plan's sorted cell list: one RUNNING row
+// on c1 is on a missing cell exactly when the present list lacks c1, whatever the order
+// of the list and whether the same unsorted slice comes back after a different one.
+func TestPlanUnsortedCellsMemo(t *testing.T) {
+	src := &memSource{desired: map[string]model.DesiredLRP{}, actual: map[model.ActualLRPKey]*[3]*model.ActualLRP{}}
+	tr := NewTracker(DefaultConfig(), src)
+	d := model.DesiredLRP{ProcessGUID: "g", Domain: "cf-apps", Instances: 1}
+	src.desired["g"] = d
+	tr.DesiredChanged(nil, &d)
+	a := &model.ActualLRP{ActualLRPKey: model.ActualLRPKey{ProcessGUID: "g"}, Domain: "cf-apps", State: model.Running,
+		InstanceKey: model.InstanceKey{InstanceGUID: "i", CellID: "c1"}}
+	src.actual[a.ActualLRPKey] = &[3]*model.ActualLRP{a}
+	tr.ActualChanged(nil, a)
+	with := []string{"c2", "c1", "c0"} // unsorted, holds c1
+	without := []string{"c2", "c0"}    // unsorted, lacks c1
+	sortedWith := []string{"c0", "c1"} // sorted, holds c1
+	steps := []struct {
+		name    string
+		cells   []string
+		missing bool
+	}{
+		{"unsorted with c1", with, false},
+		{"same slice again", with, false},
+		{"other unsorted without c1", without, true},
+		{"first slice back", with, false},
+		{"sorted with c1", sortedWith, false},
+		{"unsorted without c1 after a sorted list", without, true},
+		{"sorted slice back", sortedWith, false},
+		{"unsorted slice back after the sorted one", without, true},
+	}
+	for _, s := range steps {
+		got := len(tr.Plan(0, s.cells).MissingCells) > 0
+		if got != s.missing {
+			t.Fatalf("%s: a missing cell reported = %v, want %v", s.name, got, s.missing)
+		}
+	}
+}
+
+// TestDueQueueKeepsArrayAcrossRefills: a queue that fills with 5,000 keys and empties
+// again, round after round (the crashed keys of one delay between convergence passes),
+// keeps its array from the second round on instead of shrinking it when it empties and
+// growing it back by doubling.
+func TestDueQueueKeepsArrayAcrossRefills(t *testing.T) {
+	tab := newGuidTable()
+	g := tab.intern("g")
+	q := newDueQueue(&tab, heapUnclaimed)
+	var array *dueItem
+	due := time.Duration(0)
+	for round := range 6 {
+		for i := range 5000 {
+			due++
+			q.Set(g, i, due)
+		}
+		if round > 0 && &q.items[:1][0] != array {
+			t.Fatalf("round %d: the queue's array was replaced (cap now %d)", round, cap(q.items))
+		}
+		array = &q.items[:1][0]
+		for i := range 5000 {
+			q.Remove(g, i)
+		}
+		if q.Len() != 0 {
+			t.Fatalf("round %d: %d keys left", round, q.Len())
+		}
+	}
+}
+
+// TestDueQueueBurstShrinks: the array of a one-off burst (100,000 keys, as the UNCLAIMED
+// rows of a start-up) of which 10 stay is given back within a bounded number of
+// operations: each halving waits shrinkAfter operations, so from ~128 K entries to at
+// most 2 x minHeapCap = 2,048 takes 6 halvings, under the 4 x shrinkAfter Set/Remove
+// pairs (8 x shrinkAfter operations) driven here.
+func TestDueQueueBurstShrinks(t *testing.T) {
+	tab := newGuidTable()
+	g := tab.intern("g")
+	q := newDueQueue(&tab, heapUnclaimed)
+	for i := range 100_000 {
+		q.Set(g, i, time.Duration(i))
+	}
+	for i := range 100_000 - 10 {
+		q.Remove(g, i)
+	}
+	for i := range 4 * shrinkAfter {
+		q.Set(g, 100_000+i%100, time.Duration(100_000+i))
+		q.Remove(g, 100_000+i%100)
+	}
+	if c := cap(q.items); c > 2*minHeapCap {
+		t.Fatalf("cap %d after the burst drained, want <= %d", c, 2*minHeapCap)
+	}
+	if q.Len() != 10 || len(q.Due(99_999, nil)) != 10 {
+		t.Fatalf("Len %d, want the 10 survivors", q.Len())
 	}
 }

@@ -34,9 +34,14 @@ type dueQueue struct {
 	head  int
 	holes int
 	base  int32
+	small int // consecutive tidies that found the array under a quarter full (see tidy)
 	tab   *guidTable
 	which int
 }
+
+// shrinkAfter bounds the operations an array must stay under a quarter full before
+// tidy halves it (see tidy).
+const shrinkAfter = 1 << 14
 
 // holeID marks a removed item (guid ids stay far below it).
 const holeID = math.MaxUint32
@@ -130,7 +135,7 @@ func (q *dueQueue) setPos(i int) {
 
 // tidy slides the keys down to the front once the dropped front is half the array,
 // compacts a queue with more holes than keys, renumbers before base could overflow,
-// and gives back an array four times larger than needed.
+// and gives back an array that has been four times larger than needed for a while.
 func (q *dueQueue) tidy() {
 	live := len(q.items) - q.head - q.holes
 	switch {
@@ -163,8 +168,19 @@ func (q *dueQueue) tidy() {
 			}
 		}
 	}
+	// Shrink only an array that has stayed small over as many operations as it has
+	// entries, or shrinkAfter: a queue that empties and fills up again between
+	// convergence passes (the crashed keys of one delay) keeps its array instead of
+	// halving it after each pass and growing it back by doubling, while the array of a
+	// one-off burst (the millions of UNCLAIMED rows of a start-up) still goes in a few
+	// steps of shrinkAfter operations each.
 	if c := cap(q.items); c > minHeapCap && len(q.items) < c/4 {
-		q.items = append(make([]dueItem, 0, c/2), q.items...)
+		if q.small++; q.small >= min(c, shrinkAfter) {
+			q.items = append(make([]dueItem, 0, c/2), q.items...)
+			q.small = 0
+		}
+	} else {
+		q.small = 0
 	}
 }
 

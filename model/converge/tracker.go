@@ -30,6 +30,11 @@ type Tracker struct {
 	cfg   Config
 	src   Source
 	cells []string // the sorted cell list of the last Plan
+	// rawCells (nil = none) is the unsorted list the last Plan was given (kept, as cells
+	// is), whose sorted copy is cells: passing it again costs O(1), not a sort.
+	rawCells []string
+	// due is Plan's scratch list of the keys its queues return (reused pass to pass).
+	due []model.ActualLRPKey
 
 	guids guidTable
 	cell  cellTable
@@ -371,7 +376,14 @@ func sameSlice(a, b []string) bool {
 // that passes the same slice again (as control.Plane does while membership is
 // unchanged) costs O(1) instead of a comparison of every id.
 func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
-	if !sameSlice(cells, t.cells) && !strictlySorted(cells) {
+	switch {
+	case sameSlice(cells, t.cells):
+	case t.rawCells != nil && sameSlice(cells, t.rawCells): // sorted last time into t.cells
+		cells = t.cells
+	case strictlySorted(cells):
+		t.rawCells = nil
+	default:
+		t.rawCells = cells
 		cells = slices.Compact(slices.Sorted(slices.Values(cells)))
 	}
 	t.setCells(cells)
@@ -394,10 +406,17 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 		}
 		return nil
 	}
-	for _, k := range t.unclaimed.Due(now-t.cfg.StaleUnclaimed-1, nil) {
+	t.due = t.unclaimed.Due(now-t.cfg.StaleUnclaimed-1, t.due[:0])
+	if len(t.due) > 0 {
+		p.StaleUnclaimed = make([]model.ActualLRPKey, 0, len(t.due))
+	}
+	for _, k := range t.due {
 		if a, ok := t.src.ActualLRP(k, model.Ordinary); ok && staleUnclaimed(&a, desired(k.ProcessGUID), now, t.cfg) {
 			p.StaleUnclaimed = append(p.StaleUnclaimed, k)
 		}
+	}
+	if len(p.StaleUnclaimed) == 0 {
+		p.StaleUnclaimed = nil // as without the sizing: nil when none
 	}
 	slices.SortFunc(p.StaleUnclaimed, compareKey)
 
@@ -457,12 +476,20 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	slices.SortFunc(p.PromoteSuspects, compareKey)
 	p.SuspectRunning, p.SuspectClaimed = len(t.suspRunning), t.suspectClaimed
 
-	for _, k := range t.crashed.Due(now, nil) {
+	t.due = t.crashed.Due(now, t.due[:0])
+	if len(t.due) > 0 {
+		p.RestartCrashed = make([]model.ActualLRPKey, 0, len(t.due))
+	}
+	for _, k := range t.due {
 		if a, ok := t.src.ActualLRP(k, model.Ordinary); ok && restartDue(&a, desired(k.ProcessGUID), now) {
 			p.RestartCrashed = append(p.RestartCrashed, k)
 		}
 	}
+	if len(p.RestartCrashed) == 0 {
+		p.RestartCrashed = nil
+	}
 	slices.SortFunc(p.RestartCrashed, compareKey)
+	clear(t.due) // hold no guid strings until the next pass
 
 	t.planTasks(now, &p)
 	return p
