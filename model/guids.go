@@ -2,7 +2,9 @@ package model
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
+	"sort"
 	"unsafe"
 )
 
@@ -33,6 +35,7 @@ type GUIDs struct {
 	segs    []guidSeg   // the ids in order: first = 0, then each segment's first follows the last
 	blocks  []guidBlock // sorted by address (blockID)
 	created []guidBlock // the same, in order of creation (segments name them by index)
+	dir     guidDir     // blocks by address bits: blockID's O(1) way to its block
 }
 
 // guidSeg is a run of consecutive ids: a block's (blk >= 0, its index in created) or
@@ -44,11 +47,33 @@ type guidSeg struct {
 }
 
 type guidBlock struct {
-	s      string
+	// the fields blockID reads first
 	base   uintptr
-	stride int
-	first  int32
-	lens   []uint8 // length of each entry
+	size   uintptr // len(s)
+	stride uintptr
+	// recip is ceil(2^64/stride) when every offset into s fits in 32 bits and stride > 1:
+	// then off%stride == 0 iff off*recip <= recip-1, and off/stride is the high word of
+	// off*recip (Lemire, Kaser, Kurz, "Faster remainder by direct computation", 2019),
+	// a multiplication instead of a division. 0: divide.
+	recip uint64
+	first int32
+	lens  []uint8 // length of each entry
+	s     string
+}
+
+// guidDir maps an address to the blocks that may hold it in O(1): the span from the
+// lowest block's base to the highest block's end is cut into granules of 1<<shift bytes,
+// and upTo[g] counts the blocks (in address order) whose base is at or below granule
+// g's first byte. The last block at or below an address p in granule g is then block
+// upTo[g]-1, unless a block starts inside the granule (upTo[g] < upTo[g+1]: rare, only
+// where blocks meet); those few are searched. The granules are sized so that there are
+// at most max(4096, 4 blocks) of them (16 bytes a block, 16 KB at least).
+type guidDir struct {
+	lo    uintptr // the lowest block's base
+	span  uintptr // from lo to the end of the highest block; 0 when there is no block
+	shift uint
+	upTo  []int32 // len = granules + 1; the last entry counts all blocks
+	stale bool    // blocks changed since the directory was built
 }
 
 // NewGUIDs returns an empty table.
@@ -72,7 +97,8 @@ func (t *GUIDs) GUID(id int32) string {
 		return g.loose[k]
 	}
 	b := &t.created[g.blk]
-	return b.s[k*b.stride : k*b.stride+int(b.lens[k])]
+	at := k * int(b.stride)
+	return b.s[at : at+int(b.lens[k])]
 }
 
 // ID returns the guid's id, giving it the next one on first sight.
@@ -143,8 +169,11 @@ func (t *GUIDs) block(guids []string, stride int) ([]string, bool) {
 		copy(buf[i*stride:], g)
 		lens[i] = uint8(len(g))
 	}
-	b := guidBlock{s: unsafe.String(unsafe.SliceData(buf), len(buf)), stride: stride, first: t.n, lens: lens}
+	b := guidBlock{s: unsafe.String(unsafe.SliceData(buf), len(buf)), size: uintptr(len(buf)), stride: uintptr(stride), first: t.n, lens: lens}
 	b.base = uintptr(unsafe.Pointer(unsafe.StringData(b.s)))
+	if stride > 1 && uint64(len(buf)) <= 1<<32 {
+		b.recip = ^uint64(0)/uint64(stride) + 1
+	}
 	out := make([]string, len(guids))
 	for i := range guids {
 		out[i] = b.s[i*stride : i*stride+int(lens[i])]
@@ -161,6 +190,7 @@ func (t *GUIDs) block(guids []string, stride int) ([]string, bool) {
 	t.created = append(t.created, b)
 	i, _ := slices.BinarySearchFunc(t.blocks, b.base, func(x guidBlock, p uintptr) int { return cmp.Compare(x.base, p) })
 	t.blocks = slices.Insert(t.blocks, i, b)
+	t.dir.stale = true
 	return out, true
 }
 
@@ -180,25 +210,76 @@ func (t *GUIDs) reserve(n int) {
 
 // blockID returns the id of a guid that points at an entry of a block.
 func (t *GUIDs) blockID(guid string) (int32, bool) {
-	if len(t.blocks) == 0 || len(guid) == 0 {
-		return 0, false
+	if t.dir.stale {
+		t.dir.build(t.blocks)
 	}
 	p := uintptr(unsafe.Pointer(unsafe.StringData(guid)))
-	i, found := slices.BinarySearchFunc(t.blocks, p, func(x guidBlock, p uintptr) int { return cmp.Compare(x.base, p) })
-	if !found {
-		i--
-	}
-	if i < 0 {
+	off := p - t.dir.lo // wraps to a huge value below lo
+	if off >= t.dir.span || len(guid) == 0 {
 		return 0, false
 	}
-	b := &t.blocks[i]
-	off := p - b.base
-	if off >= uintptr(len(b.s)) || off%uintptr(b.stride) != 0 {
+	g := off >> t.dir.shift
+	i := int(t.dir.upTo[g]) // blocks at or below the granule's first byte
+	if next := int(t.dir.upTo[g+1]); next != i {
+		// Blocks start inside the granule: count those at or below p (a few where two
+		// blocks meet; a search if many small blocks share the granule).
+		if next-i > 8 {
+			i += sort.Search(next-i, func(j int) bool { return t.blocks[i+j].base > p })
+		} else {
+			for i < next && t.blocks[i].base <= p {
+				i++
+			}
+		}
+	}
+	// i >= 1: block 0's base is lo, at or below the first byte of every granule.
+	b := &t.blocks[i-1]
+	off = p - b.base
+	if off >= b.size {
 		return 0, false
 	}
-	k := off / uintptr(b.stride)
+	var k uintptr
+	if b.recip != 0 {
+		lo := uint64(off) * b.recip
+		if lo > b.recip-1 {
+			return 0, false // not at an entry's start
+		}
+		hi, _ := bits.Mul64(uint64(off), b.recip)
+		k = uintptr(hi)
+	} else {
+		if off%b.stride != 0 {
+			return 0, false
+		}
+		k = off / b.stride
+	}
 	if int(b.lens[k]) != len(guid) {
 		return 0, false
 	}
 	return b.first + int32(k), true
+}
+
+// build makes the directory of blocks (sorted by base, not overlapping: each is its own
+// allocation).
+func (d *guidDir) build(blocks []guidBlock) {
+	*d = guidDir{upTo: d.upTo[:0]}
+	if len(blocks) == 0 {
+		return
+	}
+	last := &blocks[len(blocks)-1]
+	d.lo = blocks[0].base
+	d.span = last.base + last.size - d.lo
+	limit := uintptr(max(4096, 4*len(blocks)))
+	for (d.span-1)>>d.shift >= limit {
+		d.shift++
+	}
+	granules := int((d.span-1)>>d.shift) + 1
+	d.upTo = slices.Grow(d.upTo, granules+1)[:granules+1]
+	j := 0
+	for g := range granules {
+		start := d.lo + uintptr(g)<<d.shift
+		for j < len(blocks) && blocks[j].base <= start {
+			j++
+		}
+		d.upTo[g] = int32(j)
+	}
+	d.upTo[granules] = int32(len(blocks))
 }

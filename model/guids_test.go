@@ -2,9 +2,11 @@ package model
 
 import (
 	"math/rand/v2"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestGUIDsBlock(t *testing.T) {
@@ -150,5 +152,230 @@ func TestGUIDsMatchesMap(t *testing.T) {
 	}
 	if blocks == 0 {
 		t.Fatal("no block was ever used for lookups: the test does not cover the address path")
+	}
+}
+
+// benchGUIDs is a table of 2,000 blocks of 1,000 guids (2 M ids) and 20,000 loose ids,
+// built once for all the Find benchmarks (building it takes about a second).
+var benchGUIDs struct {
+	g      *GUIDs
+	blocks []string // every block guid, as Block returned it
+	loose  []string // the loose guids, as ID was given them
+	copies []string // copies of block guids made elsewhere: found through the map
+}
+
+func benchTable(b *testing.B) {
+	b.Helper()
+	if benchGUIDs.g != nil {
+		return
+	}
+	g := NewGUIDs()
+	var all, loose []string
+	for blk := 0; blk < 2000; blk++ {
+		in := make([]string, 1000)
+		for i := range in {
+			in[i] = "app-" + strconv.Itoa(blk) + "-" + strconv.Itoa(i)
+		}
+		all = append(all, g.Block(in)...)
+		if blk%100 == 0 { // loose ids in between, as a driver adds apps one by one
+			for i := 0; i < 1000; i++ {
+				s := "loose-" + strconv.Itoa(blk) + "-" + strconv.Itoa(i)
+				g.ID(s)
+				loose = append(loose, s)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	copies := make([]string, 20000)
+	for i := range copies {
+		copies[i] = strings.Clone(all[r.IntN(len(all))])
+	}
+	benchGUIDs.g, benchGUIDs.blocks, benchGUIDs.loose, benchGUIDs.copies = g, all, loose, copies
+}
+
+// BenchmarkGUIDsFind: ns per Find of guids drawn at random (from 2 M block guids, the
+// loose guids, copies of block guids, unknown strings) in a table of 2,000 blocks.
+func BenchmarkGUIDsFind(b *testing.B) {
+	benchTable(b)
+	g := benchGUIDs.g
+	unknown := make([]string, 1<<12)
+	for i := range unknown {
+		unknown[i] = "nope-" + strconv.Itoa(i)
+	}
+	for _, bc := range []struct {
+		name string
+		from []string
+		want bool
+	}{
+		{"block", benchGUIDs.blocks, true},
+		{"loose", benchGUIDs.loose, true},
+		{"copy", benchGUIDs.copies, true},
+		{"unknown", unknown, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(3, 4))
+			pick := make([]string, 1<<16)
+			for i := range pick {
+				pick[i] = bc.from[r.IntN(len(bc.from))]
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			found := 0
+			for i := 0; i < b.N; i++ {
+				if _, ok := g.Find(pick[i&(len(pick)-1)]); ok {
+					found++
+				}
+			}
+			if bc.want && found != b.N || !bc.want && found != 0 {
+				b.Fatalf("found %d of %d", found, b.N)
+			}
+		})
+	}
+}
+
+// searchBlockID is blockID as it was before the address directory: a binary search over
+// the blocks by base and a division. The differential test holds the directory to it.
+func searchBlockID(t *GUIDs, guid string) (int32, bool) {
+	if len(t.blocks) == 0 || len(guid) == 0 {
+		return 0, false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(guid)))
+	i := sort.Search(len(t.blocks), func(i int) bool { return t.blocks[i].base > p }) - 1
+	if i < 0 {
+		return 0, false
+	}
+	b := &t.blocks[i]
+	off := p - b.base
+	if off >= uintptr(len(b.s)) || off%b.stride != 0 {
+		return 0, false
+	}
+	k := off / b.stride
+	if int(b.lens[k]) != len(guid) {
+		return 0, false
+	}
+	return b.first + int32(k), true
+}
+
+// TestGUIDsFindMatchesSearch: Find agrees with the binary search over blocks plus the
+// map, for strings at every kind of address: block entries, substrings starting at any
+// byte of a block (inside an entry, in its padding, at an entry with another length),
+// copies made elsewhere, loose guids, empty strings. The tables mix big and tiny blocks,
+// strides of 1 (divided) and more (multiplied by the reciprocal), and many tiny blocks
+// far from a big one, so that granules holding several blocks are searched.
+func TestGUIDsFindMatchesSearch(t *testing.T) {
+	var crowded, divided, multiplied bool
+	for seed := uint64(1); seed <= 12; seed++ {
+		r := rand.New(rand.NewPCG(seed, 7))
+		g := NewGUIDs()
+		ref := map[string]int32{}
+		var probes []string
+		name := func(width int) string {
+			b := make([]byte, width)
+			for i := range b {
+				b[i] = "abc\x00-"[r.IntN(5)] // NUL bytes too: guids are any bytes
+			}
+			return string(b)
+		}
+		check := func(s string) {
+			t.Helper()
+			want, wok := searchBlockID(g, s)
+			// The address path alone agrees too (Find would hide a miss behind the map).
+			if id, ok := g.blockID(s); ok != wok || id != want {
+				t.Fatalf("seed %d: blockID(%q) = %d, %v; the search gives %d, %v", seed, s, id, ok, want, wok)
+			}
+			if !wok {
+				want, wok = g.ids[s]
+			}
+			if rid, rok := ref[s]; rok != wok || rid != want {
+				t.Fatalf("seed %d: reference search says %d, %v for %q; the plain map %d, %v", seed, want, wok, s, rid, rok)
+			}
+			got, ok := g.Find(s)
+			if ok != wok || got != want {
+				t.Fatalf("seed %d: Find(%q) = %d, %v; the search gives %d, %v", seed, s, got, ok, want, wok)
+			}
+		}
+		for op := 0; op < 60; op++ {
+			switch k := r.IntN(6); {
+			case k == 0: // loose guids
+				for range 1 + r.IntN(20) {
+					s := name(1 + r.IntN(12))
+					if _, ok := ref[s]; !ok {
+						ref[s] = int32(len(ref))
+					}
+					g.ID(s)
+					probes = append(probes, s)
+				}
+			case k == 1: // a burst of tiny blocks (one short guid each)
+				for range 20 + r.IntN(40) {
+					s := name(1 + r.IntN(3))
+					if _, ok := ref[s]; !ok {
+						ref[s] = int32(len(ref))
+					}
+					probes = append(probes, g.Block([]string{s})...)
+				}
+			case k == 2 && op%20 == 2: // now and then a big block, far from the rest
+				in := make([]string, 20000+r.IntN(20000))
+				for i := range in {
+					in[i] = "big-" + strconv.Itoa(int(seed)) + "-" + strconv.Itoa(op) + "-" + strconv.Itoa(i) + strings.Repeat("x", r.IntN(100))
+				}
+				for _, s := range in {
+					if _, ok := ref[s]; !ok {
+						ref[s] = int32(len(ref))
+					}
+				}
+				probes = append(probes, g.Block(in)...)
+			default: // a block of random width, single bytes sometimes (stride 1)
+				w := 1
+				if r.IntN(3) > 0 {
+					w = 1 + r.IntN(40)
+				}
+				in := make([]string, 1+r.IntN(300))
+				for i := range in {
+					in[i] = name(1 + r.IntN(w))
+				}
+				out := g.Block(in)
+				for i, s := range in {
+					if _, ok := ref[s]; !ok {
+						ref[s] = int32(len(ref))
+					}
+					if out[i] != s {
+						t.Fatalf("seed %d: Block returned %q for %q", seed, out[i], s)
+					}
+				}
+				probes = append(probes, out...)
+			}
+			check("")
+			for range 200 {
+				s := probes[r.IntN(len(probes))]
+				check(s)
+				check(strings.Clone(s))
+				check(s[:r.IntN(len(s)+1)])
+				check(s[r.IntN(len(s)+1):])
+				if len(g.created) > 0 {
+					b := &g.created[r.IntN(len(g.created))]
+					off := r.IntN(len(b.s))
+					check(b.s[off : off+r.IntN(min(300, len(b.s)-off)+1)])
+				}
+			}
+		}
+		// Every byte of a few blocks, at its entry's length and one byte longer.
+		for _, b := range g.created[:min(len(g.created), 40)] {
+			for off := range len(b.s) {
+				l := int(b.lens[off/int(b.stride)])
+				check(b.s[off:min(off+l, len(b.s))])
+				check(b.s[off:min(off+l+1, len(b.s))])
+			}
+		}
+		g.blockID("") // the directory is built
+		for gi := 0; gi+1 < len(g.dir.upTo); gi++ {
+			crowded = crowded || g.dir.upTo[gi+1]-g.dir.upTo[gi] > 8
+		}
+		for _, b := range g.blocks {
+			divided = divided || b.recip == 0
+			multiplied = multiplied || b.recip != 0
+		}
+	}
+	if !crowded || !divided || !multiplied {
+		t.Fatalf("coverage: a granule with > 8 blocks %v, a divided block %v, a multiplied one %v; want all", crowded, divided, multiplied)
 	}
 }

@@ -72,7 +72,7 @@ type AuctionRound struct {
 	LRPsPlaced, LRPsFailed, TasksPlaced, TasksFailed int
 	// Waits holds, for each placed item, the seconds from its request to its placement.
 	Waits []float64
-	// Failures counts placement errors by text.
+	// Failures counts placement errors by text; nil when nothing failed.
 	Failures map[string]int
 }
 
@@ -84,13 +84,26 @@ type Plane struct {
 	alg auction.Algorithm
 	rng *rand.Rand
 
-	// The auctioneer's queue: work requested since the last batch began.
+	// The auctioneer's queue: work requested since the last batch began. lrpQueue is
+	// carved from chunks: a batch's items stay where they are after the batch (results
+	// and Work point at them) and the next batch continues in the rest of the chunk, so
+	// every element of a chunk is written once. lrpQueued is the plane's alone and is
+	// reused from batch to batch.
 	lrpQueue   []auction.LRP
 	lrpQueued  []time.Duration
 	taskQueue  []auction.Task
 	taskQueued []time.Duration
 	auctioning bool
-	lastBatch  int // LRPs in the last batch: the next queue's starting capacity
+	lastBatch  int // LRPs in the last batch (at most 1,024): sizes the next queue chunk
+
+	// RunAuction's scratch, reused from round to round (none of it reaches Ready).
+	round    uint64               // rounds run: marks the entries of cellWork made by this one
+	cellWork map[string]cellEntry // the Work index of each cell that won in round
+	lrpWin   []int32              // per LRP result: its Work (from the round's first), or -1
+	taskWin  []int32              // per task result: the same
+	wins     []cellWins           // per Work of the round: the cell and its items
+	guidBuf  []byte               // the round's instance guids, before they become one string
+	guidEnd  []int32              // where each guid ends in guidBuf
 
 	now time.Duration
 	// presence: the live cells. A cell that heartbeats (Heartbeat) has an expiry in
@@ -174,22 +187,16 @@ func (p *Plane) ExpectLRPs(n int) {
 	p.lrpQueued = slices.Grow(p.lrpQueued, n)
 }
 
+// lrpChunk is the number of LRPs of a queue chunk (136 bytes each: ~17 KB, a few
+// steady-state batches).
+const lrpChunk = 128
+
 // collect moves the BBS's outbox into the plane's: auction requests join the queue,
 // everything else is passed on to the driver.
 func (p *Plane) collect() {
 	r := p.bbs.Ready()
-	if p.lrpQueue == nil && len(r.LRPStarts) > 0 {
-		// Start the batch at the size of the last one: appends from nothing would copy a
-		// steady state's batches of tens of items four or five times each.
-		n := max(len(r.LRPStarts), p.lastBatch)
-		p.lrpQueue, p.lrpQueued = make([]auction.LRP, 0, n), make([]time.Duration, 0, n)
-	}
-	for _, s := range r.LRPStarts {
-		p.lrpQueue = append(p.lrpQueue, auction.LRP{
-			ProcessGUID: s.Key.ProcessGUID, Index: s.Key.Index, Domain: s.Domain,
-			Resource: s.Resource, PlacementConstraint: s.Constraint, MaxPerCell: s.MaxPerCell,
-		})
-		p.lrpQueued = append(p.lrpQueued, p.now)
+	if len(r.LRPStarts) > 0 {
+		p.queueLRPs(r.LRPStarts)
 	}
 	for _, s := range r.TaskStarts {
 		p.taskQueue = append(p.taskQueue, auction.Task{
@@ -197,14 +204,50 @@ func (p *Plane) collect() {
 		})
 		p.taskQueued = append(p.taskQueued, p.now)
 	}
-	p.out.StopLRPs = appendOrTake(p.out.StopLRPs, r.StopLRPs)
-	p.out.CancelTasks = appendOrTake(p.out.CancelTasks, r.CancelTasks)
-	p.out.Callbacks = appendOrTake(p.out.Callbacks, r.Callbacks)
-	p.out.Events = appendOrTake(p.out.Events, r.Events)
+	if len(r.StopLRPs) > 0 {
+		p.out.StopLRPs = appendOrTake(p.out.StopLRPs, r.StopLRPs)
+	}
+	if len(r.CancelTasks) > 0 {
+		p.out.CancelTasks = appendOrTake(p.out.CancelTasks, r.CancelTasks)
+	}
+	if len(r.Callbacks) > 0 {
+		p.out.Callbacks = appendOrTake(p.out.Callbacks, r.Callbacks)
+	}
+	if len(r.Events) > 0 {
+		p.out.Events = appendOrTake(p.out.Events, r.Events)
+	}
 	if !p.auctioning && (len(p.lrpQueue) > 0 || len(p.taskQueue) > 0) {
 		p.auctioning = true
 		p.out.StartAuction = true
 	}
+}
+
+// queueLRPs adds start requests to the auction queue.
+func (p *Plane) queueLRPs(starts []bbs.LRPStart) {
+	q, n := p.lrpQueue, len(p.lrpQueue)
+	if cap(q)-n < len(starts) {
+		// A new chunk, with room for this batch as large as the last one and then a few
+		// more batches; the queue so far moves (nothing points at it before the auction).
+		c := max(lrpChunk, n+len(starts), 2*p.lastBatch)
+		if n > 0 {
+			c = max(c, 2*(n+len(starts))) // a large batch growing: double, as append would
+		}
+		nq := make([]auction.LRP, n, c)
+		copy(nq, q)
+		q = nq
+	}
+	q = q[:n+len(starts)]
+	for i := range starts {
+		s, l := &starts[i], &q[n+i]
+		l.ProcessGUID, l.Index, l.Domain = s.Key.ProcessGUID, s.Key.Index, s.Domain
+		l.Resource, l.PlacementConstraint, l.MaxPerCell = s.Resource, s.Constraint, s.MaxPerCell
+	}
+	p.lrpQueue = q
+	queued := slices.Grow(p.lrpQueued, len(starts))
+	for range starts {
+		queued = append(queued, p.now)
+	}
+	p.lrpQueued = queued
 }
 
 // appendOrTake appends more to dst, or returns more itself when dst is empty: the BBS

@@ -2,6 +2,8 @@ package control
 
 import (
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +260,150 @@ func TestExpectLRPs(t *testing.T) {
 				t.Fatalf("work %d item %d differs: %+v vs %+v", i, j, a, b)
 			}
 		}
+	}
+}
+
+// lrpTimes follows the first occurrence of each deduplicated LRP: results point at
+// their item in the batch, or (a Schedule that copied them) are matched by key.
+func TestLRPTimes(t *testing.T) {
+	batch := []auction.LRP{
+		{ProcessGUID: "a", Index: 0}, {ProcessGUID: "b", Index: 0}, {ProcessGUID: "a", Index: 0},
+		{ProcessGUID: "a", Index: 1}, {ProcessGUID: "b", Index: 0},
+	}
+	queued := []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s}
+	// a/0 at 1 s, b/0 at 2 s, a/1 at 4 s: the repeats (3 s, 5 s) are not theirs.
+	want := []time.Duration{1 * s, 2 * s, 4 * s}
+	copies := []auction.LRP{batch[0], batch[1], batch[3]}
+	tests := []struct {
+		name string
+		res  []auction.LRPResult
+	}{
+		{"pointers into the batch", []auction.LRPResult{{LRP: &batch[0]}, {LRP: &batch[1]}, {LRP: &batch[3]}}},
+		{"copies, by key", []auction.LRPResult{{LRP: &copies[0]}, {LRP: &copies[1]}, {LRP: &copies[2]}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lrpTimes(batch, tt.res, queued); !slices.Equal(got, want) {
+				t.Errorf("times %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("no repeats", func(t *testing.T) {
+		res := []auction.LRPResult{{LRP: &batch[0]}, {LRP: &batch[1]}}
+		if got := lrpTimes(batch[:2], res, queued[:2]); &got[0] != &queued[0] {
+			t.Error("a batch without repeats did not use the queue times as they are")
+		}
+	})
+}
+
+// The Works of a round share one array but cannot reach each other; the items of a
+// batch stay as they were while later batches fill the rest of the queue's chunk; a
+// round without failures has no Failures map.
+func TestWorkOwnership(t *testing.T) {
+	p := newPlane(t)
+	st := cells(t, 4, 4096)
+	for i := 0; i < 4; i++ {
+		if err := p.DesireLRP(0, lrp("app-"+string(rune('a'+i)), 3, 128)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Ready()
+	p.RunAuction(s, st)
+	r := p.Ready()
+	if len(r.Work) < 2 {
+		t.Fatalf("work on %d cells, want several", len(r.Work))
+	}
+	if r.Auctions[0].Failures != nil {
+		t.Errorf("failures %v in a round where all placed", r.Auctions[0].Failures)
+	}
+	type item struct {
+		guid     string
+		index    int
+		mem      int
+		instance string
+	}
+	var held []item
+	var ptrs []*auction.LRP
+	for _, w := range r.Work {
+		if cap(w.LRPs) != len(w.LRPs) {
+			t.Errorf("work for %s: cap %d > len %d: an append would write into another Work", w.CellID, cap(w.LRPs), len(w.LRPs))
+		}
+		for _, l := range w.LRPs {
+			held = append(held, item{l.ProcessGUID, l.Index, l.MemoryMB, l.InstanceGUID})
+			ptrs = append(ptrs, l.LRP)
+		}
+	}
+	// An append to the first Work leaves the second as it was.
+	second := r.Work[1].LRPs[0]
+	_ = append(r.Work[0].LRPs, LRPWork{InstanceGUID: "intruder"})
+	if r.Work[1].LRPs[0] != second {
+		t.Fatal("appending to one Work changed another")
+	}
+	// More batches: their items go after this batch's in the queue chunk.
+	for round := 0; round < 3; round++ {
+		if err := p.DesireLRP(2*s, lrp("more-"+string(rune('a'+round)), 2, 64)); err != nil {
+			t.Fatal(err)
+		}
+		p.Ready()
+		p.RunAuction(3*s, st)
+		p.Ready()
+	}
+	for i, l := range ptrs {
+		if got := (item{l.ProcessGUID, l.Index, l.MemoryMB, held[i].instance}); got != held[i] {
+			t.Fatalf("item %d of the first batch is now %+v, was %+v", i, got, held[i])
+		}
+	}
+}
+
+// A round of more than maxScratch placements gives each Work its own arrays and spreads
+// the instance guids over several strings; they are still i-1, i-2, ... in placement
+// order, and the scratch it grew is let go.
+func TestLargeRound(t *testing.T) {
+	p := newPlane(t)
+	st := auction.NewState(auction.DefaultSettings())
+	const cellsN, apps, perApp = 40, 850, 20 // 17,000 instances > maxScratch (16,384)
+	for i := 0; i < cellsN; i++ {
+		tot := model.Resources{MemoryMB: 1 << 20, DiskMB: 1 << 20, Containers: 1000}
+		c := model.Cell{ID: "cell-" + strconv.Itoa(i), Zone: "z" + strconv.Itoa(i%3), Index: i / 3,
+			Total: tot, Available: tot, RootFSProviders: []string{"preloaded:cflinuxfs4"}}
+		if err := st.AddCell(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ExpectLRPs(apps * perApp)
+	for i := 0; i < apps; i++ {
+		if err := p.DesireLRP(0, lrp("app-"+strconv.Itoa(i), perApp, 16)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Ready()
+	p.RunAuction(s, st)
+	r := p.Ready()
+	if r.Auctions[0].LRPsPlaced != apps*perApp || apps*perApp <= maxScratch {
+		t.Fatalf("placed %d, want %d (> %d)", r.Auctions[0].LRPsPlaced, apps*perApp, maxScratch)
+	}
+	seen := make([]bool, apps*perApp+1)
+	for _, w := range r.Work {
+		if cap(w.LRPs) != len(w.LRPs) {
+			t.Errorf("work for %s: cap %d, len %d", w.CellID, cap(w.LRPs), len(w.LRPs))
+		}
+		last := uint64(0)
+		for _, l := range w.LRPs {
+			n, err := strconv.ParseUint(strings.TrimPrefix(l.InstanceGUID, "i-"), 36, 64)
+			if err != nil || !strings.HasPrefix(l.InstanceGUID, "i-") || n == 0 || n > apps*perApp || seen[n] || n <= last {
+				t.Fatalf("instance guid %q on %s after i-%s: want the next of i-1 .. i-%d, rising within a cell",
+					l.InstanceGUID, w.CellID, strconv.FormatUint(last, 36), apps*perApp)
+			}
+			seen[n], last = true, n
+		}
+	}
+	if p.InstancesIssued() != apps*perApp {
+		t.Errorf("issued %d, want %d", p.InstancesIssued(), apps*perApp)
+	}
+	if cap(p.lrpWin) > maxScratch || cap(p.lrpQueued) > maxScratch || cap(p.guidBuf) > maxScratch {
+		t.Errorf("scratch kept after a large round: lrpWin %d, lrpQueued %d, guidBuf %d", cap(p.lrpWin), cap(p.lrpQueued), cap(p.guidBuf))
+	}
+	if p.lrpQueue != nil {
+		t.Errorf("the large batch's queue (cap %d) is kept for the next one", cap(p.lrpQueue))
 	}
 }

@@ -14,4 +14,11 @@
 // time. An auction round is two steps, because fetching cell states takes time in both
 // worlds: Ready().StartAuction asks the driver to fetch states, and the driver calls
 // RunAuction(now, cells) when it has them.
+//
+// What Ready and TakeEvents return is the driver's: the plane never writes to those
+// slices and maps again. The Works of a round share arrays (one of LRPWork, one of
+// tasks), each Work's slices capped at their length, so that appending to one cannot
+// reach another; each LRPWork points at its item in the auction queue, whose elements
+// are written once (a batch's chunk goes on serving later batches only past its end).
+// Allocation per steady-state round is a handful of arrays, not one per item.
 package control

@@ -160,68 +160,241 @@ func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
 	batch := auction.Batch{LRPs: p.lrpQueue, Tasks: p.taskQueue}
 	p.lastBatch = min(len(batch.LRPs), 1024)
 	lrpQueued, taskQueued := p.lrpQueued, p.taskQueued
-	p.lrpQueue, p.lrpQueued, p.taskQueue, p.taskQueued = nil, nil, nil, nil
+	p.lrpQueued = nil // back (emptied) after the round
+	// The next batch continues in the rest of a small chunk (this batch's items stay as
+	// they are: the results point at them); a large one is let go with its batch.
+	p.lrpQueue = nil
+	if n := len(batch.LRPs); cap(batch.LRPs) <= maxKeptChunk && cap(batch.LRPs) > n {
+		p.lrpQueue = batch.LRPs[n:n]
+	}
+	p.taskQueue, p.taskQueued = nil, nil
 	p.auctioning = false
 
 	res := cells.Schedule(batch, p.alg, p.rng)
-	round := AuctionRound{At: now, LRPs: len(res.LRPs), Tasks: len(res.Tasks), Failures: map[string]int{}}
-	byCell := map[string]int{}
-	work := func(cellID string) *Work {
-		i, ok := byCell[cellID]
-		if !ok {
-			i = len(p.out.Work)
-			byCell[cellID] = i
-			p.out.Work = append(p.out.Work, Work{CellID: cellID})
-		}
-		return &p.out.Work[i]
-	}
-	// Results come back deduplicated in input order; the queue times follow the first
-	// occurrence of each item.
-	lrpTime := queueTimes(len(batch.LRPs), len(res.LRPs), func(i int) string {
-		return batch.LRPs[i].ProcessGUID + "\x00" + strconv.Itoa(batch.LRPs[i].Index)
-	}, lrpQueued)
+	round := AuctionRound{At: now, LRPs: len(res.LRPs), Tasks: len(res.Tasks)}
+	lrpTime := lrpTimes(batch.LRPs, res.LRPs, lrpQueued)
 	taskTime := queueTimes(len(batch.Tasks), len(res.Tasks), func(i int) string { return batch.Tasks[i].GUID }, taskQueued)
-	for i, r := range res.LRPs {
-		key := model.ActualLRPKey{ProcessGUID: r.ProcessGUID, Index: r.Index}
+
+	// First pass: failures go to the BBS (in result order, LRPs then tasks, as before),
+	// winners to their cell's Work, counted so that the Works are built with one array
+	// of LRPWork and one of tasks for the whole round.
+	p.round++
+	p.wins = p.wins[:0]
+	p.lrpWin = slices.Grow(p.lrpWin[:0], len(res.LRPs))[:len(res.LRPs)]
+	for i := range res.LRPs {
+		r := &res.LRPs[i]
 		if r.Error != "" {
+			p.lrpWin[i] = -1
 			round.LRPsFailed++
-			round.Failures[r.Error]++
-			if err := p.bbs.FailActualLRP(now, key, r.Error); err != nil {
-				// The instance changed since it was requested (removed, claimed by an
-				// earlier batch): nothing to record, as in Diego.
-				continue
-			}
+			round.count(r.Error)
+			// An error: the instance changed since it was requested (removed, claimed
+			// by an earlier batch): nothing to record, as in Diego.
+			_ = p.bbs.FailActualLRP(now, model.ActualLRPKey{ProcessGUID: r.ProcessGUID, Index: r.Index}, r.Error)
 			continue
 		}
+		w := p.win(r.CellID)
+		p.wins[w].lrps++
+		p.lrpWin[i] = w
 		round.LRPsPlaced++
-		round.Waits = append(round.Waits, (now - lrpTime[i]).Seconds())
-		p.instances++
-		w := work(r.CellID)
-		w.LRPs = append(w.LRPs, LRPWork{LRP: res.LRPs[i].LRP, InstanceGUID: instanceGUID(p.instances)})
 	}
-	for i, r := range res.Tasks {
+	p.taskWin = slices.Grow(p.taskWin[:0], len(res.Tasks))[:len(res.Tasks)]
+	for i := range res.Tasks {
+		r := &res.Tasks[i]
 		if r.Error != "" {
+			p.taskWin[i] = -1
 			round.TasksFailed++
-			round.Failures[r.Error]++
+			round.count(r.Error)
 			_ = p.bbs.RejectTask(now, r.GUID, r.Error)
 			continue
 		}
+		w := p.win(r.CellID)
+		p.wins[w].tasks++
+		p.taskWin[i] = w
 		round.TasksPlaced++
+	}
+
+	// Second pass: the Works, carved from one array each.
+	placed := round.LRPsPlaced + round.TasksPlaced
+	if placed > 0 {
+		round.Waits = make([]float64, 0, placed)
+	}
+	first := len(p.out.Work)
+	p.out.Work = slices.Grow(p.out.Work, len(p.wins))
+	var lrps []LRPWork
+	var tasks []auction.Task
+	if placed <= maxScratch {
+		if round.LRPsPlaced > 0 {
+			lrps = make([]LRPWork, round.LRPsPlaced)
+		}
+		if round.TasksPlaced > 0 {
+			tasks = make([]auction.Task, round.TasksPlaced)
+		}
+	}
+	// A large round (a first auction of millions) gives each cell its own arrays
+	// instead: a driver lets each go as it carries the Work out.
+	own := placed > maxScratch
+	for i := range p.wins {
+		c := &p.wins[i]
+		w := Work{CellID: c.cellID}
+		switch {
+		case c.lrps > 0 && own:
+			w.LRPs = make([]LRPWork, 0, c.lrps)
+		case c.lrps > 0:
+			w.LRPs, lrps = lrps[:0:c.lrps], lrps[c.lrps:]
+		}
+		switch {
+		case c.tasks > 0 && own:
+			w.Tasks = make([]auction.Task, 0, c.tasks)
+		case c.tasks > 0:
+			w.Tasks, tasks = tasks[:0:c.tasks], tasks[c.tasks:]
+		}
+		p.out.Work = append(p.out.Work, w)
+		c.cellID = ""
+	}
+	var guids string // instance guids, guidsPerString at a time
+	var ends []int32
+	k, start, left := 0, int32(0), round.LRPsPlaced
+	for i := range res.LRPs {
+		wi := p.lrpWin[i]
+		if wi < 0 {
+			continue
+		}
+		if k == len(ends) {
+			guids, ends = p.instanceGUIDs(min(left, guidsPerString))
+			k, start, left = 0, 0, left-len(ends)
+		}
+		round.Waits = append(round.Waits, (now - lrpTime[i]).Seconds())
+		w := &p.out.Work[first+int(wi)]
+		w.LRPs = append(w.LRPs, LRPWork{LRP: res.LRPs[i].LRP, InstanceGUID: guids[start:ends[k]]})
+		start = ends[k]
+		k++
+	}
+	for i := range res.Tasks {
+		wi := p.taskWin[i]
+		if wi < 0 {
+			continue
+		}
 		round.Waits = append(round.Waits, (now - taskTime[i]).Seconds())
-		w := work(r.CellID)
-		w.Tasks = append(w.Tasks, r.Task)
+		w := &p.out.Work[first+int(wi)]
+		w.Tasks = append(w.Tasks, res.Tasks[i].Task)
 	}
 	p.out.Auctions = append(p.out.Auctions, round)
+	p.lrpQueued = scratch(lrpQueued)
+	p.shrinkScratch()
 	p.collect()
+}
+
+// maxKeptChunk: a queue chunk of up to this many LRPs (~280 KB) keeps serving batches
+// after one; a larger one (a first auction of millions) goes with its batch.
+const maxKeptChunk = 2048
+
+// maxScratch bounds the scratch kept between rounds (elements of each buffer): a first
+// auction of millions would otherwise leave megabytes behind.
+const maxScratch = 1 << 14
+
+// cellEntry is a cell's Work in the round that wrote it.
+type cellEntry struct {
+	round uint64
+	work  int32
+}
+
+// cellWins counts what one cell won in a round.
+type cellWins struct {
+	cellID      string
+	lrps, tasks int
+}
+
+// count adds a placement error to the round's Failures (made at the first).
+func (r *AuctionRound) count(err string) {
+	if r.Failures == nil {
+		r.Failures = map[string]int{}
+	}
+	r.Failures[err]++
+}
+
+// win returns the index of the cell's Work in the round (from its first), adding one on
+// the cell's first win.
+func (p *Plane) win(cellID string) int32 {
+	if p.cellWork == nil {
+		p.cellWork = map[string]cellEntry{}
+	}
+	e, ok := p.cellWork[cellID]
+	if ok && e.round == p.round {
+		return e.work
+	}
+	w := int32(len(p.wins))
+	p.wins = append(p.wins, cellWins{cellID: cellID})
+	p.cellWork[cellID] = cellEntry{round: p.round, work: w}
+	return w
+}
+
+// shrinkScratch lets go of scratch that a large round grew: what stays is bounded.
+func (p *Plane) shrinkScratch() {
+	p.lrpWin, p.taskWin = scratch(p.lrpWin), scratch(p.taskWin)
+	p.wins, p.guidBuf, p.guidEnd = scratch(p.wins), scratch(p.guidBuf), scratch(p.guidEnd)
+	if len(p.cellWork) > maxScratch {
+		p.cellWork = nil // more cells than a run keeps (churned ids): start again
+	}
+}
+
+// scratch empties a buffer for the next round, or drops it if it grew past maxScratch.
+func scratch[T any](s []T) []T {
+	if cap(s) > maxScratch {
+		return nil
+	}
+	return s[:0]
+}
+
+// guidsPerString is the most instance guids that share one string (~7 KB).
+const guidsPerString = 1024
+
+// instanceGUIDs names the next n instances the auctioneer places (p.instances+1 ..
+// p.instances+n): one string holds them all, guid k ending at ends[k], so that a round
+// costs one allocation for its guids rather than two per instance.
+func (p *Plane) instanceGUIDs(n int) (all string, ends []int32) {
+	buf, ends := p.guidBuf[:0], p.guidEnd[:0]
+	for range n {
+		p.instances++
+		buf = appendInstanceGUID(buf, p.instances)
+		ends = append(ends, int32(len(buf)))
+	}
+	p.guidBuf, p.guidEnd = buf, ends
+	return string(buf), ends
+}
+
+// lrpTimes returns the queue time of each LRP result. Results come back deduplicated,
+// in input order of first occurrence, each pointing at that occurrence in the batch:
+// following the batch with a cursor finds each one's index, without keys.
+func lrpTimes(batch []auction.LRP, res []auction.LRPResult, queued []time.Duration) []time.Duration {
+	if len(res) == len(batch) {
+		return queued // nothing was deduplicated: results follow the input one to one
+	}
+	out := make([]time.Duration, len(res))
+	j := 0
+	for i := range res {
+		for j < len(batch) && &batch[j] != res[i].LRP {
+			j++
+		}
+		if j == len(batch) { // a result that does not point into the batch: go by keys
+			type key struct {
+				guid  string
+				index int
+			}
+			return queueTimes(len(batch), len(res), func(i int) key { return key{batch[i].ProcessGUID, batch[i].Index} }, queued)
+		}
+		out[i] = queued[j]
+		j++
+	}
+	return out
 }
 
 // queueTimes returns the queue time of each deduplicated item, in order of first
 // occurrence, given n items named by key and their queue times.
-func queueTimes(n, unique int, key func(int) string, queued []time.Duration) []time.Duration {
+func queueTimes[K comparable](n, unique int, key func(int) K, queued []time.Duration) []time.Duration {
 	if unique == n {
 		return queued // nothing was deduplicated: results follow the input one to one
 	}
-	seen := make(map[string]struct{}, n)
+	seen := make(map[K]struct{}, n)
 	out := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
 		k := key(i)
@@ -234,8 +407,11 @@ func queueTimes(n, unique int, key func(int) string, queued []time.Duration) []t
 	return out
 }
 
-// instanceGUID names the n-th instance the auctioneer placed. Short and deterministic.
-func instanceGUID(n uint64) string { return "i-" + strconv.FormatUint(n, 36) }
+// appendInstanceGUID appends the guid of the n-th instance the auctioneer placed: "i-"
+// and n in base 36. Short and deterministic.
+func appendInstanceGUID(b []byte, n uint64) []byte {
+	return strconv.AppendUint(append(b, "i-"...), n, 36)
+}
 
 // Rep-side reports pass straight to the BBS; they exist on the plane so that a driver
 // needs no other object.
