@@ -3,8 +3,10 @@ package sim
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/diegolab/diegolab/engine"
+	"github.com/diegolab/diegolab/internal/prefetch"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/auction"
 	"github.com/diegolab/diegolab/model/control"
@@ -26,10 +28,13 @@ type cell struct {
 	model.Cell
 	ref   auction.CellRef // the auction State's handle of the cell (stale while it is out of the State)
 	state cellState
-	// containers lists the container ids on this cell in no particular order; each
-	// container keeps its position (cellPos) for O(1) removal. Iterations that can
-	// affect results go through sortedIDs.
+	// containers lists the container ids on this cell in no particular order, with
+	// holes (-1) where containers left; each container keeps its position (cellPos).
+	// Removal leaves a hole, listed in holes, which the next placement fills: unlike a
+	// swap with the last entry, it touches no other container (a cache miss per crash
+	// at scale). Iterations that can affect results go through sortedIDs.
 	containers []int32
+	holes      []int32
 	evacStart  time.Duration
 	partEnd    engine.Handle
 	// restoreAfterDrain: a restore-cell arrived while the cell was evacuating.
@@ -102,19 +107,38 @@ func (s *Sim) key(ct *container) model.ActualLRPKey {
 	return model.ActualLRPKey{ProcessGUID: s.apps.guid(ct.app), Index: int(ct.index)}
 }
 
-// place puts container id on cell c's list.
+// place puts container id on cell c's list, in a hole if there is one.
 func (s *Sim) place(c *cell, id int32) {
+	if n := len(c.holes); n > 0 {
+		i := c.holes[n-1]
+		c.holes = c.holes[:n-1]
+		c.containers[i] = id
+		s.containers.items[id].cellPos = i
+		return
+	}
 	s.containers.items[id].cellPos = int32(len(c.containers))
 	c.containers = append(c.containers, id)
 }
 
-// unplace takes container id off its cell's list (swap with the last).
+// unplace takes container id off its cell's list, leaving a hole.
 func (s *Sim) unplace(c *cell, id int32) {
 	i := s.containers.items[id].cellPos
-	last := c.containers[len(c.containers)-1]
-	c.containers[i] = last
-	s.containers.items[last].cellPos = i
-	c.containers = c.containers[:len(c.containers)-1]
+	c.containers[i] = -1
+	c.holes = append(c.holes, i)
+}
+
+// count is the number of containers on the cell.
+func (c *cell) count() int { return len(c.containers) - len(c.holes) }
+
+// ids returns a new slice of the cell's container ids, in list order.
+func (c *cell) ids() []int32 {
+	out := make([]int32, 0, c.count())
+	for _, id := range c.containers {
+		if id >= 0 {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // containerPool stores containers in a slice with a free list; ids are stable while a
@@ -386,4 +410,63 @@ func (s *Sim) cancelTask(guid string) {
 // writeCellEvent records a change of a cell's condition.
 func (s *Sim) writeCellEvent(now time.Duration, c *cell, state string) {
 	s.events.WriteCell(now, c.ID, c.Zone, state)
+}
+
+// prefetchAfter starts loading the container of an event that runs after the next one
+// (engine.SetPrefetch), so prefetchNext can read it without waiting.
+func (s *Sim) prefetchAfter(p engine.Payload) {
+	switch p.Kind {
+	case kStart, kCrash:
+		if uint64(p.A) < uint64(len(s.containers.items)) {
+			ct := &s.containers.items[p.A]
+			prefetch.Line(unsafe.Pointer(ct))
+			prefetch.Line(unsafe.Pointer(&ct.startedAt))
+		}
+	}
+}
+
+// prefetchNext starts loading what the next event will touch besides its container:
+// the app's instance slots and the BBS's proc first (independent of each other), then
+// the cell and, through it, the auction's record of the cell and counts.
+func (s *Sim) prefetchNext(p engine.Payload) {
+	switch p.Kind {
+	case kStart, kCrash:
+		if uint64(p.A) >= uint64(len(s.containers.items)) {
+			return
+		}
+		ct := &s.containers.items[p.A]
+		if ct.kind != kindLRP || uint64(ct.cell) >= uint64(len(s.cells)) {
+			return
+		}
+		if uint64(ct.app) < uint64(len(s.apps.inst)) {
+			prefetch.Line(unsafe.Pointer(&s.apps.inst[ct.app]))
+		}
+		s.store.PrefetchProc(ct.app)
+		c := s.cells[ct.cell]
+		prefetch.Line(unsafe.Pointer(c))
+		s.state.PrefetchLRP(c.ref, ct.app)
+	}
+}
+
+// prefetchWork starts loading what performing an auction's work will touch, for all its
+// LRPs at once (their cache misses overlap instead of following one another): the
+// containers the pool will hand out, the apps' instance slots and the BBS's procs.
+func (s *Sim) prefetchWork(work []control.Work) {
+	free := s.containers.free
+	for i := range work {
+		for j := range work[i].LRPs {
+			if n := len(free); n > 0 {
+				prefetch.Line(unsafe.Pointer(&s.containers.items[free[n-1]]))
+				free = free[:n-1]
+			}
+			id, ok := s.guids.Find(work[i].LRPs[j].ProcessGUID)
+			if !ok {
+				continue
+			}
+			if uint64(id) < uint64(len(s.apps.inst)) {
+				prefetch.Line(unsafe.Pointer(&s.apps.inst[id]))
+			}
+			s.store.PrefetchProc(id)
+		}
+	}
 }

@@ -24,6 +24,8 @@ func (s *Sim) drain(now time.Duration) {
 		for i := range r.Events {
 			s.observe(now, &r.Events[i])
 		}
+		// observe keeps nothing of an event: the BBS may reuse their storage.
+		s.plane.BBS().ReleaseReady()
 		s.m.cellsUp += len(r.PresenceGained) - len(r.PresenceLost)
 		for _, id := range r.PresenceLost {
 			ci, ok := s.cellByID[id]
@@ -50,6 +52,7 @@ func (s *Sim) drain(now time.Duration) {
 		if r.StartAuction {
 			s.k.After(s.sc.Auction.StateFetch.Sample(s.rLatency), s, engine.Payload{Kind: kAuction})
 		}
+		s.prefetchWork(r.Work)
 		for i := range r.Work {
 			s.perform(now, r.Work[i])
 			r.Work[i] = control.Work{} // done: let the collector have it
@@ -81,6 +84,7 @@ func (s *Sim) observeTaken(now time.Duration) {
 	for _, ev := range s.plane.TakeEvents() {
 		s.observe(now, &ev)
 	}
+	s.plane.BBS().ReleaseReady()
 }
 
 // observe records one state change and keeps the counters the metrics need.

@@ -158,7 +158,7 @@ func (s *Sim) crashCell(now time.Duration, ci int) {
 		s.stopHeartbeats(now, c)
 	}
 	c.state = cellCrashed
-	for _, id := range sortedIDs(c.containers) {
+	for _, id := range c.sortedIDs() {
 		s.deleteContainer(id)
 	}
 	if wasInAuction {
@@ -202,7 +202,7 @@ func (s *Sim) partitionEnd(now time.Duration, ci int) {
 func (s *Sim) bulkSync(now time.Duration, c *cell) {
 	var lrps []mcell.LRPContainer
 	var tasks []mcell.TaskContainer
-	for _, id := range sortedIDs(c.containers) {
+	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
 		st := mcell.Created
 		if ct.phase == phaseRunning {
@@ -231,6 +231,9 @@ func (s *Sim) bulkSync(now time.Duration, c *cell) {
 	if len(plan.DeleteLRPs) > 0 {
 		onCell := map[string]int32{}
 		for _, id := range c.containers {
+			if id < 0 {
+				continue // a hole
+			}
 			if ct := &s.containers.items[id]; ct.kind == kindLRP {
 				onCell[ct.guid] = id
 			}
@@ -262,7 +265,7 @@ func (s *Sim) rejoinAuction(c *cell) {
 		return
 	}
 	c.ref, _ = s.state.Ref(c.ID)
-	for _, id := range sortedIDs(c.containers) {
+	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
 		starting := ct.phase == phaseReserved
 		var err error
@@ -299,7 +302,7 @@ func (s *Sim) drainCell(now time.Duration, ci int) {
 // its replacement does) or deletes it (claimed instances at once; running ones once the
 // replacement runs).
 func (s *Sim) evacuate(now time.Duration, c *cell) {
-	for _, id := range sortedIDs(c.containers) {
+	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
 		if ct.kind != kindLRP {
 			continue
@@ -326,16 +329,16 @@ func (s *Sim) evacPoll(now time.Duration, ci int) {
 	}
 	s.evacuate(now, c)
 	timedOut := now-c.evacStart >= s.sc.Timers.EvacuationTimeout
-	if len(c.containers) > 0 && !timedOut {
+	if c.count() > 0 && !timedOut {
 		s.k.After(10*time.Second, s, engine.Payload{Kind: kEvacPoll, A: int64(ci)})
 		return
 	}
-	if len(c.containers) == 0 {
+	if c.count() == 0 {
 		s.m.evacuationsCompleted++
 	} else {
 		s.m.evacuationsTimedOut++
 	}
-	for _, id := range sortedIDs(c.containers) {
+	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
 		key, ik, kind, task, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.kind, ct.guid, ct.evacuating
 		s.deleteContainer(id)
@@ -378,8 +381,8 @@ func (s *Sim) restoreCell(now time.Duration, ci int) {
 	}
 }
 
-func sortedIDs(ids []int32) []int32 {
-	ids = slices.Clone(ids)
+func (c *cell) sortedIDs() []int32 {
+	ids := c.ids()
 	slices.Sort(ids)
 	return ids
 }

@@ -292,7 +292,7 @@ func (s *Sim) CellRows() []record.CellRow {
 			CellID: c.ID, Zone: c.Zone, MemoryMB: c.Total.MemoryMB, DiskMB: c.Total.DiskMB,
 			Containers: c.Total.Containers, State: c.stateName(),
 		}
-		for _, id := range sortedIDs(c.containers) {
+		for _, id := range c.sortedIDs() {
 			ct := &s.containers.items[id]
 			row.MemoryUsedMB += int(ct.mem)
 			row.DiskUsedMB += int(ct.disk)
@@ -313,6 +313,9 @@ func (s *Sim) PlacementRows() []record.PlacementRow {
 	for _, c := range s.cells {
 		apps := map[string]int{}
 		for _, id := range c.containers {
+			if id < 0 {
+				continue // a hole
+			}
 			if ct := &s.containers.items[id]; ct.kind == kindLRP {
 				apps[s.apps.guid(ct.app)]++
 			}

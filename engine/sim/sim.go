@@ -58,6 +58,7 @@ type Sim struct {
 	opts  Options
 	k     *engine.Kernel
 	plane *control.Plane
+	store *bbs.MemStore // the plane's store (prefetchNext)
 	state *auction.State
 
 	cells      []*cell
@@ -120,7 +121,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	s := &Sim{
-		sc: sc, opts: opts, k: k, plane: plane,
+		sc: sc, opts: opts, k: k, plane: plane, store: store,
 		state:    auction.NewState(cfg.Auction),
 		cellByID: map[string]int{},
 		byTask:   map[string]int32{},
@@ -150,6 +151,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		}
 	}
 	s.setupStaging()
+	k.SetPrefetch(s, s.prefetchNext, s.prefetchAfter)
 	return s, nil
 }
 

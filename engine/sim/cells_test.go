@@ -1,0 +1,52 @@
+package sim
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestCellListHoles checks the cell's container list: removal leaves a hole that the next
+// placement fills, positions stay right, and ids/count/sortedIDs skip the holes.
+func TestCellListHoles(t *testing.T) {
+	s := &Sim{}
+	c := &cell{}
+	ids := make([]int32, 6)
+	for i := range ids {
+		ids[i] = s.containers.alloc()
+		s.place(c, ids[i])
+	}
+	s.unplace(c, ids[1])
+	s.unplace(c, ids[4])
+	if got := c.count(); got != 4 {
+		t.Fatalf("count after two removals = %d, want 4", got)
+	}
+	if got, want := c.ids(), []int32{ids[0], ids[2], ids[3], ids[5]}; !slices.Equal(got, want) {
+		t.Fatalf("ids = %v, want %v", got, want)
+	}
+	// The next placement fills the last hole (position 4), then the one before (1).
+	a, b := s.containers.alloc(), s.containers.alloc()
+	s.place(c, a)
+	s.place(c, b)
+	if pa, pb := s.containers.items[a].cellPos, s.containers.items[b].cellPos; pa != 4 || pb != 1 {
+		t.Fatalf("positions of the new containers = %d, %d, want 4, 1", pa, pb)
+	}
+	if len(c.containers) != 6 || c.count() != 6 {
+		t.Fatalf("list length %d, count %d, want 6 and 6 (holes filled, no growth)", len(c.containers), c.count())
+	}
+	for pos, id := range c.containers {
+		if s.containers.items[id].cellPos != int32(pos) {
+			t.Fatalf("container %d at position %d says it is at %d", id, pos, s.containers.items[id].cellPos)
+		}
+	}
+	want := []int32{ids[0], ids[2], ids[3], ids[5], a, b}
+	slices.Sort(want)
+	if got := c.sortedIDs(); !slices.Equal(got, want) {
+		t.Fatalf("sortedIDs = %v, want %v", got, want)
+	}
+	for _, id := range c.ids() {
+		s.unplace(c, id)
+	}
+	if c.count() != 0 || len(c.ids()) != 0 {
+		t.Fatalf("after removing all: count %d, ids %v", c.count(), c.ids())
+	}
+}
