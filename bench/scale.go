@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/engine/sim"
+	"github.com/diegolab/diegolab/internal/hugepages"
 	"github.com/diegolab/diegolab/scenarios"
 )
 
@@ -38,6 +39,20 @@ type ScaleRow struct {
 	EndLive       uint64
 	TotalAlloc    uint64
 	Running       int
+	// WarmupWall is the wall time until the simulated clock reached Warmup (or the end of
+	// a shorter run): the start-up, when millions of instances are desired, placed and
+	// started. What follows is the steady state (SteadyPerSimHour).
+	WarmupWall time.Duration
+}
+
+// Warmup is the simulated time that MeasureScale counts as start-up: placing and starting
+// every instance, and the first crashes of the crashing apps, all at once.
+const Warmup = time.Hour
+
+// SteadyPerSimHour is the wall seconds per simulated hour after Warmup (0 for a run not
+// longer than Warmup): the rate that decides how long a long run takes.
+func (r ScaleRow) SteadyPerSimHour() float64 {
+	return ratio((r.Wall - r.WarmupWall).Seconds(), (r.SimSeconds-Warmup.Seconds())/3600)
 }
 
 // EventsPerSecond is events per wall second.
@@ -85,12 +100,21 @@ func (p ScaleProgress) ETA() time.Duration {
 
 const progressEvery = 10 * time.Second
 
+// ScaleOptions tunes MeasureScale.
+type ScaleOptions struct {
+	// Progress, if not nil, is called every 10 s of wall time from another goroutine (a
+	// day at 10,000 cells takes minutes).
+	Progress func(ScaleProgress)
+	// HugePages asks Linux for transparent huge pages on the heap as it grows
+	// (internal/hugepages), from the sampling goroutine every 10 s of wall time. It
+	// changes no result, only how fast the heap is reached.
+	HugePages bool
+}
+
 // MeasureScale runs sc once, alone (call it with nothing else running in the process for
 // meaningful memory figures), and measures it. ctx is checked before the start only:
-// one simulation cannot be interrupted. progress, if not nil, is called every 10 s of
-// wall time from another goroutine (a day at 10,000 cells takes the better part of an
-// hour).
-func MeasureScale(ctx context.Context, sc *scenarios.Scenario, progress func(ScaleProgress)) (ScaleRow, error) {
+// one simulation cannot be interrupted.
+func MeasureScale(ctx context.Context, sc *scenarios.Scenario, opts ScaleOptions) (ScaleRow, error) {
 	if err := ctx.Err(); err != nil {
 		return ScaleRow{}, err
 	}
@@ -117,6 +141,10 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, progress func(Sca
 		mu.Unlock()
 	}
 	var simNow atomic.Int64 // simulated time reached, from Options.Progress
+	var thp *hugepages.Advisor
+	if opts.HugePages && hugepages.Supported() {
+		thp = hugepages.NewAdvisor()
+	}
 	start := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -125,21 +153,34 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, progress func(Sca
 		defer wg.Done()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		next := progressEvery
+		next, nextTHP := progressEvery, time.Duration(0)
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
 				sample()
-				if wall := time.Since(start); progress != nil && wall >= next {
+				wall := time.Since(start)
+				if thp != nil && wall >= nextTHP {
+					// Errors only mean slower memory; the run's results do not depend on it.
+					_, _ = thp.Advise()
+					nextTHP = wall + progressEvery
+				}
+				if opts.Progress != nil && wall >= next {
 					next += progressEvery
-					progress(ScaleProgress{Simulated: time.Duration(simNow.Load()), Duration: sc.Duration, Wall: wall})
+					opts.Progress(ScaleProgress{Simulated: time.Duration(simNow.Load()), Duration: sc.Duration, Wall: wall})
 				}
 			}
 		}
 	}()
-	s, err := sim.New(sc, sim.Options{NoEvents: true, Progress: func(now time.Duration) { simNow.Store(int64(now)) }})
+	warm := false
+	progressFn := func(now time.Duration) {
+		simNow.Store(int64(now))
+		if !warm && now >= Warmup {
+			warm, row.WarmupWall = true, time.Since(start)
+		}
+	}
+	s, err := sim.New(sc, sim.Options{NoEvents: true, Progress: progressFn})
 	if err == nil {
 		res, runErr := s.Run()
 		if err = runErr; err == nil {
@@ -147,6 +188,9 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, progress func(Sca
 		}
 	}
 	row.Wall = time.Since(start)
+	if !warm {
+		row.WarmupWall = row.Wall
+	}
 	sample()
 	close(stop)
 	wg.Wait()
@@ -165,11 +209,12 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, progress func(Sca
 // WriteScaleCSV writes scale rows to path.
 func WriteScaleCSV(path string, rows []ScaleRow) error {
 	var b strings.Builder
-	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_live_heap_bytes,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes,end_live_bytes\n")
+	b.WriteString("scenario,cells,instances,running,sim_s,wall_s,events,events_per_s,sim_to_wall,peak_live_heap_bytes,peak_heap_inuse_bytes,bytes_per_instance,bytes_per_cell,total_alloc_bytes,end_live_bytes,warmup_wall_s,steady_wall_s_per_sim_hour\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%d,%s,%s,%d,%d\n", r.Scenario, r.Cells, r.Instances, r.Running,
+		fmt.Fprintf(&b, "%s,%d,%d,%d,%s,%s,%d,%s,%s,%d,%d,%s,%s,%d,%d,%s,%s\n", r.Scenario, r.Cells, r.Instances, r.Running,
 			formatFloat(r.SimSeconds), formatFloat(r.Wall.Seconds()), r.Events, formatFloat(r.EventsPerSecond()),
-			formatFloat(r.SimToWall()), r.PeakLiveHeap, r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc, r.EndLive)
+			formatFloat(r.SimToWall()), r.PeakLiveHeap, r.PeakHeapInuse, formatFloat(r.BytesPerInstance()), formatFloat(r.BytesPerCell()), r.TotalAlloc, r.EndLive,
+			formatFloat(r.WarmupWall.Seconds()), formatFloat(r.SteadyPerSimHour()))
 	}
 	return writeAtomic(path, []byte(b.String()))
 }

@@ -21,3 +21,21 @@ func TestScaleProgressETA(t *testing.T) {
 		}
 	}
 }
+
+// TestSteadyPerSimHour: wall seconds per simulated hour after the first (Warmup) hour.
+func TestSteadyPerSimHour(t *testing.T) {
+	for _, tc := range []struct {
+		r    ScaleRow
+		want float64
+	}{
+		// 3 h simulated in 100 s, the first hour in 40 s: 60 s for 2 h = 30 s per hour
+		{ScaleRow{SimSeconds: 3 * 3600, Wall: 100 * time.Second, WarmupWall: 40 * time.Second}, 30},
+		// a run no longer than the warm-up has no steady state
+		{ScaleRow{SimSeconds: 3600, Wall: 50 * time.Second, WarmupWall: 50 * time.Second}, 0},
+		{ScaleRow{SimSeconds: 600, Wall: 5 * time.Second, WarmupWall: 5 * time.Second}, 0},
+	} {
+		if got := tc.r.SteadyPerSimHour(); got != tc.want {
+			t.Errorf("%+v: %v s per simulated hour, want %v", tc.r, got, tc.want)
+		}
+	}
+}
