@@ -32,10 +32,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./... | tee bench.txt
 
 # Refresh cmd/diegolab/default.pgo, the CPU profile the Go compiler uses to optimise
-# bin/diegolab (profile-guided optimisation): one simulated hour of the 10,000-cell scale
-# run, the workload whose hot paths matter most. Rebuild afterwards.
+# bin/diegolab (profile-guided optimisation): three simulated hours of the 10,000-cell
+# scale run (the start-up, then the steady state a day is made of), the workload whose hot
+# paths matter most. Rebuild afterwards.
 pgo: build
-	dir=$$(mktemp -d) && ./$(BIN) bench scale --cells 10000 --duration 1h --cpuprofile $$dir && \
+	dir=$$(mktemp -d) && ./$(BIN) bench scale --cells 10000 --duration 3h --cpuprofile $$dir && \
 	cp $$dir/cpu.pprof cmd/diegolab/default.pgo && rm -rf $$dir
 
 lint:

@@ -3,6 +3,7 @@ package sim
 import (
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestCellListHoles checks the cell's container list: removal leaves a hole that the next
@@ -48,5 +49,42 @@ func TestCellListHoles(t *testing.T) {
 	}
 	if c.count() != 0 || len(c.ids()) != 0 {
 		t.Fatalf("after removing all: count %d, ids %v", c.count(), c.ids())
+	}
+}
+
+// TestCellIndexCache: a cell's own id string is cached by address; an equal string at
+// another address is answered by the map and never cached; unknown ids are not found.
+func TestCellIndexCache(t *testing.T) {
+	s := &Sim{cellByID: map[string]int{}}
+	s.sizeCellCache(3)
+	for i, id := range []string{"cell-a", "cell-b", "cell-c"} {
+		s.cellByID[id] = i
+		s.cells = append(s.cells, &cell{})
+		s.cells[i].ID = id
+	}
+	own := s.cells[1].ID
+	other := string([]byte("cell-b")) // same bytes, another address
+	for range 2 {
+		if ci, ok := s.cellIndex(own); !ok || ci != 1 {
+			t.Fatalf("cellIndex(own cell-b) = %d, %v; want 1, true", ci, ok)
+		}
+		if ci, ok := s.cellIndex(other); !ok || ci != 1 {
+			t.Fatalf("cellIndex(copy of cell-b) = %d, %v; want 1, true", ci, ok)
+		}
+	}
+	cached := 0
+	for _, e := range s.cellCache {
+		if e.p != 0 {
+			cached++
+			if e.p != uintptr(unsafe.Pointer(unsafe.StringData(own))) || e.ci != 1 {
+				t.Errorf("cache entry %+v: want only the own string of cell-b, index 1", e)
+			}
+		}
+	}
+	if cached != 1 {
+		t.Errorf("%d cache entries filled, want 1 (the copy must not be cached)", cached)
+	}
+	if _, ok := s.cellIndex("cell-z"); ok {
+		t.Errorf("an unknown id was found")
 	}
 }

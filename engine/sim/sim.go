@@ -63,6 +63,8 @@ type Sim struct {
 
 	cells      []*cell
 	cellByID   map[string]int
+	cellCache  []cellCacheEntry // cellIndex's cache of cellByID (sizeCellCache)
+	cellShift  uint
 	containers containerPool
 	byTask     map[string]int32 // task guid -> container
 
@@ -145,7 +147,9 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 	}
 	s.containers.items = make([]container, 0, n)
 	k.Reserve(n)
-	for _, c := range sc.InitialCells() {
+	initial := sc.InitialCells()
+	s.sizeCellCache(len(initial))
+	for _, c := range initial {
 		if err := s.addCell(c); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
@@ -327,8 +331,9 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 }
 
 // expectInstances, for the first group desired directly (not pushed) at its instant,
-// tells the plane how many instances the groups desired directly at that instant will
-// request, so that the first auction's queue is allocated once.
+// tells the plane (and the shared ids) how many apps the groups desired directly at that
+// instant will desire and how many instances they will request, so that the tables and
+// the first auction's queue are allocated once.
 func (s *Sim) expectInstances(gi int) {
 	at := s.sc.Apps[gi].StartAt
 	direct := func(j int) bool { return s.sc.Apps[j].StartAt == at && (s.stg == nil || s.sc.Apps[j].Staging == nil) }
@@ -337,13 +342,15 @@ func (s *Sim) expectInstances(gi int) {
 			return // an earlier group of this instant did it
 		}
 	}
-	n := 0
+	n, apps := 0, 0
 	for j := gi; j < len(s.sc.Apps); j++ {
 		if direct(j) {
 			n += s.sc.Apps[j].Count * s.sc.Apps[j].Instances
+			apps += s.sc.Apps[j].Count
 		}
 	}
-	s.plane.ExpectLRPs(n)
+	s.guids.Reserve(apps)
+	s.plane.ExpectApps(apps, n)
 }
 
 func (s *Sim) appBehaviour(guid string, g *scenarios.AppGroup) {

@@ -157,6 +157,11 @@ const (
 	rowChunk   = 64
 )
 
+// ExpectDesired tells the BBS that about n desired LRPs are about to be created (a driver
+// desiring a million apps at once knows it), so its tables are sized once instead of
+// growing by rehashing. It changes no result.
+func (b *BBS) ExpectDesired(n int) { b.tracker.Reserve(n) }
+
 // New returns a BBS over store, which must be empty (the tracker starts empty).
 func New(store Store, cfg Config) *BBS {
 	b := &BBS{store: store, cfg: cfg, present: map[string]bool{},

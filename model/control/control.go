@@ -187,6 +187,15 @@ func (p *Plane) ExpectLRPs(n int) {
 	p.lrpQueued = slices.Grow(p.lrpQueued, n)
 }
 
+// ExpectApps is ExpectLRPs for n desired LRPs (apps) about to be desired, with
+// instances instances in all: the BBS's tables and the auction queue are sized once.
+func (p *Plane) ExpectApps(n, instances int) {
+	if n > 0 {
+		p.bbs.ExpectDesired(n)
+	}
+	p.ExpectLRPs(instances)
+}
+
 // lrpChunk is the number of LRPs of a queue chunk (136 bytes each: ~17 KB, a few
 // steady-state batches).
 const lrpChunk = 128

@@ -313,10 +313,28 @@ func (r *AuctionRound) count(err string) {
 }
 
 // win returns the index of the cell's Work in the round (from its first), adding one on
-// the cell's first win.
+// the cell's first win. A round of a few wins (the steady state: a batch of ~20) scans
+// them, which compares string headers only when the ids share their bytes (the auction
+// hands out its cells' own strings); from scanWins wins on, the round's wins go to the
+// cellWork map as well, so a round of millions stays linear.
 func (p *Plane) win(cellID string) int32 {
-	if p.cellWork == nil {
-		p.cellWork = map[string]cellEntry{}
+	if n := len(p.wins); n <= scanWins {
+		for i := range p.wins {
+			if p.wins[i].cellID == cellID {
+				return int32(i)
+			}
+		}
+		if n < scanWins {
+			p.wins = append(p.wins, cellWins{cellID: cellID})
+			return int32(n)
+		}
+		// The round outgrows the scan: index its wins so far.
+		if p.cellWork == nil {
+			p.cellWork = map[string]cellEntry{}
+		}
+		for i := range p.wins {
+			p.cellWork[p.wins[i].cellID] = cellEntry{round: p.round, work: int32(i)}
+		}
 	}
 	e, ok := p.cellWork[cellID]
 	if ok && e.round == p.round {
@@ -327,6 +345,9 @@ func (p *Plane) win(cellID string) int32 {
 	p.cellWork[cellID] = cellEntry{round: p.round, work: w}
 	return w
 }
+
+// scanWins is the number of wins up to which a round finds a cell's Work by scanning.
+const scanWins = 32
 
 // shrinkScratch lets go of scratch that a large round grew: what stays is bounded.
 func (p *Plane) shrinkScratch() {

@@ -78,6 +78,7 @@ type guidTable struct {
 	recs   []guidRec
 	free   []uint32
 	sparse map[sparseKey]heapPos // heap positions of keys with an index outside the dense range
+	room   int                   // guids the map was last sized for (reserve)
 }
 
 func newGuidTable() guidTable {
@@ -117,6 +118,27 @@ func (g *guidTable) internHint(guid string, hint *GUIDHint) uint32 {
 	id := g.intern(guid)
 	*hint = GUIDHint(id + 1)
 	return id
+}
+
+// reserve makes room for n more guids at once: a driver desiring millions of apps would
+// otherwise grow the map (rehashing every key) and the records (copying them) step by
+// step. The map is rebuilt from the records, in id order (freed records have no guid).
+func (g *guidTable) reserve(n int) {
+	live := len(g.recs) - len(g.free)
+	if n <= 0 || live+n <= g.room {
+		return
+	}
+	g.room = live + n
+	m := make(map[string]uint32, g.room)
+	for id := range g.recs {
+		if r := &g.recs[id]; r.guid != "" {
+			m[r.guid] = uint32(id)
+		}
+	}
+	g.ids = m
+	if more := n - len(g.free); more > 0 {
+		g.recs = slices.Grow(g.recs, more)
+	}
 }
 
 // takeID stores rec in a freed slot of recs, or in a new one, and returns its index.

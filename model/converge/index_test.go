@@ -508,3 +508,40 @@ func TestDueQueueBurstShrinks(t *testing.T) {
 		t.Fatalf("Len %d, want the 10 survivors", q.Len())
 	}
 }
+
+// TestGuidTableReserve: reserving keeps every live guid's id, forgets freed ones, and
+// later interns take the freed ids first, as without the reserve.
+func TestGuidTableReserve(t *testing.T) {
+	g := newGuidTable()
+	names := []string{"a", "b", "c", "d"}
+	for _, n := range names {
+		g.intern(n)
+	}
+	g.recs[g.intern("b")] = guidRec{guid: "b"} // nothing refers to it: release frees it
+	g.release(g.intern("b"))
+	g.reserve(1000)
+	if g.room != 1003 {
+		t.Fatalf("room %d after reserving 1000 with 3 live guids, want 1003", g.room)
+	}
+	for id, n := range map[uint32]string{0: "a", 2: "c", 3: "d"} {
+		if got, ok := g.lookup(n); !ok || got != id {
+			t.Errorf("lookup(%q) = %d, %v; want %d, true", n, got, ok, id)
+		}
+	}
+	if _, ok := g.lookup("b"); ok {
+		t.Errorf("the freed guid b is still in the map")
+	}
+	if id := g.intern("e"); id != 1 {
+		t.Errorf("intern(e) = %d, want the freed id 1", id)
+	}
+	if id := g.intern("f"); id != 4 {
+		t.Errorf("intern(f) = %d, want 4", id)
+	}
+	if cap(g.recs) < 1003 {
+		t.Errorf("records capacity %d, want room for 1003", cap(g.recs))
+	}
+	g.reserve(1) // within room: nothing to do
+	if g.room != 1003 {
+		t.Errorf("room %d after a reserve within room, want 1003", g.room)
+	}
+}

@@ -68,6 +68,10 @@ func NewTracker(cfg Config, src Source) *Tracker {
 	return t
 }
 
+// Reserve makes room for about n more process guids (desired LRPs about to be created):
+// no result changes, only how often the tracker's tables grow.
+func (t *Tracker) Reserve(n int) { t.guids.reserve(n) }
+
 // guidChanged re-evaluates the set memberships of guid id, touching a set only when its
 // bit flips, and frees the record when nothing refers to it any more.
 func (t *Tracker) guidChanged(id uint32) {
