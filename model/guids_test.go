@@ -119,16 +119,7 @@ func TestGUIDsMatchesMap(t *testing.T) {
 				for i := range in {
 					in[i] = name()
 				}
-				out := g.Block(in)
-				for i, s := range in {
-					if _, ok := ref[s]; !ok {
-						ref[s] = int32(len(ref))
-					}
-					if out[i] != s {
-						t.Fatalf("seed %d: Block returned %q for %q", seed, out[i], s)
-					}
-				}
-				seen = append(seen, out...)
+				seen = append(seen, blockInto(t, seed, g, ref, in)...)
 			default:
 				if len(seen) == 0 {
 					continue
@@ -333,16 +324,7 @@ func TestGUIDsFindMatchesSearch(t *testing.T) {
 				for i := range in {
 					in[i] = name(1 + r.IntN(w))
 				}
-				out := g.Block(in)
-				for i, s := range in {
-					if _, ok := ref[s]; !ok {
-						ref[s] = int32(len(ref))
-					}
-					if out[i] != s {
-						t.Fatalf("seed %d: Block returned %q for %q", seed, out[i], s)
-					}
-				}
-				probes = append(probes, out...)
+				probes = append(probes, blockInto(t, seed, g, ref, in)...)
 			}
 			check("")
 			for range 200 {
@@ -378,4 +360,20 @@ func TestGUIDsFindMatchesSearch(t *testing.T) {
 	if !crowded || !divided || !multiplied {
 		t.Fatalf("coverage: a granule with > 8 blocks %v, a divided block %v, a multiplied one %v; want all", crowded, divided, multiplied)
 	}
+}
+
+// blockInto gives in ids through Block, records the ids the reference model expects (the
+// next one on first sight) in ref, checks Block returned equal strings, and returns them.
+func blockInto(t *testing.T, seed uint64, g *GUIDs, ref map[string]int32, in []string) []string {
+	t.Helper()
+	out := g.Block(in)
+	for i, s := range in {
+		if _, ok := ref[s]; !ok {
+			ref[s] = int32(len(ref))
+		}
+		if out[i] != s {
+			t.Fatalf("seed %d: Block returned %q for %q", seed, out[i], s)
+		}
+	}
+	return out
 }
