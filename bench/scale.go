@@ -109,6 +109,11 @@ type ScaleOptions struct {
 	// (internal/hugepages), from the sampling goroutine every 10 s of wall time. It
 	// changes no result, only how fast the heap is reached.
 	HugePages bool
+	// At, if not nil, is called once, on the simulation's goroutine, when the simulated
+	// clock first reaches AtSim (at least one event later than the start): a hook to
+	// start a profile of the steady state only, say.
+	At    func()
+	AtSim time.Duration
 }
 
 // MeasureScale runs sc once, alone (call it with nothing else running in the process for
@@ -173,11 +178,16 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, opts ScaleOptions
 			}
 		}
 	}()
-	warm := false
+	warm, at := false, opts.At
 	progressFn := func(now time.Duration) {
 		simNow.Store(int64(now))
 		if !warm && now >= Warmup {
 			warm, row.WarmupWall = true, time.Since(start)
+		}
+		if at != nil && now >= opts.AtSim {
+			fn := at
+			at = nil
+			fn()
 		}
 	}
 	s, err := sim.New(sc, sim.Options{NoEvents: true, Progress: progressFn})

@@ -130,6 +130,8 @@ type scaleFlags struct {
 	memProf  string
 	// hugePages: ask for transparent huge pages on the heap (bench.ScaleOptions).
 	hugePages bool
+	// profileFrom: start the profile at this simulated time instead of at the start.
+	profileFrom string
 }
 
 func newBenchScaleCmd() *cobra.Command {
@@ -154,6 +156,7 @@ misses too. --hugepages=false measures without. Results do not depend on it.`,
 		Args: cobra.NoArgs,
 		Example: `  diegolab bench scale --cells 100,1000 --duration 1h
   diegolab bench scale --cells 10000 --duration 24h --cpuprofile /tmp/prof
+  diegolab bench scale --cells 10000 --duration 3h --cpuprofile /tmp/prof --profile-from 1h
   diegolab bench scale --cloudsim --duration 24h`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runScale(cmd, f) },
 	}
@@ -166,10 +169,22 @@ misses too. --hugepages=false measures without. Results do not depend on it.`,
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile into this directory")
 	fl.StringVar(&f.memProf, "memprofile", "", "write a heap profile into this directory")
 	fl.BoolVar(&f.hugePages, "hugepages", true, "back the heap with transparent huge pages (Linux)")
+	fl.StringVar(&f.profileFrom, "profile-from", "", "start --cpuprofile/--memprofile when the first size's simulated clock reaches this time (1h: the steady state only)")
 	return cmd
 }
 
 func runScale(cmd *cobra.Command, f scaleFlags) error {
+	var from time.Duration
+	if f.profileFrom != "" {
+		d, err := time.ParseDuration(f.profileFrom)
+		if err != nil || d < 0 {
+			return usageError{fmt.Errorf("--profile-from %q: want a simulated time such as 1h or 30m", f.profileFrom)}
+		}
+		if f.cpuProf == "" && f.memProf == "" {
+			return usageError{fmt.Errorf("--profile-from needs --cpuprofile or --memprofile")}
+		}
+		from = d
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	var scs []*scenarios.Scenario
@@ -197,11 +212,17 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 	const rowFmt = "%-18s %7s %10s %10s %9s %11s %11s %9s %9s %12s %11s %9s %9s %13s %9s %9s\n"
 	fmt.Fprintf(w, rowFmt, "scenario", "cells", "instances", "running", "sim", "wall", "events", "events/s", "sim/wall", "live heap MB", "B/instance", "KB/cell", "alloc GB", "end B/inst", "warm-up", "s/sim-h")
 	var rows []bench.ScaleRow
-	stopProf := startProfile(f.cpuProf, f.memProf)
-	defer stopProf()
+	var at func()
+	stopProf := func() {}
+	if f.profileFrom == "" {
+		stopProf = startProfile(f.cpuProf, f.memProf)
+	} else {
+		at = func() { stopProf = startProfile(f.cpuProf, f.memProf) }
+	}
+	defer func() { stopProf() }()
 	for _, sc := range scs {
 		name := sc.Name
-		r, err := bench.MeasureScale(ctx, sc, bench.ScaleOptions{HugePages: f.hugePages, Progress: func(p bench.ScaleProgress) {
+		r, err := bench.MeasureScale(ctx, sc, bench.ScaleOptions{HugePages: f.hugePages, At: at, AtSim: from, Progress: func(p bench.ScaleProgress) {
 			left := "time left not known yet" // the first placements happen at t = 0
 			if p.Simulated > 0 {
 				left = "about " + p.ETA().Round(time.Second).String() + " left"
@@ -213,6 +234,7 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 			return err
 		}
 		rows = append(rows, r)
+		at = nil // the profile started in the first size (or never)
 		fmt.Fprintf(w, rowFmt, r.Scenario, strconv.Itoa(r.Cells), strconv.Itoa(r.Instances), strconv.Itoa(r.Running),
 			time.Duration(r.SimSeconds*float64(time.Second)).String(), r.Wall.Round(time.Millisecond).String(), strconv.FormatUint(r.Events, 10),
 			fmt.Sprintf("%.3g", r.EventsPerSecond()), fmt.Sprintf("%.0f", r.SimToWall()), fmt.Sprintf("%.0f", float64(r.PeakLiveHeap)/(1<<20)),

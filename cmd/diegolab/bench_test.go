@@ -135,6 +135,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"unknown key with line", []string{"bench", bad}, "bad.toml:2: algoritms: unknown key"},
 		{"bad seeds flag", []string{"bench", spec, "--seeds", "3-1"}, "--seeds"},
 		{"scale bad cells", []string{"bench", "scale", "--cells", "0"}, "cells >= 1"},
+		{"scale bad profile-from", []string{"bench", "scale", "--cpuprofile", dir, "--profile-from", "soon"}, "--profile-from \"soon\": want a simulated time"},
+		{"scale profile-from alone", []string{"bench", "scale", "--profile-from", "1h"}, "--profile-from needs --cpuprofile or --memprofile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,5 +161,27 @@ func TestBenchScaleSmall(t *testing.T) {
 	b, err := os.ReadFile(csvPath)
 	if err != nil || !strings.HasPrefix(string(b), "scenario,cells,instances,running,") || strings.Count(string(b), "\n") != 2 {
 		t.Errorf("scale.csv: %v\n%s", err, b)
+	}
+}
+
+// TestBenchScaleProfileFrom: --profile-from starts the CPU profile once the simulated
+// clock reaches it (seen every 4,096 events: 5,000 instances for 30 minutes make 12,103), so a
+// time past the run's end writes no profile at all.
+func TestBenchScaleProfileFrom(t *testing.T) {
+	for _, tc := range []struct {
+		from string
+		want bool
+	}{{"1m", true}, {"1h", false}} {
+		t.Run(tc.from, func(t *testing.T) {
+			dir := t.TempDir()
+			code, _, stderr := capture(t, "bench", "scale", "--cells", "200", "--per-cell", "25", "--duration", "30m", "--cpuprofile", dir, "--profile-from", tc.from)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			_, err := os.Stat(filepath.Join(dir, "cpu.pprof"))
+			if got := err == nil; got != tc.want {
+				t.Errorf("cpu.pprof written: %v, want %v (%v)", got, tc.want, err)
+			}
+		})
 	}
 }
