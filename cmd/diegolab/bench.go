@@ -149,10 +149,12 @@ and, with --out, to a CSV file. "warm-up" is the wall time of the first simulate
 (every instance placed and started, the crashing apps' first crashes); "s/sim-h" the
 wall seconds per simulated hour after it.
 
-On Linux the heap is backed by transparent huge pages where the system allows it
-(madvise(MADV_HUGEPAGE) and MADV_COLLAPSE on the heap every 10 s of wall time): a
+On Linux the heap is backed by transparent huge pages where the system allows it: a
 multi-gigabyte run reads its heap at random and 4 KiB pages make most cache misses TLB
-misses too. --hugepages=false measures without. Results do not depend on it.`,
+misses too. Before a size starts, about 1 KB per instance of fresh heap is advised
+(madvise(MADV_HUGEPAGE)) before anything touches it; every 10 s of wall time the heap's
+newer mappings are advised and collapsed (MADV_COLLAPSE). --hugepages=false measures
+without. Results do not depend on it.`,
 		Args: cobra.NoArgs,
 		Example: `  diegolab bench scale --cells 100,1000 --duration 1h
   diegolab bench scale --cells 10000 --duration 24h --cpuprofile /tmp/prof

@@ -6,6 +6,8 @@
 // runtime leaves its heap to the system's THP policy, which is often "madvise" (huge
 // pages only where a program asks). Advise asks, for the mappings present when it is
 // called: MADV_HUGEPAGE makes later faults in them take huge pages, and MADV_COLLAPSE
-// rebuilds what is already there. Neither changes what the program computes; they change
+// rebuilds what is already there (by copying it). Prefault asks before the heap is
+// built: it has the heap map a large block, advises it untouched and lets it go, so the
+// heap's first touches of those addresses take huge pages directly. Neither changes what the program computes; they change
 // how fast memory is reached and may raise the resident size a little.
 package hugepages

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,4 +100,36 @@ func anonRange(line []byte) ([2]uint64, bool) {
 		return [2]uint64{}, false
 	}
 	return [2]uint64{start, end}, true
+}
+
+// hugeSize is the size of a transparent huge page on x86-64 and arm64 (with 4 KiB base
+// pages); an advice on a range not aligned to it only covers its aligned middle.
+const hugeSize = 2 << 20
+
+// Prefault has the Go heap map about n bytes at once and marks them MADV_HUGEPAGE before
+// anything touches them, then lets them go (the caller's next GC frees them, and the
+// heap reuses the same addresses). A program about to build a heap of that size then
+// takes one huge-page fault per 2 MiB instead of 512 small ones from the start: Advise
+// only reaches memory the heap already has, most of which has been touched by then and
+// must be collapsed (copied). A fresh allocation this large is not zeroed by the runtime
+// (the system's pages are), so this costs address space, not memory or time. Call it
+// early in a fresh process, before a GC.
+func Prefault(n int) error {
+	_, _, err := prefault(n)
+	return err
+}
+
+// prefault is Prefault, returning the allocation (for the caller to keep or drop) and
+// the advised range (empty when n is too small to hold an aligned huge page).
+func prefault(n int) ([]byte, [2]uint64, error) {
+	if n < 2*hugeSize {
+		return nil, [2]uint64{}, nil
+	}
+	b := make([]byte, n)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	r := [2]uint64{uint64((p + hugeSize - 1) &^ (hugeSize - 1)), uint64((p + uintptr(n)) &^ (hugeSize - 1))}
+	if err := madvise(r, unix.MADV_HUGEPAGE); err != nil {
+		return b, r, fmt.Errorf("hugepages: madvise(MADV_HUGEPAGE) %#x-%#x: %w", r[0], r[1], err)
+	}
+	return b, r, nil
 }

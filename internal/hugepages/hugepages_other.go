@@ -13,3 +13,6 @@ func Supported() bool { return false }
 
 // Advise does nothing outside Linux.
 func (a *Advisor) Advise() (int64, error) { return 0, nil }
+
+// Prefault does nothing outside Linux.
+func Prefault(n int) error { return nil }
