@@ -471,24 +471,37 @@ func (s *Sim) prefetchWork(work []control.Work) {
 	}
 }
 
-// cellIndex is cellByID[id] through a direct-mapped cache keyed by the address of the
-// string's bytes: the auction hands out the cells' own id strings (it copied each
-// model.Cell), so after a cell's first win its lookups read one cache entry instead of
-// hashing and comparing the id in a map of 10,000 cells. Only addresses of the cells'
-// own ids (alive for the whole run) are cached, so an address never stands for another
-// string.
+// cellIndex is cellByID[id] through a cache keyed by the address of the string's bytes:
+// the auction hands out the cells' own id strings (it copied each model.Cell), so after
+// a cell's first win its lookups read a cache entry instead of hashing and comparing the
+// id in a map of 10,000 cells. The cache is open-addressed (linear probing, at most
+// cellProbes entries, which share a cache line or two): two cells whose addresses hash
+// alike both stay cached. Only addresses of the cells' own ids (alive for the whole run)
+// are cached, so an address never stands for another string.
 func (s *Sim) cellIndex(id string) (int, bool) {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(id)))
-	e := &s.cellCache[(uint64(p)*0x9E3779B97F4A7C15)>>s.cellShift]
-	if e.p == p && p != 0 && int(e.n) == len(id) {
-		return int(e.ci), true
+	mask := len(s.cellCache) - 1
+	h := int((uint64(p) * 0x9E3779B97F4A7C15) >> s.cellShift)
+	var free *cellCacheEntry
+	for i := range cellProbes {
+		e := &s.cellCache[(h+i)&mask]
+		if e.p == p && p != 0 && int(e.n) == len(id) {
+			return int(e.ci), true
+		}
+		if e.p == 0 {
+			free = e // not cached: nothing is cached past an empty entry
+			break
+		}
 	}
 	ci, ok := s.cellByID[id]
-	if ok && unsafe.StringData(s.cells[ci].ID) == unsafe.StringData(id) && len(id) > 0 {
-		*e = cellCacheEntry{p: p, n: int32(len(id)), ci: int32(ci)}
+	if free != nil && ok && unsafe.StringData(s.cells[ci].ID) == unsafe.StringData(id) && len(id) > 0 {
+		*free = cellCacheEntry{p: p, n: int32(len(id)), ci: int32(ci)}
 	}
 	return ci, ok
 }
+
+// cellProbes is how many entries of the cell-id cache a lookup reads at most.
+const cellProbes = 8
 
 // sizeCellCache makes room in the cell-id cache for about twice n cells (a power of two
 // from 64 to 16,384 entries of 16 bytes).

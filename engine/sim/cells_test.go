@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -86,5 +88,51 @@ func TestCellIndexCache(t *testing.T) {
 	}
 	if _, ok := s.cellIndex("cell-z"); ok {
 		t.Errorf("an unknown id was found")
+	}
+}
+
+// TestCellIndexCacheProbes: cells whose id addresses hash to the same entry all get
+// cached (linear probing), up to cellProbes of them; a lookup beyond that still answers,
+// from the map.
+func TestCellIndexCacheProbes(t *testing.T) {
+	s := &Sim{cellByID: map[string]int{}}
+	s.sizeCellCache(3) // 64 entries
+	// Distinct 4-byte ids at every 4th byte of one buffer; keep those whose address
+	// hashes to entry 0.
+	var b strings.Builder
+	for k := range 1 << 14 {
+		fmt.Fprintf(&b, "%04x", k)
+	}
+	buf := b.String()
+	for off := 0; off+4 <= len(buf) && len(s.cells) < cellProbes+2; off += 4 {
+		id := buf[off : off+4]
+		if (uint64(uintptr(unsafe.Pointer(unsafe.StringData(id))))*0x9E3779B97F4A7C15)>>s.cellShift == 0 {
+			s.cellByID[id] = len(s.cells)
+			s.cells = append(s.cells, &cell{})
+			s.cells[len(s.cells)-1].ID = id
+		}
+	}
+	if len(s.cells) < cellProbes+2 {
+		t.Fatalf("found %d ids hashing to one entry, want %d", len(s.cells), cellProbes+2)
+	}
+	for range 2 {
+		for i, c := range s.cells {
+			if ci, ok := s.cellIndex(c.ID); !ok || ci != i {
+				t.Fatalf("cellIndex(%s) = %d, %v; want %d, true", c.ID, ci, ok, i)
+			}
+		}
+	}
+	cached := 0
+	for i, e := range s.cellCache {
+		if e.p == 0 {
+			continue
+		}
+		cached++
+		if i >= cellProbes || e.ci != int32(i) {
+			t.Errorf("entry %d holds cell %d; want cells 0..%d in entries 0..%d", i, e.ci, cellProbes-1, cellProbes-1)
+		}
+	}
+	if cached != cellProbes || cached < 2 {
+		t.Errorf("%d entries cached, want %d (one per probe; two colliding cells both cached)", cached, cellProbes)
 	}
 }
