@@ -449,9 +449,19 @@ func (s *Sim) prefetchNext(p engine.Payload) {
 }
 
 // prefetchWork starts loading what performing an auction's work will touch, for all its
-// LRPs at once (their cache misses overlap instead of following one another): the
-// containers the pool will hand out, the apps' instance slots and the BBS's procs.
+// LRPs at once (their cache misses overlap instead of following one another): the won
+// cells and the entries of their container lists the placements will fill, the
+// containers the pool will hand out, the apps' instance slots and behaviours, and the
+// BBS's procs. A cell's list entry is found through the cell, so the cells go first and
+// the entries last, with the other loads in between.
 func (s *Sim) prefetchWork(work []control.Work) {
+	for i := range work {
+		if ci, ok := s.cellIndex(work[i].CellID); ok {
+			c := s.cells[ci]
+			prefetch.Line(unsafe.Pointer(c))
+			prefetch.Line(unsafe.Pointer(&c.holes))
+		}
+	}
 	free := s.containers.free
 	for i := range work {
 		for j := range work[i].LRPs {
@@ -466,7 +476,20 @@ func (s *Sim) prefetchWork(work []control.Work) {
 			if uint64(id) < uint64(len(s.apps.inst)) {
 				prefetch.Line(unsafe.Pointer(&s.apps.inst[id]))
 			}
+			if uint64(id) < uint64(len(s.appBeh)) {
+				prefetch.Line(unsafe.Pointer(&s.appBeh[id]))
+			}
 			s.store.PrefetchProc(id)
+		}
+	}
+	for i := range work {
+		if ci, ok := s.cellIndex(work[i].CellID); ok {
+			c := s.cells[ci]
+			if n := len(c.holes); n > 0 {
+				prefetch.Line(unsafe.Pointer(&c.holes[n-1]))
+			} else if n := len(c.containers); n < cap(c.containers) {
+				prefetch.Line(unsafe.Pointer(&c.containers[:n+1][n]))
+			}
 		}
 	}
 }
