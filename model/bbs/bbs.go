@@ -168,6 +168,11 @@ func New(store Store, cfg Config) *BBS {
 		stats: Stats{Refused: map[string]int{}, Ignored: map[string]int{}}}
 	b.mem, _ = store.(*MemStore)
 	b.tracker = converge.NewTracker(cfg.converge(), source{b})
+	if b.mem != nil && b.mem.names != nil && b.tracker.UseGUIDs(b.mem.names) {
+		// the run's shared process ids: the tracker keys its records by them too, so
+		// the store prefetches a guid's record with its proc.
+		b.mem.tracker = b.tracker
+	}
 	return b
 }
 

@@ -23,6 +23,16 @@ type world struct {
 	now   time.Duration
 	cells []string
 	n     int
+	guids []string // the process guids to use; nil = the package's guids
+}
+
+// guid picks a process guid.
+func (w *world) guid() string {
+	g := w.guids
+	if g == nil {
+		g = guids
+	}
+	return g[w.r.IntN(len(g))]
 }
 
 var (
@@ -32,7 +42,7 @@ var (
 )
 
 func (w *world) key() model.ActualLRPKey {
-	return model.ActualLRPKey{ProcessGUID: guids[w.r.IntN(len(guids))], Index: w.r.IntN(5)}
+	return model.ActualLRPKey{ProcessGUID: w.guid(), Index: w.r.IntN(5)}
 }
 
 // ik picks the instance key of an existing row of key most of the time, else a new one.
@@ -73,11 +83,11 @@ func (w *world) step() (string, error) {
 	cell := cells[r.IntN(len(cells))]
 	switch op := r.IntN(24); op {
 	case 0, 1:
-		return "DesireLRP", b.DesireLRP(now, w.desired(guids[r.IntN(len(guids))]))
+		return "DesireLRP", b.DesireLRP(now, w.desired(w.guid()))
 	case 2:
-		return "UpdateDesiredLRP", b.UpdateDesiredLRP(now, guids[r.IntN(len(guids))], r.IntN(6)-1)
+		return "UpdateDesiredLRP", b.UpdateDesiredLRP(now, w.guid(), r.IntN(6)-1)
 	case 3:
-		return "RemoveDesiredLRP", b.RemoveDesiredLRP(now, guids[r.IntN(len(guids))])
+		return "RemoveDesiredLRP", b.RemoveDesiredLRP(now, w.guid())
 	case 4, 5:
 		k := w.key()
 		return "ClaimActualLRP", b.ClaimActualLRP(now, k, w.ik(k))
@@ -173,6 +183,10 @@ var planOpts = cmp.Options{cmpopts.EquateEmpty()}
 // operations, random cell sets, random times), the plan from the BBS's incremental
 // indexes equals converge.Compute on a full snapshot, before every operation.
 // It also checks that refused operations never change the store.
+//
+// The seeds take turns at the three ways the store and the tracker find a guid's
+// records: their own maps, the run's shared ids (MemStore.UseGUIDs) for guids given ids
+// one by one, and shared ids for guids laid out in a block (found by address).
 func TestIncrementalEqualsFull(t *testing.T) {
 	seeds, steps := 100, 300
 	if testing.Short() {
@@ -180,7 +194,16 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	}
 	seen := map[string]int{} // plan fields seen non-empty: the histories must reach every step
 	for seed := range seeds {
-		w := &world{r: rand.New(rand.NewPCG(uint64(seed), 7)), b: bbs.New(bbs.NewMemStore(), bbs.DefaultConfig())}
+		store := bbs.NewMemStore()
+		var names *model.GUIDs
+		if seed%3 != 0 {
+			names = model.NewGUIDs()
+			store.UseGUIDs(names)
+		}
+		w := &world{r: rand.New(rand.NewPCG(uint64(seed), 7)), b: bbs.New(store, bbs.DefaultConfig())}
+		if seed%3 == 2 {
+			w.guids = names.Block(guids)
+		}
 		for i := range steps {
 			w.now += time.Duration(w.r.IntN(90)) * time.Second
 			if w.r.IntN(5) == 0 {

@@ -25,9 +25,10 @@
 // write reports the proc and cells it touched and the convergence tracker is handed the
 // hints kept there (converge.Hints: the GUIDHint in the guid's proc, a CellHint per
 // interned cell), so an operation looks its guid and cells up once, in the store, not
-// also in the tracker's maps; with the run's shared process ids (MemStore.UseGUIDs) the
-// guid lookup needs no hashing either, and DesireLRP checks domains and sizes an app's
-// row slice without listing. Reads go into caller-provided
+// also in the tracker's maps; with the run's shared process ids (MemStore.UseGUIDs,
+// before New) the guid lookup needs no hashing either, the tracker keys its records by
+// the same ids (converge.Tracker.UseGUIDs: no map of its own), and DesireLRP checks
+// domains and sizes an app's row slice without listing. Reads go into caller-provided
 // buffers, and the events' row copies and Ready's Events and LRPStarts are carved from
 // shared chunks (one allocation per 64-256 of them), so a steady-state operation
 // allocates almost nothing of its own.
@@ -42,7 +43,10 @@
 // MemStore a crash, once it has its proc, asks the CPU for the cell index entry, the
 // tracker's guid and cell records and the desired row it is about to touch, and a claim
 // for its new cell's index entry and record, so those misses overlap instead of
-// following one another (internal/prefetch: hints, no effect on results).
+// following one another; with shared ids PrefetchProc (the driver's, ahead of an
+// operation) also asks for the tracker's record of the guid, and Converge for the procs
+// and records of the keys a few ahead of the one it restarts or starts
+// (internal/prefetch: hints, no effect on results).
 //
 // Domains: extra and orphaned instances are retired only while their domain is fresh.
 // UpsertDomain(now, name, ttl) refreshes one (ttl 0 = never expires). DesireLRP creates

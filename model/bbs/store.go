@@ -101,6 +101,11 @@ type MemStore struct {
 
 	tasks   map[string]model.Task
 	domains map[string]converge.Domain
+
+	// tracker (nil = none) is the convergence tracker of the BBS over this store when it
+	// keys its records by the same shared ids (BBS.New sets it): PrefetchProc asks for
+	// the tracker's record of the id too, as the change of a row reads it.
+	tracker *converge.Tracker
 }
 
 var _ Store = (*MemStore)(nil)
@@ -845,7 +850,8 @@ func CompareActualLRP(a, b model.ActualLRP) int {
 }
 
 // PrefetchProc starts loading the proc of process id (UseGUIDs) into the cache, for a
-// caller that will soon change one of its rows (internal/prefetch; no effect on results).
+// caller that will soon change one of its rows, and the convergence tracker's record of
+// the guid, which that change updates (internal/prefetch; no effect on results).
 func (m *MemStore) PrefetchProc(id int32) {
 	c := int(id) / procChunk
 	if id < 0 || c >= len(m.arena) || m.arena[c] == nil {
@@ -854,6 +860,20 @@ func (m *MemStore) PrefetchProc(id int32) {
 	p := &m.arena[c][int(id)%procChunk]
 	prefetch.Line(unsafe.Pointer(p))
 	prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
+	if m.tracker != nil {
+		m.tracker.PrefetchID(id)
+	}
+}
+
+// prefetchGUID is PrefetchProc by guid (UseGUIDs; a guid with no id, or a store without
+// shared ids, is not prefetched).
+func (m *MemStore) prefetchGUID(guid string) {
+	if m.names == nil {
+		return
+	}
+	if id, ok := m.names.Find(guid); ok {
+		m.PrefetchProc(id)
+	}
 }
 
 // prefetchLeave starts loading, for an operation about to move the ORDINARY row of key

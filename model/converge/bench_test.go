@@ -35,10 +35,12 @@ var lifecycle = [...]model.ActualLRPState{model.Unclaimed, model.Claimed, model.
 // phases spread out) one step along UNCLAIMED -> CLAIMED -> RUNNING -> CRASHED ->
 // UNCLAIMED. tracker-B/guid is the live heap
 // the tracker holds per guid after the set-up (every row UNCLAIMED: the unclaimed heap is
-// at its largest).
+// at its largest). ids=own is a tracker with its own guid map; ids=shared one keyed by
+// the run's shared ids (UseGUIDs), the guids laid out in a block as the simulation does.
 func BenchmarkTrackerActualChanged(b *testing.B) {
-	for _, guids := range []int{200_000} {
-		b.Run(fmt.Sprintf("guids=%d", guids), func(b *testing.B) {
+	for _, mode := range []string{"own", "shared"} {
+		guids := 200_000
+		b.Run(fmt.Sprintf("guids=%d/ids=%s", guids, mode), func(b *testing.B) {
 			const ncells = 1000
 			cells := make([]string, ncells)
 			for i := range cells {
@@ -47,15 +49,25 @@ func BenchmarkTrackerActualChanged(b *testing.B) {
 			// rows and guid strings belong to the store in the real BBS: made before the
 			// heap is measured.
 			rows := make([]model.ActualLRP, guids)
+			names := model.NewGUIDs()
+			gs := make([]string, guids)
+			for i := range gs {
+				gs[i] = fmt.Sprintf("process-%07d", i)
+			}
+			if mode == "shared" {
+				gs = names.Block(gs)
+			}
 			for i := range rows {
-				g := fmt.Sprintf("process-%07d", i)
-				rows[i] = model.ActualLRP{ActualLRPKey: model.ActualLRPKey{ProcessGUID: g}, Domain: "cf-apps", State: model.Unclaimed}
+				rows[i] = model.ActualLRP{ActualLRPKey: model.ActualLRPKey{ProcessGUID: gs[i]}, Domain: "cf-apps", State: model.Unclaimed}
 			}
 			phase := make([]uint8, guids)
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			tr := NewTracker(DefaultConfig(), nullSource{})
+			if mode == "shared" {
+				tr.UseGUIDs(names)
+			}
 			tr.Plan(0, cells)
 			for i := range rows {
 				d := model.DesiredLRP{ProcessGUID: rows[i].ProcessGUID, Domain: "cf-apps", Instances: 1}

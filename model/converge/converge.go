@@ -2,6 +2,7 @@ package converge
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -92,18 +93,28 @@ func (p *Plan) Empty() bool {
 
 // --- per-row predicates shared by Compute and Tracker ---
 
-// staleUnclaimed: ORDINARY UNCLAIMED with since < now - StaleUnclaimed, whose desired LRP
-// exists and still wants the index (the start request needs its scheduling info).
+// staleUnclaimed: ORDINARY UNCLAIMED with since < now - StaleUnclaimed (staleSince),
+// whose desired LRP exists and still wants the index (the start request needs its
+// scheduling info).
 func staleUnclaimed(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration, cfg Config) bool {
-	return a.Presence == model.Ordinary && a.State == model.Unclaimed && d != nil &&
-		a.Index < d.Instances && a.Since < now-cfg.StaleUnclaimed
+	return a.Presence == model.Ordinary && a.State == model.Unclaimed && wantsIndex(d, a.Index) &&
+		staleSince(a.Since, now, cfg)
 }
 
-// restartDue: ORDINARY CRASHED whose backoff has passed (§5), desired LRP wanting it.
+// staleSince: an UNCLAIMED row with this since is stale at now. The Tracker's
+// unclaimed queue returns the rows due at since <= now-StaleUnclaimed-1, the same ones.
+func staleSince(since, now time.Duration, cfg Config) bool { return since < now-cfg.StaleUnclaimed }
+
+// restartDue: ORDINARY CRASHED whose backoff has passed (§5, model.ShouldRestartCrash),
+// desired LRP wanting it. The Tracker's crashed queues hold the rows with a restart
+// delay at since + delay and return those due by now, the same ones.
 func restartDue(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration) bool {
-	return a.Presence == model.Ordinary && a.State == model.Crashed && d != nil &&
-		a.Index < d.Instances && model.ShouldRestartCrash(now, a.Since, a.CrashCount)
+	return a.Presence == model.Ordinary && a.State == model.Crashed && wantsIndex(d, a.Index) &&
+		model.ShouldRestartCrash(now, a.Since, a.CrashCount)
 }
+
+// wantsIndex: the desired LRP exists (d not nil) and wants the index.
+func wantsIndex(d *model.DesiredLRP, index int) bool { return d != nil && index < d.Instances }
 
 // onCellRow: an ORDINARY row that holds a container (CLAIMED or RUNNING).
 func onCellRow(a *model.ActualLRP) bool {
@@ -290,15 +301,9 @@ func compareKey(a, b model.ActualLRPKey) int {
 	return a.Index - b.Index
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// cmpString is strings.Compare: one comparison of the bytes, where a < b then a > b
+// would make two.
+func cmpString(a, b string) int { return strings.Compare(a, b) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	if len(m) == 0 {

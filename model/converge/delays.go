@@ -1,10 +1,6 @@
 package converge
 
-import (
-	"time"
-
-	"github.com/diegolab/diegolab/model"
-)
+import "time"
 
 // delayQueues holds the CRASHED keys (guid id, index) by due time = since + restart
 // delay, as one dueQueue per distinct delay (the §5 back-off has a handful: 0 s, 30 s,
@@ -84,8 +80,8 @@ func (d *delayQueues) Remove(id uint32, index int, delay time.Duration) {
 	}
 }
 
-// Due appends the key of every item with due <= limit to out (unordered across delays).
-func (d *delayQueues) Due(limit time.Duration, out []model.ActualLRPKey) []model.ActualLRPKey {
+// Due appends every item with due <= limit to out (unordered across delays).
+func (d *delayQueues) Due(limit time.Duration, out []dueItem) []dueItem {
 	for i := range d.queues {
 		out = d.queues[i].Due(limit, out)
 	}

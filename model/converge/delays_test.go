@@ -96,9 +96,8 @@ func TestDelayQueues(t *testing.T) {
 			}
 			limit := now + time.Duration(rapid.IntRange(-20, 130).Draw(rt, "limit"))
 			got := map[key]int{}
-			for _, k := range d.Due(limit, nil) {
-				id, _ := tab.lookup(k.ProcessGUID)
-				got[key{id, k.Index}]++
+			for _, it := range d.Due(limit, nil) {
+				got[key{it.id, it.index}]++
 			}
 			for k, e := range want {
 				if (got[k] == 1) != (e.due <= limit) || got[k] > 1 {

@@ -18,6 +18,7 @@ const (
 	recMismatch                         // member of Tracker.mismatch
 	recOrphan                           // member of Tracker.orphan
 	recOrphanSuspects                   // member of Tracker.orphanSuspects
+	recLive                             // the record is in use (a freed one is all zero)
 )
 
 // heapPos holds, for one actual LRP key, its position in the unclaimed queue
@@ -59,6 +60,19 @@ func (r *guidRec) empty() bool {
 	return r.flags&recDesired == 0 && r.ord == 0 && r.susp == 0 && r.suspKeys == 0 && r.inHeap == 0
 }
 
+// wants reports whether the record's desired LRP exists and wants index (index <
+// instances); sat is true when the saturated count cannot tell (instances 2^31-1 and an
+// index at least that large: only the desired LRP itself can).
+func (r *guidRec) wants(index int) (want, sat bool) {
+	if r.flags&recDesired == 0 {
+		return false, false
+	}
+	if r.instances == math.MaxInt32 && index >= math.MaxInt32 {
+		return false, true
+	}
+	return index < int(r.instances), false
+}
+
 // saturate32 clamps a desired instance count to the int32 range.
 func saturate32(n int) int32 { return int32(min(max(n, 0), math.MaxInt32)) }
 
@@ -67,16 +81,23 @@ type sparseKey struct {
 	index int
 }
 
-// guidTable interns process guids to small ids: one map lookup per guid, then slice
-// indexing. Freed ids are reused.
+// guidTable interns process guids to small ids, then indexes records by id.
+//
+// Two ways to get the ids. With the run's shared table (names, see Tracker.UseGUIDs)
+// a guid's id is its model.GUIDs id, found from the string's address for the guids the
+// driver laid out in blocks (no hashing, no map of the tracker's own), and its record
+// sits at recs[id]: a freed record stays in place, all zero, until the guid comes back.
+// Without it (any other Source) the table keeps its own map from guid to id and reuses
+// freed ids.
 type guidTable struct {
-	ids map[string]uint32
+	ids   map[string]uint32 // without names: the ids of the live guids
+	names *model.GUIDs      // the shared ids, or nil
 	// last memoises the most recent lookup (id+1, 0 = none): the BBS notifies the
 	// tracker of one guid's rows in a row, with the store's own string, so a repeat
 	// costs a pointer compare instead of a probe of a map with millions of keys.
 	last   uint32
 	recs   []guidRec
-	free   []uint32
+	free   []uint32              // without names: freed ids, reused first
 	sparse map[sparseKey]heapPos // heap positions of keys with an index outside the dense range
 	room   int                   // guids the map was last sized for (reserve)
 }
@@ -85,8 +106,32 @@ func newGuidTable() guidTable {
 	return guidTable{ids: map[string]uint32{}, sparse: map[sparseKey]heapPos{}}
 }
 
+// share switches an empty table to the shared ids of names (its own map is dropped).
+// It reports false, changing nothing, when the table holds a record or names is nil.
+func (g *guidTable) share(names *model.GUIDs) bool {
+	if names == nil || g.names != nil || len(g.recs) > len(g.free) {
+		return false
+	}
+	*g = guidTable{names: names, sparse: g.sparse}
+	return true
+}
+
 // lookup returns the id of guid, if it has a record.
 func (g *guidTable) lookup(guid string) (uint32, bool) {
+	if g.names != nil {
+		// The memo is taken for the very string only: comparing the bytes of two
+		// different guids would read the new one's (a cache miss) where the shared
+		// table finds a block guid's id from its address alone.
+		if g.last > 0 && sameString(g.recs[g.last-1].guid, guid) {
+			return g.last - 1, true
+		}
+		id, ok := g.names.Find(guid)
+		if !ok || int(id) >= len(g.recs) || g.recs[id].flags&recLive == 0 {
+			return 0, false
+		}
+		g.last = uint32(id) + 1
+		return uint32(id), true
+	}
 	if g.last > 0 && g.recs[g.last-1].guid == guid {
 		return g.last - 1, true
 	}
@@ -97,23 +142,36 @@ func (g *guidTable) lookup(guid string) (uint32, bool) {
 	return id, ok
 }
 
-// intern returns the id of guid, creating an empty record if needed.
+// intern returns the id of guid, creating an empty record if needed. With shared ids a
+// guid the table has no id for yet gets the next one there (model.GUIDs.ID), as the
+// store gave it when the row was written, before the tracker heard of it.
 func (g *guidTable) intern(guid string) uint32 {
 	if id, ok := g.lookup(guid); ok {
 		return id
 	}
-	id := takeID(&g.recs, &g.free, guidRec{guid: guid})
+	if g.names != nil {
+		id := uint32(g.names.ID(guid))
+		if n := int(id) + 1; n > len(g.recs) {
+			g.recs = append(g.recs, make([]guidRec, n-len(g.recs))...)
+		}
+		g.recs[id] = guidRec{guid: guid, flags: recLive}
+		g.last = id + 1
+		return id
+	}
+	id := takeID(&g.recs, &g.free, guidRec{guid: guid, flags: recLive})
 	g.ids[guid] = id
 	return id
 }
 
 // internHint is intern through a caller's hint: *hint names the record when it is one
-// id+1 whose record is the live one of guid (freed records have no guid, and a live
-// guid has exactly one record), else the map decides and *hint is rewritten.
+// id+1 whose record is the live one of guid (a live guid has exactly one record), else
+// the table decides and *hint is rewritten.
 func (g *guidTable) internHint(guid string, hint *GUIDHint) uint32 {
-	if h := uint32(*hint); h != 0 && h <= uint32(len(g.recs)) && guid != "" && g.recs[h-1].guid == guid {
-		g.last = h
-		return h - 1
+	if h := uint32(*hint); h != 0 && h <= uint32(len(g.recs)) {
+		if r := &g.recs[h-1]; r.flags&recLive != 0 && r.guid == guid {
+			g.last = h
+			return h - 1
+		}
 	}
 	id := g.intern(guid)
 	*hint = GUIDHint(id + 1)
@@ -122,8 +180,15 @@ func (g *guidTable) internHint(guid string, hint *GUIDHint) uint32 {
 
 // reserve makes room for n more guids at once: a driver desiring millions of apps would
 // otherwise grow the map (rehashing every key) and the records (copying them) step by
-// step. The map is rebuilt from the records, in id order (freed records have no guid).
+// step. The map is rebuilt from the live records, in id order. With shared ids there
+// is no map, and the records get room for n more ids.
 func (g *guidTable) reserve(n int) {
+	if g.names != nil {
+		if n > 0 {
+			g.recs = slices.Grow(g.recs, n)
+		}
+		return
+	}
 	live := len(g.recs) - len(g.free)
 	if n <= 0 || live+n <= g.room {
 		return
@@ -131,7 +196,7 @@ func (g *guidTable) reserve(n int) {
 	g.room = live + n
 	m := make(map[string]uint32, g.room)
 	for id := range g.recs {
-		if r := &g.recs[id]; r.guid != "" {
+		if r := &g.recs[id]; r.flags&recLive != 0 {
 			m[r.guid] = uint32(id)
 		}
 	}
@@ -159,16 +224,34 @@ func (g *guidTable) release(id uint32) {
 	if !r.empty() {
 		return
 	}
-	delete(g.ids, r.guid)
+	if g.names == nil {
+		delete(g.ids, r.guid)
+		g.free = append(g.free, id)
+	}
 	if g.last == id+1 {
 		g.last = 0
 	}
 	*r = guidRec{}
-	g.free = append(g.free, id)
 }
 
-func (g *guidTable) key(id uint32, index int) model.ActualLRPKey {
-	return model.ActualLRPKey{ProcessGUID: g.recs[id].guid, Index: index}
+// live returns the number of records in use.
+func (g *guidTable) live() int {
+	if g.names == nil {
+		return len(g.recs) - len(g.free)
+	}
+	n := 0
+	for i := range g.recs {
+		if g.recs[i].flags&recLive != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// sameString reports whether a and b are the very same bytes (same address and length):
+// equal strings, decided without reading them.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // pos returns 1 + the position of (id, index) in heap which, or 0.
@@ -372,9 +455,27 @@ func sortedNames(s set[uint32], name func(uint32) string) []string {
 // CPU (internal/prefetch): it reads and changes nothing the tracker keeps.
 func (t *Tracker) PrefetchGUID(hint GUIDHint) {
 	if h := uint32(hint); h != 0 && h <= uint32(len(t.guids.recs)) {
-		p := unsafe.Pointer(&t.guids.recs[h-1])
-		prefetch.Line(p)
-		prefetch.Line(unsafe.Add(p, unsafe.Sizeof(guidRec{})-1))
+		t.prefetchRec(h - 1)
+	}
+}
+
+// prefetchAhead is how many items ahead of the one it reads Plan asks the CPU for the
+// next ones' guid records and guid bytes.
+const prefetchAhead = 8
+
+// prefetchRec starts loading the record of id (both lines it may straddle).
+func (t *Tracker) prefetchRec(id uint32) {
+	p := unsafe.Pointer(&t.guids.recs[id])
+	prefetch.Line(p)
+	prefetch.Line(unsafe.Add(p, unsafe.Sizeof(guidRec{})-1))
+}
+
+// PrefetchID is PrefetchGUID for a tracker that shares the run's process ids
+// (UseGUIDs), by id: a caller that knows the id (the store prefetching a proc) asks for
+// the record without reading the hint kept in the proc. It does nothing otherwise.
+func (t *Tracker) PrefetchID(id int32) {
+	if t.guids.names != nil && uint64(id) < uint64(len(t.guids.recs)) {
+		t.prefetchRec(uint32(id))
 	}
 }
 

@@ -70,14 +70,29 @@ func (m *memSource) Domains() []Domain              { return []Domain{{Name: "cf
 // checks that Plan equals Compute on the store at every step, and that
 // once every row and desired LRP is gone the tracker holds no guid record, heap item or
 // absent cell.
+//
+// The tracker keys its records by its own map, or by a shared model.GUIDs table
+// (UseGUIDs) whose ids come from a block (found by address) or one by one (by the
+// table's map), drawn per history.
 func TestTrackerRandomRows(t *testing.T) {
-	guids := []string{"g0", "g1", "g2"}
 	cells := []string{"c0", "c1", "c2"}
 	indices := []int{0, 1, 2, denseIndexLimit + 3}
 	states := []model.ActualLRPState{model.Unclaimed, model.Claimed, model.Running, model.Crashed}
 	rapid.Check(t, func(rt *rapid.T) {
+		guids := []string{"g0", "g1", "g2"}
 		src := &memSource{desired: map[string]model.DesiredLRP{}, actual: map[model.ActualLRPKey]*[3]*model.ActualLRP{}}
 		tr := NewTracker(DefaultConfig(), src)
+		switch mode := rapid.SampledFrom([]string{"own", "block", "loose"}).Draw(rt, "ids"); mode {
+		case "block", "loose":
+			names := model.NewGUIDs()
+			names.ID("other") // ids need not start at 0
+			if !tr.UseGUIDs(names) {
+				rt.Fatalf("UseGUIDs on a new tracker refused")
+			}
+			if mode == "block" {
+				guids = names.Block(guids)
+			}
+		}
 		hints := map[string]*GUIDHint{}
 		for _, g := range guids {
 			hints[g] = new(GUIDHint)
@@ -157,14 +172,14 @@ func TestTrackerRandomRows(t *testing.T) {
 						fallthrough
 					case 2:
 						tr.ActualChangedHint(h, old, a)
-						if id, ok := tr.guids.ids[g]; ok && !skip && *h != GUIDHint(id+1) {
+						if id, ok := tr.guids.lookup(g); ok && !skip && *h != GUIDHint(id+1) {
 							rt.Fatalf("hint of %s = %d, record id %d", g, *h, id)
 						}
 					default:
 						scramble := rapid.Bool().Draw(rt, "scramble cells")
 						oh, nh := cellHint(old, scramble), cellHint(a, scramble)
 						tr.ActualChangedHints(Hints{GUID: h, OldCell: oh, NewCell: nh}, old, a)
-						if id, ok := tr.guids.ids[g]; ok && !skip && *h != GUIDHint(id+1) {
+						if id, ok := tr.guids.lookup(g); ok && !skip && *h != GUIDHint(id+1) {
 							rt.Fatalf("hint of %s = %d, record id %d", g, *h, id)
 						}
 						// a row counted on a cell keeps its record alive: the hint names it,
@@ -205,10 +220,10 @@ func TestTrackerRandomRows(t *testing.T) {
 			delete(src.actual, k)
 		}
 		tr.Plan(now, nil)
-		if len(tr.guids.ids) != 0 || len(tr.guids.sparse) != 0 || tr.unclaimed.Len()+tr.crashed.Len() != 0 ||
+		if tr.guids.live() != 0 || len(tr.guids.ids) != 0 || len(tr.guids.sparse) != 0 || tr.unclaimed.Len()+tr.crashed.Len() != 0 ||
 			len(tr.cell.ids) != 0 || len(tr.mismatch)+len(tr.orphan)+len(tr.orphanSuspects)+len(tr.suspRunning)+len(tr.extraSuspects) != 0 {
-			rt.Fatalf("empty store, tracker still holds: guids %v, sparse %v, heaps %d+%d, cells %v, sets %d %d %d %d %d",
-				tr.guids.ids, tr.guids.sparse, tr.unclaimed.Len(), tr.crashed.Len(), tr.cell.ids,
+			rt.Fatalf("empty store, tracker still holds: %d guids %v, sparse %v, heaps %d+%d, cells %v, sets %d %d %d %d %d",
+				tr.guids.live(), tr.guids.ids, tr.guids.sparse, tr.unclaimed.Len(), tr.crashed.Len(), tr.cell.ids,
 				len(tr.mismatch), len(tr.orphan), len(tr.orphanSuspects), len(tr.suspRunning), len(tr.extraSuspects))
 		}
 	})
@@ -360,9 +375,8 @@ func TestDueQueue(t *testing.T) {
 			}
 			limit := now - time.Duration(rapid.IntRange(0, 20).Draw(rt, "limit"))
 			got := map[key]bool{}
-			for _, k := range q.Due(limit, nil) {
-				id, _ := tab.lookup(k.ProcessGUID)
-				got[key{id, k.Index}] = true
+			for _, it := range q.Due(limit, nil) {
+				got[key{it.id, it.index}] = true
 			}
 			for k, d := range want {
 				if got[k] != (d <= limit) {

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/diegolab/diegolab/model"
 )
 
 // dueQueue holds actual LRP keys (guid id, index) by a due time, for due times that
@@ -47,6 +45,14 @@ const shrinkAfter = 1 << 14
 const holeID = math.MaxUint32
 
 func newDueQueue(tab *guidTable, which int) dueQueue { return dueQueue{tab: tab, which: which} }
+
+// reserve makes room for n more items at once (a start-up creating millions of
+// UNCLAIMED rows would otherwise grow the array by copying it step by step).
+func (q *dueQueue) reserve(n int) {
+	if n > 0 {
+		q.items = slices.Grow(q.items, n)
+	}
+}
 
 // Len is the number of keys.
 func (q *dueQueue) Len() int { return len(q.items) - q.head - q.holes }
@@ -184,14 +190,14 @@ func (q *dueQueue) tidy() {
 	}
 }
 
-// Due appends the key of every item with due <= limit to out (in due order).
-func (q *dueQueue) Due(limit time.Duration, out []model.ActualLRPKey) []model.ActualLRPKey {
+// Due appends every item with due <= limit to out (in due order, holes skipped).
+func (q *dueQueue) Due(limit time.Duration, out []dueItem) []dueItem {
 	for _, it := range q.items[q.head:] {
 		if it.due > limit {
 			break
 		}
 		if it.id != holeID {
-			out = append(out, q.tab.key(it.id, it.index))
+			out = append(out, it)
 		}
 	}
 	return out

@@ -1,8 +1,12 @@
 package converge
 
 import (
+	"cmp"
 	"slices"
 	"time"
+	"unsafe"
+
+	"github.com/diegolab/diegolab/internal/prefetch"
 
 	"github.com/diegolab/diegolab/model"
 )
@@ -33,8 +37,10 @@ type Tracker struct {
 	// rawCells (nil = none) is the unsorted list the last Plan was given (kept, as cells
 	// is), whose sorted copy is cells: passing it again costs O(1), not a sort.
 	rawCells []string
-	// due is Plan's scratch list of the keys its queues return (reused pass to pass).
-	due []model.ActualLRPKey
+	// items is Plan's scratch list of the queue items due, and windows sortKeys's
+	// (reused pass to pass; windows holds no guid between passes).
+	items   []dueItem
+	windows []windowKey
 
 	guids guidTable
 	cell  cellTable
@@ -68,9 +74,26 @@ func NewTracker(cfg Config, src Source) *Tracker {
 	return t
 }
 
-// Reserve makes room for about n more process guids (desired LRPs about to be created):
-// no result changes, only how often the tracker's tables grow.
-func (t *Tracker) Reserve(n int) { t.guids.reserve(n) }
+// UseGUIDs makes the tracker key its per-guid records by the run's shared process ids
+// (model.GUIDs, the table the BBS's MemStore shares with the driver): a guid laid out
+// by names.Block is then found from its address, with no map of the tracker's own, and
+// its record sits at its id. Call it on a tracker that holds no guid yet (NewTracker's);
+// it reports whether the tracker uses names from now on (false, changing nothing, on a
+// tracker holding guids, or once it shares a table). No result depends on it.
+//
+// A guid the tracker hears of before names has an id for it gets the next id there
+// (model.GUIDs.ID), so the owner of names must accept ids given in the tracker's order:
+// the BBS always writes a row to its store (which gives the id) before telling the
+// tracker.
+func (t *Tracker) UseGUIDs(names *model.GUIDs) bool { return t.guids.share(names) }
+
+// Reserve makes room for about n more process guids (desired LRPs about to be created),
+// and for as many more keys in the unclaimed queue (each one creates an UNCLAIMED row
+// per instance): no result changes, only how often the tracker's tables grow.
+func (t *Tracker) Reserve(n int) {
+	t.guids.reserve(n)
+	t.unclaimed.reserve(n)
+}
 
 // guidChanged re-evaluates the set memberships of guid id, touching a set only when its
 // bit flips, and frees the record when nothing refers to it any more.
@@ -374,7 +397,9 @@ func sameSlice(a, b []string) bool {
 }
 
 // Plan computes the convergence plan at now for the present cells from the indexes. It
-// equals Compute(now, snapshot) for the same store contents.
+// equals Compute(now, snapshot) for the same store contents. The stale-unclaimed and
+// crashed-restart lists come from the queues and guid records alone (no row is read
+// through Source; see wantedKeys).
 //
 // cells must not be modified after the call: the tracker keeps the slice, and a caller
 // that passes the same slice again (as control.Plane does while membership is
@@ -410,19 +435,13 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 		}
 		return nil
 	}
-	t.due = t.unclaimed.Due(now-t.cfg.StaleUnclaimed-1, t.due[:0])
-	if len(t.due) > 0 {
-		p.StaleUnclaimed = make([]model.ActualLRPKey, 0, len(t.due))
-	}
-	for _, k := range t.due {
-		if a, ok := t.src.ActualLRP(k, model.Ordinary); ok && staleUnclaimed(&a, desired(k.ProcessGUID), now, t.cfg) {
-			p.StaleUnclaimed = append(p.StaleUnclaimed, k)
-		}
-	}
-	if len(p.StaleUnclaimed) == 0 {
-		p.StaleUnclaimed = nil // as without the sizing: nil when none
-	}
-	slices.SortFunc(p.StaleUnclaimed, compareKey)
+	// The unclaimed queue holds exactly the ORDINARY UNCLAIMED rows, due at their since,
+	// so its items due by now-StaleUnclaimed-1 are the rows with since <
+	// now-StaleUnclaimed (staleSince): what is left of staleUnclaimed is the desired
+	// LRP's, which the guid record keeps (wantedKeys). No row is read.
+	t.items = t.unclaimed.Due(now-t.cfg.StaleUnclaimed-1, t.items[:0])
+	p.StaleUnclaimed = t.wantedKeys(t.items)
+	t.sortKeys(p.StaleUnclaimed)
 
 	for _, cell := range t.cell.sortedHot(cellOrd) {
 		p.MissingCellIDs = append(p.MissingCellIDs, cell)
@@ -480,20 +499,12 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	slices.SortFunc(p.PromoteSuspects, compareKey)
 	p.SuspectRunning, p.SuspectClaimed = len(t.suspRunning), t.suspectClaimed
 
-	t.due = t.crashed.Due(now, t.due[:0])
-	if len(t.due) > 0 {
-		p.RestartCrashed = make([]model.ActualLRPKey, 0, len(t.due))
-	}
-	for _, k := range t.due {
-		if a, ok := t.src.ActualLRP(k, model.Ordinary); ok && restartDue(&a, desired(k.ProcessGUID), now) {
-			p.RestartCrashed = append(p.RestartCrashed, k)
-		}
-	}
-	if len(p.RestartCrashed) == 0 {
-		p.RestartCrashed = nil
-	}
-	slices.SortFunc(p.RestartCrashed, compareKey)
-	clear(t.due) // hold no guid strings until the next pass
+	// Likewise the crashed queues hold exactly the ORDINARY CRASHED rows that are ever
+	// restarted, due at since + RestartDelay(crash count): those due by now are the rows
+	// model.ShouldRestartCrash restarts now.
+	t.items = t.crashed.Due(now, t.items[:0])
+	p.RestartCrashed = t.wantedKeys(t.items)
+	t.sortKeys(p.RestartCrashed)
 
 	t.planTasks(now, &p)
 	return p
@@ -523,6 +534,90 @@ func (t *Tracker) planTasks(now time.Duration, p *Plan) {
 			planTask(&k, now, t.cfg, isPresent, p)
 		}
 	}
+}
+
+// wantedKeys returns the keys of items (nil when none) whose guid's desired LRP exists
+// and wants their index (wantsIndex), read from the guid records; only a count too large
+// for a record (see guidRec.wants) is read from the desired LRP through Source.
+func (t *Tracker) wantedKeys(items []dueItem) []model.ActualLRPKey {
+	var out []model.ActualLRPKey
+	for i, it := range items {
+		if j := i + prefetchAhead; j < len(items) {
+			// the records of the next keys (each one a cache miss): their misses overlap
+			t.prefetchRec(items[j].id)
+		}
+		r := &t.guids.recs[it.id]
+		want, sat := r.wants(it.index)
+		if sat {
+			d, ok := t.src.DesiredLRP(r.guid)
+			want = ok && wantsIndex(&d, it.index)
+		}
+		if want {
+			if out == nil {
+				out = make([]model.ActualLRPKey, 0, len(items))
+			}
+			out = append(out, model.ActualLRPKey{ProcessGUID: r.guid, Index: it.index})
+		}
+	}
+	return out
+}
+
+// windowKey is a key with its window (see sortKeys).
+type windowKey struct {
+	win uint64
+	key model.ActualLRPKey
+}
+
+// sortKeys sorts keys by compareKey, in the order slices.SortFunc(keys, compareKey)
+// gives (keys are distinct, so the order is unique), comparing integers instead of
+// strings where it can. The guids of a long list share a prefix (the "crashing-" of
+// "crashing-1234"): with l the length of the prefix all of them share, the window of
+// a key is the 8 bytes of its guid from l on, big-endian, zero-padded. A smaller window
+// means a smaller key: at the first byte where two windows differ, either both guids
+// have that byte, or the one that ends there (padding) is a prefix of the other, hence
+// smaller. Equal windows are decided by compareKey.
+func (t *Tracker) sortKeys(keys []model.ActualLRPKey) {
+	if len(keys) < 16 {
+		slices.SortFunc(keys, compareKey)
+		return
+	}
+	first := keys[0].ProcessGUID
+	l := len(first)
+	for j := 1; j < len(keys); j++ {
+		if n := j + prefetchAhead; n < len(keys) {
+			// the bytes of the next guids (each a cache miss): their misses overlap
+			prefetch.Line(unsafe.Pointer(unsafe.StringData(keys[n].ProcessGUID)))
+		}
+		g := keys[j].ProcessGUID
+		i := 0
+		for i < l && i < len(g) && g[i] == first[i] {
+			i++
+		}
+		l = i
+	}
+	w := t.windows[:0]
+	for _, k := range keys {
+		var win uint64
+		rest := k.ProcessGUID[l:]
+		for i := range 8 {
+			win <<= 8
+			if i < len(rest) {
+				win |= uint64(rest[i])
+			}
+		}
+		w = append(w, windowKey{win: win, key: k})
+	}
+	slices.SortFunc(w, func(a, b windowKey) int {
+		if a.win != b.win {
+			return cmp.Compare(a.win, b.win)
+		}
+		return compareKey(a.key, b.key)
+	})
+	for i := range w {
+		keys[i] = w[i].key
+	}
+	clear(w) // hold no guid strings until the next pass
+	t.windows = w[:0]
 }
 
 // sortedGuids returns the process guids of the ids in s, sorted.
