@@ -143,10 +143,9 @@ func (t *GUIDs) Block(guids []string) []string {
 		if len(g) == 0 {
 			fresh = false
 		}
-		if _, known := t.Find(g); known {
-			fresh = false
-		}
 	}
+	// Every id is in the map (a block's too): block finds a known or repeated guid
+	// there as it inserts, and then changes nothing (but the map's room).
 	if fresh && stride <= 255 {
 		if out, ok := t.block(guids, stride); ok {
 			return out
@@ -159,8 +158,9 @@ func (t *GUIDs) Block(guids []string) []string {
 	return out
 }
 
-// block lays out guids (all new, none empty, none longer than stride) as a block, or
-// reports false, having changed nothing, when the list repeats a guid.
+// block lays out guids (none empty, none longer than stride) as a block, or reports
+// false, having changed nothing but the map's room, when one of them has an id already
+// or the list repeats one.
 func (t *GUIDs) block(guids []string, stride int) ([]string, bool) {
 	t.reserve(len(guids))
 	buf := make([]byte, len(guids)*stride)
@@ -177,7 +177,7 @@ func (t *GUIDs) block(guids []string, stride int) ([]string, bool) {
 	out := make([]string, len(guids))
 	for i := range guids {
 		out[i] = b.s[i*stride : i*stride+int(lens[i])]
-		if _, dup := t.ids[out[i]]; dup { // none was known before: a repeat in the list
+		if _, dup := t.ids[out[i]]; dup { // known before, or a repeat in the list
 			for _, o := range out[:i] {
 				delete(t.ids, o)
 			}

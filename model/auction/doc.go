@@ -58,14 +58,24 @@
 //
 // Same-guid counts per cell (gidCounts) are a small open-addressing table of
 // (interned guid, count) pairs rather than a Go map: one or two adjacent 8-byte slots
-// per lookup, no more memory. The per-zone counts of a guid (its zone tiers)
-// sit in one flat array, a seen flag and one int32 per zone for each interned guid:
-// no slice header per guid to follow (nor keep).
+// per lookup, no more memory. The State also keeps where each cell's table lives (its
+// first slot and shift) in a dense array indexed from the CellRef, so that PrefetchLRP
+// computes a count's slot without waiting for the cell's record to load. The per-zone
+// counts of a guid (its zone tiers) sit in one flat array, a seen flag and one int32
+// per zone for each interned guid: no slice header per guid to follow (nor keep).
 //
 // Schedule keeps its scratch (the interned guid per result, the placement order) in
 // the State between calls of up to a few thousand items, and de-duplicates a batch of
 // up to 64 LRPs by a scan instead of a map: an auction of the steady state allocates
-// only its Results (which stay the caller's, as before).
+// only its Results (which stay the caller's, as before). A bigger batch (a first
+// auction of millions of instances) is de-duplicated and ordered in linear time
+// (order.go): per guid id, the count of its indices seen so far while they come as
+// 0, 1, 2, ... (a repeat is then an index below the count; only a guid that breaks
+// the pattern goes to a map), and from 1,024 LRPs a counting sort by (index, memory
+// rank) that lays each bucket out in input order (stable), for batches of at most 256
+// memory figures and indices spread over no more buckets than the batch has items;
+// others take the comparison sorts. order_test.go holds both to a plain map and a
+// stable sort.
 //
 // An item is placed by a best-first branch and bound over the trees of the compatible
 // groups of the current zone tier, which returns exactly what a scan of every cell

@@ -417,6 +417,12 @@ type searchEntry struct {
 }
 
 // searchHeap is a binary min-heap by (key, seq), reused across searches.
+//
+// Entries go in and out as scalars, written and read field by field: a searchEntry
+// built in registers, spilled to the stack piecewise and copied as a whole (16-byte
+// moves over 8- and 4-byte stores) stalls on store forwarding, which cost the search
+// more than its heap work. The sifts move a hole instead of swapping: the same
+// comparisons and the same final arrangement as swapping the entry along its path.
 type searchHeap []searchEntry
 
 func (h searchHeap) less(i, j int) bool {
@@ -426,44 +432,63 @@ func (h searchHeap) less(i, j int) bool {
 	return h[i].seq < h[j].seq
 }
 
-func (h *searchHeap) push(e searchEntry) {
-	*h = append(*h, e)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
+// before reports whether an entry of key and seq goes before h[j] (less).
+func (h searchHeap) before(key float64, seq int32, j int) bool {
+	if key != h[j].key {
+		return key < h[j].key
 	}
+	return seq < h[j].seq
 }
 
-func (h *searchHeap) pop() searchEntry {
+// pushFields pushes the entry with these fields.
+func (h *searchHeap) pushFields(key, eb float64, g *group, seq, idx int32) {
 	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s = s[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && s.less(r, l) {
-			m = r
-		}
-		if !s.less(m, i) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
+	i := len(s)
+	if i == cap(s) {
+		s = slices.Grow(s, 1)
 	}
+	s = s[:i+1]
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s.before(key, seq, p) {
+			break
+		}
+		s[i] = s[p]
+		i = p
+	}
+	d := &s[i]
+	d.key, d.eb, d.grp, d.seq, d.idx = key, eb, g, seq, idx
 	*h = s
-	return top
+}
+
+// popFields removes the least entry and returns its fields.
+func (h *searchHeap) popFields() (key, eb float64, g *group, seq, idx int32) {
+	s := *h
+	t := &s[0]
+	key, eb, g, seq, idx = t.key, t.eb, t.grp, t.seq, t.idx
+	n := len(s) - 1
+	if n > 0 {
+		// sift the last entry (s[n], left in place until the end) down from the root
+		i := 0
+		for {
+			l := 2*i + 1
+			if l >= n {
+				break
+			}
+			m := l
+			if r := l + 1; r < n && s.less(r, l) {
+				m = r
+			}
+			if !s.less(m, n) {
+				break
+			}
+			s[i] = s[m]
+			i = m
+		}
+		s[i] = s[n]
+	}
+	*h = s[:n]
+	return
 }
 
 // margin bounds the float64 rounding of a score or key of magnitude k: every term is

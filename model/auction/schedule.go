@@ -1,7 +1,6 @@
 package auction
 
 import (
-	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -80,37 +79,11 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 	}
 	s.refreshRanks()
 	var res Results
-	res.LRPs = make([]LRPResult, 0, len(b.LRPs))
 	// LRPs are keyed by (interned guid, index): no string hashing per instance. A batch
 	// of up to dedupeScan LRPs (the steady state's, ~20) is de-duplicated by a scan of
-	// the results so far, with no map.
-	gids := s.gids[:0] // interned guid per result
-	var seenL map[lrpKey]struct{}
-	if len(b.LRPs) > dedupeScan {
-		seenL = make(map[lrpKey]struct{}, len(b.LRPs))
-	}
-	lastGUID, lastGID := "", int32(-1)
-	for i := range b.LRPs {
-		l := &b.LRPs[i]
-		// The same string header as the last item's (the same bytes): the same guid,
-		// without reading them. With its own map the State compares the bytes too (an
-		// intern would hash them anyway); with shared GUIDs any other string is interned,
-		// found from its address (equal bytes elsewhere give the same id).
-		if lastGID < 0 || !(sameStr(l.ProcessGUID, lastGUID) || s.names == nil && l.ProcessGUID == lastGUID) {
-			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
-		}
-		if seenL != nil {
-			k := lrpKey{lastGID, l.Index}
-			if _, dup := seenL[k]; dup {
-				continue
-			}
-			seenL[k] = struct{}{}
-		} else if seenLRP(res.LRPs, gids, lastGID, l.Index) {
-			continue
-		}
-		res.LRPs = append(res.LRPs, LRPResult{LRP: l})
-		gids = append(gids, lastGID)
-	}
+	// the results so far, with no map; a bigger one by bigDedupe (order.go).
+	var gids []int32 // interned guid per result
+	res.LRPs, gids = s.dedupe(&b, s.gids[:0])
 	if len(b.Tasks) > 0 {
 		seenT := make(map[string]bool, len(b.Tasks))
 		for _, t := range b.Tasks {
@@ -120,46 +93,7 @@ func (s *State) Schedule(b Batch, alg Algorithm, r *rand.Rand) Results {
 			}
 		}
 	}
-	order := s.order[:0]
-	for i := range res.LRPs {
-		if res.LRPs[i].Index == 0 {
-			order = append(order, workItem{i: i})
-		}
-	}
-	n0 := len(order)
-	for i := range res.Tasks {
-		order = append(order, workItem{task: true, i: i})
-	}
-	n1 := len(order)
-	for i := range res.LRPs {
-		if res.LRPs[i].Index != 0 {
-			order = append(order, workItem{i: i})
-		}
-	}
-	// Unstable sorts with the input position as the last key: the same order as a
-	// stable sort, without its O(n log^2 n) merging.
-	lrpMem := func(w workItem) int { return res.LRPs[w.i].MemoryMB }
-	slices.SortFunc(order[:n0], func(a, b workItem) int {
-		if c := cmp.Compare(lrpMem(b), lrpMem(a)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
-	slices.SortFunc(order[n0:n1], func(a, b workItem) int {
-		if c := cmp.Compare(res.Tasks[b.i].MemoryMB, res.Tasks[a.i].MemoryMB); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
-	slices.SortFunc(order[n1:], func(a, b workItem) int {
-		if c := cmp.Compare(res.LRPs[a.i].Index, res.LRPs[b.i].Index); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(lrpMem(b), lrpMem(a)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
+	order := placementOrder(&res, s.order)
 
 	fast, _ := alg.(indexed)
 	for _, w := range order {
@@ -469,7 +403,7 @@ func (s *State) pushRoot(g *group, mem, disk int, task bool) {
 	if task {
 		key = g.t.cold[1].kT
 	}
-	s.heap.push(searchEntry{key: key + reqPart(g, mp, disk), eb: math.NaN(), seq: n.minSeq, grp: g, idx: 1})
+	s.heap.pushFields(key+reqPart(g, mp, disk), math.NaN(), g, n.minSeq, 1)
 }
 
 // noInstances, as search's gid, says that no cell the search can score holds an
@@ -523,17 +457,16 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 		return k2-margin(k2) > bestScore
 	}
 	for len(s.heap) > 0 {
-		e := s.heap.pop()
-		if e.key-margin(e.key) > bestScore {
+		ekey, eeb, g, _, eidx := s.heap.popFields()
+		if ekey-margin(ekey) > bestScore {
 			break
 		}
-		g := e.grp
 		mp := mem
 		if !task {
 			mp += g.key.proxy
 		}
 		q := reqPart(g, mp, disk)
-		if tied(g, int(e.idx), q) {
+		if tied(g, int(eidx), q) {
 			continue
 		}
 		// Dive: follow the child with the lowest estimate down to a leaf, queueing the
@@ -544,7 +477,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 		// ends, and then go through the same tests as the children of a node below a
 		// best (most fail them: a dive ends at a cell whose score is near the lowest
 		// estimate), so the heap only gets those that may still matter.
-		for idx, eb := int(e.idx), e.eb; ; {
+		for idx, eb := int(eidx), eeb; ; {
 			n := &g.t.nodes[idx]
 			if best != nil {
 				if math.IsNaN(eb) {
@@ -627,9 +560,16 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 					continue
 				}
 				if best == nil {
-					s.later = append(s.later, searchEntry{key: ckey[j], eb: ceb[j], seq: cseq[j], idx: cidx[j], grp: g})
+					// field by field, as the heap does (searchHeap)
+					n := len(s.later)
+					if n == cap(s.later) {
+						s.later = slices.Grow(s.later, 1)
+					}
+					s.later = s.later[:n+1]
+					o := &s.later[n]
+					o.key, o.eb, o.grp, o.seq, o.idx = ckey[j], ceb[j], g, cseq[j], cidx[j]
 				} else {
-					s.heap.push(searchEntry{key: ckey[j], eb: ceb[j], seq: cseq[j], idx: cidx[j], grp: g})
+					s.heap.pushFields(ckey[j], ceb[j], g, cseq[j], cidx[j])
 				}
 			}
 			idx, eb = int(cidx[m]), ceb[m]
@@ -650,7 +590,7 @@ func (s *State) search(mem, disk int, task bool, gid int32, maxPerCell int) *cel
 					continue
 				}
 			}
-			s.heap.push(*o)
+			s.heap.pushFields(o.key, o.eb, o.grp, o.seq, o.idx)
 		}
 		s.later = s.later[:0]
 	}

@@ -25,6 +25,15 @@ type cellRec struct {
 	guids gidCounts
 	tasks map[string]struct{}
 	owner *State // the State that holds the cell; nil once RemoveCell forgot it
+	head  int32  // its entry in State.heads
+}
+
+// gidHead is where a cell's same-guid table (gidCounts) lives, kept by the State in a
+// dense array (heads) so that PrefetchLRP finds a count's slot without reading the
+// cell's record, a cache miss it would otherwise wait on before it could prefetch.
+type gidHead struct {
+	slots *gidSlot // the table's first slot; nil when it has none
+	shift uint8    // gidCounts.shift
 }
 
 // capSig is one distinct combination of what a cell offers for the filters.
@@ -82,6 +91,11 @@ type State struct {
 	dirty   []*group // groups whose tree waits for a flush
 	// groups whose tree's cold part waits for a flushCold
 	dirtyCold []*group
+
+	// heads[rec.head] locates each cell's gidCounts table (PrefetchLRP); the entries of
+	// removed cells are reused (freeHeads)
+	heads     []gidHead
+	freeHeads []int32
 
 	guidID map[string]int32 // unless names is set
 	names  *model.GUIDs     // process ids shared with the driver (UseGUIDs)
@@ -157,6 +171,13 @@ func (s *State) AddCell(c model.Cell) error {
 	c.VolumeDrivers = slices.Clone(c.VolumeDrivers)
 	rec := &cellRec{cell: c, seq: s.nextSeq, tasks: map[string]struct{}{}, owner: s}
 	s.nextSeq++
+	if n := len(s.freeHeads); n > 0 {
+		rec.head = s.freeHeads[n-1]
+		s.freeHeads = s.freeHeads[:n-1]
+	} else {
+		rec.head = int32(len(s.heads))
+		s.heads = append(s.heads, gidHead{})
+	}
 	rec.proxy = c.ProxyMemoryMB
 	if rec.proxy == 0 {
 		rec.proxy = s.set.ProxyMemoryMB
@@ -213,6 +234,8 @@ func (s *State) RemoveCell(id string) bool {
 	s.setLeaf(g, rec.leaf, emptyNode, emptyTie, emptyCold)
 	g.free = append(g.free, rec.leaf)
 	rec.owner = nil // stale for every CellRef to it
+	s.heads[rec.head] = gidHead{}
+	s.freeHeads = append(s.freeHeads, rec.head)
 	delete(s.byID, id)
 	s.cells = slices.DeleteFunc(s.cells, func(c *cellRec) bool { return c == rec })
 	s.zoneCells[rec.zone] = slices.DeleteFunc(s.zoneCells[rec.zone], func(c *cellRec) bool { return c == rec })
@@ -294,7 +317,10 @@ func (s *State) TasksOn(cellID string) int {
 // the string versions' error for an unknown cell, and touch nothing), and a cell added
 // again under the same id needs a new Ref. A ref of another State counts as stale. The
 // zero CellRef is invalid (the error names the cell "").
-type CellRef struct{ rec *cellRec }
+type CellRef struct {
+	rec  *cellRec
+	head int32 // rec.head: PrefetchLRP's way to the cell's counts without reading rec
+}
 
 // Ref returns the ref of the cell with this id, if the State holds it.
 func (s *State) Ref(cellID string) (CellRef, bool) {
@@ -302,7 +328,7 @@ func (s *State) Ref(cellID string) (CellRef, bool) {
 	if !ok {
 		return CellRef{}, false
 	}
-	return CellRef{rec}, true
+	return CellRef{rec, rec.head}, true
 }
 
 // ID is the id of the cell c names ("" for the zero ref); still given once c is stale.
@@ -386,7 +412,11 @@ func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bo
 
 // countLRP moves the same-guid counts of interned guid gid only (resources untouched).
 func (s *State) countLRP(rec *cellRec, gid int32, d int32) {
+	before := len(rec.guids.slots)
 	rec.guids.add(gid, d)
+	if len(rec.guids.slots) != before { // the table moved (grew)
+		s.heads[rec.head] = gidHead{slots: &rec.guids.slots[0], shift: rec.guids.shift}
+	}
 	if !rec.cell.Evacuating {
 		s.guidZone[s.zoneSlot(gid, rec.zone)] += d
 	}
@@ -843,8 +873,10 @@ func (s *State) addListedTask(cellID, taskGUID string) error {
 
 // PrefetchLRP starts loading what RemoveLRPRef or StartedRef will read on cell c for the
 // process with shared id (UseGUIDs): the cell's record, its per-guid count and the guid's
-// zone counts. A driver calls it an event ahead (internal/prefetch); it reads the
-// record itself to find the count's slot and changes nothing.
+// zone counts. A driver calls it an event ahead (internal/prefetch); it changes nothing.
+// It does not read the record (which it only starts loading): the count's slot is found
+// through the State's dense array of table heads (heads), by c's index into it. A stale
+// ref's index may name another cell's table by then: a useless prefetch, nothing more.
 func (s *State) PrefetchLRP(c CellRef, id int32) {
 	rec := c.rec
 	if rec == nil || id < 0 {
@@ -857,7 +889,11 @@ func (s *State) PrefetchLRP(c CellRef, id int32) {
 			prefetch.Line(unsafe.Pointer(&s.guidZone[b]))
 		}
 	}
-	if g := &rec.guids; g.n > 0 {
-		prefetch.Line(unsafe.Pointer(&g.slots[g.home(id+1)]))
+	if uint(c.head) < uint(len(s.heads)) {
+		if h := &s.heads[c.head]; h.slots != nil {
+			// gidCounts.home: a slot index below the table's length (1 << (32-shift))
+			i := uintptr((uint32(id+1) * 0x9E3779B9) >> h.shift)
+			prefetch.Line(unsafe.Add(unsafe.Pointer(h.slots), i*unsafe.Sizeof(gidSlot{})))
+		}
 	}
 }
