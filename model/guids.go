@@ -22,6 +22,10 @@ import (
 // the address can only give the right id; any other string (the same name built
 // elsewhere, a prefix) takes the map. Ids never depend on addresses, only speed does.
 //
+// A caller that keeps the string of each id it looks up (a store holding its rows by id)
+// may skip even the length check: EntryID gives the entry's id from the address alone,
+// and the caller confirms it by comparing its own string's address and length.
+//
 // GUID(id) reads a block guid's length from the block (one byte per guid) and slices
 // the block: no per-id string header is kept for them (16 bytes a process less, and a
 // dense 1-byte array instead of a 16-byte one to read).
@@ -212,15 +216,45 @@ func (t *GUIDs) reserve(n int) {
 	}
 }
 
+// EntryID returns the id of the block entry whose first byte guid starts at, reading
+// neither guid's bytes nor the entry's length (the lengths are a byte per guid, millions
+// of them: a cache miss for a guid not looked up lately). ok is false when guid does not
+// start at an entry of a block: a loose guid, a copy made elsewhere, a string starting
+// inside an entry or in its padding, an empty string (Find's map serves the first two).
+//
+// The id is the guid's only when guid also has the entry's length (it may be a prefix
+// of the entry, or run past it). So a caller confirms the match itself, typically
+// against a string it stored with the id (a guid Block returned, or GUID(id)): when
+// that string has guid's address and length, guid's bytes are that string's, and the
+// id is guid's (Find(guid) returns it too); otherwise it asks Find. Ids never depend on
+// addresses, only the way to them does.
+func (t *GUIDs) EntryID(guid string) (int32, bool) {
+	b, k, ok := t.entry(guid)
+	if !ok {
+		return 0, false
+	}
+	return b.first + int32(k), true
+}
+
 // blockID returns the id of a guid that points at an entry of a block.
 func (t *GUIDs) blockID(guid string) (int32, bool) {
+	b, k, ok := t.entry(guid)
+	if !ok || int(b.lens[k]) != len(guid) {
+		return 0, false
+	}
+	return b.first + int32(k), true
+}
+
+// entry returns the block and the index in it of the entry whose first byte guid (not
+// empty) starts at, not comparing lengths.
+func (t *GUIDs) entry(guid string) (*guidBlock, uintptr, bool) {
 	if t.dir.stale {
 		t.dir.build(t.blocks)
 	}
 	p := uintptr(unsafe.Pointer(unsafe.StringData(guid)))
 	off := p - t.dir.lo // wraps to a huge value below lo
 	if off >= t.dir.span || len(guid) == 0 {
-		return 0, false
+		return nil, 0, false
 	}
 	g := off >> t.dir.shift
 	i := int(t.dir.upTo[g]) // blocks at or below the granule's first byte
@@ -239,26 +273,23 @@ func (t *GUIDs) blockID(guid string) (int32, bool) {
 	b := &t.blocks[i-1]
 	off = p - b.base
 	if off >= b.size {
-		return 0, false
+		return nil, 0, false
 	}
 	var k uintptr
 	if b.recip != 0 {
 		lo := uint64(off) * b.recip
 		if lo > b.recip-1 {
-			return 0, false // not at an entry's start
+			return nil, 0, false // not at an entry's start
 		}
 		hi, _ := bits.Mul64(uint64(off), b.recip)
 		k = uintptr(hi)
 	} else {
 		if off%b.stride != 0 {
-			return 0, false
+			return nil, 0, false
 		}
 		k = off / b.stride
 	}
-	if int(b.lens[k]) != len(guid) {
-		return 0, false
-	}
-	return b.first + int32(k), true
+	return b, k, true
 }
 
 // build makes the directory of blocks (sorted by base, not overlapping: each is its own

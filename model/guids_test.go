@@ -222,6 +222,28 @@ func BenchmarkGUIDsFind(b *testing.B) {
 			}
 		})
 	}
+	// EntryID of block guids: the lookup without the read of the entry's length (a miss
+	// per cold guid at 2 M guids). The caller's confirmation reads its own copy of the
+	// id's string, a line it reads anyway (MemStore.slot: the proc's guid), so it is not
+	// timed here; TestGUIDsFindMatchesSearch checks the ids.
+	b.Run("block-entry", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(3, 4))
+		pick := make([]string, 1<<16)
+		for i := range pick {
+			pick[i] = benchGUIDs.blocks[r.IntN(len(benchGUIDs.blocks))]
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		found := 0
+		for i := 0; i < b.N; i++ {
+			if _, ok := g.EntryID(pick[i&(len(pick)-1)]); ok {
+				found++
+			}
+		}
+		if found != b.N {
+			b.Fatalf("found %d of %d", found, b.N)
+		}
+	})
 }
 
 // searchBlockID is blockID as it was before the address directory: a binary search over
@@ -247,6 +269,25 @@ func searchBlockID(t *GUIDs, guid string) (int32, bool) {
 	return b.first + int32(k), true
 }
 
+// searchEntryID is EntryID by the same search: the entry guid starts at, whatever its
+// length.
+func searchEntryID(t *GUIDs, guid string) (int32, bool) {
+	if len(t.blocks) == 0 || len(guid) == 0 {
+		return 0, false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(guid)))
+	i := sort.Search(len(t.blocks), func(i int) bool { return t.blocks[i].base > p }) - 1
+	if i < 0 {
+		return 0, false
+	}
+	b := &t.blocks[i]
+	off := p - b.base
+	if off >= uintptr(len(b.s)) || off%b.stride != 0 {
+		return 0, false
+	}
+	return b.first + int32(off/b.stride), true
+}
+
 // TestGUIDsFindMatchesSearch: Find agrees with the binary search over blocks plus the
 // map, for strings at every kind of address: block entries, substrings starting at any
 // byte of a block (inside an entry, in its padding, at an entry with another length),
@@ -255,6 +296,7 @@ func searchBlockID(t *GUIDs, guid string) (int32, bool) {
 // far from a big one, so that granules holding several blocks are searched.
 func TestGUIDsFindMatchesSearch(t *testing.T) {
 	var crowded, divided, multiplied bool
+	entries, confirmed := 0, 0 // strings EntryID placed at an entry; of them, the entry's own string
 	for seed := uint64(1); seed <= 12; seed++ {
 		r := rand.New(rand.NewPCG(seed, 7))
 		g := NewGUIDs()
@@ -283,6 +325,23 @@ func TestGUIDsFindMatchesSearch(t *testing.T) {
 			got, ok := g.Find(s)
 			if ok != wok || got != want {
 				t.Fatalf("seed %d: Find(%q) = %d, %v; the search gives %d, %v", seed, s, got, ok, want, wok)
+			}
+			// EntryID: the entry s starts at, whatever its length; and the caller's
+			// confirmation (s is the very string GUID(id) returns) gives Find's answer.
+			eid, eok := g.EntryID(s)
+			if sid, sok := searchEntryID(g, s); eok != sok || eid != sid {
+				t.Fatalf("seed %d: EntryID(%q) = %d, %v; the search gives %d, %v", seed, s, eid, eok, sid, sok)
+			}
+			if eok {
+				entries++
+				if sameBytes(s, g.GUID(eid)) {
+					confirmed++
+					if !ok || got != eid {
+						t.Fatalf("seed %d: EntryID(%q) = %d confirmed by GUID's address, but Find gives %d, %v", seed, s, eid, got, ok)
+					}
+				} else if ok && got == eid && len(s) == len(g.GUID(eid)) {
+					t.Fatalf("seed %d: %q has id %d and its entry's length, but is not GUID(%d)'s string", seed, s, eid, eid)
+				}
 			}
 		}
 		for op := 0; op < 60; op++ {
@@ -357,6 +416,9 @@ func TestGUIDsFindMatchesSearch(t *testing.T) {
 			multiplied = multiplied || b.recip != 0
 		}
 	}
+	if confirmed == 0 || confirmed == entries {
+		t.Fatalf("coverage: %d of %d EntryID hits were the entry's own string; want some of each", confirmed, entries)
+	}
 	if !crowded || !divided || !multiplied {
 		t.Fatalf("coverage: a granule with > 8 blocks %v, a divided block %v, a multiplied one %v; want all", crowded, divided, multiplied)
 	}
@@ -399,4 +461,9 @@ func BenchmarkGUIDsBlock(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/guid")
+}
+
+// sameBytes reports whether a and b are the very same bytes (address and length).
+func sameBytes(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }

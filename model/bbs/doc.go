@@ -26,7 +26,9 @@
 // hints kept there (converge.Hints: the GUIDHint in the guid's proc, a CellHint per
 // interned cell), so an operation looks its guid and cells up once, in the store, not
 // also in the tracker's maps; with the run's shared process ids (MemStore.UseGUIDs,
-// before New) the guid lookup needs no hashing either, the tracker keys its records by
+// before New) the guid lookup needs no hashing either (a block guid's proc is the arena
+// slot of the entry its address falls on, confirmed by the proc's own guid string, see
+// MemStore.slot), the tracker keys its records by
 // the same ids (converge.Tracker.UseGUIDs: no map of its own), and DesireLRP checks
 // domains and sizes an app's row slice without listing. Reads go into caller-provided
 // buffers, and the events' row copies and Ready's Events and LRPStarts are carved from

@@ -324,20 +324,42 @@ func (m *MemStore) UseGUIDs(names *model.GUIDs) {
 
 // slot returns the arena slot of guid (UseGUIDs), or nil when guid has no id or its
 // chunk was never allocated.
+//
+// A guid laid out by the shared table's Block is found by its address alone: the slot of
+// the entry it starts at (model.GUIDs.EntryID) is its own when the proc there holds the
+// very same string (address and length; p.guid is read anyway, by every row copy), so
+// the table's array of guid lengths (2 MB at 2 M guids, a cache miss per cold guid) is
+// not read. Any other string (a copy, a prefix, a free slot) takes Find, as before.
 func (m *MemStore) slot(guid string) *proc {
+	if id, ok := m.names.EntryID(guid); ok {
+		if p := m.arenaAt(id); p != nil {
+			// The caller reads the proc's first row, which ends on its second cache line:
+			// ask for that line now, so its miss overlaps the guid's (a hint, see
+			// internal/prefetch).
+			prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
+			if sameString(p.guid, guid) {
+				return p
+			}
+		}
+	}
 	id, ok := m.names.Find(guid)
 	if !ok {
 		return nil
 	}
+	p := m.arenaAt(id)
+	if p != nil {
+		prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
+	}
+	return p
+}
+
+// arenaAt returns the arena slot of id, or nil when its chunk was never allocated.
+func (m *MemStore) arenaAt(id int32) *proc {
 	c := int(id) / procChunk
-	if c >= len(m.arena) || m.arena[c] == nil {
+	if id < 0 || c >= len(m.arena) || m.arena[c] == nil {
 		return nil
 	}
-	p := &m.arena[c][int(id)%procChunk]
-	// The caller reads the proc's first row, which ends on its second cache line: ask for
-	// that line now, so its miss overlaps the first one's (a hint, see internal/prefetch).
-	prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
-	return p
+	return &m.arena[c][int(id)%procChunk]
 }
 
 // sameString reports whether a and b are the very same bytes (same address and length):
@@ -858,8 +880,13 @@ func (m *MemStore) PrefetchProc(id int32) {
 		return
 	}
 	p := &m.arena[c][int(id)%procChunk]
+	// A proc spans three cache lines (160 bytes, starting 0 or 32 bytes into a line):
+	// its first byte's, the one 64 bytes on and its last byte's. The third holds the
+	// desired row's interned fields (a crash's start request reads them) and, for a proc
+	// starting 32 bytes into a line, the guid, which every lookup and row copy reads.
 	prefetch.Line(unsafe.Pointer(p))
 	prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
+	prefetch.Line(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(proc{})-1))
 	if m.tracker != nil {
 		m.tracker.PrefetchID(id)
 	}
@@ -888,7 +915,10 @@ func (m *MemStore) prefetchLeave(key model.ActualLRPKey, t *converge.Tracker) {
 		return
 	}
 	t.PrefetchGUID(p.hint)
-	prefetch.Line(unsafe.Pointer(&p.desired))
+	// The desired row's interned fields (domain, root filesystem), read by the start
+	// request, are at the proc's end: its last byte's line (its first byte's is the
+	// second line of a proc starting at a line's start, loaded already).
+	prefetch.Line(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(proc{})-1))
 	if i, ok := p.find(key.Index, model.Ordinary); ok {
 		if r := &p.rows[i]; r.cell != 0 {
 			l := &m.byCell[r.cell]

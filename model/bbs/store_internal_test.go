@@ -235,3 +235,51 @@ func TestStartOf(t *testing.T) {
 		})
 	}
 }
+
+// TestSlotConfirmsEntry: with shared ids, a string found at the start of a block entry
+// (model.GUIDs.EntryID) names the proc there only when it is the proc's very guid
+// string. A prefix of a block guid (another guid, starting at the same address), a
+// longer string running past the entry, and a copy of a block guid (its own address)
+// each reach their own proc, or none, whatever proc sits at the entry they start at.
+func TestSlotConfirmsEntry(t *testing.T) {
+	m := NewMemStore()
+	names := model.NewGUIDs()
+	m.UseGUIDs(names)
+	block := names.Block([]string{"app-1", "app-22", "app-333"}) // stride 7
+	full := unsafe.String(unsafe.StringData(block[0]), 3*7)      // the whole block
+	prefix := block[1][:5]                                       // "app-2": at entry 1, shorter
+	longer := full[7 : 7+7]                                      // "app-22\x00": at entry 1, longer
+	clone := strings.Clone(block[2])                             // "app-333", other bytes
+	put := func(guid string, index int) {
+		t.Helper()
+		if err := m.PutActualLRP(model.ActualLRP{ActualLRPKey: model.ActualLRPKey{ProcessGUID: guid, Index: index}, Domain: "d", State: model.Unclaimed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// want[i] is the index of the only row of the proc that guid i names (-1: no proc).
+	check := func(step string, guids []string, want []int) {
+		t.Helper()
+		for i, g := range guids {
+			m.last, m.lastGUID = nil, "" // no memo: the lookup itself
+			p := m.proc(g)
+			switch {
+			case want[i] < 0 && p != nil:
+				t.Fatalf("%s: proc(%q) = the proc of %q, want none", step, g, p.guid)
+			case want[i] >= 0 && (p == nil || p.guid != g || len(p.rows) != 1 || p.rows[0].index != want[i]):
+				t.Fatalf("%s: proc(%q) = %+v, want the proc of %q with its row %d", step, g, p, g, want[i])
+			}
+		}
+	}
+	guids := []string{block[0], block[1], block[2], prefix, longer, clone}
+	check("empty", guids, []int{-1, -1, -1, -1, -1, -1})
+	put(block[1], 1) // entry 1 in use, by its own string
+	put(prefix, 3)   // a loose id for "app-2"
+	put(longer, 4)   // and one for "app-22\x00"
+	check("entry 1 and the strings starting there", guids, []int{-1, 1, -1, 3, 4, -1})
+	put(clone, 2) // entry 2's proc, created through a copy: its guid is not the block's string
+	check("entry 2 by a copy", guids, []int{-1, 1, 2, 3, 4, 2})
+	if err := m.DeleteActualLRP(model.ActualLRPKey{ProcessGUID: block[1], Index: 1}, model.Ordinary); err != nil {
+		t.Fatal(err)
+	}
+	check("entry 1 released", guids, []int{-1, -1, 2, 3, 4, 2})
+}
