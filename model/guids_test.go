@@ -249,21 +249,8 @@ func BenchmarkGUIDsFind(b *testing.B) {
 // searchBlockID is blockID as it was before the address directory: a binary search over
 // the blocks by base and a division. The differential test holds the directory to it.
 func searchBlockID(t *GUIDs, guid string) (int32, bool) {
-	if len(t.blocks) == 0 || len(guid) == 0 {
-		return 0, false
-	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(guid)))
-	i := sort.Search(len(t.blocks), func(i int) bool { return t.blocks[i].base > p }) - 1
-	if i < 0 {
-		return 0, false
-	}
-	b := &t.blocks[i]
-	off := p - b.base
-	if off >= uintptr(len(b.s)) || off%b.stride != 0 {
-		return 0, false
-	}
-	k := off / b.stride
-	if int(b.lens[k]) != len(guid) {
+	b, k, ok := searchEntry(t, guid)
+	if !ok || int(b.lens[k]) != len(guid) {
 		return 0, false
 	}
 	return b.first + int32(k), true
@@ -272,20 +259,29 @@ func searchBlockID(t *GUIDs, guid string) (int32, bool) {
 // searchEntryID is EntryID by the same search: the entry guid starts at, whatever its
 // length.
 func searchEntryID(t *GUIDs, guid string) (int32, bool) {
-	if len(t.blocks) == 0 || len(guid) == 0 {
+	b, k, ok := searchEntry(t, guid)
+	if !ok {
 		return 0, false
+	}
+	return b.first + int32(k), true
+}
+
+// searchEntry finds, by binary search, the block and entry index guid starts at.
+func searchEntry(t *GUIDs, guid string) (*guidBlock, uintptr, bool) {
+	if len(t.blocks) == 0 || len(guid) == 0 {
+		return nil, 0, false
 	}
 	p := uintptr(unsafe.Pointer(unsafe.StringData(guid)))
 	i := sort.Search(len(t.blocks), func(i int) bool { return t.blocks[i].base > p }) - 1
 	if i < 0 {
-		return 0, false
+		return nil, 0, false
 	}
 	b := &t.blocks[i]
 	off := p - b.base
 	if off >= uintptr(len(b.s)) || off%b.stride != 0 {
-		return 0, false
+		return nil, 0, false
 	}
-	return b.first + int32(off/b.stride), true
+	return b, off / b.stride, true
 }
 
 // TestGUIDsFindMatchesSearch: Find agrees with the binary search over blocks plus the
