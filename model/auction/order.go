@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/diegolab/diegolab/model"
 )
 
 // Schedule's first two steps, de-duplication and placement order, for batches of any
@@ -37,7 +39,7 @@ func (s *State) dedupe(b *Batch, gids []int32) ([]LRPResult, []int32) {
 		// without reading them. With its own map the State compares the bytes too (an
 		// intern would hash them anyway); with shared GUIDs any other string is interned,
 		// found from its address (equal bytes elsewhere give the same id).
-		if lastGID < 0 || !(sameStr(l.ProcessGUID, lastGUID) || s.names == nil && l.ProcessGUID == lastGUID) {
+		if lastGID < 0 || !(model.SameString(l.ProcessGUID, lastGUID) || s.names == nil && l.ProcessGUID == lastGUID) {
 			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
 		}
 		if big.limit > 0 {

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/diegolab/diegolab/model"
 )
@@ -33,12 +32,6 @@ func seenLRP(res []LRPResult, gids []int32, gid int32, index int) bool {
 		}
 	}
 	return false
-}
-
-// sameStr reports whether a and b are the same string header: same bytes at the same
-// address (then equal, without reading the bytes; equal strings may still differ).
-func sameStr(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // workItem is one de-duplicated item: an index into Results.LRPs or Results.Tasks.

@@ -276,7 +276,7 @@ func (t *strTable) id(s string) uint32 {
 		t.ids[s] = id
 	}
 	t.lastName, t.lastID = s, id
-	if e != nil && sameString(s, t.names[id]) {
+	if e != nil && model.SameString(s, t.names[id]) {
 		*e = addrEntry{addr: uintptr(unsafe.Pointer(unsafe.StringData(s))), n: uint32(len(s)), id: id}
 	}
 	return id
@@ -337,7 +337,7 @@ func (m *MemStore) slot(guid string) *proc {
 			// ask for that line now, so its miss overlaps the guid's (a hint, see
 			// internal/prefetch).
 			prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
-			if sameString(p.guid, guid) {
+			if model.SameString(p.guid, guid) {
 				return p
 			}
 		}
@@ -362,19 +362,13 @@ func (m *MemStore) arenaAt(id int32) *proc {
 	return &m.arena[c][int(id)%procChunk]
 }
 
-// sameString reports whether a and b are the very same bytes (same address and length):
-// equal strings, decided without reading them.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
-
 // proc returns the proc of guid, or nil.
 //
 // With shared ids the memo is only taken for the very string of the memo's guid: the
 // address lookup of a block guid reads no byte of it, while comparing the bytes with the
 // memo's guid would cost a cache miss on them for every new guid.
 func (m *MemStore) proc(guid string) *proc {
-	if p := m.last; p != nil && (sameString(m.lastGUID, guid) || m.names == nil && m.lastGUID == guid) {
+	if p := m.last; p != nil && (model.SameString(m.lastGUID, guid) || m.names == nil && m.lastGUID == guid) {
 		return p
 	}
 	var p *proc

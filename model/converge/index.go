@@ -122,7 +122,7 @@ func (g *guidTable) lookup(guid string) (uint32, bool) {
 		// The memo is taken for the very string only: comparing the bytes of two
 		// different guids would read the new one's (a cache miss) where the shared
 		// table finds a block guid's id from its address alone.
-		if g.last > 0 && sameString(g.recs[g.last-1].guid, guid) {
+		if g.last > 0 && model.SameString(g.recs[g.last-1].guid, guid) {
 			return g.last - 1, true
 		}
 		id, ok := g.names.Find(guid)
@@ -232,26 +232,6 @@ func (g *guidTable) release(id uint32) {
 		g.last = 0
 	}
 	*r = guidRec{}
-}
-
-// live returns the number of records in use.
-func (g *guidTable) live() int {
-	if g.names == nil {
-		return len(g.recs) - len(g.free)
-	}
-	n := 0
-	for i := range g.recs {
-		if g.recs[i].flags&recLive != 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// sameString reports whether a and b are the very same bytes (same address and length):
-// equal strings, decided without reading them.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // pos returns 1 + the position of (id, index) in heap which, or 0.

@@ -190,3 +190,17 @@ func TestReserveUnclaimed(t *testing.T) {
 		t.Fatalf("%d keys queued, array moved: %v", tr.unclaimed.Len(), unsafe.SliceData(tr.unclaimed.items) != base)
 	}
 }
+
+// live returns the number of records in use (the tests' view of the table).
+func (g *guidTable) live() int {
+	if g.names == nil {
+		return len(g.recs) - len(g.free)
+	}
+	n := 0
+	for i := range g.recs {
+		if g.recs[i].flags&recLive != 0 {
+			n++
+		}
+	}
+	return n
+}
