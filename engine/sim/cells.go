@@ -10,6 +10,7 @@ import (
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/auction"
 	"github.com/diegolab/diegolab/model/control"
+	"github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/scenarios"
 )
 
@@ -35,7 +36,7 @@ type cell struct {
 	// at scale). Iterations that can affect results go through sortedIDs.
 	containers []int32
 	holes      []int32
-	evacStart  time.Duration
+	rep        rep.Cell // the rep's cell-wide state: evacuation
 	partEnd    engine.Handle
 	// restoreAfterDrain: a restore-cell arrived while the cell was evacuating.
 	restoreAfterDrain bool
@@ -61,40 +62,23 @@ func (s *Sim) addCell(c model.Cell) error {
 	return nil
 }
 
-// containerKind says what a container runs.
-type containerKind uint8
-
-const (
-	kindLRP containerKind = iota
-	kindTask
-)
-
-// container phases, from the rep's point of view (DIEGO.md §3.2 container states).
-type phase uint8
-
-const (
-	phaseReserved phase = iota // created, process not yet running
-	phaseRunning
-	phaseGone
-)
-
+// container is one simulated container: the rep's record of it (model/rep) and what
+// the simulation needs besides.
 type container struct {
-	kind       containerKind
-	phase      phase
-	evacuating bool
-	failed     bool // task: completes failed
-	cell       int32
-	gen        uint32
-	app        int32         // app id (LRPs); the process guid is s.apps.guid(app)
-	index      int32         // LRP index
-	cellPos    int32         // position in its cell's containers
-	next       int32         // LRPs: the next container of the same (app, index), or -1
-	beh        uint32        // LRPs: the app's behaviour (appBeh), kept here for the start
-	guid       string        // the LRP's instance guid or the task's guid
-	mem, disk  int32         // the work's resource request (MB)
-	timer      engine.Handle // pending start / crash / completion
-	born       time.Duration // when the container was allocated (bulk sync's grace)
-	startedAt  time.Duration
+	rep.Container
+	failed    bool // task: completes failed
+	cell      int32
+	gen       uint32
+	app       int32         // app id (LRPs); the process guid is s.apps.guid(app)
+	index     int32         // LRP index
+	cellPos   int32         // position in its cell's containers
+	next      int32         // LRPs: the next container of the same (app, index), or -1
+	beh       uint32        // LRPs: the app's behaviour (appBeh), kept here for the start
+	guid      string        // the LRP's instance guid or the task's guid
+	mem, disk int32         // the work's resource request (MB)
+	timer     engine.Handle // pending start / crash / completion
+	born      time.Duration // when the container was allocated (bulk sync's grace)
+	startedAt time.Duration
 }
 
 // res is the container's resource request.
@@ -161,13 +145,13 @@ func (p *containerPool) alloc() int32 {
 }
 
 func (p *containerPool) release(id int32) {
-	p.items[id].phase = phaseGone
+	p.items[id].Container = rep.Container{}
 	p.items[id].gen++
 	p.free = append(p.free, id)
 }
 
 // perform runs the rep's side of an auction win: one container per instance or task,
-// then claim (LRPs) or start (tasks), as the rep does on RESERVED containers.
+// each handed to the rep's state machine, which claims (LRPs) or starts (tasks) it.
 func (s *Sim) perform(now time.Duration, w control.Work) {
 	ci, ok := s.cellIndex(w.CellID)
 	if !ok {
@@ -178,7 +162,9 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 	for _, l := range w.LRPs {
 		id := s.containers.alloc()
 		ct := &s.containers.items[id]
-		ct.kind, ct.cell, ct.index, ct.guid = kindLRP, int32(ci), int32(l.Index), l.InstanceGUID
+		var st rep.Step
+		ct.Container, st = rep.NewLRP()
+		ct.cell, ct.index, ct.guid = int32(ci), int32(l.Index), l.InstanceGUID
 		ct.mem, ct.disk = int32(l.MemoryMB), int32(l.DiskMB)
 		ct.born = now
 		ct.app = s.apps.id(l.ProcessGUID)
@@ -187,27 +173,14 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		s.m.memUsed += l.MemoryMB
 		s.k.MixString(l.InstanceGUID)
 		s.k.MixString(w.CellID)
-		if err := s.plane.ClaimLRP(now, model.ActualLRPKey{ProcessGUID: l.ProcessGUID, Index: l.Index}, model.InstanceKey{InstanceGUID: l.InstanceGUID, CellID: c.ID}); err != nil {
-			// The BBS refused the claim (the instance was removed or claimed elsewhere):
-			// the rep deletes the container.
-			s.deleteContainer(id)
-			continue
-		}
-		ct.beh = s.behOf(ct.app)
-		g := s.behaviour(ct.beh)
-		d := 5 * time.Second
-		if g != nil {
-			d = g.StartTime.Sample(s.rStart)
-		}
-		if s.pullStart(now, id, d) {
-			continue // a pushed app: the image is resolved and pulled first
-		}
-		ct.timer = s.k.After(d, s, engine.Payload{Kind: kStart, A: int64(id), B: int64(ct.gen)})
+		s.carry(now, id, st)
 	}
 	for _, t := range w.Tasks {
 		id := s.containers.alloc()
 		ct := &s.containers.items[id]
-		ct.kind, ct.cell, ct.guid = kindTask, int32(ci), t.GUID
+		var st rep.Step
+		ct.Container, st = rep.NewTask()
+		ct.cell, ct.guid = int32(ci), t.GUID
 		ct.mem, ct.disk = int32(t.MemoryMB), int32(t.DiskMB)
 		ct.born = now
 		s.place(c, id)
@@ -215,28 +188,123 @@ func (s *Sim) perform(now time.Duration, w control.Work) {
 		s.byTask[t.GUID] = id
 		s.k.MixString(t.GUID)
 		s.k.MixString(w.CellID)
-		ok, err := s.plane.StartTask(now, t.GUID, c.ID)
-		if err != nil || !ok {
-			s.deleteContainer(id)
-			continue
-		}
-		ct.phase = phaseRunning
-		ct.startedAt = now
-		if err := s.state.StartedRef(c.ref); err != nil {
-			s.fail(err)
-			return
-		}
-		if s.stagingRun(now, id) {
-			continue // a staging task runs its lifecycle's steps
-		}
-		d := time.Minute
-		if gi, ok := s.taskBeh[t.GUID]; ok {
-			g := &s.sc.Tasks[gi]
-			d = g.Duration.Sample(s.rTasks)
-			ct.failed = g.FailureProbability > 0 && s.rTasks.Float64() < g.FailureProbability
-		}
-		ct.timer = s.k.After(d, s, engine.Payload{Kind: kTaskDone, A: int64(id), B: int64(ct.gen)})
+		s.carry(now, id, st)
 	}
+}
+
+// carry carries out the rep's step for container id and feeds the BBS's answers back
+// until the rep wants nothing more. It returns the last report's answer and whether it
+// reached the BBS.
+func (s *Sim) carry(now time.Duration, id int32, st rep.Step) (rep.Reply, bool) {
+	for {
+		// The report names the container as it was: destroying it releases its slot.
+		ct := &s.containers.items[id]
+		var key model.ActualLRPKey
+		if st.Report != rep.ReportNone && ct.Kind() == rep.LRP {
+			key = s.key(ct)
+		}
+		s.exec(now, id, st.Exec)
+		if st.Report == rep.ReportNone {
+			return rep.Reply{}, false
+		}
+		reply, delivered := s.report(now, s.cells[ct.cell], key, ct.guid, st)
+		if !delivered || !st.Report.Answered() {
+			return reply, delivered
+		}
+		st = ct.Reply(st.Report, reply)
+		if !st.Any() {
+			return reply, delivered
+		}
+	}
+}
+
+// exec carries out an executor command on a simulated container. Creating samples the
+// start (an LRP) or the run (a task); stopping and destroying free it at once.
+func (s *Sim) exec(now time.Duration, id int32, e rep.Exec) {
+	switch e {
+	case rep.ExecCreate:
+		if s.containers.items[id].Kind() == rep.LRP {
+			s.createLRP(now, id)
+		} else {
+			s.runTask(now, id)
+		}
+	case rep.ExecStop, rep.ExecDestroy:
+		s.deleteContainer(id)
+	}
+}
+
+// report sends the rep's report to the BBS through the plane, for the instance key (an
+// LRP) or the task guid on cell c. A cut-off rep's reports are lost (bulk sync repairs
+// the BBS later).
+func (s *Sim) report(now time.Duration, c *cell, key model.ActualLRPKey, guid string, st rep.Step) (rep.Reply, bool) {
+	if st.Report == rep.ReportNone || !c.reachable() {
+		return rep.Reply{}, false
+	}
+	ik := model.InstanceKey{InstanceGUID: guid, CellID: c.ID}
+	var err error
+	switch st.Report {
+	case rep.ReportClaim:
+		err = s.plane.ClaimLRP(now, key, ik)
+	case rep.ReportStart:
+		err = s.plane.StartLRP(now, key, ik, "")
+	case rep.ReportCrash:
+		err = s.plane.CrashLRP(now, key, ik, st.Reason)
+	case rep.ReportRemove:
+		err = s.plane.RemoveActualLRP(now, key, ik)
+	case rep.ReportRemoveEvacuating:
+		err = s.plane.RemoveEvacuating(now, key, ik)
+	case rep.ReportEvacuateClaimed, rep.ReportEvacuateRunning:
+		state := model.Claimed
+		if st.Report == rep.ReportEvacuateRunning {
+			state = model.Running
+		}
+		keep, err := s.plane.Evacuate(now, key, ik, state, "")
+		return rep.Reply{OK: err == nil, Keep: keep}, true
+	case rep.ReportStartTask:
+		ok, err := s.plane.StartTask(now, guid, c.ID)
+		return rep.Reply{OK: ok && err == nil}, true
+	case rep.ReportCompleteTask:
+		err = s.plane.CompleteTask(now, guid, c.ID, st.Failed, st.Reason, st.Result)
+	}
+	return rep.Reply{OK: err == nil}, true
+}
+
+// createLRP: the claimed instance's container is created; its process starts after the
+// app's sampled start time (after resolving and pulling its image, for a pushed app).
+func (s *Sim) createLRP(now time.Duration, id int32) {
+	ct := &s.containers.items[id]
+	ct.beh = s.behOf(ct.app)
+	g := s.behaviour(ct.beh)
+	d := 5 * time.Second
+	if g != nil {
+		d = g.StartTime.Sample(s.rStart)
+	}
+	if s.pullStart(now, id, d) {
+		return // a pushed app: the image is resolved and pulled first
+	}
+	ct.timer = s.k.After(d, s, engine.Payload{Kind: kStart, A: int64(id), B: int64(ct.gen)})
+}
+
+// runTask: the started task's container runs for its sampled duration (a staging task
+// runs its lifecycle's steps instead).
+func (s *Sim) runTask(now time.Duration, id int32) {
+	ct := &s.containers.items[id]
+	c := s.cells[ct.cell]
+	ct.startedAt = now
+	if err := s.state.StartedRef(c.ref); err != nil {
+		s.fail(err)
+		return
+	}
+	if s.stagingRun(now, id) {
+		return // a staging task runs its lifecycle's steps
+	}
+	d := time.Minute
+	if gi, ok := s.taskBeh[ct.guid]; ok {
+		g := &s.sc.Tasks[gi]
+		d = g.Duration.Sample(s.rTasks)
+		ct.failed = g.FailureProbability > 0 && s.rTasks.Float64() < g.FailureProbability
+	}
+	ct.timer = s.k.After(d, s, engine.Payload{Kind: kTaskDone, A: int64(id), B: int64(ct.gen)})
 }
 
 // behOf returns app's behaviour index (appBeh).
@@ -261,7 +329,7 @@ func (s *Sim) live(id int32, gen uint32) *container {
 		return nil
 	}
 	ct := &s.containers.items[id]
-	if ct.gen != gen || ct.phase == phaseGone {
+	if ct.gen != gen || ct.Done() {
 		return nil
 	}
 	return ct
@@ -274,12 +342,13 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	}
 	c := s.cells[ct.cell]
 	g := s.behaviour(ct.beh)
+	s.carry(now, id, ct.Created(true))
 	if g != nil && (g.StartFailureProbability > 0 && s.rStart.Float64() < g.StartFailureProbability ||
 		g.CrashProbabilityAtStart > 0 && s.rStart.Float64() < g.CrashProbabilityAtStart) {
-		s.crashContainer(now, id, "failed to start")
+		s.crashContainer(now, id, rep.ReasonStartFailed)
 		return
 	}
-	ct.phase = phaseRunning
+	st := ct.Healthy()
 	ct.startedAt = now
 	if err := s.state.StartedRef(c.ref); err != nil {
 		s.fail(err)
@@ -287,12 +356,8 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	}
 	s.apps.containerUp(ct.app, int(ct.index))
 	s.stgUp(now, id)
-	if c.reachable() {
-		if err := s.plane.StartLRP(now, s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ""); err != nil {
-			// The BBS cannot start it (it no longer wants this instance): stop it.
-			s.stopContainer(now, id)
-			return
-		}
+	if s.carry(now, id, st); s.live(id, gen) == nil {
+		return // the BBS refused the start: the rep stopped the container
 	}
 	if g != nil && g.Crash != nil {
 		ct.timer = s.k.After(g.Crash.After.Sample(s.rCrash), s, engine.Payload{Kind: kCrash, A: int64(id), B: int64(ct.gen)})
@@ -306,39 +371,11 @@ func (s *Sim) containerCrash(now time.Duration, id int32, gen uint32, reason str
 	s.crashContainer(now, id, reason)
 }
 
-// crashContainer: the instance's process exited; the rep reports the crash and deletes
-// the container (COMPLETED, crashed -> Crash the ActualLRP, then delete the container).
+// crashContainer: the instance's container failed; the rep reports the crash and
+// deletes the container.
 func (s *Sim) crashContainer(now time.Duration, id int32, reason string) {
-	ct := &s.containers.items[id]
-	c := s.cells[ct.cell]
-	key, ik, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.evacuating
 	s.m.crashes++
-	s.deleteContainer(id)
-	if !c.reachable() {
-		return // a partitioned rep reports nothing; bulk sync repairs the BBS later
-	}
-	if evac {
-		_ = s.plane.RemoveEvacuating(now, key, ik)
-		return
-	}
-	_ = s.plane.CrashLRP(now, key, ik, reason)
-}
-
-// stopContainer: the BBS asked for the instance to stop; the rep deletes the container
-// and removes the ActualLRP (COMPLETED, stopped -> Remove).
-func (s *Sim) stopContainer(now time.Duration, id int32) {
-	ct := &s.containers.items[id]
-	c := s.cells[ct.cell]
-	key, ik, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.evacuating
-	s.deleteContainer(id)
-	if !c.reachable() {
-		return
-	}
-	if evac {
-		_ = s.plane.RemoveEvacuating(now, key, ik)
-		return
-	}
-	_ = s.plane.RemoveActualLRP(now, key, ik)
+	s.carry(now, id, s.containers.items[id].Exited(reason))
 }
 
 // deleteContainer frees a container's resources on its cell and forgets it.
@@ -346,10 +383,10 @@ func (s *Sim) deleteContainer(id int32) {
 	ct := &s.containers.items[id]
 	c := s.cells[ct.cell]
 	s.k.Cancel(ct.timer)
-	starting := ct.phase == phaseReserved
+	starting := ct.Starting()
 	if c.state != cellCrashed && c.state != cellPartitioned && c.state != cellDown {
 		var err error
-		if ct.kind == kindLRP {
+		if ct.Kind() == rep.LRP {
 			err = s.state.RemoveLRPRef(c.ref, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
 			err = s.state.RemoveTask(c.ID, ct.guid, ct.res(), starting)
@@ -358,9 +395,9 @@ func (s *Sim) deleteContainer(id int32) {
 			s.fail(fmt.Errorf("free container on %s: %w", c.ID, err))
 		}
 	}
-	if ct.kind == kindLRP {
+	if ct.Kind() == rep.LRP {
 		s.stgDown(s.k.Now(), id)
-		if ct.phase == phaseRunning {
+		if ct.Started() {
 			s.apps.containerDown(ct.app, int(ct.index))
 		}
 		s.apps.unlink(&s.containers, id)
@@ -377,18 +414,12 @@ func (s *Sim) taskDone(now time.Duration, id int32, gen uint32) {
 	if ct == nil {
 		return
 	}
-	c := s.cells[ct.cell]
-	guid, failed := ct.guid, ct.failed
 	dur := now - ct.startedAt
-	s.deleteContainer(id)
-	if !c.reachable() {
-		return
-	}
 	reason := ""
-	if failed {
+	if ct.failed {
 		reason = "APP/TASK: Exited with status 1"
 	}
-	if err := s.plane.CompleteTask(now, guid, c.ID, failed, reason, ""); err == nil {
+	if reply, delivered := s.carry(now, id, ct.TaskExited(ct.failed, reason, "")); delivered && reply.OK {
 		s.m.taskDurations.add(dur.Seconds())
 	}
 }
@@ -396,14 +427,14 @@ func (s *Sim) taskDone(now time.Duration, id int32, gen uint32) {
 // stopLRP carries out a StopLRPInstance from the BBS.
 func (s *Sim) stopLRP(now time.Duration, key model.ActualLRPKey, instance string) {
 	if id := s.apps.find(&s.containers, key, instance); id >= 0 {
-		s.stopContainer(now, id)
+		s.carry(now, id, s.containers.items[id].Stop())
 	}
 }
 
-// cancelTask carries out a cancel from the BBS: the rep deletes the task's container.
-func (s *Sim) cancelTask(guid string) {
+// cancelTask carries out a cancel from the BBS.
+func (s *Sim) cancelTask(now time.Duration, guid string) {
 	if id, ok := s.byTask[guid]; ok {
-		s.deleteContainer(id)
+		s.carry(now, id, s.containers.items[id].Cancel())
 	}
 }
 
@@ -435,7 +466,7 @@ func (s *Sim) prefetchNext(p engine.Payload) {
 			return
 		}
 		ct := &s.containers.items[p.A]
-		if ct.kind != kindLRP || uint64(ct.cell) >= uint64(len(s.cells)) {
+		if ct.Kind() != rep.LRP || uint64(ct.cell) >= uint64(len(s.cells)) {
 			return
 		}
 		if uint64(ct.app) < uint64(len(s.apps.inst)) {

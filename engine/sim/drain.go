@@ -64,7 +64,7 @@ func (s *Sim) drain(now time.Duration) {
 			s.stopLRP(now, st.Key, st.InstanceKey.InstanceGUID)
 		}
 		for _, c := range r.CancelTasks {
-			s.cancelTask(c.GUID)
+			s.cancelTask(now, c.GUID)
 		}
 		for _, t := range r.Callbacks {
 			s.stagingCallback(now, t)

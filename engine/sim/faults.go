@@ -9,7 +9,7 @@ import (
 
 	"github.com/diegolab/diegolab/engine"
 	"github.com/diegolab/diegolab/model"
-	mcell "github.com/diegolab/diegolab/model/cell"
+	"github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/record"
 	"github.com/diegolab/diegolab/scenarios"
 )
@@ -129,7 +129,7 @@ func (s *Sim) crashInstances(now time.Duration, ev *scenarios.Event) string {
 	var running []int32
 	for id := range s.containers.items {
 		ct := &s.containers.items[id]
-		if ct.phase == phaseRunning && ct.kind == kindLRP && apps[ct.app] {
+		if ct.Phase() == rep.Running && ct.Kind() == rep.LRP && apps[ct.app] {
 			running = append(running, int32(id))
 		}
 	}
@@ -198,35 +198,23 @@ func (s *Sim) partitionEnd(now time.Duration, ci int) {
 	s.bulkSync(now, c)
 }
 
-// bulkSync is the rep's harmonizing pass over one cell.
+// bulkSync is the rep's harmonizing pass over one cell (model/rep.Harmonize).
 func (s *Sim) bulkSync(now time.Duration, c *cell) {
-	var lrps []mcell.LRPContainer
-	var tasks []mcell.TaskContainer
+	var lrps []rep.LRPContainer
+	var tasks []rep.TaskContainer
 	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
-		st := mcell.Created
-		if ct.phase == phaseRunning {
-			st = mcell.Running
-		}
-		if ct.kind == kindLRP {
-			lrps = append(lrps, mcell.LRPContainer{Key: s.key(ct), Instance: model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, State: st, Age: now - ct.born})
+		if ct.Kind() == rep.LRP {
+			lrps = append(lrps, rep.LRPContainer{Key: s.key(ct), Instance: model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID},
+				State: ct.Phase(), Stopping: ct.Stopping(), Age: now - ct.born})
 		} else {
-			tasks = append(tasks, mcell.TaskContainer{GUID: ct.guid, State: st, Age: now - ct.born})
+			tasks = append(tasks, rep.TaskContainer{GUID: ct.guid, State: ct.Phase(), Cancelled: ct.Stopping(), Age: now - ct.born})
 		}
 	}
 	b := s.plane.BBS()
-	plan := mcell.Harmonize(lrps, tasks, b.ActualLRPsOnCell(c.ID), b.TasksOnCell(c.ID))
+	plan := rep.Harmonize(lrps, tasks, b.ActualLRPsOnCell(c.ID), b.TasksOnCell(c.ID))
 	for _, r := range plan.Reports {
-		switch r.Op {
-		case mcell.RemoveActual:
-			_ = s.plane.RemoveActualLRP(now, r.Key, r.Instance)
-		case mcell.RemoveEvacuating:
-			_ = s.plane.RemoveEvacuating(now, r.Key, r.Instance)
-		case mcell.CrashSuspect:
-			_ = s.plane.CrashLRP(now, r.Key, r.Instance, "container missing on its cell")
-		case mcell.StartAgain:
-			_ = s.plane.StartLRP(now, r.Key, r.Instance, "")
-		}
+		s.report(now, c, r.Key, r.Instance.InstanceGUID, r.Step())
 	}
 	if len(plan.DeleteLRPs) > 0 {
 		onCell := map[string]int32{}
@@ -234,22 +222,22 @@ func (s *Sim) bulkSync(now time.Duration, c *cell) {
 			if id < 0 {
 				continue // a hole
 			}
-			if ct := &s.containers.items[id]; ct.kind == kindLRP {
+			if ct := &s.containers.items[id]; ct.Kind() == rep.LRP {
 				onCell[ct.guid] = id
 			}
 		}
 		for _, guid := range plan.DeleteLRPs {
 			if id, ok := onCell[guid]; ok {
-				s.deleteContainer(id)
+				s.carry(now, id, s.containers.items[id].Forget())
 			}
 		}
 	}
 	for _, guid := range plan.FailTasks {
-		_ = s.plane.CompleteTask(now, guid, c.ID, true, model.ReasonTaskContainerMissing, "")
+		s.report(now, c, model.ActualLRPKey{}, guid, rep.MissingTask)
 	}
 	for _, guid := range plan.DeleteTasks {
-		if ct, ok := s.byTask[guid]; ok {
-			s.deleteContainer(ct)
+		if id, ok := s.byTask[guid]; ok {
+			s.carry(now, id, s.containers.items[id].Cancel())
 		}
 	}
 }
@@ -267,9 +255,9 @@ func (s *Sim) rejoinAuction(c *cell) {
 	c.ref, _ = s.state.Ref(c.ID)
 	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
-		starting := ct.phase == phaseReserved
+		starting := ct.Starting()
 		var err error
-		if ct.kind == kindLRP {
+		if ct.Kind() == rep.LRP {
 			err = s.state.AddLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
 			err = s.state.AddTask(c.ID, ct.guid, ct.res(), starting)
@@ -286,70 +274,44 @@ func (s *Sim) rejoinAuction(c *cell) {
 // are unclaimed and their containers deleted; tasks run to completion.
 func (s *Sim) drainCell(now time.Duration, ci int) {
 	c := s.cells[ci]
-	if c.state != cellUp {
+	if c.state != cellUp || !c.rep.Drain(now) {
 		return
 	}
 	c.state = cellEvacuating
-	c.evacStart = now
 	s.state.SetEvacuating(c.ID, true)
 	s.writeCellEvent(now, c, record.CellEvacuating)
 	s.evacuate(now, c)
-	s.k.After(10*time.Second, s, engine.Payload{Kind: kEvacPoll, A: int64(ci)})
+	s.k.After(rep.EvacuationPollInterval, s, engine.Payload{Kind: kEvacPoll, A: int64(ci)})
 }
 
-// evacuate is one pass of the evacuating rep over its LRP containers: each is reported
-// to the BBS, which says whether the cell keeps it (an EVACUATING copy that runs until
-// its replacement does) or deletes it (claimed instances at once; running ones once the
-// replacement runs).
+// evacuate is one pass of the evacuating rep over its containers: each LRP instance is
+// reported to the BBS, which says whether the cell keeps it (an EVACUATING copy that
+// runs until its replacement does) or deletes it.
 func (s *Sim) evacuate(now time.Duration, c *cell) {
 	for _, id := range c.sortedIDs() {
-		ct := &s.containers.items[id]
-		if ct.kind != kindLRP {
-			continue
-		}
-		st := model.Claimed
-		if ct.phase == phaseRunning {
-			st = model.Running
-		}
-		keep, err := s.plane.Evacuate(now, s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, st, "")
-		if err != nil || !keep {
-			s.deleteContainer(id)
-			continue
-		}
-		ct.evacuating = true
+		s.carry(now, id, s.containers.items[id].Evacuate())
 	}
 }
 
-// evacPoll: the evacuator checks every 10 s whether the cell is empty, and gives up at
-// the evacuation timeout, deleting what is left.
+// evacPoll: the evacuator reports its containers every 10 s, and ends when the cell is
+// empty or at the evacuation timeout, ending what is left.
 func (s *Sim) evacPoll(now time.Duration, ci int) {
 	c := s.cells[ci]
 	if c.state != cellEvacuating {
 		return
 	}
 	s.evacuate(now, c)
-	timedOut := now-c.evacStart >= s.sc.Timers.EvacuationTimeout
-	if c.count() > 0 && !timedOut {
-		s.k.After(10*time.Second, s, engine.Payload{Kind: kEvacPoll, A: int64(ci)})
+	switch c.rep.Poll(now, c.count(), s.sc.Timers.EvacuationTimeout) {
+	case rep.Continue:
+		s.k.After(rep.EvacuationPollInterval, s, engine.Payload{Kind: kEvacPoll, A: int64(ci)})
 		return
-	}
-	if c.count() == 0 {
+	case rep.Evacuated:
 		s.m.evacuationsCompleted++
-	} else {
+	case rep.TimedOut:
 		s.m.evacuationsTimedOut++
 	}
 	for _, id := range c.sortedIDs() {
-		ct := &s.containers.items[id]
-		key, ik, kind, task, evac := s.key(ct), model.InstanceKey{InstanceGUID: ct.guid, CellID: c.ID}, ct.kind, ct.guid, ct.evacuating
-		s.deleteContainer(id)
-		switch {
-		case kind == kindTask:
-			_ = s.plane.CompleteTask(now, task, c.ID, true, model.ReasonEvacuationTimedOut, "")
-		case evac:
-			_ = s.plane.RemoveEvacuating(now, key, ik)
-		default:
-			_ = s.plane.RemoveActualLRP(now, key, ik)
-		}
+		s.carry(now, id, s.containers.items[id].EvacuationEnded())
 	}
 	c.state = cellDown
 	s.state.RemoveCell(c.ID)
@@ -375,6 +337,7 @@ func (s *Sim) restoreCell(now time.Duration, ci int) {
 		c.restoreAfterDrain = true
 	case cellCrashed, cellDown:
 		c.state = cellUp
+		c.rep.Restore()
 		s.rejoinAuction(c)
 		s.plane.Hold(now, c.ID)
 		s.writeCellEvent(now, c, record.CellUp)

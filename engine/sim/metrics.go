@@ -10,6 +10,7 @@ import (
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/control"
+	"github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/record"
 )
 
@@ -297,7 +298,7 @@ func (s *Sim) CellRows() []record.CellRow {
 			row.MemoryUsedMB += int(ct.mem)
 			row.DiskUsedMB += int(ct.disk)
 			row.ContainersUsed++
-			if ct.kind == kindLRP {
+			if ct.Kind() == rep.LRP {
 				row.Instances++
 			}
 		}
@@ -316,7 +317,7 @@ func (s *Sim) PlacementRows() []record.PlacementRow {
 			if id < 0 {
 				continue // a hole
 			}
-			if ct := &s.containers.items[id]; ct.kind == kindLRP {
+			if ct := &s.containers.items[id]; ct.Kind() == rep.LRP {
 				apps[s.apps.guid(ct.app)]++
 			}
 		}

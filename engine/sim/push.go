@@ -167,7 +167,7 @@ func (s *Sim) stgDown(now time.Duration, id int32) {
 	}
 	delete(s.stg.ctDigest, id)
 	ap := s.stg.apps[ct.app]
-	if ap == nil || ct.phase != phaseRunning {
+	if ap == nil || !ct.Started() {
 		return
 	}
 	ap.digests[r.digest]--

@@ -6,25 +6,25 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/model"
-	"github.com/diegolab/diegolab/model/cell"
+	"github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/real/api"
 )
 
 // containerState maps the rep's container states to the model's.
-func containerState(s string) cell.ContainerState {
+func containerState(s string) rep.Phase {
 	switch s {
 	case stCreated:
-		return cell.Created
+		return rep.Created
 	case stRunning:
-		return cell.Running
+		return rep.Running
 	case stCompleted:
-		return cell.Completed
+		return rep.Completed
 	}
-	return cell.Reserved
+	return rep.Reserved
 }
 
 // bulkSync harmonizes this cell's containers with the BBS (DIEGO.md §3.2, §6.4): it
-// fetches the BBS's rows for the cell, lets model/cell.Harmonize decide, and carries the
+// fetches the BBS's rows for the cell, lets model/rep.Harmonize decide, and carries the
 // decisions out (reports to the BBS, containers deleted, tasks failed).
 func (r *Rep) bulkSync(ctx context.Context) {
 	start := time.Now()
@@ -45,15 +45,15 @@ func (r *Rep) bulkSync(ctx context.Context) {
 	}
 	now := time.Now()
 	r.mu.Lock()
-	lrps := make([]cell.LRPContainer, 0, len(r.lrps))
+	lrps := make([]rep.LRPContainer, 0, len(r.lrps))
 	for _, c := range r.lrps {
-		lrps = append(lrps, cell.LRPContainer{Key: c.key, Instance: c.ik, State: containerState(c.state), Stopping: c.stopping, Age: now.Sub(c.born)})
+		lrps = append(lrps, rep.LRPContainer{Key: c.key, Instance: c.ik, State: containerState(c.state), Stopping: c.stopping, Age: now.Sub(c.born)})
 	}
-	tcs := make([]cell.TaskContainer, 0, len(r.tasks))
+	tcs := make([]rep.TaskContainer, 0, len(r.tasks))
 	for guid, t := range r.tasks {
-		tcs = append(tcs, cell.TaskContainer{GUID: guid, State: containerState(t.state), Cancelled: t.cancelled, Age: now.Sub(t.born)})
+		tcs = append(tcs, rep.TaskContainer{GUID: guid, State: containerState(t.state), Cancelled: t.cancelled, Age: now.Sub(t.born)})
 	}
-	plan := cell.Harmonize(lrps, tcs, actual, tasks)
+	plan := rep.Harmonize(lrps, tcs, actual, tasks)
 	type todo struct {
 		op string
 		c  *lrpC
@@ -61,7 +61,7 @@ func (r *Rep) bulkSync(ctx context.Context) {
 	var reports []todo
 	for _, rp := range plan.Reports {
 		c := &lrpC{key: rp.Key, ik: rp.Instance} // a ghost for rows without a container
-		if have, ok := r.lrps[rp.Instance.InstanceGUID]; ok && rp.Op == cell.StartAgain {
+		if have, ok := r.lrps[rp.Instance.InstanceGUID]; ok && rp.Op == rep.ReportStart {
 			cp := *have
 			c = &cp
 		}
@@ -85,7 +85,7 @@ func (r *Rep) bulkSync(ctx context.Context) {
 
 	for _, td := range reports {
 		reason := ""
-		if td.op == cell.CrashSuspect.String() {
+		if td.op == rep.ReportCrash.String() {
 			reason = "container missing on its cell"
 		}
 		if err := r.report(td.op, td.c, reason); err != nil {

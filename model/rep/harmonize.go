@@ -1,4 +1,4 @@
-package cell
+package rep
 
 import (
 	"cmp"
@@ -13,62 +13,46 @@ import (
 // still be in flight, so the BBS's view can lag behind them.
 const SyncGrace = 5 * time.Second
 
-// ContainerState is a container's lifecycle on the cell (DIEGO.md §3.2).
-type ContainerState uint8
-
-const (
-	Reserved ContainerState = iota // allocated, not created yet
-	Created                        // initializing or created, process not running yet
-	Running
-	Completed
-)
-
 // LRPContainer is one LRP container as the rep sees it.
 type LRPContainer struct {
 	Key      model.ActualLRPKey
 	Instance model.InstanceKey
-	State    ContainerState
-	Stopping bool          // already being stopped
+	State    Phase
+	Stopping bool          // already being stopped (Container.Stopping)
 	Age      time.Duration // time since the container was allocated
 }
 
 // TaskContainer is one task container as the rep sees it.
 type TaskContainer struct {
 	GUID      string
-	State     ContainerState
-	Cancelled bool // already being cancelled
+	State     Phase
+	Cancelled bool // already being cancelled (Container.Stopping)
 	Age       time.Duration
 }
 
-// Op is a report the rep sends to the BBS to repair a row.
-type Op uint8
-
-const (
-	// RemoveActual: an ORDINARY row on this cell has no container.
-	RemoveActual Op = iota
-	// RemoveEvacuating: an EVACUATING row on this cell has no container.
-	RemoveEvacuating
-	// CrashSuspect: a SUSPECT row on this cell has no container; crashing it deletes it.
-	CrashSuspect
-	// StartAgain: the container runs but the BBS still has the row CLAIMED (a lost
-	// start report).
-	StartAgain
-)
-
-func (o Op) String() string {
-	return [...]string{"remove", "remove-evacuating", "crash", "start"}[o]
-}
-
-// Report is one repair for the BBS.
-type Report struct {
-	Op       Op
+// RowReport is a report the rep sends to the BBS to repair a row: ReportRemove (an
+// ORDINARY row on this cell has no container), ReportRemoveEvacuating (an EVACUATING
+// row has none), ReportCrash (a SUSPECT row has none: crashing deletes it, with
+// ReasonContainerMissing) or ReportStart (the container runs but the BBS still has the
+// row CLAIMED: a lost start report).
+type RowReport struct {
+	Op       Report
 	Key      model.ActualLRPKey
 	Instance model.InstanceKey
+	Reason   string
 }
+
+// Step is the report as a step of the rep (nothing for the executor: the row has no
+// container, or its container runs on).
+func (r RowReport) Step() Step { return Step{Report: r.Op, Reason: r.Reason} }
+
+// MissingTask is the step for each of a Plan's FailTasks: the task is completed failed
+// with model.ReasonTaskContainerMissing.
+var MissingTask = Step{Report: ReportCompleteTask, Failed: true, Reason: model.ReasonTaskContainerMissing}
 
 // Plan is what one bulk sync decides, each list sorted.
 type Plan struct {
-	Reports []Report
+	Reports []RowReport
 	// DeleteLRPs are containers (by instance guid) the BBS has no row for.
 	DeleteLRPs []string
 	// FailTasks are tasks the BBS runs on this cell with no container here: they are
@@ -98,18 +82,18 @@ func Harmonize(lrps []LRPContainer, tasks []TaskContainer, actual []model.Actual
 		known[a.InstanceGUID] = true
 		c, ok := byInstance[a.InstanceGUID]
 		if !ok {
-			op := RemoveActual
+			r := RowReport{Op: ReportRemove, Key: a.ActualLRPKey, Instance: a.InstanceKey}
 			switch a.Presence {
 			case model.Evacuating:
-				op = RemoveEvacuating
+				r.Op = ReportRemoveEvacuating
 			case model.Suspect:
-				op = CrashSuspect
+				r.Op, r.Reason = ReportCrash, ReasonContainerMissing
 			}
-			p.Reports = append(p.Reports, Report{Op: op, Key: a.ActualLRPKey, Instance: a.InstanceKey})
+			p.Reports = append(p.Reports, r)
 			continue
 		}
 		if c.State == Running && a.State == model.Claimed && !c.Stopping {
-			p.Reports = append(p.Reports, Report{Op: StartAgain, Key: c.Key, Instance: c.Instance})
+			p.Reports = append(p.Reports, RowReport{Op: ReportStart, Key: c.Key, Instance: c.Instance})
 		}
 	}
 	for _, c := range lrps {
@@ -136,14 +120,14 @@ func Harmonize(lrps []LRPContainer, tasks []TaskContainer, actual []model.Actual
 			p.DeleteTasks = append(p.DeleteTasks, t.GUID)
 		}
 	}
-	slices.SortFunc(p.Reports, func(a, b Report) int {
+	slices.SortFunc(p.Reports, func(a, b RowReport) int {
 		if c := strings.Compare(a.Key.ProcessGUID, b.Key.ProcessGUID); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.Key.Index, b.Key.Index); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.Op, b.Op); c != 0 {
+		if c := cmp.Compare(repairOrder(a.Op), repairOrder(b.Op)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Instance.InstanceGUID, b.Instance.InstanceGUID)
@@ -152,4 +136,18 @@ func Harmonize(lrps []LRPContainer, tasks []TaskContainer, actual []model.Actual
 	slices.Sort(p.FailTasks)
 	slices.Sort(p.DeleteTasks)
 	return p
+}
+
+// repairOrder orders one instance's repairs: removals first, then a suspect's crash,
+// then a start again.
+func repairOrder(r Report) int {
+	switch r {
+	case ReportRemove:
+		return 0
+	case ReportRemoveEvacuating:
+		return 1
+	case ReportCrash:
+		return 2
+	}
+	return 3
 }

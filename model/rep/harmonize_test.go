@@ -1,4 +1,4 @@
-package cell
+package rep
 
 import (
 	"testing"
@@ -39,17 +39,17 @@ func TestHarmonize(t *testing.T) {
 				row("web", 1, "i-8", model.Running, model.Evacuating),
 				row("web", 0, "i-7", model.Claimed, model.Ordinary),
 			},
-			want: Plan{Reports: []Report{
-				{Op: RemoveActual, Key: key("web", 0), Instance: ik("i-7")},
-				{Op: RemoveEvacuating, Key: key("web", 1), Instance: ik("i-8")},
-				{Op: CrashSuspect, Key: key("web", 1), Instance: ik("i-9")},
+			want: Plan{Reports: []RowReport{
+				{Op: ReportRemove, Key: key("web", 0), Instance: ik("i-7")},
+				{Op: ReportRemoveEvacuating, Key: key("web", 1), Instance: ik("i-8")},
+				{Op: ReportCrash, Key: key("web", 1), Instance: ik("i-9"), Reason: ReasonContainerMissing},
 			}},
 		},
 		{
 			name:   "running container, claimed row: the start report was lost, send it again",
 			lrps:   []LRPContainer{{Key: key("api", 2), Instance: ik("i-3"), State: Running, Age: old}},
 			actual: []model.ActualLRP{row("api", 2, "i-3", model.Claimed, model.Ordinary)},
-			want:   Plan{Reports: []Report{{Op: StartAgain, Key: key("api", 2), Instance: ik("i-3")}}},
+			want:   Plan{Reports: []RowReport{{Op: ReportStart, Key: key("api", 2), Instance: ik("i-3")}}},
 		},
 		{
 			name:   "a stopping container is not started again",
