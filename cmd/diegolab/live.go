@@ -53,6 +53,7 @@ func newLiveCmd() *cobra.Command {
 	uf.DurationVar(&o.RouteSync, "route-sync", 60*time.Second, "route emitter full sync period")
 	uf.DurationVar(&o.CheckInterval, "check-interval", 30*time.Second, "default liveness check period")
 	uf.IntVar(&o.LogBound, "log-bound", 1000, "log lines kept per app")
+	uf.DurationVar(&o.EvacuationTimeout, "evacuation-timeout", 600*time.Second, "how long a draining cell evacuates before it gives up")
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the cluster's processes and cells",
@@ -75,6 +76,20 @@ func newLiveCmd() *cobra.Command {
 		},
 	}
 	down.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "SIGTERM to SIGKILL grace per process")
-	c.AddCommand(up, status, down)
+	var drainWait time.Duration
+	drain := &cobra.Command{
+		Use:   "drain CELL",
+		Short: "Evacuate a cell as Diego does (its instances move, each serving until replaced), then stop its rep",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := live.Drain(context.Background(), dir, args[0], drainWait); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cell %s drained: its rep has exited\n", args[0])
+			return nil
+		},
+	}
+	drain.Flags().DurationVar(&drainWait, "wait", 11*time.Minute, "how long to wait for the rep to finish evacuating")
+	c.AddCommand(up, status, down, drain)
 	return c
 }

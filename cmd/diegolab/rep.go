@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,8 +41,20 @@ func newRepCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
+			// SIGINT stops the rep at once (its containers are destroyed); SIGTERM and
+			// SIGUSR1 (BOSH's drain) evacuate first, as Diego's rep does.
+			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer cancel()
+			drain := make(chan os.Signal, 1)
+			signal.Notify(drain, syscall.SIGTERM, syscall.SIGUSR1)
+			defer signal.Stop(drain)
+			go func() {
+				select {
+				case <-drain:
+					r.Drain()
+				case <-ctx.Done():
+				}
+			}()
 			return r.Serve(ctx)
 		},
 	}
@@ -60,5 +75,7 @@ func newRepCmd() *cobra.Command {
 	f.DurationVar(&cfg.StartTimeout, "start-timeout", model.DefaultStartTimeout, "time for an instance's port to accept connections")
 	f.DurationVar(&cfg.CheckInterval, "check-interval", 30*time.Second, "liveness check period of apps that set none")
 	f.DurationVar(&cfg.StopGrace, "stop-grace", 10*time.Second, "SIGTERM to SIGKILL grace when stopping")
+	f.DurationVar(&cfg.EvacuationTimeout, "evacuation-timeout", 600*time.Second, "how long a drain (SIGTERM, SIGUSR1) evacuates before it gives up")
+	f.DurationVar(&cfg.EvacuationPoll, "evacuation-poll", 10*time.Second, "how often an evacuating rep reports its instances")
 	return c
 }

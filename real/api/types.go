@@ -53,6 +53,14 @@ type TaskReport struct {
 	Result   string `json:"result,omitempty"`
 }
 
+// EvacuateReply answers an evacuating rep's report about an instance: whether the cell
+// keeps its container (Diego's keep_container), and the BBS's error if the report was
+// refused or failed (the answer stands all the same).
+type EvacuateReply struct {
+	KeepContainer bool   `json:"keep_container"`
+	Error         string `json:"error,omitempty"`
+}
+
 // StartTaskReply says whether the rep may run the task.
 type StartTaskReply struct {
 	Start bool `json:"start"`

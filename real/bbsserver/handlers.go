@@ -243,11 +243,44 @@ func (s *Server) actualReport(w http.ResponseWriter, r *http.Request) {
 		fn = func(now time.Duration) error { return s.plane.RemoveActualLRP(now, rep.Key, rep.Instance) }
 	case "remove-evacuating":
 		fn = func(now time.Duration) error { return s.plane.RemoveEvacuating(now, rep.Key, rep.Instance) }
+	case "evacuate-claimed", "evacuate-running":
+		s.evacuateReport(w, op, rep)
+		return
 	default:
-		api.WriteError(w, http.StatusNotFound, fmt.Errorf("unknown operation %q (want claim, start, crash, remove or remove-evacuating)", op))
+		api.WriteError(w, http.StatusNotFound, fmt.Errorf("unknown operation %q (want claim, start, crash, remove, remove-evacuating, evacuate-claimed or evacuate-running)", op))
 		return
 	}
 	reply(w, s.do(fn), nil)
+}
+
+// evacuateReport answers an evacuating rep's report about one of its instances with
+// whether it keeps the container (DIEGO.md §6.5). Like Diego's, the answer carries
+// keep_container even when the call failed, so the reply is 200 with the error inside
+// for the BBS's refusals; a store failure is still an error.
+func (s *Server) evacuateReport(w http.ResponseWriter, op string, rep api.LRPReport) {
+	state := model.Claimed
+	if op == "evacuate-running" {
+		if err := loopbackAddr(rep.Address); err != nil {
+			reply(w, err, nil)
+			return
+		}
+		state = model.Running
+	}
+	var keep bool
+	err := s.do(func(now time.Duration) error {
+		var err error
+		keep, err = s.plane.Evacuate(now, rep.Key, rep.Instance, state, rep.Address)
+		return err
+	})
+	out := api.EvacuateReply{KeepContainer: keep}
+	if err != nil {
+		if isStoreError(err) && !keep {
+			reply(w, err, nil)
+			return
+		}
+		out.Error = err.Error()
+	}
+	reply(w, nil, out)
 }
 
 func loopbackAddr(a string) error {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,6 +76,9 @@ type Options struct {
 	CheckInterval time.Duration
 	// LogBound is the log service's per-app buffer (default 1000 lines).
 	LogBound int
+	// EvacuationTimeout bounds a rep's drain (`live drain`, SIGTERM; Diego's 600 s
+	// when zero).
+	EvacuationTimeout time.Duration
 }
 
 // Proc is one child process.
@@ -197,6 +201,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		args = appendDur(args, "--bulk-sync", o.BulkSync)
 		args = appendDur(args, "--start-timeout", o.StartTimeout)
 		args = appendDur(args, "--check-interval", o.CheckInterval)
+		args = appendDur(args, "--evacuation-timeout", o.EvacuationTimeout)
 		p, err := start(o.Binary, id, cdir, args)
 		if err != nil {
 			return fail(err)
@@ -420,7 +425,11 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 		procs = append([]Proc{st.Router}, procs...)
 	}
 	for _, p := range procs {
-		stop(p.Pid, timeout)
+		sig := syscall.SIGTERM
+		if slices.ContainsFunc(st.Reps, func(r Proc) bool { return r.Pid == p.Pid }) {
+			sig = syscall.SIGINT // a rep stops at once on SIGINT; SIGTERM would evacuate it
+		}
+		stopWith(p.Pid, sig, timeout)
 	}
 	var left []string
 	for _, p := range st.Reps {
@@ -452,11 +461,14 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 }
 
 // stop sends SIGTERM to the process group pgid, then SIGKILL after timeout.
-func stop(pgid int, timeout time.Duration) {
+func stop(pgid int, timeout time.Duration) { stopWith(pgid, syscall.SIGTERM, timeout) }
+
+// stopWith sends sig to the process group pgid, then SIGKILL after timeout.
+func stopWith(pgid int, sig syscall.Signal, timeout time.Duration) {
 	if pgid <= 0 {
 		return
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = syscall.Kill(-pgid, sig)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if len(groupAlive(pgid)) == 0 {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/real/api"
-	"github.com/diegolab/diegolab/real/executor"
 )
 
 // DefaultCheckInterval is the liveness check period when neither the app nor the
@@ -32,7 +31,7 @@ var checkClient = &http.Client{Timeout: checkTimeout, Transport: &http.Transport
 //   - process: the start command is alive (its exit is watched separately, so the
 //     check itself always passes);
 //   - http: GET path (default /) on the app's port answers 200 within 1 s.
-func checkerFor(hc api.HealthCheck, ct *executor.Container) checker {
+func checkerFor(hc api.HealthCheck, ct Container) checker {
 	switch hc.Type {
 	case api.HealthProcess:
 		return func(context.Context) error { return nil }
@@ -73,7 +72,7 @@ func checkerFor(hc api.HealthCheck, ct *executor.Container) checker {
 
 // waitHealthy runs check every startPoll until it passes (""), the container exits,
 // the rep stops, or timeout passes; it returns the last failure otherwise.
-func (r *Rep) waitHealthy(ct *executor.Container, check checker, timeout time.Duration) (bool, string) {
+func (r *Rep) waitHealthy(ct Container, check checker, timeout time.Duration) (bool, string) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(startPoll)

@@ -46,13 +46,11 @@ func (r *Rep) cell(c *lrpC, format string, args ...any) {
 func (r *Rep) health(c *lrpC, stream, text string) { r.line(c, api.SourceHealth, stream, text) }
 
 // destroyLogged destroys an instance's container with its CELL lines.
-func (r *Rep) destroyLogged(c *lrpC, ct interface{ ID() string }) {
+func (r *Rep) destroyLogged(c *lrpC, ct Container) {
 	if ct == nil {
 		return
 	}
 	r.cell(c, "destroying container for instance %s", c.ik.InstanceGUID)
-	if x, ok := ct.(*executor.Container); ok {
-		r.destroy(x)
-	}
+	r.destroy(ct)
 	r.cell(c, "successfully destroyed container for instance %s", c.ik.InstanceGUID)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/model"
+	mrep "github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
 	"github.com/diegolab/diegolab/real/logs"
@@ -40,46 +41,20 @@ type Config struct {
 	Heartbeat, BulkSync, StartTimeout, StopGrace time.Duration
 	// CheckInterval is the liveness check period of apps that set none (30 s).
 	CheckInterval time.Duration
+	// EvacuationTimeout bounds a drain (600 s); EvacuationPoll is how often the
+	// evacuating rep reports its containers and checks whether it is empty (10 s).
+	EvacuationTimeout, EvacuationPoll time.Duration
 	Logger        *slog.Logger
 	// AppLog, when set, also receives the containers' output lines (they always go
 	// to the log service).
 	AppLog io.Writer
 }
 
-// Container states as the rep sees them (DIEGO.md §3.2).
-const (
-	stReserved  = "RESERVED"
-	stCreated   = "CREATED"
-	stRunning   = "RUNNING"
-	stCompleted = "COMPLETED"
-)
-
-type lrpC struct {
-	key      model.ActualLRPKey
-	ik       model.InstanceKey
-	res      model.Resource
-	state    string
-	addr     string
-	ct       *executor.Container
-	stopping bool
-	born     time.Time
-	app      string // the app's name (its log stream), once the run info is known
-}
-
-type taskC struct {
-	guid      string
-	res       model.Resource
-	state     string
-	ct        *executor.Container
-	cancelled bool
-	born      time.Time
-}
-
 // Rep is a running cell.
 type Rep struct {
 	cfg  Config
 	log  *slog.Logger
-	ex   *executor.Executor
+	ex   Executor
 	bbs  *api.Client
 	ln   net.Listener
 	srv  *http.Server
@@ -89,6 +64,11 @@ type Rep struct {
 	mu    sync.Mutex
 	lrps  map[string]*lrpC // by instance guid
 	tasks map[string]*taskC
+	evac  mrep.Cell // the cell-wide state: evacuation
+	epoch time.Time // the rep's start: the state machine's time is time.Since(epoch)
+	// drain is closed by Drain; evacuated when the evacuation has ended.
+	drain, evacuated chan struct{}
+	drainOnce        sync.Once
 
 	dropMu  sync.Mutex
 	dropets map[string]*sync.Mutex
@@ -100,6 +80,18 @@ type Rep struct {
 
 // New checks the configuration, cleans up a previous life's containers and listens.
 func New(cfg Config) (*Rep, error) {
+	return newRep(cfg, nil)
+}
+
+// NewWithExecutor is New with the given executor instead of runc's (tests).
+func NewWithExecutor(cfg Config, ex Executor) (*Rep, error) {
+	if ex == nil {
+		return nil, errors.New("rep: nil executor")
+	}
+	return newRep(cfg, ex)
+}
+
+func newRep(cfg Config, ex Executor) (*Rep, error) {
 	if cfg.CellID == "" {
 		return nil, &model.ValidationError{Field: "cell-id", Problem: "must be set"}
 	}
@@ -128,6 +120,12 @@ func New(cfg Config) (*Rep, error) {
 	if cfg.CheckInterval <= 0 {
 		cfg.CheckInterval = DefaultCheckInterval
 	}
+	if cfg.EvacuationTimeout <= 0 {
+		cfg.EvacuationTimeout = mrep.DefaultEvacuationTimeout
+	}
+	if cfg.EvacuationPoll <= 0 {
+		cfg.EvacuationPoll = mrep.EvacuationPollInterval
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -138,9 +136,12 @@ func New(cfg Config) (*Rep, error) {
 			return nil, fmt.Errorf("rep: %w", err)
 		}
 	}
-	ex, err := executor.New(executor.Config{StateDir: filepath.Join(cfg.Dir, "executor"), StackDir: cfg.StackDir, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("rep: %w", err)
+	if ex == nil {
+		rx, err := executor.New(executor.Config{StateDir: filepath.Join(cfg.Dir, "executor"), StackDir: cfg.StackDir, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("rep: %w", err)
+		}
+		ex = runcExecutor{rx}
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -158,7 +159,8 @@ func New(cfg Config) (*Rep, error) {
 		return nil, fmt.Errorf("rep: %w", err)
 	}
 	r := &Rep{cfg: cfg, log: log, ex: ex, ln: ln, lrps: map[string]*lrpC{}, tasks: map[string]*taskC{},
-		dropets: map[string]*sync.Mutex{}, bbs: api.NewClient(cfg.BBSURL, cfg.Token, 30*time.Second)}
+		dropets: map[string]*sync.Mutex{}, bbs: api.NewClient(cfg.BBSURL, cfg.Token, 30*time.Second),
+		epoch: time.Now(), drain: make(chan struct{}), evacuated: make(chan struct{})}
 	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second), log)
 	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -168,21 +170,20 @@ func New(cfg Config) (*Rep, error) {
 // URL is the rep's base URL.
 func (r *Rep) URL() string { return "http://" + r.ln.Addr().String() }
 
-// Executor gives tests access to the containers.
-func (r *Rep) Executor() *executor.Executor { return r.ex }
-
-// Serve runs the API, the heartbeat and the bulk sync until ctx ends; then it
-// releases its presence and destroys its containers.
+// Serve runs the API, the heartbeat and the bulk sync until ctx ends or a drain's
+// evacuation has ended; then it releases its presence and destroys its containers.
 func (r *Rep) Serve(ctx context.Context) error {
 	r.ctx, r.stop = context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- r.srv.Serve(r.ln) }()
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.loop(r.cfg.Heartbeat, r.heartbeat)
 	go r.loop(r.cfg.BulkSync, r.bulkSync)
+	go r.evacuator()
 	var err error
 	select {
 	case <-r.ctx.Done():
+	case <-r.evacuated:
 	case err = <-errc:
 	}
 	r.stop()
@@ -240,19 +241,23 @@ func (r *Rep) State() api.CellState {
 	defer r.mu.Unlock()
 	st := api.CellState{CellID: r.cfg.CellID, Zone: r.cfg.Zone, Index: r.cfg.Index, Total: r.cfg.Capacity,
 		Available: r.cfg.Capacity, RootFSProviders: []string{api.Rootfs}, LRPs: []api.CellLRP{}, Tasks: []api.CellTask{}}
+	st.Evacuating = r.evac.Evacuating()
 	for _, id := range sortedKeys(r.lrps) {
 		c := r.lrps[id]
 		st.Available = st.Available.Sub(c.res)
-		if c.state != stRunning {
+		if c.Starting() && !c.Done() {
 			st.Starting++
 		}
 		st.LRPs = append(st.LRPs, api.CellLRP{ProcessGUID: c.key.ProcessGUID, Index: c.key.Index, InstanceGUID: c.ik.InstanceGUID,
-			Resource: c.res, State: c.state, Address: c.addr})
+			Resource: c.res, State: state(&c.Container), Address: c.addr})
 	}
 	for _, id := range sortedKeys(r.tasks) {
 		t := r.tasks[id]
 		st.Available = st.Available.Sub(t.res)
-		st.Tasks = append(st.Tasks, api.CellTask{TaskGUID: t.guid, Resource: t.res, State: t.state})
+		if t.Starting() && !t.Done() {
+			st.Starting++
+		}
+		st.Tasks = append(st.Tasks, api.CellTask{TaskGUID: t.guid, Resource: t.res, State: state(&t.Container)})
 	}
 	return st
 }
@@ -272,10 +277,10 @@ func (r *Rep) containerCounts() map[string]int {
 	defer r.mu.Unlock()
 	m := map[string]int{}
 	for _, c := range r.lrps {
-		m[c.state]++
+		m[state(&c.Container)]++
 	}
 	for _, t := range r.tasks {
-		m[t.state]++
+		m[state(&t.Container)]++
 	}
 	return m
 }

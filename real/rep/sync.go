@@ -6,26 +6,12 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/model"
-	"github.com/diegolab/diegolab/model/rep"
-	"github.com/diegolab/diegolab/real/api"
+	mrep "github.com/diegolab/diegolab/model/rep"
 )
-
-// containerState maps the rep's container states to the model's.
-func containerState(s string) rep.Phase {
-	switch s {
-	case stCreated:
-		return rep.Created
-	case stRunning:
-		return rep.Running
-	case stCompleted:
-		return rep.Completed
-	}
-	return rep.Reserved
-}
 
 // bulkSync harmonizes this cell's containers with the BBS (DIEGO.md §3.2, §6.4): it
 // fetches the BBS's rows for the cell, lets model/rep.Harmonize decide, and carries the
-// decisions out (reports to the BBS, containers deleted, tasks failed).
+// decisions out through the same state machine and reports as every other step.
 func (r *Rep) bulkSync(ctx context.Context) {
 	start := time.Now()
 	defer func() { r.metrics.BulkSyncDuration.Observe(time.Since(start).Seconds()) }()
@@ -40,71 +26,59 @@ func (r *Rep) bulkSync(ctx context.Context) {
 	}
 	var tasks []model.Task
 	if err := r.bbs.Do(cctx, http.MethodGet, "/v1/cells/"+r.cfg.CellID+"/tasks", nil, &tasks); err != nil {
-		r.log.Warn("bulk sync", "err", err)
+		if ctx.Err() == nil {
+			r.log.Warn("bulk sync", "err", err)
+		}
 		return
 	}
 	now := time.Now()
 	r.mu.Lock()
-	lrps := make([]rep.LRPContainer, 0, len(r.lrps))
-	for _, c := range r.lrps {
-		lrps = append(lrps, rep.LRPContainer{Key: c.key, Instance: c.ik, State: containerState(c.state), Stopping: c.stopping, Age: now.Sub(c.born)})
+	lrps := make([]mrep.LRPContainer, 0, len(r.lrps))
+	addrs := make(map[string]string, len(r.lrps))
+	for _, id := range sortedKeys(r.lrps) {
+		c := r.lrps[id]
+		lrps = append(lrps, mrep.LRPContainer{Key: c.key, Instance: c.ik, State: c.Phase(), Stopping: c.Stopping(), Age: now.Sub(c.born)})
+		addrs[id] = c.addr
 	}
-	tcs := make([]rep.TaskContainer, 0, len(r.tasks))
-	for guid, t := range r.tasks {
-		tcs = append(tcs, rep.TaskContainer{GUID: guid, State: containerState(t.state), Cancelled: t.cancelled, Age: now.Sub(t.born)})
+	tcs := make([]mrep.TaskContainer, 0, len(r.tasks))
+	for _, guid := range sortedKeys(r.tasks) {
+		t := r.tasks[guid]
+		tcs = append(tcs, mrep.TaskContainer{GUID: guid, State: t.Phase(), Cancelled: t.Stopping(), Age: now.Sub(t.born)})
 	}
-	plan := rep.Harmonize(lrps, tcs, actual, tasks)
-	type todo struct {
-		op string
+	plan := mrep.Harmonize(lrps, tcs, actual, tasks)
+	type lrpStep struct {
 		c  *lrpC
+		st mrep.Step
 	}
-	var reports []todo
-	for _, rp := range plan.Reports {
-		c := &lrpC{key: rp.Key, ik: rp.Instance} // a ghost for rows without a container
-		if have, ok := r.lrps[rp.Instance.InstanceGUID]; ok && rp.Op == rep.ReportStart {
-			cp := *have
-			c = &cp
-		}
-		reports = append(reports, todo{rp.Op.String(), c})
-	}
-	var orphans []*lrpC
+	var forget []lrpStep
 	for _, id := range plan.DeleteLRPs {
 		if c, ok := r.lrps[id]; ok {
-			c.stopping = true
-			orphans = append(orphans, c)
+			forget = append(forget, lrpStep{c, c.Forget()})
 		}
 	}
-	var orphanTasks []*taskC
+	type taskStep struct {
+		t  *taskC
+		st mrep.Step
+	}
+	var cancelled []taskStep
 	for _, guid := range plan.DeleteTasks {
 		if t, ok := r.tasks[guid]; ok {
-			t.cancelled = true
-			orphanTasks = append(orphanTasks, t)
+			cancelled = append(cancelled, taskStep{t, t.Cancel()})
 		}
 	}
 	r.mu.Unlock()
 
-	for _, td := range reports {
-		reason := ""
-		if td.op == rep.ReportCrash.String() {
-			reason = "container missing on its cell"
-		}
-		if err := r.report(td.op, td.c, reason); err != nil {
-			r.log.Info("bulk sync report", "op", td.op, "lrp", td.c.key.String(), "err", err)
-		}
+	for _, rp := range plan.Reports {
+		r.reportRow(rp.Key, rp.Instance, addrs[rp.Instance.InstanceGUID], rp.Step())
 	}
-	for _, c := range orphans {
-		r.log.Info("bulk sync: deleting a container the BBS does not know", "lrp", c.key.String(), "instance", c.ik.InstanceGUID)
-		r.destroy(c.ct)
-		r.forgetLRP(c)
+	for _, f := range forget {
+		r.log.Info("bulk sync: deleting a container the BBS does not know", "lrp", f.c.key.String(), "instance", f.c.ik.InstanceGUID)
+		r.driveLRP(f.c, f.st)
 	}
 	for _, guid := range plan.FailTasks {
-		err := r.bbs.Do(cctx, http.MethodPost, "/v1/tasks/"+guid+"/complete",
-			api.TaskReport{TaskGUID: guid, CellID: r.cfg.CellID, Failed: true, Reason: model.ReasonTaskContainerMissing}, nil)
-		if err != nil {
-			r.log.Info("bulk sync task", "task", guid, "err", err)
-		}
+		r.reportTask(guid, mrep.MissingTask)
 	}
-	for _, t := range orphanTasks {
-		r.destroy(t.ct)
+	for _, c := range cancelled {
+		r.driveTask(c.t, c.st)
 	}
 }

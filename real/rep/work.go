@@ -7,22 +7,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
+	mrep "github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/real/api"
-	"github.com/diegolab/diegolab/real/buildpacks"
-	"github.com/diegolab/diegolab/real/executor"
 	"github.com/diegolab/diegolab/real/metrics"
 )
 
@@ -67,213 +64,48 @@ func (r *Rep) work(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.mu.Lock()
+	if !r.evac.Accepts() {
+		r.mu.Unlock()
+		// An evacuating rep returns all of a Perform's work as failed (DIEGO.md §1.5).
+		api.WriteError(w, http.StatusServiceUnavailable, fmt.Errorf("cell %s is evacuating: it takes no work", r.cfg.CellID))
+		return
+	}
+	type start struct {
+		c  *lrpC
+		t  *taskC
+		st mrep.Step
+	}
+	var starts []start
 	for _, l := range wk.LRPs {
 		if _, dup := r.lrps[l.InstanceGUID]; dup {
 			continue
 		}
 		c := &lrpC{key: model.ActualLRPKey{ProcessGUID: l.ProcessGUID, Index: l.Index},
-			ik: model.InstanceKey{InstanceGUID: l.InstanceGUID, CellID: r.cfg.CellID}, res: l.Resource, state: stReserved, born: time.Now()}
+			ik: model.InstanceKey{InstanceGUID: l.InstanceGUID, CellID: r.cfg.CellID}, res: l.Resource, born: time.Now()}
+		var st mrep.Step
+		c.Container, st = mrep.NewLRP()
 		r.lrps[l.InstanceGUID] = c
-		r.goTracked(func() { r.runLRP(c) })
+		starts = append(starts, start{c: c, st: st})
 	}
 	for _, t := range wk.Tasks {
 		if _, dup := r.tasks[t.TaskGUID]; dup {
 			continue
 		}
-		c := &taskC{guid: t.TaskGUID, res: t.Resource, state: stReserved, born: time.Now()}
+		c := &taskC{guid: t.TaskGUID, res: t.Resource, born: time.Now()}
+		var st mrep.Step
+		c.Container, st = mrep.NewTask()
 		r.tasks[t.TaskGUID] = c
-		r.goTracked(func() { r.runTask(c) })
+		starts = append(starts, start{t: c, st: st})
 	}
 	r.mu.Unlock()
-	api.WriteJSON(w, http.StatusOK, struct{}{})
-}
-
-func (r *Rep) report(op string, c *lrpC, reason string) error {
-	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
-	defer cancel()
-	return r.bbs.Do(ctx, http.MethodPost, "/v1/actual/"+op, api.LRPReport{Key: c.key, Instance: c.ik, Address: c.addr, Reason: reason}, nil)
-}
-
-func (r *Rep) forgetLRP(c *lrpC) {
-	r.mu.Lock()
-	if r.lrps[c.ik.InstanceGUID] == c {
-		delete(r.lrps, c.ik.InstanceGUID)
-	}
-	r.mu.Unlock()
-}
-
-func (r *Rep) destroy(ct *executor.Container) {
-	if ct == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := ct.Destroy(ctx); err != nil {
-		r.log.Warn("destroy", "container", ct.ID(), "err", err)
-	}
-}
-
-func (r *Rep) stopping(c *lrpC) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return c.stopping
-}
-
-// runLRP carries one instance from RESERVED to RUNNING and supervises it.
-func (r *Rep) runLRP(c *lrpC) {
-	log := r.log.With("lrp", c.key.String(), "instance", c.ik.InstanceGUID)
-	if err := r.report("claim", c, ""); err != nil {
-		log.Info("claim refused: dropping the reservation", "err", err)
-		r.forgetLRP(c)
-		return
-	}
-	var ri api.RunInfo
-	err := r.getRunInfo(c.key.ProcessGUID, &ri)
-	r.mu.Lock()
-	c.app = ri.App
-	r.mu.Unlock()
-	var appDir string
-	if err == nil {
-		appDir, err = r.droplet(ri.DropletSHA)
-	}
-	var ct *executor.Container
-	if err == nil && !r.stopping(c) {
-		r.cell(c, "creating container for instance %s", c.ik.InstanceGUID)
-		ct, err = r.ex.Create(r.ctx, executor.ContainerSpec{
-			ID: "l-" + c.key.ProcessGUID + "-" + strconv.Itoa(c.key.Index) + "-" + c.ik.InstanceGUID, MemoryMB: max(c.res.MemoryMB, 1),
-			DiskMB: c.res.DiskMB, MaxPids: c.res.MaxPids, AppDir: appDir, Command: ri.Command, Ports: []int{appPort},
-			Env: []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
-			Log: r.sink(ri.App, api.SourceApp, c.key.Index),
-		})
-		if err == nil {
-			r.cell(c, "successfully created container for instance %s", c.ik.InstanceGUID)
+	for _, s := range starts {
+		if s.c != nil {
+			r.goTracked(func() { r.driveLRP(s.c, s.st) })
 		} else {
-			r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)
+			r.goTracked(func() { r.driveTask(s.t, s.st) })
 		}
 	}
-	if err == nil {
-		r.mu.Lock()
-		c.ct, c.state = ct, stCreated
-		r.mu.Unlock()
-		err = ct.Start(r.ctx)
-	}
-	if err != nil || r.stopping(c) {
-		// RESERVED and the run failed: remove the ActualLRP (harmonizing table).
-		if err != nil {
-			log.Warn("run failed", "err", err)
-		}
-		if ct != nil {
-			r.destroyLogged(c, ct)
-		}
-		_ = r.report("remove", c, "")
-		r.forgetLRP(c)
-		return
-	}
-	timeout := r.cfg.StartTimeout
-	if ri.StartTimeout > 0 && ri.StartTimeout < timeout {
-		timeout = ri.StartTimeout
-	}
-	check := checkerFor(ri.HealthCheck, ct)
-	r.health(c, api.StreamOut, "Starting health monitoring of container")
-	healthy, why := r.waitHealthy(ct, check, timeout)
-	if r.stopping(c) {
-		return // the stop request finishes the job
-	}
-	if !healthy {
-		reason := fmt.Sprintf("Instance never healthy after %v: %s", timeout, why)
-		select {
-		case <-ct.Exited():
-			x, _ := ct.Wait(context.Background())
-			reason = exitReason(x)
-		default:
-			r.metrics.HealthCheckFailures.Inc()
-			r.health(c, api.StreamErr, "Container became unhealthy: "+reason)
-		}
-		r.destroyLogged(c, ct)
-		_ = r.report("crash", c, reason)
-		r.forgetLRP(c)
-		return
-	}
-	r.health(c, api.StreamOut, "Container became healthy")
-	addr, _ := ct.HostAddr(appPort)
-	r.mu.Lock()
-	c.state, c.addr = stRunning, addr
-	r.mu.Unlock()
-	if err := r.report("start", c, ""); err != nil {
-		log.Info("start refused: stopping the container", "err", err)
-		r.mu.Lock()
-		c.stopping = true
-		r.mu.Unlock()
-		r.destroyLogged(c, ct)
-		r.forgetLRP(c)
-		return
-	}
-	log.Info("running", "address", addr)
-	reason, crashed := r.supervise(c, ct, check, ri.HealthCheck.Interval)
-	if !crashed {
-		return
-	}
-	r.mu.Lock()
-	c.state = stCompleted
-	r.mu.Unlock()
-	log.Info("crashed", "reason", reason)
-	// COMPLETED, crashed: crash the ActualLRP, then delete the container.
-	_ = r.report("crash", c, reason)
-	r.destroyLogged(c, ct)
-	r.forgetLRP(c)
-}
-
-// supervise watches a RUNNING instance: its exit, and its check every interval. It
-// returns the crash reason, or crashed=false when the instance was stopped.
-func (r *Rep) supervise(c *lrpC, ct *executor.Container, check checker, interval time.Duration) (string, bool) {
-	if interval <= 0 {
-		interval = r.cfg.CheckInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return "", false
-		case <-ct.Exited():
-			if r.stopping(c) {
-				return "", false
-			}
-			x, _ := ct.Wait(context.Background())
-			return exitReason(x), true
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(r.ctx, checkTimeout)
-			err := check(ctx)
-			cancel()
-			if err == nil {
-				continue
-			}
-			r.mu.Lock()
-			if c.stopping {
-				r.mu.Unlock()
-				return "", false
-			}
-			c.stopping = true // ours now: a stop request finds nothing more to do
-			r.mu.Unlock()
-			select {
-			case <-ct.Exited(): // the check failed because the process is gone
-				x, _ := ct.Wait(context.Background())
-				return exitReason(x), true
-			default:
-			}
-			reason := "Instance became unhealthy: " + err.Error()
-			r.metrics.HealthCheckFailures.Inc()
-			r.health(c, api.StreamErr, "Container became unhealthy: "+err.Error())
-			return reason, true
-		}
-	}
-}
-
-func exitReason(x executor.Exit) string {
-	if x.OOMKilled {
-		return fmt.Sprintf("APP/PROC/WEB: Exited with status %d (out of memory)", x.Code)
-	}
-	return fmt.Sprintf("APP/PROC/WEB: Exited with status %d", x.Code)
+	api.WriteJSON(w, http.StatusOK, struct{}{})
 }
 
 // Listening reports whether a socket in pid's network namespace listens on TCP port
@@ -296,195 +128,6 @@ func Listening(pid, port int) bool {
 		fh.Close()
 	}
 	return false
-}
-
-func (r *Rep) stopReq(w http.ResponseWriter, req *http.Request) {
-	var sr api.StopRequest
-	if code, err := api.Decode(w, req, &sr, 0); err != nil {
-		api.WriteError(w, code, err)
-		return
-	}
-	r.mu.Lock()
-	c, ok := r.lrps[sr.Instance.InstanceGUID]
-	if ok {
-		if c.stopping {
-			r.mu.Unlock()
-			api.WriteJSON(w, http.StatusOK, struct{}{})
-			return
-		}
-		c.stopping = true
-	}
-	r.mu.Unlock()
-	if !ok {
-		api.WriteError(w, http.StatusNotFound, &model.NotFoundError{Kind: "instance", Key: sr.Instance.InstanceGUID})
-		return
-	}
-	r.goTracked(func() { r.stopLRP(c) })
-	api.WriteJSON(w, http.StatusOK, struct{}{})
-}
-
-// stopLRP: COMPLETED, stopped -> remove the ActualLRP, then delete the container.
-func (r *Rep) stopLRP(c *lrpC) {
-	r.mu.Lock()
-	ct, st := c.ct, c.state
-	r.mu.Unlock()
-	if ct != nil {
-		r.cell(c, "stopping instance %s", c.ik.InstanceGUID)
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopGrace+10*time.Second)
-		_, _ = ct.Stop(ctx, r.cfg.StopGrace)
-		cancel()
-		r.destroyLogged(c, ct)
-	} else if st == stReserved {
-		return // runLRP sees stopping after its claim and removes the row
-	}
-	_ = r.report("remove", c, "")
-	r.forgetLRP(c)
-}
-
-func (r *Rep) cancelReq(w http.ResponseWriter, req *http.Request) {
-	var cr api.CancelRequest
-	if code, err := api.Decode(w, req, &cr, 0); err != nil {
-		api.WriteError(w, code, err)
-		return
-	}
-	r.mu.Lock()
-	t, ok := r.tasks[cr.TaskGUID]
-	var ct *executor.Container
-	if ok {
-		t.cancelled = true
-		ct = t.ct
-	}
-	r.mu.Unlock()
-	if !ok {
-		api.WriteError(w, http.StatusNotFound, &model.NotFoundError{Kind: "task", Key: cr.TaskGUID})
-		return
-	}
-	r.goTracked(func() { r.destroy(ct) })
-	api.WriteJSON(w, http.StatusOK, struct{}{})
-}
-
-func (r *Rep) getRunInfo(guid string, ri *api.RunInfo) error {
-	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
-	defer cancel()
-	return r.bbs.Do(ctx, http.MethodGet, "/v1/run/"+guid, nil, ri)
-}
-
-func (r *Rep) forgetTask(t *taskC) {
-	r.mu.Lock()
-	if r.tasks[t.guid] == t {
-		delete(r.tasks, t.guid)
-	}
-	r.mu.Unlock()
-}
-
-// runTask starts, runs and completes one task (staging included).
-func (r *Rep) runTask(t *taskC) {
-	log := r.log.With("task", t.guid)
-	defer r.forgetTask(t)
-	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
-	var sr api.StartTaskReply
-	err := r.bbs.Do(ctx, http.MethodPost, "/v1/tasks/"+t.guid+"/start", api.TaskReport{TaskGUID: t.guid, CellID: r.cfg.CellID}, &sr)
-	cancel()
-	if err != nil || !sr.Start {
-		log.Info("task not started", "err", err)
-		return
-	}
-	failed, reason, result := r.execTask(t, log)
-	r.mu.Lock()
-	cancelled := t.cancelled
-	r.mu.Unlock()
-	if cancelled {
-		return // the BBS completed it already
-	}
-	ctx, cancel = context.WithTimeout(r.ctx, 30*time.Second)
-	defer cancel()
-	if err := r.bbs.Do(ctx, http.MethodPost, "/v1/tasks/"+t.guid+"/complete",
-		api.TaskReport{TaskGUID: t.guid, CellID: r.cfg.CellID, Failed: failed, Reason: reason, Result: result}, nil); err != nil {
-		log.Warn("complete", "err", err)
-	}
-}
-
-func (r *Rep) execTask(t *taskC, log interface{ Warn(string, ...any) }) (failed bool, reason, result string) {
-	var ri api.RunInfo
-	if err := r.getRunInfo(t.guid, &ri); err != nil {
-		return true, "run info: " + err.Error(), ""
-	}
-	dir := filepath.Join(r.cfg.Dir, "tasks", t.guid)
-	defer os.RemoveAll(dir)
-	spec := executor.ContainerSpec{ID: "t-" + t.guid, MemoryMB: max(t.res.MemoryMB, 16), DiskMB: t.res.DiskMB, MaxPids: t.res.MaxPids,
-		Command: ri.Command}
-	if ri.Kind == api.KindStaging {
-		spec.Log = r.sink(ri.App, api.SourceStage, 0)
-	} else {
-		spec.Log = r.sink(ri.App, api.SourceApp, 0)
-	}
-	out := filepath.Join(dir, "output")
-	switch ri.Kind {
-	case api.KindStaging:
-		src := filepath.Join(dir, "src")
-		if err := r.fetchPackage(ri.Package, src); err != nil {
-			return true, "staging: downloading the package: " + err.Error(), ""
-		}
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return true, err.Error(), ""
-		}
-		if err := os.Chown(out, 2000, 2000); err != nil {
-			return true, err.Error(), ""
-		}
-		script, err := buildpacks.Script(ri.Buildpack)
-		if err != nil {
-			return true, "staging: " + err.Error(), ""
-		}
-		spec.AppDir, spec.OutputDir, spec.Command = src, out, script
-		if ri.Command != "" {
-			spec.Env = []string{"DIEGOLAB_START_COMMAND=" + ri.Command}
-		}
-	case api.KindTask:
-		d, err := r.droplet(ri.DropletSHA)
-		if err != nil {
-			return true, "droplet: " + err.Error(), ""
-		}
-		spec.AppDir = d
-	default:
-		return true, fmt.Sprintf("run info kind %q is not a task", ri.Kind), ""
-	}
-	r.mu.Lock()
-	if t.cancelled {
-		r.mu.Unlock()
-		return true, model.ReasonTaskCancelled, ""
-	}
-	r.mu.Unlock()
-	ct, err := r.ex.Create(r.ctx, spec)
-	if err != nil {
-		return true, "container: " + err.Error(), ""
-	}
-	defer r.destroy(ct)
-	r.mu.Lock()
-	t.ct, t.state = ct, stRunning
-	r.mu.Unlock()
-	if err := ct.Start(r.ctx); err != nil {
-		return true, "container: " + err.Error(), ""
-	}
-	x, err := ct.Wait(r.ctx)
-	if err != nil {
-		return true, err.Error(), ""
-	}
-	if x.Code != 0 || x.Stopped {
-		return true, fmt.Sprintf("APP/TASK: Exited with status %d", x.Code), ""
-	}
-	if ri.Kind != api.KindStaging {
-		return false, "", ""
-	}
-	cmd, err := os.ReadFile(filepath.Join(out, "start_command"))
-	if err != nil {
-		return true, "staging: the buildpack wrote no start_command", ""
-	}
-	sha, err := r.uploadDroplet(filepath.Join(out, "droplet"))
-	if err != nil {
-		return true, "staging: uploading the droplet: " + err.Error(), ""
-	}
-	res, _ := json.Marshal(api.StagingResult{DropletSHA: sha, StartCommand: strings.TrimSpace(string(cmd))})
-	return false, "", string(res)
 }
 
 // fetchPackage writes the package's files (manifest + blobs) under dst.

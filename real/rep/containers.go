@@ -1,0 +1,41 @@
+package rep
+
+import (
+	"context"
+	"time"
+
+	"github.com/diegolab/diegolab/real/executor"
+)
+
+// Executor is what the rep needs of real/executor: creating containers and clearing
+// a previous life's. Tests run the rep against a fake (no root, no runc).
+type Executor interface {
+	Create(ctx context.Context, spec executor.ContainerSpec) (Container, error)
+	Cleanup(ctx context.Context) error
+}
+
+// Container is one created container.
+type Container interface {
+	ID() string
+	Start(ctx context.Context) error
+	// Exited is closed when the container's process has exited.
+	Exited() <-chan struct{}
+	Wait(ctx context.Context) (executor.Exit, error)
+	Stop(ctx context.Context, grace time.Duration) (executor.Exit, error)
+	Destroy(ctx context.Context) error
+	HostAddr(containerPort int) (string, error)
+	Info() executor.Info
+}
+
+// runcExecutor adapts real/executor to Executor.
+type runcExecutor struct{ *executor.Executor }
+
+func (e runcExecutor) Create(ctx context.Context, spec executor.ContainerSpec) (Container, error) {
+	c, err := e.Executor.Create(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var _ Container = (*executor.Container)(nil)
