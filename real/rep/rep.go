@@ -44,7 +44,7 @@ type Config struct {
 	// EvacuationTimeout bounds a drain (600 s); EvacuationPoll is how often the
 	// evacuating rep reports its containers and checks whether it is empty (10 s).
 	EvacuationTimeout, EvacuationPoll time.Duration
-	Logger        *slog.Logger
+	Logger                            *slog.Logger
 	// AppLog, when set, also receives the containers' output lines (they always go
 	// to the log service).
 	AppLog io.Writer
