@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -116,15 +117,7 @@ func TestDrainUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := "drainy.localhost"
-	waitFor(t, "router knows 3 instances", 15*time.Second, func() bool {
-		seen := map[string]bool{}
-		for range 9 {
-			if code, body, err := viaRouter(cfg.RouterURL, host, "/"); err == nil && code == 200 {
-				seen[body] = true
-			}
-		}
-		return len(seen) == 3
-	})
+	waitRouted(t, cfg.RouterURL, host, 3, 15*time.Second)
 	// Drain the cell that holds the most instances.
 	per := map[string]int{}
 	for _, in := range appDetail(t, cl, "drainy").InstancesDetail {
@@ -161,4 +154,18 @@ func TestDrainUnderLoad(t *testing.T) {
 	}
 	t.Logf("drained %s (%d instances) in %v", victim, per[victim], took)
 	noPanics(t, st)
+}
+
+// waitRouted waits until requests for host through the router reach n instances.
+func waitRouted(t testing.TB, routerURL, host string, n int, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("router knows %d instances of %s", n, host), timeout, func() bool {
+		seen := map[string]bool{}
+		for range 3 * n {
+			if code, body, err := viaRouter(routerURL, host, "/"); err == nil && code == 200 {
+				seen[body] = true
+			}
+		}
+		return len(seen) == n
+	})
 }
