@@ -549,7 +549,9 @@ type env struct {
 	bbs    *fakeBBS
 	rep    *Rep
 	cancel context.CancelFunc
-	served chan error // Serve's result
+	// served is closed when Serve returns, with serveErr its error.
+	served   chan struct{}
+	serveErr error
 	sha    string     // the default droplet
 	client *api.Client
 }
@@ -558,7 +560,7 @@ type env struct {
 // the bulk sync and heartbeat run once at the start (tests call bulkSync themselves).
 func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, ex: newFakeExec(), bbs: newFakeBBS(t), served: make(chan error, 1)}
+	e := &env{t: t, ex: newFakeExec(), bbs: newFakeBBS(t), served: make(chan struct{})}
 	e.sha = e.bbs.addDroplet(t, map[string]string{"app/run.sh": "#!/bin/sh\nexec httpd\n", "app/index.html": "hi\n"})
 	cfg := Config{CellID: "cell-0", Zone: "z1", Index: 0, Capacity: model.Resources{MemoryMB: 1024, DiskMB: 4096, Containers: 8},
 		BBSURL: e.bbs.srv.URL, Token: testToken, Dir: t.TempDir(), StackDir: t.TempDir(), Listen: "127.0.0.1:0",
@@ -575,13 +577,13 @@ func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 	e.client = api.NewClient(r.URL(), testToken, 10*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	go func() { e.served <- r.Serve(ctx) }()
+	go func() { e.serveErr = r.Serve(ctx); close(e.served) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-e.served:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
+		case <-e.served:
+			if e.serveErr != nil {
+				t.Errorf("Serve: %v", e.serveErr)
 			}
 		case <-time.After(20 * time.Second):
 			t.Errorf("Serve did not return within 20 s of its context's end")
@@ -597,6 +599,19 @@ func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 		return len(e.bbs.presences) > 0
 	})
 	return e
+}
+
+// waitServed waits for Serve to return by itself (the end of an evacuation).
+func (e *env) waitServed() {
+	e.t.Helper()
+	select {
+	case <-e.served:
+		if e.serveErr != nil {
+			e.t.Errorf("Serve: %v", e.serveErr)
+		}
+	case <-time.After(10 * time.Second):
+		e.t.Fatalf("Serve did not return within 10 s")
+	}
 }
 
 // lrpRunInfo is the run info of an LRP with the given health check.
