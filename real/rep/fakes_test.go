@@ -552,8 +552,8 @@ type env struct {
 	// served is closed when Serve returns, with serveErr its error.
 	served   chan struct{}
 	serveErr error
-	sha    string     // the default droplet
-	client *api.Client
+	sha      string // the default droplet
+	client   *api.Client
 }
 
 // newEnv starts a rep between a fake executor and a fake BBS. Its timers are short;
