@@ -390,3 +390,49 @@ func TestLifecycleLogLines(t *testing.T) {
 		t.Errorf("log lines:\n got %q\nwant %q", got, want)
 	}
 }
+
+// A stop decided while the start report is still on its way to the BBS: the removal
+// waits for the start's answer, so the BBS never sees a start after the removal (it
+// would bring back a row for a container that is gone). Found by TestChurn.
+func TestStopWhileStartInFlight(t *testing.T) {
+	e := newEnv(t)
+	e.bbs.setRunInfo("pg", e.lrpRunInfo(processCheck))
+	g := newGate(t)
+	e.bbs.setLRPAnswer(func(op string, _ api.LRPReport) (bool, bool) {
+		if op == "start" {
+			<-g.ch
+		}
+		return true, false
+	})
+	e.work("pg", 0, "ig")
+	e.waitOps("ig", "claim", "start")
+	e.stop("pg", 0, "ig")
+	e.waitDestroyed(lrpID("pg", 0, "ig"))
+	e.settle("ig", "claim", "start") // the removal waits for the start's answer
+	g.open()
+	e.waitOps("ig", "claim", "start", "remove")
+	e.waitGone("ig")
+	e.settle("ig", "claim", "start", "remove")
+}
+
+// A start decided but not yet sent when a stop ends the container is dropped: the
+// BBS hears only the removal.
+func TestStaleStartNotSent(t *testing.T) {
+	e := newEnv(t)
+	e.bbs.setRunInfo("pg", e.lrpRunInfo(processCheck))
+	e.work("pg", 0, "ig")
+	e.waitFor("the rep to hold ig", func() bool { return e.phase("ig") != "" })
+	e.rep.mu.Lock()
+	c := e.rep.lrps["ig"]
+	e.rep.mu.Unlock()
+	e.waitOps("ig", "claim")
+	// Hold the container's report turn: the start, once decided, waits for it.
+	c.reporting.Lock()
+	e.waitFor("the start to be decided", func() bool { return e.phase("ig") == "RUNNING" })
+	e.stop("pg", 0, "ig")
+	e.waitDestroyed(lrpID("pg", 0, "ig"))
+	c.reporting.Unlock()
+	e.waitOps("ig", "claim", "remove")
+	e.waitGone("ig")
+	e.settle("ig", "claim", "remove")
+}
