@@ -405,6 +405,22 @@ func newFakeBBS(t *testing.T) *fakeBBS {
 		}
 		_, _ = w.Write(blob)
 	})
+	mux.HandleFunc("PUT /v1/droplets/{sha}", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			api.WriteError(w, http.StatusBadRequest, err)
+			return
+		}
+		sum := sha256.Sum256(body)
+		if hex.EncodeToString(sum[:]) != r.PathValue("sha") {
+			api.WriteError(w, http.StatusBadRequest, errors.New("droplet sha256 mismatch"))
+			return
+		}
+		b.mu.Lock()
+		b.blobs[r.PathValue("sha")] = body
+		b.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	})
 	mux.HandleFunc("POST /v1/logs", func(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(r.Body)
 		var lines []api.LogLine
