@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
@@ -142,7 +143,7 @@ func TestLRPFailuresBeforeRunning(t *testing.T) {
 			name: "never healthy (port check, no listener): a crash at the start timeout",
 			setup: func(e *env) {
 				ri := e.lrpRunInfo(api.HealthCheck{})
-				ri.StartTimeout = 150_000_000 // 150 ms
+				ri.StartTimeout = 150 * time.Millisecond
 				e.bbs.setRunInfo("pg", ri)
 			},
 			ops:    []string{"claim", "crash"},
@@ -336,7 +337,7 @@ func TestHTTPHealthCheck(t *testing.T) {
 	e.ex.mu.Lock()
 	e.ex.addr = func(*fakeCt) string { return strings.TrimPrefix(app.URL, "http://") }
 	e.ex.mu.Unlock()
-	e.bbs.setRunInfo("pg", e.lrpRunInfo(api.HealthCheck{Type: api.HealthHTTP, Path: "/healthz", Interval: 20_000_000}))
+	e.bbs.setRunInfo("pg", e.lrpRunInfo(api.HealthCheck{Type: api.HealthHTTP, Path: "/healthz", Interval: 20 * time.Millisecond}))
 	e.work("pg", 0, "ig")
 	e.waitOps("ig", "claim", "start")
 	start, _ := e.bbs.lrpCall("ig", "start")
