@@ -6,12 +6,15 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/api"
@@ -294,5 +297,72 @@ func TestDropletFetchedOnce(t *testing.T) {
 	}
 	if _, err := e.rep.droplet("not-a-sha"); err == nil || !strings.Contains(err.Error(), "not a sha256") {
 		t.Errorf("droplet(not-a-sha): %v", err)
+	}
+}
+
+// A container's output goes to the log service under its app, source and index, and
+// to Config.AppLog when set.
+func TestContainerOutput(t *testing.T) {
+	var appLog syncBuffer
+	e := newEnv(t, func(c *Config) { c.AppLog = &appLog })
+	e.bbs.setRunInfo("pg", e.lrpRunInfo(processCheck))
+	e.bbs.setRunInfo("tk", e.taskRunInfo())
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	e.ex.setStart(func(c *fakeCt) error {
+		c.spec.Log(executor.LogLine{ContainerID: c.spec.ID, Stream: executor.Stdout, Text: "hello from " + c.spec.ID, At: at})
+		c.spec.Log(executor.LogLine{ContainerID: c.spec.ID, Stream: executor.Stderr, Text: "oops", At: at})
+		return nil
+	})
+	e.running("pg", 4, "ig")
+	e.workTask("tk")
+	e.waitFor("the task's process", func() bool { return slices.Contains(e.ex.eventsOf("t-tk"), "start") })
+	type key struct{ source, stream, text string }
+	want := map[key]int{ // the index of each line
+		{api.SourceApp, api.StreamOut, "hello from l-pg-4-ig"}: 4,
+		{api.SourceApp, api.StreamErr, "oops"}:                 -1, // twice: index 4 and 0
+		{api.SourceApp, api.StreamOut, "hello from t-tk"}:      0,
+	}
+	var got []api.LogLine
+	e.waitFor("the containers' lines", func() bool {
+		e.rep.ship.Flush()
+		e.bbs.mu.Lock()
+		defer e.bbs.mu.Unlock()
+		got = got[:0]
+		for _, l := range e.bbs.logLines {
+			if l.Source == api.SourceApp {
+				got = append(got, l)
+			}
+		}
+		return len(got) >= 4
+	})
+	for _, l := range got {
+		idx, ok := want[key{l.Source, l.Stream, l.Text}]
+		if !ok || l.App != "web" || !l.At.Equal(at) || (idx >= 0 && l.Index != idx) {
+			t.Errorf("unexpected line %+v", l)
+		}
+	}
+	for _, s := range []string{"[l-pg-4-ig] OUT hello from l-pg-4-ig", "[l-pg-4-ig] ERR oops", "[t-tk] OUT hello from t-tk"} {
+		if !strings.Contains(appLog.String(), s) {
+			t.Errorf("AppLog lacks %q:\n%s", s, appLog.String())
+		}
+	}
+}
+
+// Listening reads the LISTEN sockets of a process's network namespace.
+func TestListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if !Listening(os.Getpid(), port) {
+		t.Errorf("Listening(self, %d) = false with a listener open", port)
+	}
+	ln.Close()
+	if Listening(os.Getpid(), port) {
+		t.Errorf("Listening(self, %d) = true after the listener closed", port)
+	}
+	if Listening(0, port) || Listening(-1, port) {
+		t.Errorf("Listening of no process = true")
 	}
 }
