@@ -421,14 +421,17 @@ func TestStopWhileStartInFlight(t *testing.T) {
 func TestStaleStartNotSent(t *testing.T) {
 	e := newEnv(t)
 	e.bbs.setRunInfo("pg", e.lrpRunInfo(processCheck))
+	g := newGate(t)
+	var entered atomic.Bool
+	e.ex.setCreate(func(executor.ContainerSpec) error { entered.Store(true); <-g.ch; return nil })
 	e.work("pg", 0, "ig")
-	e.waitFor("the rep to hold ig", func() bool { return e.phase("ig") != "" })
+	e.waitFor("Create (the claim answered)", entered.Load)
 	e.rep.mu.Lock()
 	c := e.rep.lrps["ig"]
 	e.rep.mu.Unlock()
-	e.waitOps("ig", "claim")
 	// Hold the container's report turn: the start, once decided, waits for it.
 	c.reporting.Lock()
+	g.open()
 	e.waitFor("the start to be decided", func() bool { return e.phase("ig") == "RUNNING" })
 	e.stop("pg", 0, "ig")
 	e.waitDestroyed(lrpID("pg", 0, "ig"))
