@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -35,6 +36,10 @@ type lrpC struct {
 	addr string
 	app  string // the app's name (its log stream), once the run info is known
 	hc   api.HealthCheck
+	// reporting lets one report about the container go to the BBS at a time (taken
+	// without Rep.mu), so that a report decided later (a stop's remove) cannot overtake
+	// one still on its way (a start): see reportLRP.
+	reporting sync.Mutex
 }
 
 // taskC is one task container; the same fields are guarded by Rep.mu.
@@ -58,8 +63,8 @@ func (r *Rep) driveLRP(c *lrpC, st mrep.Step) {
 	for st.Any() {
 		next := r.execLRP(c, st.Exec)
 		if st.Report != mrep.ReportNone {
-			reply := r.reportLRP(c, st)
-			if st.Report.Answered() {
+			reply, sent := r.reportLRP(c, st)
+			if sent && st.Report.Answered() {
 				r.mu.Lock()
 				after := c.Reply(st.Report, reply)
 				r.mu.Unlock()
@@ -246,11 +251,20 @@ func exitReason(x executor.Exit) string {
 }
 
 // reportLRP sends the state machine's report about c to the BBS and returns its answer.
-func (r *Rep) reportLRP(c *lrpC, st mrep.Step) mrep.Reply {
+// A container's reports go out one at a time. One that expects an answer (a start, an
+// evacuation) is not sent (sent is false) when the container ended after it was
+// decided: whoever ended it reports the end, and a start or evacuation arriving after
+// that removal would bring back a row for a container that is gone.
+func (r *Rep) reportLRP(c *lrpC, st mrep.Step) (reply mrep.Reply, sent bool) {
+	c.reporting.Lock()
+	defer c.reporting.Unlock()
 	r.mu.Lock()
-	addr := c.addr
+	addr, stale := c.addr, st.Report.Answered() && c.Done()
 	r.mu.Unlock()
-	return r.reportRow(c.key, c.ik, addr, st)
+	if stale {
+		return mrep.Reply{}, false
+	}
+	return r.reportRow(c.key, c.ik, addr, st), true
 }
 
 // reportRow sends a report about an ActualLRP row (of a container, or of none: the bulk

@@ -187,11 +187,13 @@ func (r *Rep) Serve(ctx context.Context) error {
 	case err = <-errc:
 	}
 	r.stop()
-	r.wg.Wait()
 	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = r.bbs.Do(lctx, http.MethodDelete, "/v1/presence/"+r.cfg.CellID, nil, nil)
+	// The API closes first: a request still being served may start a container's
+	// goroutine (goTracked), which must be counted before the wait, not during it.
 	_ = r.srv.Shutdown(lctx)
+	r.wg.Wait()
+	_ = r.bbs.Do(lctx, http.MethodDelete, "/v1/presence/"+r.cfg.CellID, nil, nil)
 	cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
 	defer ccancel()
 	if cerr := r.ex.Cleanup(cctx); cerr != nil && err == nil {

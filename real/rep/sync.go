@@ -34,11 +34,9 @@ func (r *Rep) bulkSync(ctx context.Context) {
 	now := time.Now()
 	r.mu.Lock()
 	lrps := make([]mrep.LRPContainer, 0, len(r.lrps))
-	addrs := make(map[string]string, len(r.lrps))
 	for _, id := range sortedKeys(r.lrps) {
 		c := r.lrps[id]
 		lrps = append(lrps, mrep.LRPContainer{Key: c.key, Instance: c.ik, State: c.Phase(), Stopping: c.Stopping(), Age: now.Sub(c.born)})
-		addrs[id] = c.addr
 	}
 	tcs := make([]mrep.TaskContainer, 0, len(r.tasks))
 	for _, guid := range sortedKeys(r.tasks) {
@@ -46,6 +44,14 @@ func (r *Rep) bulkSync(ctx context.Context) {
 		tcs = append(tcs, mrep.TaskContainer{GUID: guid, State: t.Phase(), Cancelled: t.Stopping(), Age: now.Sub(t.born)})
 	}
 	plan := mrep.Harmonize(lrps, tcs, actual, tasks)
+	// A report about a container the rep holds (a start again) goes out in turn with
+	// the container's own reports; the others are about rows without a container.
+	held := map[string]*lrpC{}
+	for _, rp := range plan.Reports {
+		if c, ok := r.lrps[rp.Instance.InstanceGUID]; ok {
+			held[rp.Instance.InstanceGUID] = c
+		}
+	}
 	type lrpStep struct {
 		c  *lrpC
 		st mrep.Step
@@ -69,7 +75,11 @@ func (r *Rep) bulkSync(ctx context.Context) {
 	r.mu.Unlock()
 
 	for _, rp := range plan.Reports {
-		r.reportRow(rp.Key, rp.Instance, addrs[rp.Instance.InstanceGUID], rp.Step())
+		if c, ok := held[rp.Instance.InstanceGUID]; ok {
+			r.reportLRP(c, rp.Step())
+			continue
+		}
+		r.reportRow(rp.Key, rp.Instance, "", rp.Step())
 	}
 	for _, f := range forget {
 		r.log.Info("bulk sync: deleting a container the BBS does not know", "lrp", f.c.key.String(), "instance", f.c.ik.InstanceGUID)
