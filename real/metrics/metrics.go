@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/diegolab/diegolab/model/rep"
 )
 
 // LRPCounts are the BBS's LRP figures at one instant.
@@ -118,7 +120,10 @@ func NewRep(cell string, containers func() map[string]int, logs func() (shipped,
 			Help: "Instances crashed by a failing health check (start timeout or liveness).", ConstLabels: labels}),
 		RequestLatency: newLatency(),
 	}
-	states := []string{"RESERVED", "CREATED", "RUNNING", "COMPLETED"}
+	var states []string // the rep's container phases (model/rep), in lifecycle order
+	for ph := rep.Reserved; ph <= rep.Completed; ph++ {
+		states = append(states, ph.String())
+	}
 	desc := prometheus.NewDesc("diegolab_rep_containers", "Containers on the cell by state.", []string{"state"}, labels)
 	reg.MustRegister(m.BulkSyncDuration, m.HealthCheckFailures, m.RequestLatency, &stateCollector{desc: desc, states: states, read: containers},
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "diegolab_rep_log_lines_shipped_total", Help: "Log lines posted to the log service.", ConstLabels: labels},
