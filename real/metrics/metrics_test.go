@@ -62,7 +62,7 @@ func TestRepMetrics(t *testing.T) {
 	got := scrape(t, Handler(m.Registry))
 	for name, want := range map[string]float64{
 		"diegolab_rep_containers{RUNNING}": 2, "diegolab_rep_containers{CREATED}": 1, "diegolab_rep_containers{RESERVED}": 0,
-		"diegolab_rep_containers{INITIALIZING}": 0,
+		"diegolab_rep_containers{INITIALIZING}":    0,
 		"diegolab_rep_health_check_failures_total": 1, "diegolab_rep_log_lines_shipped_total": 7, "diegolab_rep_log_lines_dropped_total": 1,
 	} {
 		if got[name] != want {
