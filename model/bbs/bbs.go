@@ -35,8 +35,12 @@ func (c Config) converge() converge.Config {
 		ExpireCompletedTask: c.ExpireCompletedTask, KickTask: c.KickTask}
 }
 
-// MaxReasonLength truncates crash reasons, placement errors and failure reasons (Diego: 1024).
+// MaxReasonLength bounds crash reasons, placement errors, failure and rejection reasons
+// (Diego: truncateString(s, 1024)).
 const MaxReasonLength = 1024
+
+// truncatedMarker ends a reason that was cut to MaxReasonLength bytes.
+const truncatedMarker = "(truncated)"
 
 // LRPStart is one auction request for one instance (Diego: LRPStartRequest, per index).
 type LRPStart struct {
@@ -294,9 +298,11 @@ func errorClass(err error) string {
 
 func storeErr(op string, err error) error { return fmt.Errorf("bbs: store %s: %w", op, err) }
 
+// truncate is Diego's truncateString(s, 1024): a reason of MaxReasonLength bytes or more
+// keeps its first MaxReasonLength-11 bytes followed by "(truncated)", 1,024 bytes in all.
 func truncate(s string) string {
-	if len(s) > MaxReasonLength {
-		return s[:MaxReasonLength]
+	if len(s) >= MaxReasonLength {
+		return s[:MaxReasonLength-len(truncatedMarker)] + truncatedMarker
 	}
 	return s
 }
