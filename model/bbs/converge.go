@@ -88,8 +88,9 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 	}
 	for _, m := range p.MissingCells {
 		if m.SuspectExists {
+			// the row is itself a replacement: Diego unclaims it and requests no start;
+			// it is auctioned later as a stale UNCLAIMED row.
 			if check(b.unclaim(now, m.Key)) {
-				starts = append(starts, m.Key)
 				rep.ReplacementsReset++
 			}
 			continue

@@ -443,16 +443,28 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	p.StaleUnclaimed = t.wantedKeys(t.items)
 	t.sortKeys(p.StaleUnclaimed)
 
-	for _, cell := range t.cell.sortedHot(cellOrd) {
-		p.MissingCellIDs = append(p.MissingCellIDs, cell)
+	// Absent cells with ORDINARY CLAIMED/RUNNING rows, or with SUSPECT rows: a cell is
+	// missing (metric) when one of those rows has a desired LRP.
+	hasDesired := func(guid string) bool {
+		id, ok := t.guids.lookup(guid)
+		return ok && t.guids.recs[id].flags&recDesired != 0
+	}
+	for _, cell := range mergeSorted(t.cell.sortedHot(cellOrd), t.cell.sortedHot(cellSuspLost)) {
+		missing := false
 		for _, a := range t.src.ActualLRPsOnCell(cell) {
-			if !onCellRow(&a) {
-				continue
+			switch {
+			case onCellRow(&a):
+				if hasDesired(a.ProcessGUID) {
+					missing = true
+					_, susp := t.src.ActualLRP(a.ActualLRPKey, model.Suspect)
+					p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: susp})
+				}
+			case a.Presence == model.Suspect && (a.State == model.Claimed || a.State == model.Running):
+				missing = missing || hasDesired(a.ProcessGUID)
 			}
-			if id, ok := t.guids.lookup(a.ProcessGUID); ok && t.guids.recs[id].flags&recDesired != 0 {
-				_, susp := t.src.ActualLRP(a.ActualLRPKey, model.Suspect)
-				p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: susp})
-			}
+		}
+		if missing {
+			p.MissingCellIDs = append(p.MissingCellIDs, cell)
 		}
 	}
 	slices.SortFunc(p.MissingCells, func(a, b MissingCell) int { return compareKey(a.Key, b.Key) })
@@ -480,7 +492,7 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	for _, guid := range t.sortedGuids(t.orphanSuspects) {
 		for _, a := range t.src.ActualLRPsByProcess(guid) {
-			if a.Presence == model.Suspect {
+			if a.Presence == model.Suspect && fresh[a.Domain] {
 				p.OrphanedSuspects = append(p.OrphanedSuspects, a.ActualLRPKey)
 			}
 		}
@@ -623,6 +635,33 @@ func (t *Tracker) sortKeys(keys []model.ActualLRPKey) {
 // sortedGuids returns the process guids of the ids in s, sorted.
 func (t *Tracker) sortedGuids(s set[uint32]) []string {
 	return sortedNames(s, func(id uint32) string { return t.guids.recs[id].guid })
+}
+
+// mergeSorted returns the union of two sorted lists of distinct names, sorted.
+func mergeSorted(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 func strictlySorted(s []string) bool {
