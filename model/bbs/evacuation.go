@@ -49,7 +49,16 @@ func (b *BBS) evacuateClaimed(now time.Duration, key model.ActualLRPKey, ik mode
 		}
 		return true, err
 	}
-	return false, b.requestStart(key)
+	b.requestAuction(key)
+	return false, nil
+}
+
+// requestAuction queues a start for key; as in Diego's evacuation controller, a failure to
+// read the desired LRP for it is only logged there, and changes no answer here.
+func (b *BBS) requestAuction(key model.ActualLRPKey) {
+	if err := b.requestStart(key); err != nil {
+		b.ignore("requestAuction", "desired lrp unreadable")
+	}
 }
 
 // EvacuateRunningActualLRP: a RUNNING container on an evacuating cell. The first call
@@ -131,7 +140,8 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 	if err := b.unclaim(now, key); err != nil {
 		return true, err
 	}
-	return true, b.requestStart(key)
+	b.requestAuction(key)
+	return true, nil
 }
 
 // EvacuateStoppedActualLRP: a container that stopped on an evacuating cell; its row goes.

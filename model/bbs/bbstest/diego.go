@@ -186,6 +186,7 @@ func (r *runner) open() *bbs.BBS {
 			r.fatalf("open: %v", err)
 		}
 		r.b = b
+		r.b.SetCells(r.cells)
 	}
 	return r.b
 }
@@ -201,7 +202,11 @@ func (r *runner) fixture(write func() error) {
 	}
 }
 
+// op records the outcome of an operation; injected store failures last for one operation.
 func (r *runner) op(err error) {
+	if r.faults != nil {
+		r.faults.fail = nil
+	}
 	r.err = err
 	r.keep = nil
 	r.report = nil
@@ -223,7 +228,7 @@ func (r *runner) exec(a []string) {
 		if n, ok := kv["maxretries"]; ok {
 			r.cfg.MaxTaskRetries = r.atoi(n)
 		}
-	case "storefail": // storefail Method... (the rest: none)
+	case "storefail": // storefail Method...: those store methods fail during the next operation
 		r.open()
 		r.faults.fail = map[string]bool{}
 		for _, m := range pos {
