@@ -1,12 +1,17 @@
 package bbs
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
 )
 
 // Tasks (DIEGO.md §3.3; Diego controllers/task_controller.go, db/sqldb/task_db.go).
+
+// MaxCellIDLength bounds the cell id a task is started on (Diego's tasks.cell_id column is
+// VARCHAR(255); StartTask answers a bad request for a longer one).
+const MaxCellIDLength = 255
 
 func taskStart(t *model.Task) TaskStart {
 	return TaskStart{GUID: t.GUID, Domain: t.Domain, Resource: t.Resource(), Constraint: t.Constraint()}
@@ -50,6 +55,9 @@ func (b *BBS) StartTask(now time.Duration, guid, cellID string) (bool, error) {
 func (b *BBS) startTask(now time.Duration, guid, cellID string) (bool, error) {
 	if cellID == "" {
 		return false, &model.ValidationError{Field: "cell_id", Problem: "must not be empty"}
+	}
+	if len(cellID) > MaxCellIDLength {
+		return false, &model.ValidationError{Field: "cell_id", Problem: fmt.Sprintf("must be at most %d bytes, got %d", MaxCellIDLength, len(cellID))}
 	}
 	t, err := b.getTask(guid)
 	if err != nil {
