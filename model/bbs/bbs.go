@@ -17,6 +17,8 @@ type Config struct {
 	ExpirePendingTask   time.Duration // 30m
 	ExpireCompletedTask time.Duration // 2m
 	KickTask            time.Duration // 30s
+	// Restart is the crash restart policy (zero value: Diego's defaults, DIEGO.md §5).
+	Restart model.RestartCalculator
 }
 
 // DefaultConfig returns Diego's defaults.
@@ -32,7 +34,7 @@ func DefaultConfig() Config {
 
 func (c Config) converge() converge.Config {
 	return converge.Config{StaleUnclaimed: c.StaleUnclaimed, ExpirePendingTask: c.ExpirePendingTask,
-		ExpireCompletedTask: c.ExpireCompletedTask, KickTask: c.KickTask}
+		ExpireCompletedTask: c.ExpireCompletedTask, KickTask: c.KickTask, Restart: c.Restart}
 }
 
 // MaxReasonLength bounds crash reasons, placement errors, failure and rejection reasons

@@ -326,7 +326,7 @@ func (b *BBS) crash(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	a := *o
 	a.CrashCount = model.NextCrashCount(o.State, o.Since, now, o.CrashCount)
 	a.State, a.InstanceKey, a.Address, a.CrashReason, a.Since = model.Crashed, model.InstanceKey{}, "", truncate(reason), now
-	immediate := model.ShouldRestartImmediately(a.CrashCount)
+	immediate := b.cfg.Restart.OrDefault().ShouldRestartImmediately(a.CrashCount)
 	if immediate {
 		a.State = model.Unclaimed
 	}

@@ -14,6 +14,8 @@ type Config struct {
 	ExpirePendingTask   time.Duration // 30m: PENDING longer than this fails
 	ExpireCompletedTask time.Duration // 2m: COMPLETED longer than this is deleted
 	KickTask            time.Duration // 30s: RESOLVING / COMPLETED untouched this long is kicked
+	// Restart is the crash restart policy (zero value: Diego's defaults, DIEGO.md §5).
+	Restart model.RestartCalculator
 }
 
 // DefaultConfig returns Diego's defaults.
@@ -106,12 +108,12 @@ func staleUnclaimed(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration, 
 // unclaimed queue returns the rows due at since <= now-StaleUnclaimed-1, the same ones.
 func staleSince(since, now time.Duration, cfg Config) bool { return since < now-cfg.StaleUnclaimed }
 
-// restartDue: ORDINARY CRASHED whose backoff has passed (§5, model.ShouldRestartCrash),
+// restartDue: ORDINARY CRASHED whose backoff has passed (§5, RestartCalculator.ShouldRestart),
 // desired LRP wanting it. The Tracker's crashed queues hold the rows with a restart
 // delay at since + delay and return those due by now, the same ones.
-func restartDue(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration) bool {
+func restartDue(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration, rc *model.RestartCalculator) bool {
 	return a.Presence == model.Ordinary && a.State == model.Crashed && wantsIndex(d, a.Index) &&
-		model.ShouldRestartCrash(now, a.Since, a.CrashCount)
+		rc.ShouldRestart(now, a.Since, a.CrashCount)
 }
 
 // wantsIndex: the desired LRP exists (d not nil) and wants the index.
@@ -175,6 +177,7 @@ func instanceCounts(d *model.DesiredLRP, indices []int, fresh map[string]bool, p
 func Compute(now time.Duration, in Input) Plan {
 	var p Plan
 	cfg := in.Config
+	restart := cfg.Restart.OrDefault()
 	present := make(map[string]bool, len(in.Cells))
 	for _, c := range in.Cells {
 		present[c] = true
@@ -226,7 +229,7 @@ func Compute(now time.Duration, in Input) Plan {
 			if d == nil && fresh[a.Domain] {
 				p.Orphaned = append(p.Orphaned, a.ActualLRPKey)
 			}
-			if restartDue(a, d, now) {
+			if restartDue(a, d, now, &restart) {
 				p.RestartCrashed = append(p.RestartCrashed, a.ActualLRPKey)
 			}
 		case model.Suspect:

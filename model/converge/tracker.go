@@ -31,7 +31,8 @@ type Source interface {
 // guid lookup, plus one cell lookup when a row enters or leaves a cell. The guid sets are
 // touched only when a membership bit flips.
 type Tracker struct {
-	cfg   Config
+	cfg     Config
+	restart model.RestartCalculator // cfg.Restart, or Diego's defaults
 	src   Source
 	cells []string // the sorted cell list of the last Plan
 	// rawCells (nil = none) is the unsorted list the last Plan was given (kept, as cells
@@ -64,7 +65,7 @@ type Tracker struct {
 // is present.
 func NewTracker(cfg Config, src Source) *Tracker {
 	t := &Tracker{
-		cfg: cfg, src: src, guids: newGuidTable(), cell: newCellTable(),
+		cfg: cfg, restart: cfg.Restart.OrDefault(), src: src, guids: newGuidTable(), cell: newCellTable(),
 		mismatch: set[uint32]{}, orphan: set[uint32]{}, orphanSuspects: set[uint32]{},
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
@@ -270,13 +271,13 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 	}
 	// crashed: the key sits in the queue of its row's restart delay.
 	if isOrd(new, model.Crashed) {
-		if delay, ok := model.RestartDelay(new.CrashCount); ok {
+		if delay, ok := t.restart.Delay(new.CrashCount); ok {
 			t.crashed.Set(id, new.Index, delay, new.Since)
 		} else {
-			t.crashed.Remove(id, new.Index, crashDelay(old))
+			t.crashed.Remove(id, new.Index, t.crashDelay(old))
 		}
 	} else if isOrd(old, model.Crashed) {
-		t.crashed.Remove(id, old.Index, crashDelay(old))
+		t.crashed.Remove(id, old.Index, t.crashDelay(old))
 	}
 
 	// cells: nothing to do when the row stays counted on the same cell.
@@ -300,11 +301,11 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 
 // crashDelay returns the restart delay of a (nil or any row: 0 when it has none), the
 // queue of delayQueues to look in first for its key.
-func crashDelay(a *model.ActualLRP) time.Duration {
+func (t *Tracker) crashDelay(a *model.ActualLRP) time.Duration {
 	if a == nil {
 		return 0
 	}
-	d, _ := model.RestartDelay(a.CrashCount)
+	d, _ := t.restart.Delay(a.CrashCount)
 	return d
 }
 
@@ -512,8 +513,8 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	p.SuspectRunning, p.SuspectClaimed = len(t.suspRunning), t.suspectClaimed
 
 	// Likewise the crashed queues hold exactly the ORDINARY CRASHED rows that are ever
-	// restarted, due at since + RestartDelay(crash count): those due by now are the rows
-	// model.ShouldRestartCrash restarts now.
+	// restarted, due at since + the restart delay of the crash count: those due by now are
+	// the rows the restart policy restarts now.
 	t.items = t.crashed.Due(now, t.items[:0])
 	p.RestartCrashed = t.wantedKeys(t.items)
 	t.sortKeys(p.RestartCrashed)
