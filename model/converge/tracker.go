@@ -33,8 +33,8 @@ type Source interface {
 type Tracker struct {
 	cfg     Config
 	restart model.RestartCalculator // cfg.Restart, or Diego's defaults
-	src   Source
-	cells []string // the sorted cell list of the last Plan
+	src     Source
+	cells   []string // the sorted cell list of the last Plan
 	// rawCells (nil = none) is the unsorted list the last Plan was given (kept, as cells
 	// is), whose sorted copy is cells: passing it again costs O(1), not a sort.
 	rawCells []string
