@@ -141,7 +141,7 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 
 	// task convergence
 	for _, g := range p.ExpirePendingTasks {
-		if check(b.failTask(now, g, model.ReasonTaskNotStarted)) {
+		if check(b.convergeFailTask(now, g, model.ReasonTaskNotStarted)) {
 			rep.TasksExpired++
 		}
 	}
@@ -153,7 +153,7 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 	for _, g := range p.FailCellTasks {
-		if check(b.failTask(now, g, model.ReasonCellDisappeared)) {
+		if check(b.convergeFailTask(now, g, model.ReasonCellDisappeared)) {
 			rep.TasksCellLost++
 		}
 	}

@@ -179,6 +179,25 @@ func (b *BBS) failTask(now time.Duration, guid, reason string) error {
 	return b.completeTaskAs(now, t, true, reason, "")
 }
 
+// convergeFailTask is convergence's fail of an expired PENDING task or a RUNNING task of a
+// vanished cell: Diego's bulk UPDATE sets failed, the reason, result, state and the two
+// times, and leaves cell_id as it is (FailTask would clear it). No callback is queued:
+// Diego's pass submits only the COMPLETED tasks already untouched for kick_task_duration,
+// so this one's callback goes out from a later pass (KickCompletedTasks).
+func (b *BBS) convergeFailTask(now time.Duration, guid, reason string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskPending && t.State != model.TaskRunning {
+		return refuseTask(t, model.TaskCompleted, "only PENDING or RUNNING tasks can fail")
+	}
+	n := *t
+	n.State, n.Failed, n.FailureReason, n.Result = model.TaskCompleted, true, reason, ""
+	n.UpdatedAt, n.FirstCompletedAt = now, now
+	return b.putTask(t, n)
+}
+
 // ResolvingTask: COMPLETED -> RESOLVING (the BBS does this before the callback).
 func (b *BBS) ResolvingTask(now time.Duration, guid string) error {
 	return b.done("ResolvingTask", b.resolvingTask(now, guid))

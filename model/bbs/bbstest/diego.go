@@ -228,6 +228,15 @@ func (r *runner) exec(a []string) {
 		if n, ok := kv["maxretries"]; ok {
 			r.cfg.MaxTaskRetries = r.atoi(n)
 		}
+		if d, ok := kv["kick"]; ok {
+			r.cfg.KickTask = r.dur(d)
+		}
+		if d, ok := kv["expirepending"]; ok {
+			r.cfg.ExpirePendingTask = r.dur(d)
+		}
+		if d, ok := kv["expirecompleted"]; ok {
+			r.cfg.ExpireCompletedTask = r.dur(d)
+		}
 	case "storefail": // storefail Method...: those store methods fail during the next operation
 		r.open()
 		r.faults.fail = map[string]bool{}
