@@ -68,7 +68,7 @@ func backoffCount(max time.Duration) int {
 // OrDefault returns c, or Diego's defaults when c is the zero value.
 func (c RestartCalculator) OrDefault() RestartCalculator {
 	if c == (RestartCalculator{}) {
-		return DefaultRestartCalculator()
+		return defaultRestart
 	}
 	return c
 }
