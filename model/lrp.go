@@ -246,8 +246,16 @@ func (a *ActualLRP) Validate() error {
 		if !a.InstanceKey.Empty() {
 			return &ValidationError{Field: "instance_key", Problem: "must be empty while CRASHED"}
 		}
+		if a.PlacementError != "" {
+			return &ValidationError{Field: "placement_error", Problem: "must be empty while CRASHED"}
+		}
 	default:
 		return &ValidationError{Field: "state", Problem: "unknown state " + a.State.String()}
+	}
+	if a.Address != "" && a.State != Running {
+		// Diego: only a RUNNING instance has net info (the simulator's RUNNING rows may
+		// have none: it models no addresses).
+		return &ValidationError{Field: "address", Problem: "net info must be empty while " + a.State.String()}
 	}
 	if a.Presence == Evacuating && a.State != Running {
 		return &ValidationError{Field: "presence", Problem: "an EVACUATING instance must be RUNNING"}

@@ -17,6 +17,8 @@ type Config struct {
 	ExpirePendingTask   time.Duration // 30m
 	ExpireCompletedTask time.Duration // 2m
 	KickTask            time.Duration // 30s
+	// Restart is the crash restart policy (zero value: Diego's defaults, DIEGO.md §5).
+	Restart model.RestartCalculator
 }
 
 // DefaultConfig returns Diego's defaults.
@@ -32,11 +34,15 @@ func DefaultConfig() Config {
 
 func (c Config) converge() converge.Config {
 	return converge.Config{StaleUnclaimed: c.StaleUnclaimed, ExpirePendingTask: c.ExpirePendingTask,
-		ExpireCompletedTask: c.ExpireCompletedTask, KickTask: c.KickTask}
+		ExpireCompletedTask: c.ExpireCompletedTask, KickTask: c.KickTask, Restart: c.Restart}
 }
 
-// MaxReasonLength truncates crash reasons, placement errors and failure reasons (Diego: 1024).
+// MaxReasonLength bounds crash reasons, placement errors, failure and rejection reasons
+// (Diego: truncateString(s, 1024)).
 const MaxReasonLength = 1024
+
+// truncatedMarker ends a reason that was cut to MaxReasonLength bytes.
+const truncatedMarker = "(truncated)"
 
 // LRPStart is one auction request for one instance (Diego: LRPStartRequest, per index).
 type LRPStart struct {
@@ -294,9 +300,11 @@ func errorClass(err error) string {
 
 func storeErr(op string, err error) error { return fmt.Errorf("bbs: store %s: %w", op, err) }
 
+// truncate is Diego's truncateString(s, 1024): a reason of MaxReasonLength bytes or more
+// keeps its first MaxReasonLength-11 bytes followed by "(truncated)", 1,024 bytes in all.
 func truncate(s string) string {
-	if len(s) > MaxReasonLength {
-		return s[:MaxReasonLength]
+	if len(s) >= MaxReasonLength {
+		return s[:MaxReasonLength-len(truncatedMarker)] + truncatedMarker
 	}
 	return s
 }

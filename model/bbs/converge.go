@@ -88,8 +88,9 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 	}
 	for _, m := range p.MissingCells {
 		if m.SuspectExists {
+			// the row is itself a replacement: Diego unclaims it and requests no start;
+			// it is auctioned later as a stale UNCLAIMED row.
 			if check(b.unclaim(now, m.Key)) {
-				starts = append(starts, m.Key)
 				rep.ReplacementsReset++
 			}
 			continue
@@ -140,7 +141,7 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 
 	// task convergence
 	for _, g := range p.ExpirePendingTasks {
-		if check(b.failTask(now, g, model.ReasonTaskNotStarted)) {
+		if check(b.convergeFailTask(now, g, model.ReasonTaskNotStarted)) {
 			rep.TasksExpired++
 		}
 	}
@@ -152,7 +153,7 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 	for _, g := range p.FailCellTasks {
-		if check(b.failTask(now, g, model.ReasonCellDisappeared)) {
+		if check(b.convergeFailTask(now, g, model.ReasonCellDisappeared)) {
 			rep.TasksCellLost++
 		}
 	}

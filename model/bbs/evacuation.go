@@ -1,6 +1,7 @@
 package bbs
 
 import (
+	"errors"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -41,9 +42,23 @@ func (b *BBS) evacuateClaimed(now time.Duration, key model.ActualLRPKey, ik mode
 		return false, err
 	}
 	if err := b.unclaim(now, key); err != nil {
-		return false, err
+		// Diego: a row already gone lets the container go; any other failure (the
+		// store) keeps it, since the BBS never recorded the unclaim.
+		if errors.Is(err, model.ErrNotFound) {
+			return false, nil
+		}
+		return true, err
 	}
-	return false, b.requestStart(key)
+	b.requestAuction(key)
+	return false, nil
+}
+
+// requestAuction queues a start for key; as in Diego's evacuation controller, a failure to
+// read the desired LRP for it is only logged there, and changes no answer here.
+func (b *BBS) requestAuction(key model.ActualLRPKey) {
+	if err := b.requestStart(key); err != nil {
+		b.ignore("requestAuction", "desired lrp unreadable")
+	}
 }
 
 // EvacuateRunningActualLRP: a RUNNING container on an evacuating cell. The first call
@@ -63,16 +78,19 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 	var buf [3]model.ActualLRP
 	r, err := b.rows(key, &buf)
 	if err != nil {
-		return false, err
+		return true, err // Diego: the rows could not be read, keep the container
 	}
 	if r[0] == nil && r[1] == nil && r[2] == nil {
 		return false, nil
 	}
 	t := withInstance(r, ik)
 	o := r[model.Ordinary]
+	// removeTarget deletes the EVACUATING row of ik; the container goes unless the delete
+	// failed (Diego: keepContainer = err != nil, so the rep retries).
 	removeTarget := func() (bool, error) {
 		if t != nil && t.Presence == model.Evacuating {
-			return false, b.deleteActual(t)
+			err := b.deleteActual(t)
+			return err != nil, err
 		}
 		return false, nil
 	}
@@ -92,7 +110,13 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 			return false, nil // another cell already evacuates this index
 		}
 		if t != nil {
-			return true, nil // the evacuating copy exists
+			if t.Address == address {
+				return true, nil // the evacuating copy exists as it is
+			}
+			// Diego's EvacuateActualLRP rewrites the copy's net info and since.
+			e := *t
+			e.Address, e.Since = address, now
+			return true, b.putActual(t, e)
 		}
 		return true, b.putActual(nil, model.ActualLRP{ActualLRPKey: key, Domain: o.Domain, InstanceKey: ik,
 			Address: address, State: model.Running, Presence: model.Evacuating, Since: now})
@@ -104,8 +128,9 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 	if addr == "" {
 		addr = address
 	}
+	// a new row: crash count 0 and no crash reason, as Diego's createEvacuatingActualLRP
 	e := model.ActualLRP{ActualLRPKey: key, Domain: t.Domain, InstanceKey: ik, Address: addr,
-		State: model.Running, Presence: model.Evacuating, Since: now, CrashCount: t.CrashCount}
+		State: model.Running, Presence: model.Evacuating, Since: now}
 	if err := b.putActual(r[model.Evacuating], e); err != nil {
 		return true, err
 	}
@@ -115,7 +140,8 @@ func (b *BBS) evacuateRunning(now time.Duration, key model.ActualLRPKey, ik mode
 	if err := b.unclaim(now, key); err != nil {
 		return true, err
 	}
-	return true, b.requestStart(key)
+	b.requestAuction(key)
+	return true, nil
 }
 
 // EvacuateStoppedActualLRP: a container that stopped on an evacuating cell; its row goes.

@@ -326,7 +326,7 @@ func (b *BBS) crash(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	a := *o
 	a.CrashCount = model.NextCrashCount(o.State, o.Since, now, o.CrashCount)
 	a.State, a.InstanceKey, a.Address, a.CrashReason, a.Since = model.Crashed, model.InstanceKey{}, "", truncate(reason), now
-	immediate := model.ShouldRestartImmediately(a.CrashCount)
+	immediate := b.cfg.Restart.OrDefault().ShouldRestartImmediately(a.CrashCount)
 	if immediate {
 		a.State = model.Unclaimed
 	}
@@ -340,7 +340,9 @@ func (b *BBS) crash(now time.Duration, key model.ActualLRPKey, ik model.Instance
 }
 
 // FailActualLRP records an auction failure: the UNCLAIMED row keeps its state and gets
-// the placement error; since = now (convergence retries it once stale).
+// the placement error; since = now (convergence retries it once stale). When the index
+// has no ORDINARY row but a SUSPECT one, Diego's controller drops the db's not-found and
+// answers no error: the call is ignored (counted in Stats.Ignored).
 func (b *BBS) FailActualLRP(now time.Duration, key model.ActualLRPKey, placementError string) error {
 	return b.done("FailActualLRP", b.fail(now, key, placementError))
 }
@@ -352,6 +354,15 @@ func (b *BBS) fail(now time.Duration, key model.ActualLRPKey, placementError str
 		return err
 	}
 	if o == nil {
+		var sBuf model.ActualLRP
+		s, err := b.getActual(&sBuf, key, model.Suspect)
+		if err != nil {
+			return err
+		}
+		if s != nil {
+			b.ignore("FailActualLRP", "suspect only")
+			return nil
+		}
 		return notFound(key)
 	}
 	if o.State != model.Unclaimed {

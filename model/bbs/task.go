@@ -1,12 +1,17 @@
 package bbs
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
 )
 
 // Tasks (DIEGO.md §3.3; Diego controllers/task_controller.go, db/sqldb/task_db.go).
+
+// MaxCellIDLength bounds the cell id a task is started on (Diego's tasks.cell_id column is
+// VARCHAR(255); StartTask answers a bad request for a longer one).
+const MaxCellIDLength = 255
 
 func taskStart(t *model.Task) TaskStart {
 	return TaskStart{GUID: t.GUID, Domain: t.Domain, Resource: t.Resource(), Constraint: t.Constraint()}
@@ -51,6 +56,9 @@ func (b *BBS) startTask(now time.Duration, guid, cellID string) (bool, error) {
 	if cellID == "" {
 		return false, &model.ValidationError{Field: "cell_id", Problem: "must not be empty"}
 	}
+	if len(cellID) > MaxCellIDLength {
+		return false, &model.ValidationError{Field: "cell_id", Problem: fmt.Sprintf("must be at most %d bytes, got %d", MaxCellIDLength, len(cellID))}
+	}
 	t, err := b.getTask(guid)
 	if err != nil {
 		return false, err
@@ -69,9 +77,13 @@ func (b *BBS) startTask(now time.Duration, guid, cellID string) (bool, error) {
 	return true, b.putTask(t, n)
 }
 
-// RejectTask: PENDING or RUNNING -> PENDING with rejection_count+1; when the count before
-// is already >= MaxTaskRetries the task fails with the reason instead (the 4th rejection
-// by default). Convergence re-auctions it on its next pass.
+// RejectTask: PENDING or RUNNING -> PENDING with rejection_count+1 and the reason; the
+// cell_id is kept (Diego's task_db.go RejectTask updates only the count, the reason,
+// updated_at and the state), so a later CancelTask still reaches the old cell. Then,
+// when the count before the rejection was already >= MaxTaskRetries, the task fails with
+// the reason as well (Diego's task controller): with the default 3 retries the 4th
+// rejection fails it, showing rejection_count 4. Convergence re-auctions a task that
+// stays PENDING on its next pass.
 func (b *BBS) RejectTask(now time.Duration, guid, reason string) error {
 	return b.done("RejectTask", b.rejectTask(now, guid, reason))
 }
@@ -84,22 +96,23 @@ func (b *BBS) rejectTask(now time.Duration, guid, reason string) error {
 	if t.State != model.TaskPending && t.State != model.TaskRunning {
 		return refuseTask(t, model.TaskPending, "only PENDING or RUNNING tasks can be rejected")
 	}
-	if t.RejectionCount >= b.cfg.MaxTaskRetries {
-		return b.completeTaskAs(now, t, true, reason, "")
-	}
 	n := *t
-	n.State, n.CellID, n.RejectionCount, n.RejectionReason, n.UpdatedAt = model.TaskPending, "", t.RejectionCount+1, truncate(reason), now
-	return b.putTask(t, n)
+	n.State, n.RejectionCount, n.RejectionReason, n.UpdatedAt = model.TaskPending, t.RejectionCount+1, truncate(reason), now
+	if err := b.putTask(t, n); err != nil {
+		return err
+	}
+	if t.RejectionCount >= b.cfg.MaxTaskRetries {
+		return b.completeTaskAs(now, &n, true, reason, "")
+	}
+	return nil
 }
 
-// completeTaskAs moves t to COMPLETED and queues its completion callback.
+// completeTaskAs moves t to COMPLETED and queues its completion callback. The reason is
+// stored even when failed is false, as Diego's completeTask does.
 func (b *BBS) completeTaskAs(now time.Duration, t *model.Task, failed bool, reason, result string) error {
 	n := *t
 	n.State, n.Failed, n.FailureReason, n.Result = model.TaskCompleted, failed, truncate(reason), result
 	n.CellID, n.UpdatedAt, n.FirstCompletedAt = "", now, now
-	if !failed {
-		n.FailureReason = ""
-	}
 	if err := b.putTask(t, n); err != nil {
 		return err
 	}
@@ -164,6 +177,25 @@ func (b *BBS) failTask(now time.Duration, guid, reason string) error {
 		return refuseTask(t, model.TaskCompleted, "only PENDING or RUNNING tasks can fail")
 	}
 	return b.completeTaskAs(now, t, true, reason, "")
+}
+
+// convergeFailTask is convergence's fail of an expired PENDING task or a RUNNING task of a
+// vanished cell: Diego's bulk UPDATE sets failed, the reason, result, state and the two
+// times, and leaves cell_id as it is (FailTask would clear it). No callback is queued:
+// Diego's pass submits only the COMPLETED tasks already untouched for kick_task_duration,
+// so this one's callback goes out from a later pass (KickCompletedTasks).
+func (b *BBS) convergeFailTask(now time.Duration, guid, reason string) error {
+	t, err := b.getTask(guid)
+	if err != nil {
+		return err
+	}
+	if t.State != model.TaskPending && t.State != model.TaskRunning {
+		return refuseTask(t, model.TaskCompleted, "only PENDING or RUNNING tasks can fail")
+	}
+	n := *t
+	n.State, n.Failed, n.FailureReason, n.Result = model.TaskCompleted, true, reason, ""
+	n.UpdatedAt, n.FirstCompletedAt = now, now
+	return b.putTask(t, n)
 }
 
 // ResolvingTask: COMPLETED -> RESOLVING (the BBS does this before the callback).

@@ -14,6 +14,8 @@ type Config struct {
 	ExpirePendingTask   time.Duration // 30m: PENDING longer than this fails
 	ExpireCompletedTask time.Duration // 2m: COMPLETED longer than this is deleted
 	KickTask            time.Duration // 30s: RESOLVING / COMPLETED untouched this long is kicked
+	// Restart is the crash restart policy (zero value: Diego's defaults, DIEGO.md §5).
+	Restart model.RestartCalculator
 }
 
 // DefaultConfig returns Diego's defaults.
@@ -47,8 +49,9 @@ type Input struct {
 
 // MissingCell is an ORDINARY CLAIMED/RUNNING instance on a cell that is not present.
 // SuspectExists says a SUSPECT row already exists for the key: then the ordinary row is
-// only unclaimed (it is itself a replacement); otherwise it becomes SUSPECT and a new
-// UNCLAIMED ORDINARY replacement is created. Either way a start is requested.
+// only unclaimed (it is itself a replacement) and no start is requested (it is auctioned
+// later as stale UNCLAIMED); otherwise it becomes SUSPECT, a new UNCLAIMED ORDINARY
+// replacement is created and a start is requested.
 type MissingCell struct {
 	Key           model.ActualLRPKey
 	CellID        string
@@ -65,17 +68,17 @@ type Plan struct {
 	MissingInstances []model.ActualLRPKey // index < instances without an ORDINARY row: create + start
 	ExtraInstances   []model.ActualLRPKey // ORDINARY index >= instances, domain fresh: retire
 	Orphaned         []model.ActualLRPKey // ORDINARY without a desired LRP, domain fresh: retire
-	OrphanedSuspects []model.ActualLRPKey // SUSPECT without a desired LRP: remove
+	OrphanedSuspects []model.ActualLRPKey // SUSPECT without a desired LRP, domain fresh: remove
 	ExtraSuspects    []model.ActualLRPKey // SUSPECT RUNNING while the ORDINARY is RUNNING: remove
 	PromoteSuspects  []model.ActualLRPKey // SUSPECT whose cell is present again: promote
 	RestartCrashed   []model.ActualLRPKey // CRASHED and ShouldRestartCrash: unclaim + start
-	MissingCellIDs   []string             // absent cells that still hold ORDINARY instances (metric)
+	MissingCellIDs   []string             // absent cells holding ORDINARY or SUSPECT CLAIMED/RUNNING rows of desired LRPs (metric)
 	SuspectRunning   int                  // metric SuspectRunningActualLRPs
 	SuspectClaimed   int                  // metric SuspectClaimedActualLRPs
 
 	// Task convergence
 	ExpirePendingTasks   []string // PENDING created before now-ExpirePendingTask: fail
-	KickPendingTasks     []string // every other PENDING task: start request
+	KickPendingTasks     []string // PENDING created after now-ExpirePendingTask: start request
 	FailCellTasks        []string // RUNNING on an absent cell: fail
 	DemoteResolvingTasks []string // RESOLVING untouched for > KickTask: back to COMPLETED
 	DeleteCompletedTasks []string // COMPLETED (incl. demoted) first completed before now-ExpireCompletedTask
@@ -105,16 +108,24 @@ func staleUnclaimed(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration, 
 // unclaimed queue returns the rows due at since <= now-StaleUnclaimed-1, the same ones.
 func staleSince(since, now time.Duration, cfg Config) bool { return since < now-cfg.StaleUnclaimed }
 
-// restartDue: ORDINARY CRASHED whose backoff has passed (§5, model.ShouldRestartCrash),
+// restartDue: ORDINARY CRASHED whose backoff has passed (§5, RestartCalculator.ShouldRestart),
 // desired LRP wanting it. The Tracker's crashed queues hold the rows with a restart
 // delay at since + delay and return those due by now, the same ones.
-func restartDue(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration) bool {
+func restartDue(a *model.ActualLRP, d *model.DesiredLRP, now time.Duration, rc *model.RestartCalculator) bool {
 	return a.Presence == model.Ordinary && a.State == model.Crashed && wantsIndex(d, a.Index) &&
-		model.ShouldRestartCrash(now, a.Since, a.CrashCount)
+		rc.ShouldRestart(now, a.Since, a.CrashCount)
 }
 
 // wantsIndex: the desired LRP exists (d not nil) and wants the index.
 func wantsIndex(d *model.DesiredLRP, index int) bool { return d != nil && index < d.Instances }
+
+// missingSuspect: a SUSPECT row of a desired LRP, holding a container (CLAIMED or
+// RUNNING) on an absent cell, keeps its cell in Diego's MissingCellIds: its query
+// selects CLAIMED/RUNNING rows of any presence joined to desired_lrps, after the
+// EVACUATING rows of absent cells were pruned.
+func missingSuspect(a *model.ActualLRP, d *model.DesiredLRP, present bool) bool {
+	return a.Presence == model.Suspect && d != nil && !present && (a.State == model.Claimed || a.State == model.Running)
+}
 
 // onCellRow: an ORDINARY row that holds a container (CLAIMED or RUNNING).
 func onCellRow(a *model.ActualLRP) bool {
@@ -166,6 +177,7 @@ func instanceCounts(d *model.DesiredLRP, indices []int, fresh map[string]bool, p
 func Compute(now time.Duration, in Input) Plan {
 	var p Plan
 	cfg := in.Config
+	restart := cfg.Restart.OrDefault()
 	present := make(map[string]bool, len(in.Cells))
 	for _, c := range in.Cells {
 		present[c] = true
@@ -210,21 +222,22 @@ func Compute(now time.Duration, in Input) Plan {
 			if staleUnclaimed(a, d, now, cfg) {
 				p.StaleUnclaimed = append(p.StaleUnclaimed, a.ActualLRPKey)
 			}
-			if onCellRow(a) && !present[a.CellID] {
+			if onCellRow(a) && !present[a.CellID] && d != nil {
 				missingCell[a.CellID] = true
-				if d != nil {
-					p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: byKey[a.ActualLRPKey].susp != nil})
-				}
+				p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: byKey[a.ActualLRPKey].susp != nil})
 			}
 			if d == nil && fresh[a.Domain] {
 				p.Orphaned = append(p.Orphaned, a.ActualLRPKey)
 			}
-			if restartDue(a, d, now) {
+			if restartDue(a, d, now, &restart) {
 				p.RestartCrashed = append(p.RestartCrashed, a.ActualLRPKey)
 			}
 		case model.Suspect:
-			if d == nil {
+			if d == nil && fresh[a.Domain] {
 				p.OrphanedSuspects = append(p.OrphanedSuspects, a.ActualLRPKey)
+			}
+			if missingSuspect(a, d, present[a.CellID]) {
+				missingCell[a.CellID] = true
 			}
 			if o := byKey[a.ActualLRPKey].ord; a.State == model.Running && o != nil && o.State == model.Running {
 				p.ExtraSuspects = append(p.ExtraSuspects, a.ActualLRPKey)
@@ -260,9 +273,12 @@ func Compute(now time.Duration, in Input) Plan {
 func planTask(t *model.Task, now time.Duration, cfg Config, present func(string) bool, p *Plan) {
 	switch t.State {
 	case model.TaskPending:
-		if t.CreatedAt < now-cfg.ExpirePendingTask {
+		// Diego: created_at < now-expire fails, created_at > now-expire is kicked; a task
+		// created exactly at now-expire is neither (until the next pass expires it).
+		switch boundary := now - cfg.ExpirePendingTask; {
+		case t.CreatedAt < boundary:
 			p.ExpirePendingTasks = append(p.ExpirePendingTasks, t.GUID)
-		} else {
+		case t.CreatedAt > boundary:
 			p.KickPendingTasks = append(p.KickPendingTasks, t.GUID)
 		}
 	case model.TaskRunning:

@@ -73,8 +73,12 @@ func TestComputeSteps(t *testing.T) {
 		{"orphaned and extra suspects: removed",
 			Input{Domains: fresh, Cells: []string{"c1"}, Desired: []model.DesiredLRP{desired("a", 1)}, Actual: []model.ActualLRP{
 				running("a", 0, "c1"), {ActualLRPKey: k("a", 0), InstanceKey: ik("s", "c9"), State: model.Running, Presence: model.Suspect},
-				{ActualLRPKey: k("gone", 0), InstanceKey: ik("s", "c9"), State: model.Claimed, Presence: model.Suspect}}},
-			Plan{OrphanedSuspects: []model.ActualLRPKey{k("gone", 0)}, ExtraSuspects: []model.ActualLRPKey{k("a", 0)}, SuspectRunning: 1, SuspectClaimed: 1}},
+				{ActualLRPKey: k("gone", 0), Domain: "cf-apps", InstanceKey: ik("s", "c9"), State: model.Claimed, Presence: model.Suspect},
+				{ActualLRPKey: k("stale", 0), Domain: "old-domain", InstanceKey: ik("s", "c9"), State: model.Claimed, Presence: model.Suspect}}},
+			// c9 stays missing while a/0's suspect is on it (gone and stale have no desired LRP);
+			// stale's domain is unknown, so its orphaned suspect stays.
+			Plan{OrphanedSuspects: []model.ActualLRPKey{k("gone", 0)}, ExtraSuspects: []model.ActualLRPKey{k("a", 0)},
+				MissingCellIDs: []string{"c9"}, SuspectRunning: 1, SuspectClaimed: 2}},
 		{"suspectActualLRPsWithExistingCells: the cell is back, promote",
 			Input{Domains: fresh, Cells: []string{"c1", "c2"}, Desired: []model.DesiredLRP{desired("a", 1)}, Actual: []model.ActualLRP{
 				{ActualLRPKey: k("a", 0), Domain: "cf-apps", State: model.Unclaimed, Since: now},
@@ -87,9 +91,10 @@ func TestComputeSteps(t *testing.T) {
 				{ActualLRPKey: k("a", 2), State: model.Crashed, CrashCount: 8, Since: now - 960*s}, // 16m: due
 				{ActualLRPKey: k("a", 3), State: model.Crashed, CrashCount: 200, Since: 0}}},       // never
 			Plan{RestartCrashed: []model.ActualLRPKey{k("a", 0), k("a", 2)}}},
-		{"tasks: expire pending at 30m, kick the rest",
+		{"tasks: expire pending older than 30m, kick the younger ones, neither at exactly 30m",
 			Input{Tasks: []model.Task{{GUID: "old", State: model.TaskPending, CreatedAt: now - 30*time.Minute - 1},
-				{GUID: "new", State: model.TaskPending, CreatedAt: now - 30*time.Minute}}},
+				{GUID: "edge", State: model.TaskPending, CreatedAt: now - 30*time.Minute},
+				{GUID: "new", State: model.TaskPending, CreatedAt: now - 30*time.Minute + 1}}},
 			Plan{ExpirePendingTasks: []string{"old"}, KickPendingTasks: []string{"new"}}},
 		{"tasks: RUNNING on a vanished cell fails",
 			Input{Cells: []string{"c1"}, Tasks: []model.Task{{GUID: "here", State: model.TaskRunning, CellID: "c1"},

@@ -305,11 +305,17 @@ const (
 	cellEvac        // EVACUATING rows, hot when absent
 	cellSusp        // SUSPECT rows, hot when present
 	cellTask        // RUNNING tasks, hot when absent
+	// cellSuspLost counts nothing of its own: a cell is hot for it when it is absent and
+	// has SUSPECT rows (n[cellSusp]), the cells Diego still reports as missing.
+	cellSuspLost
 	cellKinds
 )
 
 // hotWhenPresent says, per kind, which presence makes a cell with rows of that kind hot.
 var hotWhenPresent = [cellKinds]bool{cellSusp: true}
+
+// countKind is the count a kind's hotness is judged on: its own, except cellSuspLost's.
+var countKind = [cellKinds]int{cellOrd, cellEvac, cellSusp, cellTask, cellSusp}
 
 // cellRec is what the tracker knows about one cell: whether it is present, per-kind row
 // counts, which of those kinds are hot, and its running tasks.
@@ -322,7 +328,7 @@ type cellRec struct {
 }
 
 func (c *cellRec) isHot(kind int) bool {
-	return c.n[kind] > 0 && c.present == hotWhenPresent[kind]
+	return c.n[countKind[kind]] > 0 && c.present == hotWhenPresent[kind]
 }
 
 // cellTable interns cell ids like guidTable. A record lives while the cell is present or

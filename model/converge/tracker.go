@@ -31,9 +31,10 @@ type Source interface {
 // guid lookup, plus one cell lookup when a row enters or leaves a cell. The guid sets are
 // touched only when a membership bit flips.
 type Tracker struct {
-	cfg   Config
-	src   Source
-	cells []string // the sorted cell list of the last Plan
+	cfg     Config
+	restart model.RestartCalculator // cfg.Restart, or Diego's defaults
+	src     Source
+	cells   []string // the sorted cell list of the last Plan
 	// rawCells (nil = none) is the unsorted list the last Plan was given (kept, as cells
 	// is), whose sorted copy is cells: passing it again costs O(1), not a sort.
 	rawCells []string
@@ -64,7 +65,7 @@ type Tracker struct {
 // is present.
 func NewTracker(cfg Config, src Source) *Tracker {
 	t := &Tracker{
-		cfg: cfg, src: src, guids: newGuidTable(), cell: newCellTable(),
+		cfg: cfg, restart: cfg.Restart.OrDefault(), src: src, guids: newGuidTable(), cell: newCellTable(),
 		mismatch: set[uint32]{}, orphan: set[uint32]{}, orphanSuspects: set[uint32]{},
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
@@ -270,13 +271,13 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 	}
 	// crashed: the key sits in the queue of its row's restart delay.
 	if isOrd(new, model.Crashed) {
-		if delay, ok := model.RestartDelay(new.CrashCount); ok {
+		if delay, ok := t.restart.Delay(new.CrashCount); ok {
 			t.crashed.Set(id, new.Index, delay, new.Since)
 		} else {
-			t.crashed.Remove(id, new.Index, crashDelay(old))
+			t.crashed.Remove(id, new.Index, t.crashDelay(old))
 		}
 	} else if isOrd(old, model.Crashed) {
-		t.crashed.Remove(id, old.Index, crashDelay(old))
+		t.crashed.Remove(id, old.Index, t.crashDelay(old))
 	}
 
 	// cells: nothing to do when the row stays counted on the same cell.
@@ -300,11 +301,11 @@ func (t *Tracker) actualRows(id uint32, old, new *model.ActualLRP, oldCell, newC
 
 // crashDelay returns the restart delay of a (nil or any row: 0 when it has none), the
 // queue of delayQueues to look in first for its key.
-func crashDelay(a *model.ActualLRP) time.Duration {
+func (t *Tracker) crashDelay(a *model.ActualLRP) time.Duration {
 	if a == nil {
 		return 0
 	}
-	d, _ := model.RestartDelay(a.CrashCount)
+	d, _ := t.restart.Delay(a.CrashCount)
 	return d
 }
 
@@ -443,16 +444,28 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	p.StaleUnclaimed = t.wantedKeys(t.items)
 	t.sortKeys(p.StaleUnclaimed)
 
-	for _, cell := range t.cell.sortedHot(cellOrd) {
-		p.MissingCellIDs = append(p.MissingCellIDs, cell)
+	// Absent cells with ORDINARY CLAIMED/RUNNING rows, or with SUSPECT rows: a cell is
+	// missing (metric) when one of those rows has a desired LRP.
+	hasDesired := func(guid string) bool {
+		id, ok := t.guids.lookup(guid)
+		return ok && t.guids.recs[id].flags&recDesired != 0
+	}
+	for _, cell := range mergeSorted(t.cell.sortedHot(cellOrd), t.cell.sortedHot(cellSuspLost)) {
+		missing := false
 		for _, a := range t.src.ActualLRPsOnCell(cell) {
-			if !onCellRow(&a) {
-				continue
+			switch {
+			case onCellRow(&a):
+				if hasDesired(a.ProcessGUID) {
+					missing = true
+					_, susp := t.src.ActualLRP(a.ActualLRPKey, model.Suspect)
+					p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: susp})
+				}
+			case a.Presence == model.Suspect && (a.State == model.Claimed || a.State == model.Running):
+				missing = missing || hasDesired(a.ProcessGUID)
 			}
-			if id, ok := t.guids.lookup(a.ProcessGUID); ok && t.guids.recs[id].flags&recDesired != 0 {
-				_, susp := t.src.ActualLRP(a.ActualLRPKey, model.Suspect)
-				p.MissingCells = append(p.MissingCells, MissingCell{Key: a.ActualLRPKey, CellID: a.CellID, SuspectExists: susp})
-			}
+		}
+		if missing {
+			p.MissingCellIDs = append(p.MissingCellIDs, cell)
 		}
 	}
 	slices.SortFunc(p.MissingCells, func(a, b MissingCell) int { return compareKey(a.Key, b.Key) })
@@ -480,7 +493,7 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	for _, guid := range t.sortedGuids(t.orphanSuspects) {
 		for _, a := range t.src.ActualLRPsByProcess(guid) {
-			if a.Presence == model.Suspect {
+			if a.Presence == model.Suspect && fresh[a.Domain] {
 				p.OrphanedSuspects = append(p.OrphanedSuspects, a.ActualLRPKey)
 			}
 		}
@@ -500,8 +513,8 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	p.SuspectRunning, p.SuspectClaimed = len(t.suspRunning), t.suspectClaimed
 
 	// Likewise the crashed queues hold exactly the ORDINARY CRASHED rows that are ever
-	// restarted, due at since + RestartDelay(crash count): those due by now are the rows
-	// model.ShouldRestartCrash restarts now.
+	// restarted, due at since + the restart delay of the crash count: those due by now are
+	// the rows the restart policy restarts now.
 	t.items = t.crashed.Due(now, t.items[:0])
 	p.RestartCrashed = t.wantedKeys(t.items)
 	t.sortKeys(p.RestartCrashed)
@@ -623,6 +636,33 @@ func (t *Tracker) sortKeys(keys []model.ActualLRPKey) {
 // sortedGuids returns the process guids of the ids in s, sorted.
 func (t *Tracker) sortedGuids(s set[uint32]) []string {
 	return sortedNames(s, func(id uint32) string { return t.guids.recs[id].guid })
+}
+
+// mergeSorted returns the union of two sorted lists of distinct names, sorted.
+func mergeSorted(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 func strictlySorted(s []string) bool {

@@ -28,6 +28,12 @@ func TestStoreSuite(t *testing.T) {
 	bbstest.RunStoreSuite(t, func(t *testing.T) bbs.Store { return open(t) })
 }
 
+// TestDiegoSuite runs the cases ported from Diego's BBS tests against SQLite: the same
+// outcomes as over the in-memory store.
+func TestDiegoSuite(t *testing.T) {
+	bbstest.RunDiegoSuite(t, func(t *testing.T) bbs.Store { return open(t) })
+}
+
 // TestStoreSuiteInTransaction runs it again with every call inside one open
 // transaction: reads see the transaction's own writes.
 func TestStoreSuiteInTransaction(t *testing.T) {
