@@ -170,7 +170,7 @@ func (s *Sim) finish(end time.Duration) {
 
 func (s *Sim) summary() *record.Summary {
 	sc := s.sc
-	cells := s.state.Cells()
+	cells := s.view.List()
 	var mem, disk, cont []float64
 	for _, c := range cells {
 		mem = append(mem, usedFraction(c.Total.MemoryMB, c.Available.MemoryMB))

@@ -11,7 +11,7 @@ import (
 )
 
 // round6 keeps summary figures readable and stable: six decimals.
-func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+func round6(x float64) float64 { return record.Round6(x) }
 
 // spread is mean, population stddev and coefficient of variation.
 func spread(x []float64) record.Spread {
@@ -41,13 +41,6 @@ func percentiles(x []float64) record.Percentiles {
 		P99:   round6(stat.Quantile(0.99, stat.Empirical, s, nil)),
 		Max:   round6(s[len(s)-1]),
 	}
-}
-
-func mean(x []float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	return round6(stat.Mean(x, nil))
 }
 
 // exactCap is how many values a dist keeps before it switches to a histogram: 8 MB of
