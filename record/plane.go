@@ -78,3 +78,29 @@ func Mean(xs []float64) float64 {
 
 // Round6 keeps a figure readable and stable: six decimals.
 func Round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// Add counts one auction batch (the waits and batch sizes are the driver's to
+// summarise into WaitSeconds and BatchSize).
+func (s *AuctionSummary) Add(a *control.AuctionRound) {
+	s.Batches++
+	s.LRPsAuctioned += a.LRPs
+	s.LRPsPlaced += a.LRPsPlaced
+	s.LRPsFailed += a.LRPsFailed
+	s.TasksAuctioned += a.Tasks
+	s.TasksPlaced += a.TasksPlaced
+	s.TasksFailed += a.TasksFailed
+}
+
+// SpreadOf is the mean, population standard deviation and coefficient of variation of
+// x (six decimals), as summary.json's utilisation reports them.
+func SpreadOf(x []float64) Spread {
+	if len(x) == 0 {
+		return Spread{}
+	}
+	m, sd := stat.PopMeanStdDev(x, nil)
+	cov := 0.0
+	if m != 0 {
+		cov = sd / m
+	}
+	return Spread{Mean: Round6(m), Stddev: Round6(sd), CoV: Round6(cov)}
+}

@@ -70,13 +70,7 @@ func (m *metrics) init() {
 }
 
 func (m *metrics) auction(a *control.AuctionRound) {
-	m.auctions.Batches++
-	m.auctions.LRPsAuctioned += a.LRPs
-	m.auctions.LRPsPlaced += a.LRPsPlaced
-	m.auctions.LRPsFailed += a.LRPsFailed
-	m.auctions.TasksAuctioned += a.Tasks
-	m.auctions.TasksPlaced += a.TasksPlaced
-	m.auctions.TasksFailed += a.TasksFailed
+	m.auctions.Add(a)
 	m.waits.addAll(a.Waits)
 	m.batches.add(float64(a.LRPs + a.Tasks))
 	for _, k := range sortedKeys(a.Failures) {
@@ -253,16 +247,8 @@ func usedFraction(total, avail int) float64 {
 
 func (s *Sim) writeRecord(sum *record.Summary, wall time.Duration) error {
 	dir := s.opts.OutDir
-	if err := record.WriteJSON(dir, record.SummaryFile, sum); err != nil {
-		return err
-	}
-	if err := record.WriteCSV(dir, record.CellsFile, s.CellRows()); err != nil {
-		return err
-	}
-	if err := record.WriteCSV(dir, record.PlacementsFile, s.PlacementRows()); err != nil {
-		return err
-	}
-	if err := record.WriteCSV(dir, record.TimeseriesFile, s.m.samples); err != nil {
+	files := record.Files{Summary: sum, Cells: s.CellRows(), Placements: s.PlacementRows(), Timeseries: s.m.samples}
+	if err := record.WriteFiles(dir, &files); err != nil {
 		return err
 	}
 	s.m.peakLive = max(s.m.peakLive, liveHeap())

@@ -14,17 +14,7 @@ import (
 func round6(x float64) float64 { return record.Round6(x) }
 
 // spread is mean, population stddev and coefficient of variation.
-func spread(x []float64) record.Spread {
-	if len(x) == 0 {
-		return record.Spread{}
-	}
-	m, sd := stat.PopMeanStdDev(x, nil)
-	cov := 0.0
-	if m != 0 {
-		cov = sd / m
-	}
-	return record.Spread{Mean: round6(m), Stddev: round6(sd), CoV: round6(cov)}
-}
+func spread(x []float64) record.Spread { return record.SpreadOf(x) }
 
 // percentiles summarises a sample (empirical quantiles of the sorted values).
 func percentiles(x []float64) record.Percentiles {

@@ -81,6 +81,7 @@ func (s *Server) routes() http.Handler {
 	client.HandleFunc("GET /v1/tasks/{guid}", s.getTask)
 	client.HandleFunc("DELETE /v1/tasks/{guid}", s.cancelTask)
 	client.HandleFunc("GET /v1/cells", s.listCells)
+	client.HandleFunc("GET /v1/record", s.serveRecord)
 	client.HandleFunc("GET /v1/apps/{name}/logs", s.streamLogs)
 	client.HandleFunc("GET /v1/apps/{name}/logs/stats", s.logStats)
 	client.Handle("GET /metrics", metrics.Handler(s.metrics.Registry))

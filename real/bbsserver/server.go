@@ -44,7 +44,10 @@ type Config struct {
 	TickInterval time.Duration
 	// StateTimeout bounds one rep /state fetch and one /work, /stop, /cancel (5 s).
 	StateTimeout time.Duration
-	Logger       *slog.Logger
+	// SampleEvery is the interval of the run record's timeseries samples (10 s, as
+	// the simulator's).
+	SampleEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // Server is a running BBS.
@@ -72,6 +75,11 @@ type Server struct {
 	hub     hub
 	logs    *logs.Service
 	metrics *metrics.BBS
+
+	// The run record's figures kept as the cluster runs (record.go), under mu.
+	auctions   record.AuctionSummary
+	samples    []record.Sample
+	nextSample time.Duration
 }
 
 type cellEntry struct {
@@ -113,6 +121,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StateTimeout <= 0 {
 		cfg.StateTimeout = 5 * time.Second
+	}
+	if cfg.SampleEvery <= 0 {
+		cfg.SampleEvery = 10 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -210,7 +221,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logs.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.writeSummary()
+	if err := s.writeRecord(); err != nil {
+		s.log.Warn("run record", "err", err)
+	}
 	s.events.Close()
 	if cerr := s.store.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -233,7 +246,13 @@ func (s *Server) tickLoop(ctx context.Context) {
 			if time.Since(s.started) < s.grace {
 				continue
 			}
-			_ = s.do(func(now time.Duration) error { s.plane.Tick(now); return nil })
+			_ = s.do(func(now time.Duration) error {
+				s.plane.Tick(now)
+				if err := s.takeSample(now); err != nil {
+					s.log.Warn("timeseries sample", "err", err)
+				}
+				return nil
+			})
 		}
 	}
 }
@@ -348,6 +367,7 @@ func (k *serverSink) Observe(now time.Duration, r *control.Ready) error {
 	k.eff.converged += len(r.Converged)
 	k.eff.rounds = append(k.eff.rounds, r.Auctions...)
 	for i := range r.Auctions {
+		k.s.auctions.Add(&r.Auctions[i])
 		k.w.WriteRound(now, &r.Auctions[i])
 	}
 	for _, c := range r.Converged {
@@ -521,36 +541,6 @@ func BuildAuctionState(settings auction.Settings, states []*api.CellState, log *
 		}
 	}
 	return as
-}
-
-// writeSummary writes summary.json with what applies to a live cluster.
-func (s *Server) writeSummary() {
-	desired, _ := s.store.ListDesiredLRPs()
-	actual, _ := s.store.ListActualLRPs()
-	sum := record.Summary{Scenario: "live", Mode: "real", Algorithm: s.plane.Config().Algorithm,
-		Cells: len(s.plane.PresentCells()), Apps: len(desired), SimSeconds: s.now().Seconds(),
-		PlacementFailures: map[string]int{}}
-	zones := map[string]bool{}
-	for _, c := range s.cells {
-		zones[c.Zone] = true
-	}
-	sum.Zones = len(zones)
-	for _, d := range desired {
-		sum.DesiredInstances += d.Instances
-	}
-	for _, a := range actual {
-		if a.Presence == model.Ordinary && a.State == model.Running {
-			sum.RunningInstances++
-		}
-		if a.PlacementError != "" {
-			sum.PlacementFailures[a.PlacementError]++
-		}
-	}
-	st := s.plane.BBS().Stats()
-	sum.Health.ConvergencePasses = st.ConvergePasses
-	if err := record.WriteJSON(s.cfg.Dir, record.SummaryFile, sum); err != nil {
-		s.log.Warn("summary", "err", err)
-	}
 }
 
 func sortedCellIDs(m map[string]*cellEntry) []string {
