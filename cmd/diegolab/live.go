@@ -64,9 +64,10 @@ func newLiveCmd() *cobra.Command {
 	var timeout time.Duration
 	down := &cobra.Command{
 		Use:   "down",
-		Short: "Stop everything and check that no container, mount, cgroup or process is left",
+		Short: "Write the run record, stop everything and check that nothing is left",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			recordBeforeDown(cmd, dir)
 			if err := live.Down(context.Background(), dir, timeout); err != nil {
 				return err
 			}
@@ -75,6 +76,6 @@ func newLiveCmd() *cobra.Command {
 		},
 	}
 	down.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "SIGTERM to SIGKILL grace per process")
-	c.AddCommand(up, status, down)
+	c.AddCommand(up, status, down, newLiveRecordCmd(&dir))
 	return c
 }
