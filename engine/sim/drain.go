@@ -48,7 +48,7 @@ func (k simSink) Events(now time.Duration, evs []bbs.Event) error {
 // Observe counts cells up, records lost cells (a drained cell released its presence:
 // not a lost one) and the cells present at the start, and the auction rounds and
 // convergence passes.
-func (k simSink) Observe(now time.Duration, r *control.Ready) error {
+func (k simSink) Observe(now time.Duration, r control.Ready) error {
 	s := k.s
 	s.m.cellsUp += len(r.PresenceGained) - len(r.PresenceLost)
 	for _, id := range r.PresenceLost {

@@ -26,8 +26,9 @@ type Sink interface {
 	// once the call returns: copy what is kept.
 	Events(now time.Duration, evs []bbs.Event) error
 	// Observe records the rest of one Ready: presence lost and gained, auction rounds,
-	// convergence passes. It comes after the Ready's events and before its actions.
-	Observe(now time.Duration, r *Ready) error
+	// convergence passes. It comes after the Ready's events and before its actions, and
+	// only when the Ready has some of those.
+	Observe(now time.Duration, r Ready) error
 	// StartAuction: fetch the cells' states, then call Plane.RunAuction.
 	StartAuction(now time.Duration)
 	// Perform sends a cell the work it won.
@@ -66,8 +67,11 @@ func Drain(now time.Duration, p *Plane, sink Sink) error {
 		if err := p.record(now, sink, r.Events); err != nil {
 			return err
 		}
-		if err := sink.Observe(now, &r); err != nil {
-			return err
+		// r goes by value: a pointer would move it to the heap, an allocation per drain.
+		if len(r.PresenceLost) > 0 || len(r.PresenceGained) > 0 || len(r.Auctions) > 0 || len(r.Converged) > 0 {
+			if err := sink.Observe(now, r); err != nil {
+				return err
+			}
 		}
 		if r.StartAuction {
 			sink.StartAuction(now)

@@ -62,7 +62,7 @@ func (k *logSink) Events(_ time.Duration, evs []bbs.Event) error {
 	return k.failWith
 }
 
-func (k *logSink) Observe(_ time.Duration, r *Ready) error {
+func (k *logSink) Observe(_ time.Duration, r Ready) error {
 	for _, id := range r.PresenceGained {
 		k.add("gained %s", id)
 	}

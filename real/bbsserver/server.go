@@ -357,7 +357,7 @@ func (k *serverSink) Events(now time.Duration, evs []bbs.Event) error {
 	return nil
 }
 
-func (k *serverSink) Observe(now time.Duration, r *control.Ready) error {
+func (k *serverSink) Observe(now time.Duration, r control.Ready) error {
 	for _, id := range r.PresenceLost {
 		k.w.WriteCell(now, id, k.s.zoneOf(id), record.CellLost)
 	}
