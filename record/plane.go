@@ -1,7 +1,9 @@
 package record
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/stat"
@@ -79,16 +81,51 @@ func Mean(xs []float64) float64 {
 // Round6 keeps a figure readable and stable: six decimals.
 func Round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
-// Add counts one auction batch (the waits and batch sizes are the driver's to
-// summarise into WaitSeconds and BatchSize).
-func (s *AuctionSummary) Add(a *control.AuctionRound) {
-	s.Batches++
-	s.LRPsAuctioned += a.LRPs
-	s.LRPsPlaced += a.LRPsPlaced
-	s.LRPsFailed += a.LRPsFailed
-	s.TasksAuctioned += a.Tasks
-	s.TasksPlaced += a.TasksPlaced
-	s.TasksFailed += a.TasksFailed
+// AuctionTally accumulates the auction part of summary.json from the batches a driver
+// observes: the counts, the waits of placed items, the batch sizes and the placement
+// failures by reason. The zero value is ready.
+type AuctionTally struct {
+	counts   AuctionSummary
+	waits    Dist
+	batches  Dist
+	failures map[string]int
+}
+
+// Add counts one batch.
+func (t *AuctionTally) Add(a *control.AuctionRound) {
+	c := &t.counts
+	c.Batches++
+	c.LRPsAuctioned += a.LRPs
+	c.LRPsPlaced += a.LRPsPlaced
+	c.LRPsFailed += a.LRPsFailed
+	c.TasksAuctioned += a.Tasks
+	c.TasksPlaced += a.TasksPlaced
+	c.TasksFailed += a.TasksFailed
+	t.waits.AddAll(a.Waits)
+	t.batches.Add(float64(a.LRPs + a.Tasks))
+	if t.failures == nil {
+		t.failures = map[string]int{}
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Failures)) {
+		t.failures[k] += a.Failures[k]
+	}
+}
+
+// Summary is the auction section of summary.json.
+func (t *AuctionTally) Summary() AuctionSummary {
+	s := t.counts
+	s.WaitSeconds = t.waits.Summary()
+	s.BatchSize = t.batches.Summary()
+	return s
+}
+
+// Failures counts the failed placements by reason (summary.json's
+// placement_failures); the map is the tally's own, never nil.
+func (t *AuctionTally) Failures() map[string]int {
+	if t.failures == nil {
+		t.failures = map[string]int{}
+	}
+	return t.failures
 }
 
 // SpreadOf is the mean, population standard deviation and coefficient of variation of

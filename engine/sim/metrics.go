@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -27,10 +28,7 @@ type metrics struct {
 	zones        map[string]struct{}
 	suspectCells map[string]struct{}
 
-	failures map[string]int
-	auctions record.AuctionSummary
-	waits    dist
-	batches  dist
+	auctions record.AuctionTally
 
 	tasksDesired  int
 	taskState     map[string]model.TaskState
@@ -63,20 +61,12 @@ type metrics struct {
 func (m *metrics) init() {
 	m.zones = map[string]struct{}{}
 	m.suspectCells = map[string]struct{}{}
-	m.failures = map[string]int{}
 	m.taskState = map[string]model.TaskState{}
 	m.taskReasons = map[string]int{}
 	m.restarts = map[string]int{}
 }
 
-func (m *metrics) auction(a *control.AuctionRound) {
-	m.auctions.Add(a)
-	m.waits.addAll(a.Waits)
-	m.batches.add(float64(a.LRPs + a.Tasks))
-	for _, k := range sortedKeys(a.Failures) {
-		m.failures[k] += a.Failures[k]
-	}
-}
+func (m *metrics) auction(a *control.AuctionRound) { m.auctions.Add(a) }
 
 // restart counts an instance re-auctioned after its c-th crash.
 func (m *metrics) restart(c int) {
@@ -194,16 +184,16 @@ func (s *Sim) summary() *record.Summary {
 		Apps:              apps,
 		DesiredInstances:  s.apps.desiredTotal,
 		RunningInstances:  s.apps.runningKeys,
-		PlacementFailures: s.m.failures,
+		PlacementFailures: s.m.auctions.Failures(),
 		Utilisation: record.Utilisation{
 			Memory: spread(mem), Disk: spread(disk), Containers: spread(cont),
 		},
 		Tasks: record.TaskSummary{
 			Desired: s.m.tasksDesired, Completed: s.m.taskCompleted, Failed: s.m.taskFailed,
 			FailedByReason: s.m.taskReasons, Rejections: s.m.taskRejects,
-			DurationSeconds: s.m.taskDurations.summary(),
+			DurationSeconds: s.m.taskDurations.Summary(),
 		},
-		Auction: s.m.auctions,
+		Auction: s.m.auctions.Summary(),
 		Health: record.Health{
 			InstanceSecondsMissing: math.Round(s.m.missingInt*1000) / 1000,
 			Crashes:                s.m.crashes,
@@ -225,8 +215,6 @@ func (s *Sim) summary() *record.Summary {
 		// Runs of one scenario with the image cache on and off are not replications.
 		sum.Settings["docker_cache"] = sc.DockerCache
 	}
-	sum.Auction.WaitSeconds = s.m.waits.summary()
-	sum.Auction.BatchSize = s.m.batches.summary()
 	for _, f := range s.m.faults {
 		rf := record.Fault{At: f.at.Seconds(), Action: f.action, Target: f.target}
 		if f.done {
@@ -330,14 +318,7 @@ func (c *cell) stateName() string {
 	return record.CellUp
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // refused totals the operations the BBS refused, over every kind.
 func refused(byKind map[string]int) int {

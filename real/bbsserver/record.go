@@ -3,6 +3,7 @@ package bbsserver
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -170,12 +171,7 @@ func (s *Server) files(now time.Duration) (*record.Files, error) {
 	var placements []record.PlacementRow
 	for _, id := range ids {
 		apps := perApp[id]
-		guids := make([]string, 0, len(apps))
-		for g := range apps {
-			guids = append(guids, g)
-		}
-		slices.Sort(guids)
-		for _, g := range guids {
+		for _, g := range slices.Sorted(maps.Keys(apps)) {
 			placements = append(placements, record.PlacementRow{CellID: id, ProcessGUID: g, Instances: apps[g]})
 		}
 	}
@@ -187,7 +183,7 @@ func (s *Server) files(now time.Duration) (*record.Files, error) {
 			"presence_ttl_s":         s.plane.Config().PresenceTTL.Seconds(),
 		},
 		Cells: len(cells), Zones: len(zones), Apps: len(r.desired), DesiredInstances: now0.Desired,
-		RunningInstances: now0.Running, PlacementFailures: map[string]int{}, Auction: s.auctions,
+		RunningInstances: now0.Running, PlacementFailures: maps.Clone(s.auctions.Failures()), Auction: s.auctions.Summary(),
 		Faults: []record.Fault{}, SimSeconds: now.Seconds()}
 	var mem, disk, cont []float64
 	for _, c := range cells {
@@ -196,11 +192,6 @@ func (s *Server) files(now time.Duration) (*record.Files, error) {
 		cont = append(cont, used(c.Containers, c.ContainersUsed))
 	}
 	sum.Utilisation = record.Utilisation{Memory: record.SpreadOf(mem), Disk: record.SpreadOf(disk), Containers: record.SpreadOf(cont)}
-	for i := range r.actual {
-		if e := r.actual[i].PlacementError; e != "" {
-			sum.PlacementFailures[e]++
-		}
-	}
 	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = now0.TasksPending, now0.TasksRunning
 	sum.Health.ConvergencePasses = s.plane.BBS().Stats().ConvergePasses
 	// The samples so far, and one for now: the timeline reaches the moment of the record.

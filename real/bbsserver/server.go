@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -77,7 +78,7 @@ type Server struct {
 	metrics *metrics.BBS
 
 	// The run record's figures kept as the cluster runs (record.go), under mu.
-	auctions   record.AuctionSummary
+	auctions   record.AuctionTally
 	samples    []record.Sample
 	nextSample time.Duration
 }
@@ -543,11 +544,4 @@ func BuildAuctionState(settings auction.Settings, states []*api.CellState, log *
 	return as
 }
 
-func sortedCellIDs(m map[string]*cellEntry) []string {
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+func sortedCellIDs(m map[string]*cellEntry) []string { return slices.Sorted(maps.Keys(m)) }
