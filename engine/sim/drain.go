@@ -120,7 +120,7 @@ func (s *Sim) observe(now time.Duration, ev *bbs.Event) {
 		}
 		s.apps.setDesired(ev.Desired.ProcessGUID, n)
 	case ev.Task != nil:
-		s.m.task(ev.Task, ev.Type == bbs.TaskRemoved)
+		s.m.tasks.Observe(ev.Task, ev.Type == bbs.TaskRemoved)
 	}
 	s.events.WriteStateChange(now, ev)
 }

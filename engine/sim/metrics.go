@@ -31,14 +31,8 @@ type metrics struct {
 	auctions record.AuctionTally
 
 	tasksDesired  int
-	taskState     map[string]model.TaskState
-	taskCompleted int
-	taskFailed    int
-	taskReasons   map[string]int
-	taskRejects   int
+	tasks         record.TaskTally
 	taskDurations dist
-	tasksPending  int
-	tasksRunning  int
 	cellsUp       int
 	memUsed       int // memory of the containers on live cells
 
@@ -61,8 +55,6 @@ type metrics struct {
 func (m *metrics) init() {
 	m.zones = map[string]struct{}{}
 	m.suspectCells = map[string]struct{}{}
-	m.taskState = map[string]model.TaskState{}
-	m.taskReasons = map[string]int{}
 	m.restarts = map[string]int{}
 }
 
@@ -75,40 +67,6 @@ func (m *metrics) restart(c int) {
 		key = "8+"
 	}
 	m.restarts[key]++
-}
-
-// task follows a task's state to count outcomes once each.
-func (m *metrics) task(t *model.Task, removed bool) {
-	old, known := m.taskState[t.GUID]
-	if known {
-		m.countTask(old, -1)
-	}
-	if removed {
-		delete(m.taskState, t.GUID)
-		return
-	}
-	m.taskState[t.GUID] = t.State
-	m.countTask(t.State, 1)
-	if t.State == model.TaskPending && known && (old == model.TaskPending || old == model.TaskRunning) && t.RejectionCount > 0 {
-		m.taskRejects++
-	}
-	if t.State == model.TaskCompleted && (!known || old == model.TaskPending || old == model.TaskRunning) {
-		if t.Failed {
-			m.taskFailed++
-			m.taskReasons[t.FailureReason]++
-		} else {
-			m.taskCompleted++
-		}
-	}
-}
-
-func (m *metrics) countTask(st model.TaskState, d int) {
-	switch st {
-	case model.TaskPending:
-		m.tasksPending += d
-	case model.TaskRunning:
-		m.tasksRunning += d
-	}
 }
 
 func (m *metrics) fault(now time.Duration, action, target string, baseline int) {
@@ -142,7 +100,7 @@ func (s *Sim) sample(now time.Duration) {
 		Crashed:      a.counts[model.Ordinary][model.Crashed],
 		Suspect:      a.counts[model.Suspect][model.Running] + a.counts[model.Suspect][model.Claimed],
 		Evacuating:   a.counts[model.Evacuating][model.Running],
-		TasksPending: s.m.tasksPending, TasksRunning: s.m.tasksRunning,
+		TasksPending: s.m.tasks.Pending(), TasksRunning: s.m.tasks.Running(),
 		CellsUp: s.m.cellsUp, MemoryUsedMB: s.m.memUsed,
 	})
 }
@@ -188,11 +146,7 @@ func (s *Sim) summary() *record.Summary {
 		Utilisation: record.Utilisation{
 			Memory: spread(mem), Disk: spread(disk), Containers: spread(cont),
 		},
-		Tasks: record.TaskSummary{
-			Desired: s.m.tasksDesired, Completed: s.m.taskCompleted, Failed: s.m.taskFailed,
-			FailedByReason: s.m.taskReasons, Rejections: s.m.taskRejects,
-			DurationSeconds: s.m.taskDurations.Summary(),
-		},
+		Tasks:   s.m.tasks.Summary(),
 		Auction: s.m.auctions.Summary(),
 		Health: record.Health{
 			InstanceSecondsMissing: math.Round(s.m.missingInt*1000) / 1000,
@@ -210,7 +164,7 @@ func (s *Sim) summary() *record.Summary {
 		SimSeconds: sc.Duration.Seconds(),
 		Staging:    s.stagingSummary(sc.Duration),
 	}
-	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = s.m.tasksPending, s.m.tasksRunning
+	sum.Tasks.Desired, sum.Tasks.DurationSeconds = s.m.tasksDesired, s.m.taskDurations.Summary()
 	if s.stg != nil {
 		// Runs of one scenario with the image cache on and off are not replications.
 		sum.Settings["docker_cache"] = sc.DockerCache

@@ -192,6 +192,9 @@ func (s *Server) files(now time.Duration) (*record.Files, error) {
 		cont = append(cont, used(c.Containers, c.ContainersUsed))
 	}
 	sum.Utilisation = record.Utilisation{Memory: record.SpreadOf(mem), Disk: record.SpreadOf(disk), Containers: record.SpreadOf(cont)}
+	// Task outcomes since this BBS started; what is pending and running from the rows.
+	sum.Tasks = s.tasks.Summary()
+	sum.Tasks.Desired = s.tasks.Seen()
 	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = now0.TasksPending, now0.TasksRunning
 	sum.Health.ConvergencePasses = s.plane.BBS().Stats().ConvergePasses
 	// The samples so far, and one for now: the timeline reaches the moment of the record.

@@ -79,6 +79,7 @@ type Server struct {
 
 	// The run record's figures kept as the cluster runs (record.go), under mu.
 	auctions   record.AuctionTally
+	tasks      record.TaskTally
 	samples    []record.Sample
 	nextSample time.Duration
 }
@@ -350,6 +351,9 @@ var _ control.Sink = (*serverSink)(nil)
 
 func (k *serverSink) Events(now time.Duration, evs []bbs.Event) error {
 	for i := range evs {
+		if t := evs[i].Task; t != nil {
+			k.s.tasks.Observe(t, evs[i].Type == bbs.TaskRemoved)
+		}
 		k.w.WriteStateChange(now, &evs[i])
 		if ev, ok := streamEvent(&evs[i]); ok {
 			k.eff.events = append(k.eff.events, ev)
