@@ -33,7 +33,10 @@ func TestLiveRecordReport(t *testing.T) {
 	if !asset.Inline() {
 		t.Fatalf("no %s to inline: run `make echarts` (reports/fetch-echarts.sh) or set %s", reports.EChartsFile, reports.EnvECharts)
 	}
+	start := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	bin, _ := buildBinaries(t)
+	phase("binaries built")
 	dir := t.TempDir()
 	ctx := context.Background()
 	o := e2eTimers
@@ -48,6 +51,7 @@ func TestLiveRecordReport(t *testing.T) {
 		}
 	})
 	up := time.Now()
+	phase("cluster up")
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +68,7 @@ func TestLiveRecordReport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	phase("pushed")
 	scale(10)
 	waitFor(t, "8 instances running, 2 failing placement", 30*time.Second, func() bool {
 		running, failed := 0, 0
@@ -86,6 +91,7 @@ func TestLiveRecordReport(t *testing.T) {
 		time.Sleep(d)
 	}
 
+	phase("scaled to 10 and back to 4")
 	out := filepath.Join(t.TempDir(), "live")
 	if err := Record(ctx, dir, out); err != nil {
 		t.Fatal(err)
@@ -112,7 +118,9 @@ func TestLiveRecordReport(t *testing.T) {
 	if err := reports.WriteRun(out, html, reports.Options{Asset: &asset, Warn: t.Output()}); err != nil {
 		t.Fatal(err)
 	}
+	phase("recorded")
 	st, errs, reqs, _, full := browsertest.Browse(t, html)
+	phase("report browsed")
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "live.png"), full, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +134,7 @@ func TestLiveRecordReport(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "run record: "+filepath.Join(dir, RecordDir)) {
 		t.Fatalf("live down: %v\n%s", err, b)
 	}
+	phase("live down")
 	for _, args := range [][]string{
 		{"report", filepath.Join(dir, RecordDir)},
 		{"compare", out, filepath.Join(dir, RecordDir), "-o", filepath.Join(t.TempDir(), "compare.html")},
