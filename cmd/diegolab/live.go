@@ -65,9 +65,10 @@ func newLiveCmd() *cobra.Command {
 	var timeout time.Duration
 	down := &cobra.Command{
 		Use:   "down",
-		Short: "Stop everything and check that no container, mount, cgroup or process is left",
+		Short: "Write the run record, stop everything and check that nothing is left",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			recordBeforeDown(cmd, dir)
 			if err := live.Down(context.Background(), dir, timeout); err != nil {
 				return err
 			}
@@ -90,6 +91,6 @@ func newLiveCmd() *cobra.Command {
 		},
 	}
 	drain.Flags().DurationVar(&drainWait, "wait", 11*time.Minute, "how long to wait for the rep to finish evacuating")
-	c.AddCommand(up, status, down, drain)
+	c.AddCommand(up, status, down, drain, newLiveRecordCmd(&dir))
 	return c
 }

@@ -52,10 +52,10 @@ func (s *Sim) addCell(c model.Cell) error {
 	if _, dup := s.cellByID[c.ID]; dup {
 		return fmt.Errorf("duplicate cell id %q", c.ID)
 	}
-	if err := s.state.AddCell(c); err != nil {
+	ref, err := s.view.AddCell(c)
+	if err != nil {
 		return fmt.Errorf("cell %s: %w", c.ID, err)
 	}
-	ref, _ := s.state.Ref(c.ID)
 	s.cellByID[c.ID] = len(s.cells)
 	s.cells = append(s.cells, &cell{Cell: c, ref: ref})
 	s.m.zones[c.Zone] = struct{}{}
@@ -291,7 +291,7 @@ func (s *Sim) runTask(now time.Duration, id int32) {
 	ct := &s.containers.items[id]
 	c := s.cells[ct.cell]
 	ct.startedAt = now
-	if err := s.state.StartedRef(c.ref); err != nil {
+	if err := s.view.Started(c.ref); err != nil {
 		s.fail(err)
 		return
 	}
@@ -350,7 +350,7 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	}
 	st := ct.Healthy()
 	ct.startedAt = now
-	if err := s.state.StartedRef(c.ref); err != nil {
+	if err := s.view.Started(c.ref); err != nil {
 		s.fail(err)
 		return
 	}
@@ -387,9 +387,9 @@ func (s *Sim) deleteContainer(id int32) {
 	if c.state != cellCrashed && c.state != cellPartitioned && c.state != cellDown {
 		var err error
 		if ct.Kind() == rep.LRP {
-			err = s.state.RemoveLRPRef(c.ref, s.apps.guid(ct.app), ct.res(), starting)
+			err = s.view.RemovedLRP(c.ref, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
-			err = s.state.RemoveTask(c.ID, ct.guid, ct.res(), starting)
+			err = s.view.RemovedTask(c.ID, ct.guid, ct.res(), starting)
 		}
 		if err != nil {
 			s.fail(fmt.Errorf("free container on %s: %w", c.ID, err))
@@ -475,7 +475,7 @@ func (s *Sim) prefetchNext(p engine.Payload) {
 		s.store.PrefetchProc(ct.app)
 		c := s.cells[ct.cell]
 		prefetch.Line(unsafe.Pointer(c))
-		s.state.PrefetchLRP(c.ref, ct.app)
+		s.view.PrefetchLRP(c.ref, ct.app)
 	}
 }
 

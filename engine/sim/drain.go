@@ -10,81 +10,92 @@ import (
 	"github.com/diegolab/diegolab/record"
 )
 
-// drain carries out the plane's outputs until it has none: as reps, the auctioneer's
-// transport and the recorder would. Carrying out one output can produce more (a claim
-// refused, a stop that frees room), hence the loop.
+// drain carries out the plane's outputs until it has none (control.Drain), as the
+// simulated reps, the auctioneer's transport and the recorder would.
 func (s *Sim) drain(now time.Duration) {
-	for {
-		r := s.plane.Ready()
-		if len(r.Events) == 0 && !r.StartAuction && len(r.Work) == 0 && len(r.StopLRPs) == 0 &&
-			len(r.CancelTasks) == 0 && len(r.Callbacks) == 0 && len(r.PresenceLost) == 0 &&
-			len(r.PresenceGained) == 0 && len(r.Auctions) == 0 && len(r.Converged) == 0 {
-			break
-		}
-		for i := range r.Events {
-			s.observe(now, &r.Events[i])
-		}
-		// observe keeps nothing of an event: the BBS may reuse their storage.
-		s.plane.BBS().ReleaseReady()
-		s.m.cellsUp += len(r.PresenceGained) - len(r.PresenceLost)
-		for _, id := range r.PresenceLost {
-			ci, ok := s.cellByID[id]
-			if !ok || s.cells[ci].state == cellDown {
-				continue // a drained cell released its presence: not a lost cell
-			}
-			s.m.suspectCells[id] = struct{}{}
-			s.writeCellEvent(now, s.cells[ci], record.CellLost)
-		}
-		for _, id := range r.PresenceGained {
-			if ci, ok := s.cellByID[id]; ok && now == 0 {
-				s.writeCellEvent(now, s.cells[ci], record.CellUp)
-			}
-		}
-		for i := range r.Auctions {
-			s.m.auction(&r.Auctions[i])
-			a := &r.Auctions[i]
-			s.events.WriteAuction(now, record.Auction{
-				LRPs: a.LRPs, Tasks: a.Tasks, LRPsPlaced: a.LRPsPlaced, LRPsFailed: a.LRPsFailed,
-				TasksPlaced: a.TasksPlaced, TasksFailed: a.TasksFailed, MeanWait: mean(a.Waits),
-			})
-		}
-		s.m.convergencePasses += len(r.Converged)
-		if r.StartAuction {
-			s.k.After(s.sc.Auction.StateFetch.Sample(s.rLatency), s, engine.Payload{Kind: kAuction})
-		}
-		s.prefetchWork(r.Work)
-		for i := range r.Work {
-			s.perform(now, r.Work[i])
-			r.Work[i] = control.Work{} // done: let the collector have it
-			// Observe the claims at once: a first auction of millions of instances would
-			// otherwise hold one event per claim until the next Ready.
-			s.observeTaken(now)
-		}
-		for _, st := range r.StopLRPs {
-			s.stopLRP(now, st.Key, st.InstanceKey.InstanceGUID)
-		}
-		for _, c := range r.CancelTasks {
-			s.cancelTask(now, c.GUID)
-		}
-		for _, t := range r.Callbacks {
-			s.stagingCallback(now, t)
-			// The completion callback is delivered at once and answered 200: the BBS
-			// marks the task resolving, then deletes it.
-			if err := s.plane.BBS().ResolvingTask(now, t.GUID); err == nil {
-				_ = s.plane.BBS().DeleteTask(now, t.GUID)
-			}
-		}
+	if err := control.Drain(now, s.plane, simSink{s}); err != nil {
+		s.fail(err)
 	}
 	s.m.integrate(now, s.apps.missing())
 }
 
-// observeTaken observes the BBS events produced so far (Plane.TakeEvents), so that a
-// handler doing millions of operations does not hold an event per operation.
+// observeTaken observes the BBS events produced so far, so that a handler doing
+// millions of operations does not hold an event per operation.
 func (s *Sim) observeTaken(now time.Duration) {
-	for _, ev := range s.plane.TakeEvents() {
-		s.observe(now, &ev)
+	if err := s.plane.FlushEvents(now, simSink{s}); err != nil {
+		s.fail(err)
 	}
-	s.plane.BBS().ReleaseReady()
+}
+
+// simSink is the simulator's control.Sink: it records through the run's metrics and
+// event writer and carries work out on the simulated cells.
+type simSink struct{ s *Sim }
+
+var (
+	_ control.Sink           = simSink{}
+	_ control.WorkPrefetcher = simSink{}
+)
+
+// Events observes state changes: the metrics' counters and events.jsonl. Nothing of an
+// event is kept.
+func (k simSink) Events(now time.Duration, evs []bbs.Event) error {
+	for i := range evs {
+		k.s.observe(now, &evs[i])
+	}
+	return nil
+}
+
+// Observe counts cells up, records lost cells (a drained cell released its presence:
+// not a lost one) and the cells present at the start, and the auction rounds and
+// convergence passes.
+func (k simSink) Observe(now time.Duration, r control.Ready) error {
+	s := k.s
+	s.m.cellsUp += len(r.PresenceGained) - len(r.PresenceLost)
+	for _, id := range r.PresenceLost {
+		ci, ok := s.cellByID[id]
+		if !ok || s.cells[ci].state == cellDown {
+			continue
+		}
+		s.m.suspectCells[id] = struct{}{}
+		s.writeCellEvent(now, s.cells[ci], record.CellLost)
+	}
+	for _, id := range r.PresenceGained {
+		if ci, ok := s.cellByID[id]; ok && now == 0 {
+			s.writeCellEvent(now, s.cells[ci], record.CellUp)
+		}
+	}
+	for i := range r.Auctions {
+		s.m.auction(&r.Auctions[i])
+		s.events.WriteRound(now, &r.Auctions[i])
+	}
+	s.m.convergencePasses += len(r.Converged)
+	return nil
+}
+
+// StartAuction: the auction runs once the cell states are fetched (a sampled latency).
+func (k simSink) StartAuction(time.Duration) {
+	s := k.s
+	s.k.After(s.sc.Auction.StateFetch.Sample(s.rLatency), s, engine.Payload{Kind: kAuction})
+}
+
+func (k simSink) PrefetchWork(work []control.Work) { k.s.prefetchWork(work) }
+
+func (k simSink) Perform(now time.Duration, w control.Work) error {
+	k.s.perform(now, w)
+	return nil
+}
+
+func (k simSink) StopLRP(now time.Duration, st bbs.StopLRP) {
+	k.s.stopLRP(now, st.Key, st.InstanceKey.InstanceGUID)
+}
+
+func (k simSink) CancelTask(now time.Duration, c bbs.CancelTask) { k.s.cancelTask(now, c.GUID) }
+
+// Callback: a staging task's result goes to the stager; every completion callback is
+// delivered at once and answered 200.
+func (k simSink) Callback(now time.Duration, t model.Task) (bool, error) {
+	k.s.stagingCallback(now, t)
+	return true, nil
 }
 
 // observe records one state change and keeps the counters the metrics need.
@@ -93,13 +104,6 @@ func (s *Sim) observe(now time.Duration, ev *bbs.Event) {
 	case ev.Actual != nil:
 		a := ev.Actual
 		removed := ev.Type == bbs.ActualLRPRemoved
-		change := record.ChangeChanged
-		switch ev.Type {
-		case bbs.ActualLRPCreated:
-			change = record.ChangeCreated
-		case bbs.ActualLRPRemoved:
-			change = record.ChangeRemoved
-		}
 		old := s.apps.setActual(a.ProcessGUID, a.Index, a.Presence, a.State, removed)
 		if !removed && a.Presence == model.Ordinary {
 			if a.State == model.Unclaimed && a.CrashCount > 0 && old != stateOf(model.Unclaimed) && old != 0 {
@@ -109,36 +113,14 @@ func (s *Sim) observe(now time.Duration, ev *bbs.Event) {
 				s.m.givenUp++
 			}
 		}
-		s.events.WriteActualLRP(now, change, record.ActualLRP{
-			ProcessGUID: a.ProcessGUID, Index: a.Index, InstanceGUID: a.InstanceGUID, CellID: a.CellID,
-			State: a.State.String(), Presence: a.Presence.String(), CrashCount: a.CrashCount,
-			CrashReason: a.CrashReason, PlacementError: a.PlacementError,
-		})
 	case ev.Desired != nil:
-		d := ev.Desired
-		n := d.Instances
-		change := record.ChangeChanged
-		switch ev.Type {
-		case bbs.DesiredLRPCreated:
-			change = record.ChangeCreated
-		case bbs.DesiredLRPRemoved:
-			change, n = record.ChangeRemoved, 0
+		n := ev.Desired.Instances
+		if ev.Type == bbs.DesiredLRPRemoved {
+			n = 0
 		}
-		s.apps.setDesired(d.ProcessGUID, n)
-		s.events.WriteDesiredLRP(now, change, d.ProcessGUID, n)
+		s.apps.setDesired(ev.Desired.ProcessGUID, n)
 	case ev.Task != nil:
-		t := ev.Task
-		change := record.ChangeChanged
-		switch ev.Type {
-		case bbs.TaskCreated:
-			change = record.ChangeCreated
-		case bbs.TaskRemoved:
-			change = record.ChangeRemoved
-		}
-		s.m.task(t, ev.Type == bbs.TaskRemoved)
-		s.events.WriteTask(now, change, record.Task{
-			TaskGUID: t.GUID, State: t.State.String(), CellID: t.CellID, Failed: t.Failed,
-			FailureReason: t.FailureReason, RejectionCount: t.RejectionCount,
-		})
+		s.m.tasks.Observe(ev.Task, ev.Type == bbs.TaskRemoved)
 	}
+	s.events.WriteStateChange(now, ev)
 }

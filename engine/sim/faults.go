@@ -162,7 +162,7 @@ func (s *Sim) crashCell(now time.Duration, ci int) {
 		s.deleteContainer(id)
 	}
 	if wasInAuction {
-		s.state.RemoveCell(c.ID)
+		s.view.RemoveCell(c.ID)
 	}
 	s.k.Cancel(c.partEnd)
 	s.writeCellEvent(now, c, record.CellCrashed)
@@ -177,7 +177,7 @@ func (s *Sim) partitionCell(now time.Duration, ci int, d time.Duration) {
 	}
 	s.stopHeartbeats(now, c)
 	c.state = cellPartitioned
-	s.state.RemoveCell(c.ID)
+	s.view.RemoveCell(c.ID)
 	c.partEnd = s.k.After(d, s, engine.Payload{Kind: kPartitionEnd, A: int64(ci)})
 	s.writeCellEvent(now, c, record.CellPartitioned)
 }
@@ -248,19 +248,20 @@ func (s *Sim) rejoinAuction(c *cell) {
 	fresh.Available = fresh.Total
 	fresh.StartingContainers = 0
 	fresh.Evacuating = false
-	if err := s.state.AddCell(fresh); err != nil {
+	ref, err := s.view.AddCell(fresh)
+	if err != nil {
 		s.fail(err)
 		return
 	}
-	c.ref, _ = s.state.Ref(c.ID)
+	c.ref = ref
 	for _, id := range c.sortedIDs() {
 		ct := &s.containers.items[id]
 		starting := ct.Starting()
 		var err error
 		if ct.Kind() == rep.LRP {
-			err = s.state.AddLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
+			err = s.view.AddLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
 		} else {
-			err = s.state.AddTask(c.ID, ct.guid, ct.res(), starting)
+			err = s.view.AddTask(c.ID, ct.guid, ct.res(), starting)
 		}
 		if err != nil {
 			s.fail(err)
@@ -278,7 +279,7 @@ func (s *Sim) drainCell(now time.Duration, ci int) {
 		return
 	}
 	c.state = cellEvacuating
-	s.state.SetEvacuating(c.ID, true)
+	s.view.SetEvacuating(c.ID, true)
 	s.writeCellEvent(now, c, record.CellEvacuating)
 	s.evacuate(now, c)
 	s.k.After(rep.EvacuationPollInterval, s, engine.Payload{Kind: kEvacPoll, A: int64(ci)})
@@ -314,7 +315,7 @@ func (s *Sim) evacPoll(now time.Duration, ci int) {
 		s.carry(now, id, s.containers.items[id].EvacuationEnded())
 	}
 	c.state = cellDown
-	s.state.RemoveCell(c.ID)
+	s.view.RemoveCell(c.ID)
 	s.plane.Leave(now, c.ID)
 	s.writeCellEvent(now, c, record.CellDown)
 	if c.restoreAfterDrain {

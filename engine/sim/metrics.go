@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -28,20 +29,11 @@ type metrics struct {
 	zones        map[string]struct{}
 	suspectCells map[string]struct{}
 
-	failures map[string]int
-	auctions record.AuctionSummary
-	waits    dist
-	batches  dist
+	auctions record.AuctionTally
 
 	tasksDesired  int
-	taskState     map[string]model.TaskState
-	taskCompleted int
-	taskFailed    int
-	taskReasons   map[string]int
-	taskRejects   int
+	tasks         record.TaskTally
 	taskDurations dist
-	tasksPending  int
-	tasksRunning  int
 	cellsUp       int
 	memUsed       int // memory of the containers on live cells
 
@@ -64,26 +56,10 @@ type metrics struct {
 func (m *metrics) init() {
 	m.zones = map[string]struct{}{}
 	m.suspectCells = map[string]struct{}{}
-	m.failures = map[string]int{}
-	m.taskState = map[string]model.TaskState{}
-	m.taskReasons = map[string]int{}
 	m.restarts = map[string]int{}
 }
 
-func (m *metrics) auction(a *control.AuctionRound) {
-	m.auctions.Batches++
-	m.auctions.LRPsAuctioned += a.LRPs
-	m.auctions.LRPsPlaced += a.LRPsPlaced
-	m.auctions.LRPsFailed += a.LRPsFailed
-	m.auctions.TasksAuctioned += a.Tasks
-	m.auctions.TasksPlaced += a.TasksPlaced
-	m.auctions.TasksFailed += a.TasksFailed
-	m.waits.addAll(a.Waits)
-	m.batches.add(float64(a.LRPs + a.Tasks))
-	for _, k := range sortedKeys(a.Failures) {
-		m.failures[k] += a.Failures[k]
-	}
-}
+func (m *metrics) auction(a *control.AuctionRound) { m.auctions.Add(a) }
 
 // restart counts an instance re-auctioned after its c-th crash.
 func (m *metrics) restart(c int) {
@@ -92,40 +68,6 @@ func (m *metrics) restart(c int) {
 		key = "8+"
 	}
 	m.restarts[key]++
-}
-
-// task follows a task's state to count outcomes once each.
-func (m *metrics) task(t *model.Task, removed bool) {
-	old, known := m.taskState[t.GUID]
-	if known {
-		m.countTask(old, -1)
-	}
-	if removed {
-		delete(m.taskState, t.GUID)
-		return
-	}
-	m.taskState[t.GUID] = t.State
-	m.countTask(t.State, 1)
-	if t.State == model.TaskPending && known && (old == model.TaskPending || old == model.TaskRunning) && t.RejectionCount > 0 {
-		m.taskRejects++
-	}
-	if t.State == model.TaskCompleted && (!known || old == model.TaskPending || old == model.TaskRunning) {
-		if t.Failed {
-			m.taskFailed++
-			m.taskReasons[t.FailureReason]++
-		} else {
-			m.taskCompleted++
-		}
-	}
-}
-
-func (m *metrics) countTask(st model.TaskState, d int) {
-	switch st {
-	case model.TaskPending:
-		m.tasksPending += d
-	case model.TaskRunning:
-		m.tasksRunning += d
-	}
 }
 
 func (m *metrics) fault(now time.Duration, action, target string, baseline int) {
@@ -159,7 +101,7 @@ func (s *Sim) sample(now time.Duration) {
 		Crashed:      a.counts[model.Ordinary][model.Crashed],
 		Suspect:      a.counts[model.Suspect][model.Running] + a.counts[model.Suspect][model.Claimed],
 		Evacuating:   a.counts[model.Evacuating][model.Running],
-		TasksPending: s.m.tasksPending, TasksRunning: s.m.tasksRunning,
+		TasksPending: s.m.tasks.Pending(), TasksRunning: s.m.tasks.Running(),
 		CellsUp: s.m.cellsUp, MemoryUsedMB: s.m.memUsed,
 	})
 }
@@ -171,7 +113,7 @@ func (s *Sim) finish(end time.Duration) {
 
 func (s *Sim) summary() *record.Summary {
 	sc := s.sc
-	cells := s.state.Cells()
+	cells := s.view.List()
 	var mem, disk, cont []float64
 	for _, c := range cells {
 		mem = append(mem, usedFraction(c.Total.MemoryMB, c.Available.MemoryMB))
@@ -201,16 +143,12 @@ func (s *Sim) summary() *record.Summary {
 		Apps:              apps,
 		DesiredInstances:  s.apps.desiredTotal,
 		RunningInstances:  s.apps.runningKeys,
-		PlacementFailures: s.m.failures,
+		PlacementFailures: s.m.auctions.Failures(),
 		Utilisation: record.Utilisation{
 			Memory: spread(mem), Disk: spread(disk), Containers: spread(cont),
 		},
-		Tasks: record.TaskSummary{
-			Desired: s.m.tasksDesired, Completed: s.m.taskCompleted, Failed: s.m.taskFailed,
-			FailedByReason: s.m.taskReasons, Rejections: s.m.taskRejects,
-			DurationSeconds: s.m.taskDurations.summary(),
-		},
-		Auction: s.m.auctions,
+		Tasks:   s.m.tasks.Summary(),
+		Auction: s.m.auctions.Summary(),
 		Health: record.Health{
 			InstanceSecondsMissing: math.Round(s.m.missingInt*1000) / 1000,
 			Crashes:                s.m.crashes,
@@ -227,13 +165,11 @@ func (s *Sim) summary() *record.Summary {
 		SimSeconds: sc.Duration.Seconds(),
 		Staging:    s.stagingSummary(sc.Duration),
 	}
-	sum.Tasks.PendingAtEnd, sum.Tasks.RunningAtEnd = s.m.tasksPending, s.m.tasksRunning
+	sum.Tasks.Desired, sum.Tasks.DurationSeconds = s.m.tasksDesired, s.m.taskDurations.Summary()
 	if s.stg != nil {
 		// Runs of one scenario with the image cache on and off are not replications.
 		sum.Settings["docker_cache"] = sc.DockerCache
 	}
-	sum.Auction.WaitSeconds = s.m.waits.summary()
-	sum.Auction.BatchSize = s.m.batches.summary()
 	for _, f := range s.m.faults {
 		rf := record.Fault{At: f.at.Seconds(), Action: f.action, Target: f.target}
 		if f.done {
@@ -254,16 +190,8 @@ func usedFraction(total, avail int) float64 {
 
 func (s *Sim) writeRecord(sum *record.Summary, wall time.Duration) error {
 	dir := s.opts.OutDir
-	if err := record.WriteJSON(dir, record.SummaryFile, sum); err != nil {
-		return err
-	}
-	if err := record.WriteCSV(dir, record.CellsFile, s.CellRows()); err != nil {
-		return err
-	}
-	if err := record.WriteCSV(dir, record.PlacementsFile, s.PlacementRows()); err != nil {
-		return err
-	}
-	if err := record.WriteCSV(dir, record.TimeseriesFile, s.m.samples); err != nil {
+	files := record.Files{Summary: sum, Cells: s.CellRows(), Placements: s.PlacementRows(), Timeseries: s.m.samples}
+	if err := record.WriteFiles(dir, &files); err != nil {
 		return err
 	}
 	s.m.peakLive = max(s.m.peakLive, liveHeap())
@@ -345,14 +273,7 @@ func (c *cell) stateName() string {
 	return record.CellUp
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // refused totals the operations the BBS refused, over every kind.
 func refused(byKind map[string]int) int {

@@ -59,7 +59,9 @@ type Sim struct {
 	k     *engine.Kernel
 	plane *control.Plane
 	store *bbs.MemStore // the plane's store (prefetchNext)
-	state *auction.State
+	// view is the plane's view of the cells (the auctioneer's), kept current as the
+	// simulated containers come and go.
+	view control.CellView
 
 	cells      []*cell
 	cellByID   map[string]int
@@ -124,7 +126,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 	}
 	s := &Sim{
 		sc: sc, opts: opts, k: k, plane: plane, store: store,
-		state:    auction.NewState(cfg.Auction),
+		view:     plane.Cells(),
 		cellByID: map[string]int{},
 		byTask:   map[string]int32{},
 		taskBeh:  map[string]int{},
@@ -136,7 +138,7 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		rLatency: k.Stream("latency"),
 	}
 	s.apps.init(s.guids)
-	s.state.UseGUIDs(s.guids)
+	s.view.UseGUIDs(s.guids)
 	s.m.init()
 	// Size the container pool and the kernel for the desired instances up front: grown
 	// by appending, a 2.5 M-instance run would hold the old and the new array (hundreds
@@ -187,7 +189,7 @@ func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
 		s.plane.Tick(now)
 		s.k.After(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
 	case kAuction:
-		s.plane.RunAuction(now, s.state)
+		s.plane.RunAuction(now, nil)
 	case kStart:
 		s.containerStart(now, int32(p.A), uint32(p.B))
 	case kCrash:

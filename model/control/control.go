@@ -83,6 +83,8 @@ type Plane struct {
 	bbs *bbs.BBS
 	alg auction.Algorithm
 	rng *rand.Rand
+	// view is the auctioneer's view of the cells that a driver keeps current (Cells).
+	view *auction.State
 
 	// The auctioneer's queue: work requested since the last batch began. lrpQueue is
 	// carved from chunks: a batch's items stay where they are after the batch (results
@@ -143,14 +145,15 @@ func New(cfg Config, store bbs.Store, rng *rand.Rand) (*Plane, error) {
 		bbs:          bbs.New(store, cfg.BBS),
 		alg:          alg,
 		rng:          rng,
+		view:         auction.NewState(cfg.Auction),
 		presence:     map[string]struct{}{},
 		expiring:     map[string]time.Duration{},
 		nextConverge: cfg.ConvergenceInterval,
 	}, nil
 }
 
-// BBS gives read access to the store's state (and the rep-side operations that do not
-// involve the auctioneer).
+// BBS gives read access to the store's state: queries (a row, the stats). Every
+// domain operation goes through a Plane method, so that a driver needs no other object.
 func (p *Plane) BBS() *bbs.BBS { return p.bbs }
 
 // Config returns the plane's configuration.

@@ -151,10 +151,16 @@ func (p *Plane) NextDeadline() time.Duration {
 	return next
 }
 
-// RunAuction schedules the queued batch against cells (the auctioneer's view, which the
-// winners are reserved against), reports failures to the BBS, and emits one Work per
-// winning cell in Ready().Work, in the order of the cells' first win.
-func (p *Plane) RunAuction(now time.Duration, cells *auction.State) {
+// RunAuction schedules the queued batch against the cells' states, reports failures to
+// the BBS, and emits one Work per winning cell in Ready().Work, in the order of the
+// cells' first win. fetched is the states as fetched from the cells for this batch (real
+// mode); nil auctions against the plane's own view (Cells), which the driver keeps
+// current. Either way the winners are reserved against the state auctioned.
+func (p *Plane) RunAuction(now time.Duration, fetched *auction.State) {
+	cells := fetched
+	if cells == nil {
+		cells = p.view
+	}
 	now = p.advance(now)
 	p.collect()
 	batch := auction.Batch{LRPs: p.lrpQueue, Tasks: p.taskQueue}

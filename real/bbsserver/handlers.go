@@ -81,6 +81,7 @@ func (s *Server) routes() http.Handler {
 	client.HandleFunc("GET /v1/tasks/{guid}", s.getTask)
 	client.HandleFunc("DELETE /v1/tasks/{guid}", s.cancelTask)
 	client.HandleFunc("GET /v1/cells", s.listCells)
+	client.HandleFunc("GET /v1/record", s.serveRecord)
 	client.HandleFunc("GET /v1/apps/{name}/logs", s.streamLogs)
 	client.HandleFunc("GET /v1/apps/{name}/logs/stats", s.logStats)
 	client.Handle("GET /metrics", metrics.Handler(s.metrics.Registry))
@@ -549,7 +550,8 @@ func validatePush(name string, req *api.PushRequest) error {
 }
 
 // callback handles a completed task: a staging result desires the app's LRP; every
-// task is then remembered for `tasks`, resolved and deleted (Diego's callback).
+// task is then remembered for `tasks`. The drain then resolves and deletes it (Diego's
+// callback answered).
 func (s *Server) callback(now time.Duration, t model.Task) error {
 	var meta taskMeta
 	if _, err := s.store.GetSpec(specTaskApp, t.GUID, &meta); err != nil {
@@ -569,17 +571,7 @@ func (s *Server) callback(now time.Duration, t model.Task) error {
 	if err := s.store.PutSpec(specTaskDone, t.GUID, done); err != nil {
 		return err
 	}
-	if err := s.store.DeleteSpec(specRun, t.GUID); err != nil {
-		return err
-	}
-	if err := s.plane.BBS().ResolvingTask(now, t.GUID); err == nil {
-		if err := s.plane.BBS().DeleteTask(now, t.GUID); err != nil && isStoreError(err) {
-			return err
-		}
-	} else if isStoreError(err) {
-		return err
-	}
-	return nil
+	return s.store.DeleteSpec(specRun, t.GUID)
 }
 
 func (s *Server) staged(now time.Duration, name string, t model.Task) error {

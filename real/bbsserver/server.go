@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -44,7 +45,10 @@ type Config struct {
 	TickInterval time.Duration
 	// StateTimeout bounds one rep /state fetch and one /work, /stop, /cancel (5 s).
 	StateTimeout time.Duration
-	Logger       *slog.Logger
+	// SampleEvery is the interval of the run record's timeseries samples (10 s, as
+	// the simulator's).
+	SampleEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // Server is a running BBS.
@@ -72,6 +76,12 @@ type Server struct {
 	hub     hub
 	logs    *logs.Service
 	metrics *metrics.BBS
+
+	// The run record's figures kept as the cluster runs (record.go), under mu.
+	auctions   record.AuctionTally
+	tasks      record.TaskTally
+	samples    []record.Sample
+	nextSample time.Duration
 }
 
 type cellEntry struct {
@@ -113,6 +123,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StateTimeout <= 0 {
 		cfg.StateTimeout = 5 * time.Second
+	}
+	if cfg.SampleEvery <= 0 {
+		cfg.SampleEvery = 10 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -210,7 +223,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logs.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.writeSummary()
+	if err := s.writeRecord(); err != nil {
+		s.log.Warn("run record", "err", err)
+	}
 	s.events.Close()
 	if cerr := s.store.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -233,7 +248,13 @@ func (s *Server) tickLoop(ctx context.Context) {
 			if time.Since(s.started) < s.grace {
 				continue
 			}
-			_ = s.do(func(now time.Duration) error { s.plane.Tick(now); return nil })
+			_ = s.do(func(now time.Duration) error {
+				s.plane.Tick(now)
+				if err := s.takeSample(now); err != nil {
+					s.log.Warn("timeseries sample", "err", err)
+				}
+				return nil
+			})
 		}
 	}
 }
@@ -310,73 +331,84 @@ func (s *Server) die(err error) {
 	}
 }
 
-// drain empties the plane's outbox: events are written, callbacks handled, network
-// effects collected. Called with mu held, inside the transaction.
+// drain empties the plane's outbox (control.Drain): events are written, callbacks
+// handled, network effects collected. Called with mu held, inside the transaction.
 func (s *Server) drain(now time.Duration, eff *effects) error {
 	w := record.NewEventWriter(s.events)
 	defer w.Close()
-	for {
-		r := s.plane.Ready()
-		if len(r.Events) == 0 && !r.StartAuction && len(r.Work) == 0 && len(r.StopLRPs) == 0 &&
-			len(r.CancelTasks) == 0 && len(r.Callbacks) == 0 && len(r.PresenceLost) == 0 &&
-			len(r.PresenceGained) == 0 && len(r.Auctions) == 0 && len(r.Converged) == 0 {
-			return nil
-		}
-		for i := range r.Events {
-			writeEvent(w, now, &r.Events[i])
-			if ev, ok := streamEvent(&r.Events[i]); ok {
-				eff.events = append(eff.events, ev)
-			}
-		}
-		eff.converged += len(r.Converged)
-		eff.rounds = append(eff.rounds, r.Auctions...)
-		for _, id := range r.PresenceGained {
-			w.WriteCell(now, id, s.zoneOf(id), record.CellUp)
-		}
-		for _, id := range r.PresenceLost {
-			w.WriteCell(now, id, s.zoneOf(id), record.CellLost)
-		}
-		for i := range r.Auctions {
-			a := &r.Auctions[i]
-			w.WriteAuction(now, record.Auction{LRPs: a.LRPs, Tasks: a.Tasks, LRPsPlaced: a.LRPsPlaced, LRPsFailed: a.LRPsFailed,
-				TasksPlaced: a.TasksPlaced, TasksFailed: a.TasksFailed, MeanWait: mean(a.Waits)})
-		}
-		for _, c := range r.Converged {
-			if c.StoreErr != nil {
-				return c.StoreErr
-			}
-		}
-		if r.StartAuction {
-			eff.auction = true
-		}
-		if len(r.Work) > 0 {
-			eff.work = append(eff.work, r.Work...)
-			if err := s.store.PutMeta(metaIssued, strconv.FormatUint(s.plane.InstancesIssued(), 10)); err != nil {
-				return err
-			}
-		}
-		eff.stops = append(eff.stops, r.StopLRPs...)
-		eff.cancels = append(eff.cancels, r.CancelTasks...)
-		for _, t := range r.Callbacks {
-			if err := s.callback(now, t); err != nil {
-				if isStoreError(err) {
-					return err
-				}
-				s.log.Warn("task callback", "task", t.GUID, "err", err)
-			}
-		}
-	}
+	return control.Drain(now, s.plane, &serverSink{s: s, w: w, eff: eff})
 }
 
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+// serverSink is real mode's control.Sink: it records to events.jsonl and collects the
+// network effects, which go out after the commit (dispatch).
+type serverSink struct {
+	s   *Server
+	w   *record.EventWriter
+	eff *effects
+}
+
+var _ control.Sink = (*serverSink)(nil)
+
+func (k *serverSink) Events(now time.Duration, evs []bbs.Event) error {
+	for i := range evs {
+		if t := evs[i].Task; t != nil {
+			k.s.tasks.Observe(t, evs[i].Type == bbs.TaskRemoved)
+		}
+		k.w.WriteStateChange(now, &evs[i])
+		if ev, ok := streamEvent(&evs[i]); ok {
+			k.eff.events = append(k.eff.events, ev)
+		}
 	}
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
+	return nil
+}
+
+func (k *serverSink) Observe(now time.Duration, r control.Ready) error {
+	for _, id := range r.PresenceLost {
+		k.w.WriteCell(now, id, k.s.zoneOf(id), record.CellLost)
 	}
-	return sum / float64(len(xs))
+	for _, id := range r.PresenceGained {
+		k.w.WriteCell(now, id, k.s.zoneOf(id), record.CellUp)
+	}
+	k.eff.converged += len(r.Converged)
+	k.eff.rounds = append(k.eff.rounds, r.Auctions...)
+	for i := range r.Auctions {
+		k.s.auctions.Add(&r.Auctions[i])
+		k.w.WriteRound(now, &r.Auctions[i])
+	}
+	for _, c := range r.Converged {
+		if c.StoreErr != nil {
+			return c.StoreErr
+		}
+	}
+	return nil
+}
+
+func (k *serverSink) StartAuction(time.Duration) { k.eff.auction = true }
+
+// Perform queues the work and persists the auctioneer's guid counter with it, so that a
+// restarted BBS hands out no guid twice.
+func (k *serverSink) Perform(_ time.Duration, w control.Work) error {
+	k.eff.work = append(k.eff.work, w)
+	return k.s.store.PutMeta(metaIssued, strconv.FormatUint(k.s.plane.InstancesIssued(), 10))
+}
+
+func (k *serverSink) StopLRP(_ time.Duration, st bbs.StopLRP) { k.eff.stops = append(k.eff.stops, st) }
+
+func (k *serverSink) CancelTask(_ time.Duration, c bbs.CancelTask) {
+	k.eff.cancels = append(k.eff.cancels, c)
+}
+
+// Callback handles the completion (Server.callback); a failure that is not the store's
+// is logged and leaves the task COMPLETED, as an unanswered callback does.
+func (k *serverSink) Callback(now time.Duration, t model.Task) (bool, error) {
+	if err := k.s.callback(now, t); err != nil {
+		if isStoreError(err) {
+			return false, err
+		}
+		k.s.log.Warn("task callback", "task", t.GUID, "err", err)
+		return false, nil
+	}
+	return true, nil
 }
 
 func (s *Server) zoneOf(id string) string {
@@ -384,33 +416,6 @@ func (s *Server) zoneOf(id string) string {
 		return c.Zone
 	}
 	return ""
-}
-
-func writeEvent(w *record.EventWriter, now time.Duration, ev *bbs.Event) {
-	change := record.ChangeChanged
-	switch ev.Type {
-	case bbs.ActualLRPCreated, bbs.DesiredLRPCreated, bbs.TaskCreated:
-		change = record.ChangeCreated
-	case bbs.ActualLRPRemoved, bbs.DesiredLRPRemoved, bbs.TaskRemoved:
-		change = record.ChangeRemoved
-	}
-	switch {
-	case ev.Actual != nil:
-		a := ev.Actual
-		w.WriteActualLRP(now, change, record.ActualLRP{ProcessGUID: a.ProcessGUID, Index: a.Index, InstanceGUID: a.InstanceGUID,
-			CellID: a.CellID, State: a.State.String(), Presence: a.Presence.String(), CrashCount: a.CrashCount,
-			CrashReason: a.CrashReason, PlacementError: a.PlacementError})
-	case ev.Desired != nil:
-		n := ev.Desired.Instances
-		if ev.Type == bbs.DesiredLRPRemoved {
-			n = 0
-		}
-		w.WriteDesiredLRP(now, change, ev.Desired.ProcessGUID, n)
-	case ev.Task != nil:
-		t := ev.Task
-		w.WriteTask(now, change, record.Task{TaskGUID: t.GUID, State: t.State.String(), CellID: t.CellID, Failed: t.Failed,
-			FailureReason: t.FailureReason, RejectionCount: t.RejectionCount})
-	}
 }
 
 // dispatch carries out network effects in the background.
@@ -543,41 +548,4 @@ func BuildAuctionState(settings auction.Settings, states []*api.CellState, log *
 	return as
 }
 
-// writeSummary writes summary.json with what applies to a live cluster.
-func (s *Server) writeSummary() {
-	desired, _ := s.store.ListDesiredLRPs()
-	actual, _ := s.store.ListActualLRPs()
-	sum := record.Summary{Scenario: "live", Mode: "real", Algorithm: s.plane.Config().Algorithm,
-		Cells: len(s.plane.PresentCells()), Apps: len(desired), SimSeconds: s.now().Seconds(),
-		PlacementFailures: map[string]int{}}
-	zones := map[string]bool{}
-	for _, c := range s.cells {
-		zones[c.Zone] = true
-	}
-	sum.Zones = len(zones)
-	for _, d := range desired {
-		sum.DesiredInstances += d.Instances
-	}
-	for _, a := range actual {
-		if a.Presence == model.Ordinary && a.State == model.Running {
-			sum.RunningInstances++
-		}
-		if a.PlacementError != "" {
-			sum.PlacementFailures[a.PlacementError]++
-		}
-	}
-	st := s.plane.BBS().Stats()
-	sum.Health.ConvergencePasses = st.ConvergePasses
-	if err := record.WriteJSON(s.cfg.Dir, record.SummaryFile, sum); err != nil {
-		s.log.Warn("summary", "err", err)
-	}
-}
-
-func sortedCellIDs(m map[string]*cellEntry) []string {
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+func sortedCellIDs(m map[string]*cellEntry) []string { return slices.Sorted(maps.Keys(m)) }

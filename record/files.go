@@ -1,0 +1,32 @@
+package record
+
+import "errors"
+
+// Files is the part of a run record a driver writes when the run ends (or, for a live
+// cluster, whenever asked): summary.json and the three tables. events.jsonl is written
+// as the run goes, and perf.json by the simulator only. Both drivers write through
+// WriteFiles, so `diegolab report` and `compare` read a simulated and a live run alike.
+type Files struct {
+	Summary    *Summary       `json:"summary"`
+	Cells      []CellRow      `json:"cells"`
+	Placements []PlacementRow `json:"placements"`
+	Timeseries []Sample       `json:"timeseries"`
+}
+
+// WriteFiles writes summary.json, cells.csv, placements.csv and timeseries.csv into dir
+// (each file replaced whole).
+func WriteFiles(dir string, f *Files) error {
+	if f.Summary == nil {
+		return errors.New("run record: no summary to write")
+	}
+	if err := WriteJSON(dir, SummaryFile, f.Summary); err != nil {
+		return err
+	}
+	if err := WriteCSV(dir, CellsFile, f.Cells); err != nil {
+		return err
+	}
+	if err := WriteCSV(dir, PlacementsFile, f.Placements); err != nil {
+		return err
+	}
+	return WriteCSV(dir, TimeseriesFile, f.Timeseries)
+}
