@@ -98,22 +98,28 @@ func Open(ctx context.Context, url string) (*Queue, error) {
 }
 
 func (q *Queue) setup(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", setupLock); err != nil {
-			return fmt.Errorf("queue: connect and lock: %w", err)
-		}
-		m, err := rivermigrate.New(riverpgxv5.New(q.pool), nil)
-		if err != nil {
-			return err
-		}
-		if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("queue: River's tables: %w", err)
-		}
-		if _, err := tx.Exec(ctx, schema); err != nil {
-			return fmt.Errorf("queue: diegolab's tables: %w", err)
-		}
-		return nil
-	})
+	// A session lock on a connection of its own: River's migrations each run in their
+	// own transaction (one adds an enum value that the next statements use).
+	conn, err := q.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("queue: connect: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", setupLock); err != nil {
+		return fmt.Errorf("queue: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", setupLock)
+	m, err := rivermigrate.New(riverpgxv5.New(q.pool), nil)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("queue: River's tables: %w", err)
+	}
+	if _, err := conn.Exec(ctx, schema); err != nil {
+		return fmt.Errorf("queue: diegolab's tables: %w", err)
+	}
+	return nil
 }
 
 // Close closes the connections.

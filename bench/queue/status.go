@@ -52,7 +52,7 @@ func (q *Queue) Status(ctx context.Context, sel string) ([]Status, error) {
 func (q *Queue) status(ctx context.Context, s Sweep) (Status, error) {
 	st := Status{Sweep: s}
 	state := map[int]string{} // run index -> summary state of its jobs
-	rows, err := q.pool.Query(ctx, `SELECT (args->>'index')::int, state, coalesce(errors->-1->>'error', '')
+	rows, err := q.pool.Query(ctx, `SELECT (args->>'index')::int, state, coalesce(errors[cardinality(errors)]->>'error', '')
 		FROM river_job WHERE kind = $1 AND args @> jsonb_build_object('sweep', $2::text) ORDER BY id`, Kind, s.ID)
 	if err != nil {
 		return st, err

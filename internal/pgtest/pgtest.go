@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -95,14 +96,8 @@ func hasBinaries(dir string) bool {
 // t.Cleanup. See the package comment for when it skips.
 func Start(t testing.TB, opts ...Options) *Server {
 	t.Helper()
-	bin, err := BinDir()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pgtest: %v (CI=true: PostgreSQL is required here; .ci/run installs it)", err)
-		}
-		t.Skipf("\n*** SKIPPED: this test needs PostgreSQL ***\n*** %v ***\n*** (under CI=true this is a failure) ***", err)
-	}
-	s, err := start(bin, opts...)
+	Require(t)
+	s, err := New(opts...)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -112,6 +107,66 @@ func Start(t testing.TB, opts ...Options) *Server {
 		}
 	})
 	return s
+}
+
+// Require skips the test with a loud message when there are no PostgreSQL binaries,
+// or fails it under CI=true.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := BinDir(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pgtest: %v (CI=true: PostgreSQL is required here; .ci/run installs it)", err)
+		}
+		t.Skipf("\n*** SKIPPED: this test needs PostgreSQL ***\n*** %v ***\n*** (under CI=true this is a failure) ***", err)
+	}
+}
+
+// New starts a server outside any one test, e.g. once for a package (Shared); the
+// caller stops it.
+func New(opts ...Options) (*Server, error) {
+	bin, err := BinDir()
+	if err != nil {
+		return nil, err
+	}
+	return start(bin, opts...)
+}
+
+// Shared is one server for the tests of a package, started by the first test that
+// asks (Get) and stopped by Stop from TestMain:
+//
+//	var pg pgtest.Shared
+//	func TestMain(m *testing.M) { code := m.Run(); pg.Stop(); os.Exit(code) }
+//	func TestX(t *testing.T) { url := pg.Get(t).CreateDB(t, "x") ... }
+type Shared struct {
+	mu  sync.Mutex
+	s   *Server
+	err error
+}
+
+// Get returns the shared server, starting it on first use; it skips or fails t like
+// Start.
+func (sh *Shared) Get(t testing.TB) *Server {
+	t.Helper()
+	Require(t)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.s == nil && sh.err == nil {
+		sh.s, sh.err = New()
+	}
+	if sh.err != nil {
+		t.Fatalf("pgtest: %v", sh.err)
+	}
+	return sh.s
+}
+
+// Stop stops the shared server if it was started.
+func (sh *Shared) Stop() error {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.s == nil {
+		return nil
+	}
+	return sh.s.Stop()
 }
 
 // start is Start without testing: initdb, then postgres, then wait until it accepts
