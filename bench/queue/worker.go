@@ -98,7 +98,11 @@ func (q *Queue) Work(ctx context.Context, o WorkerOptions) (*WorkReport, error) 
 		ID:                   o.ID,
 		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: o.Workers}},
 		Workers:              workers,
-		JobTimeout:           -1, // a run takes as long as it takes; rescue covers lost workers
+		// River's rescuer leaves alone a job whose timeout has not passed (or that has
+		// none), so the timeout is the rescue horizon. A simulation does not watch its
+		// context: a run past the timeout goes on, and the first of its attempts to
+		// finish writes the result.
+		JobTimeout:           o.RescueAfter,
 		RescueStuckJobsAfter: o.RescueAfter,
 		FetchCooldown:        5 * time.Millisecond,
 		FetchPollInterval:    200 * time.Millisecond,
