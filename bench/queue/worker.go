@@ -95,9 +95,9 @@ func (q *Queue) Work(ctx context.Context, o WorkerOptions) (*WorkReport, error) 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	client, err := river.NewClient(riverpgxv5.New(q.pool), &river.Config{
-		ID:                   o.ID,
-		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: o.Workers}},
-		Workers:              workers,
+		ID:      o.ID,
+		Queues:  map[string]river.QueueConfig{queueName: {MaxWorkers: o.Workers}},
+		Workers: workers,
 		// River's rescuer leaves alone a job whose timeout has not passed (or that has
 		// none), so the timeout is the rescue horizon. A simulation does not watch its
 		// context: a run past the timeout goes on, and the first of its attempts to
