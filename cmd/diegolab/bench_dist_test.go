@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // diegolabCmd returns a command that runs diegolab with args in a separate process.
 // The process is killed in t.Cleanup if it is still running.
-func diegolabCmd(t *testing.T, args ...string) *exec.Cmd {
+func diegolabCmd(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), asMainEnv+"=1")
@@ -47,14 +47,19 @@ func diegolabCmd(t *testing.T, args ...string) *exec.Cmd {
 
 // writeDistSpec writes a spec of 12 runs (2 algorithms x 2 settings x 3 seeds of the
 // tiny scenario for duration) and returns its path.
-func writeDistSpec(t *testing.T, duration string) string {
+func writeDistSpec(t testing.TB, duration string) string {
+	return writeSpecSeeds(t, duration, "1-3")
+}
+
+// writeSpecSeeds is writeDistSpec with the seeds given: 4 runs per seed.
+func writeSpecSeeds(t testing.TB, duration, seeds string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(benchScenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	src := `name = "dist"
-seeds = "1-3"
+seeds = "` + seeds + `"
 algorithms = ["diego", "best-fit"]
 set = ['run.duration="` + duration + `"']
 [settings]
