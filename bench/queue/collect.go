@@ -22,7 +22,8 @@ type CollectReport struct {
 
 // Collect writes the sweep sel names (see Find) into out as a local `diegolab bench`
 // with -j 1 would: results.csv and perf.csv in matrix order, the representative run
-// records in runs/, summary.csv, summary.md and compare.html (bench.Finish). It
+// records in runs/, summary.csv, summary.md and compare.html (bench.Finish); for a
+// sweep enqueued with Bundle.Records, every run's record in records/. It
 // refuses while runs are still waiting or running, and refuses a sweep of another
 // diegolab version. Failed runs are left out of the files, as locally, and make the
 // returned error.
@@ -79,7 +80,7 @@ func (q *Queue) Collect(ctx context.Context, sel, out, version string, warn io.W
 		return nil, err
 	}
 	for i, r := range runs {
-		if results[i] == nil || !spec.Representative(r) {
+		if results[i] == nil || !(spec.Representative(r) || s.records) {
 			continue
 		}
 		var rec []byte
@@ -89,12 +90,20 @@ func (q *Queue) Collect(ctx context.Context, sel, out, version string, warn io.W
 		if rec == nil {
 			continue
 		}
-		dir := filepath.Join(out, bench.RunsDir, r.RecordName())
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, err
+		var dirs []string
+		if spec.Representative(r) {
+			dirs = append(dirs, filepath.Join(out, bench.RunsDir, r.RecordName()))
 		}
-		if err := extractArchive(rec, dir); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Label(), err)
+		if s.records {
+			dirs = append(dirs, filepath.Join(out, RecordsDir, fmt.Sprintf("%s__seed-%d", r.RecordName(), r.Seed)))
+		}
+		for _, dir := range dirs {
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
+			if err := extractArchive(rec, dir); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Label(), err)
+			}
 		}
 	}
 	if err := sweep.WriteCSV(filepath.Join(out, bench.ResultsFile), header, compact(results)); err != nil {
@@ -112,6 +121,10 @@ func (q *Queue) Collect(ctx context.Context, sel, out, version string, warn io.W
 	}
 	return rep, nil
 }
+
+// RecordsDir holds every run's record in a collected sweep enqueued with records
+// (<scenario>__<algorithm>__<settings>__seed-<seed>).
+const RecordsDir = "records"
 
 func compact(rows [][]string) [][]string {
 	out := make([][]string, 0, len(rows))

@@ -227,6 +227,7 @@ type Sweep struct {
 	Runs                        int
 	Created                     time.Time
 	bundle                      []byte
+	records                     bool // every run's record is kept (Bundle.Records)
 }
 
 // Sweeps lists the sweeps in the database, oldest first.
@@ -296,6 +297,7 @@ func (s *Sweep) load(ctx context.Context, q *Queue, dir string) (*bench.Spec, []
 	if err != nil {
 		return nil, nil, fmt.Errorf("sweep %s: %w", s.ID, err)
 	}
+	s.records = b.Records
 	runs, err := spec.Expand()
 	if err != nil {
 		return nil, nil, fmt.Errorf("sweep %s: %w", s.ID, err)

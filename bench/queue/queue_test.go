@@ -228,6 +228,44 @@ func TestCollectEqualsLocal(t *testing.T) {
 	}
 }
 
+// TestRecordsOfEveryRun: a sweep enqueued with Records keeps every run's record, and
+// collect unpacks them into records/; it is another sweep than the same spec without.
+func TestRecordsOfEveryRun(t *testing.T) {
+	q := openQueue(t, "records")
+	ctx := context.Background()
+	b, spec, err := sweep.NewBundle(writeSpec(t), "1-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := sweep.ID(b, "v1")
+	b.Records = true
+	if sweep.ID(b, "v1") == plain {
+		t.Errorf("records do not change the sweep ID")
+	}
+	if _, err := q.Enqueue(ctx, b, spec, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := q.Collect(ctx, "", out, "v1", nil); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(out, RecordsDir))
+	if err != nil || len(entries) != 8 {
+		t.Fatalf("records/: %d entries, %v; want 8", len(entries), err)
+	}
+	for _, e := range entries {
+		if st, err := os.Stat(filepath.Join(out, RecordsDir, e.Name(), "summary.json")); err != nil || st.Size() == 0 {
+			t.Errorf("%s: no summary.json (%v)", e.Name(), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, RecordsDir, "tiny__diego__auction.bin_pack_first_fit_weight=0__seed-2", "cells.csv")); err != nil {
+		t.Errorf("the record of seed 2 has no cells.csv: %v", err)
+	}
+}
+
 // TestResultWrittenOnce: a run whose result is already in the database (written by an
 // earlier attempt) is completed without being run or written again.
 func TestResultWrittenOnce(t *testing.T) {

@@ -185,10 +185,11 @@ type runWorker struct {
 }
 
 type loadedSweep struct {
-	once sync.Once
-	spec *bench.Spec
-	runs []bench.Run
-	err  error
+	once    sync.Once
+	spec    *bench.Spec
+	runs    []bench.Run
+	records bool // keep every run's record
+	err     error
 }
 
 func (w *runWorker) sweep(ctx context.Context, id string) (*loadedSweep, error) {
@@ -217,6 +218,7 @@ func (w *runWorker) sweep(ctx context.Context, id string) (*loadedSweep, error) 
 			return
 		}
 		ls.spec, ls.runs, ls.err = s.load(ctx, w.q, dir)
+		ls.records = s.records
 	})
 	return ls, ls.err
 }
@@ -251,7 +253,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	w.logf("start %s (attempt %d)", r.Label(), job.Attempt)
 	t0 := time.Now()
 	var recDir string
-	if ls.spec.Representative(r) {
+	if ls.spec.Representative(r) || ls.records {
 		if recDir, err = os.MkdirTemp(w.tmp, "record-"); err != nil {
 			return err
 		}

@@ -23,6 +23,9 @@ type Bundle struct {
 	Spec    string            `json:"spec,omitempty"`    // the spec file's path inside Files
 	Files   map[string][]byte `json:"files,omitempty"`   // slash-separated relative path -> content
 	Seeds   string            `json:"seeds,omitempty"`   // the --seeds override, or ""
+	// Records asks a queue's workers to keep every run's record, not only the
+	// representative runs' (package queue; shards keep what a local run keeps).
+	Records bool `json:"records,omitempty"`
 }
 
 // Limits on what a bundle may carry: its files are read by every worker of a queue.
@@ -126,6 +129,9 @@ func (b *Bundle) Hash() string {
 		field(string(b.Files[p]))
 	}
 	field(b.Seeds)
+	if b.Records {
+		field("records")
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -26,6 +26,7 @@ type benchFlags struct {
 	memProf string
 	shard   string // I/N: one part of the matrix (bench_dist.go)
 	queue   string // PostgreSQL URL: enqueue instead of run (bench_dist.go)
+	records bool   // with queue: keep every run's record
 }
 
 func newBenchCmd() *cobra.Command {
@@ -77,13 +78,14 @@ Shipped specs: ` + strings.Join(bench.Shipped(), ", ") + `
 	fl.StringVar(&f.memProf, "memprofile", "", "write a heap profile at the end into this directory")
 	fl.StringVar(&f.shard, "shard", "", "run only shard I of N of the matrix (I/N, I from 0; docs/distributed.md)")
 	fl.StringVar(&f.queue, "queue", "", "enqueue the runs in this PostgreSQL work queue (postgres://...) instead of running them")
+	fl.BoolVar(&f.records, "records", false, "with --queue: store every run's record in the database (collect puts them in records/)")
 	cmd.AddCommand(newBenchScaleCmd())
 	addDistCommands(cmd)
 	return cmd
 }
 
 func runBench(cmd *cobra.Command, arg string, f benchFlags) error {
-	if f.shard != "" || f.queue != "" {
+	if f.shard != "" || f.queue != "" || f.records {
 		return runBenchDist(cmd, arg, f)
 	}
 	spec, err := bench.ResolveSpec(arg)

@@ -37,10 +37,14 @@ func runBenchDist(cmd *cobra.Command, arg string, f benchFlags) error {
 	if f.workers < 0 {
 		return usagef("--workers must be >= 0, got %d", f.workers)
 	}
+	if f.records && f.queue == "" {
+		return usagef("--records goes with --queue (a local run or a shard keeps the representative records in runs/)")
+	}
 	b, spec, err := sweep.NewBundle(arg, f.seeds)
 	if err != nil {
 		return usageError{err}
 	}
+	b.Records = f.records
 	if f.queue != "" {
 		return runEnqueue(cmd, b, spec, f.queue)
 	}
