@@ -183,6 +183,15 @@ func TestQueueKilledWorkerLosesNothing(t *testing.T) {
 		t.Fatalf("second enqueue: exit %d\n%s", code, stdout)
 	}
 
+	// A worker of another build is refused, and says why.
+	saved := version
+	version = "other-build"
+	code, _, stderr = capture(t, "bench", "worker", "--queue", url)
+	version = saved
+	if code != 2 || !strings.Contains(stderr, "was enqueued by diegolab "+saved+", and this is diegolab other-build") {
+		t.Errorf("worker of another version: exit %d, %s", code, stderr)
+	}
+
 	type worker struct {
 		cmd *exec.Cmd
 		out bytes.Buffer
