@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -121,7 +122,8 @@ func newBenchWorkerCmd() *cobra.Command {
 		Long: `worker takes runs enqueued by 'diegolab bench SPEC --queue URL' and executes them, -j at
 a time, storing each run's result row (and the representative runs' records) in the
 database. It exits when no run of its diegolab version is waiting or running (--wait:
-it keeps waiting for more). Ctrl-C stops taking runs and lets those in flight finish.
+it keeps waiting for more). Ctrl-C or SIGTERM stops taking runs and lets those in flight
+finish; a second one kills the worker.
 
 A worker killed mid-run loses nothing: River's rescuer hands the run to another worker
 after --rescue-after (which must exceed the longest run, or slow runs are run twice;
@@ -141,11 +143,12 @@ taken: the run key includes the binary's version.`,
 			if rescueAfter < time.Second {
 				return usagef("--rescue-after must be at least 1s, got %s", rescueAfter)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			// SIGTERM too: what Slurm and Kubernetes send before they kill.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			go func() {
 				<-ctx.Done()
-				stop() // a second Ctrl-C kills the process
+				stop() // a second signal kills the process
 			}()
 			q, err := queue.Open(ctx, u)
 			if err != nil {

@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 func diegolabCmd(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	// TMPDIR: a process killed with SIGKILL cannot remove its temporary files; the
+	// test's own directory takes them.
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", "TMPDIR="+t.TempDir())
 	t.Cleanup(func() {
 		if cmd.Process != nil && cmd.ProcessState == nil {
 			cmd.Process.Kill()
