@@ -50,6 +50,11 @@ type Options struct {
 	// OnRow, when set, is called after each row is written and flushed, with the run and
 	// the rows written so far by this call; it runs on Execute's goroutine.
 	OnRow func(r Run, written int)
+	// Select, when set, keeps only the runs of the matrix (index i in matrix order) for
+	// which it returns true: one shard of a matrix split over machines. A selection
+	// writes results.csv, perf.csv and its representative run records, but no summaries
+	// and no HTML comparison: those need the whole matrix (see package sweep's Merge).
+	Select func(i int, r Run) bool
 }
 
 // Report says what Execute did.
@@ -102,6 +107,15 @@ func Execute(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Select != nil {
+		var sel []Run
+		for i, r := range runs {
+			if o.Select(i, r) {
+				sel = append(sel, r)
+			}
+		}
+		runs = sel
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -139,7 +153,7 @@ func Execute(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer rw.close()
-	pw, err := openAppend(filepath.Join(o.Out, PerfFile), append([]string{"scenario", "algorithm", "settings", "seed"}, perfColumns...))
+	pw, err := openAppend(filepath.Join(o.Out, PerfFile), PerfHeader())
 	if err != nil {
 		return nil, err
 	}
@@ -216,30 +230,9 @@ func Execute(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	for _, f := range rep.Failures {
 		logf("failed: %s", f)
 	}
-	if err := writeSummaries(spec, runs, o.Out, header); err != nil {
-		return rep, err
-	}
-	if spec.HTML {
-		var dirs []string
-		seen := map[string]bool{}
-		for _, r := range runs {
-			d := filepath.Join(o.Out, RunsDir, runDirName(r))
-			if seen[d] {
-				continue
-			}
-			seen[d] = true
-			if _, err := os.Stat(filepath.Join(d, record.SummaryFile)); err == nil {
-				dirs = append(dirs, d)
-			}
-		}
-		if len(dirs) >= 2 {
-			warn := o.Log
-			if warn == nil {
-				warn = io.Discard
-			}
-			if err := reports.WriteCompare(dirs, filepath.Join(o.Out, CompareHTML), reports.Options{Warn: warn}); err != nil {
-				return rep, fmt.Errorf("HTML comparison: %w", err)
-			}
+	if o.Select == nil {
+		if err := Finish(spec, runs, o.Out, o.Log); err != nil {
+			return rep, err
 		}
 	}
 	if rep.Failed > 0 {
@@ -247,6 +240,63 @@ func Execute(ctx context.Context, spec *Spec, o Options) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// Finish writes what follows a complete matrix into dir, whose results.csv holds its
+// rows: summary.csv, summary.md and, with spec.HTML and at least two representative run
+// records in runs/, compare.html. runs is the matrix (Spec.Expand). Warnings of the
+// HTML comparison go to warn (nil: none).
+func Finish(spec *Spec, runs []Run, dir string, warn io.Writer) error {
+	if err := writeSummaries(spec, runs, dir, ResultsHeader(spec.Metrics)); err != nil {
+		return err
+	}
+	if !spec.HTML {
+		return nil
+	}
+	var dirs []string
+	seen := map[string]bool{}
+	for _, r := range runs {
+		d := filepath.Join(dir, RunsDir, runDirName(r))
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		if _, err := os.Stat(filepath.Join(d, record.SummaryFile)); err == nil {
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) < 2 {
+		return nil
+	}
+	if warn == nil {
+		warn = io.Discard
+	}
+	if err := reports.WriteCompare(dirs, filepath.Join(dir, CompareHTML), reports.Options{Warn: warn}); err != nil {
+		return fmt.Errorf("HTML comparison: %w", err)
+	}
+	return nil
+}
+
+// PerfHeader is the header of perf.csv.
+func PerfHeader() []string {
+	return append([]string{"scenario", "algorithm", "settings", "seed"}, perfColumns...)
+}
+
+// RunOne simulates one run alone, as a worker of Execute does, and returns its
+// results.csv and perf.csv rows. With recordDir set (an existing directory) it also
+// writes the run record there (without events.jsonl), as Execute does for the
+// representative runs.
+func RunOne(r Run, metrics []string, recordDir string) (row, perf []string, err error) {
+	res := execute(job{run: r, outDir: recordDir, writeRow: true}, metrics)
+	return res.row, res.perf, res.err
+}
+
+// Representative reports whether Execute keeps r's run record for the HTML
+// comparison (spec.HTML and the spec's first seed), and RecordName the directory under
+// runs/ that holds it.
+func (s *Spec) Representative(r Run) bool { return s.HTML && r.Seed == s.Seeds[0] }
+
+// RecordName is the directory of r's representative run record under runs/.
+func (r Run) RecordName() string { return runDirName(r) }
 
 // Label names a run in messages.
 func (r Run) Label() string {

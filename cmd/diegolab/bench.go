@@ -24,6 +24,9 @@ type benchFlags struct {
 	seeds   string
 	cpuProf string
 	memProf string
+	shard   string // I/N: one part of the matrix (bench_dist.go)
+	queue   string // PostgreSQL URL: enqueue instead of run (bench_dist.go)
+	records bool   // with queue: keep every run's record
 }
 
 func newBenchCmd() *cobra.Command {
@@ -44,13 +47,20 @@ writes into --out (default out/bench/<spec name>):
 A rerun skips the runs already in results.csv; Ctrl-C stops after the runs in flight
 and keeps every finished row. The spec format and the metrics are in docs/bench.md.
 
+Beyond one machine (docs/distributed.md): --shard I/N runs run i of the matrix when
+i mod N = I, and 'bench merge' joins the shards; --queue postgres://... enqueues every
+run in a PostgreSQL work queue that 'bench worker' processes on any number of machines
+execute, 'bench status' follows and 'bench collect' turns into the same files.
+
 Shipped specs: ` + strings.Join(bench.Shipped(), ", ") + `
 
 'diegolab bench scale' runs the scale experiment (docs/performance.md).`,
 		Args: cobra.MaximumNArgs(1),
 		Example: `  diegolab bench
   diegolab bench algorithms-1000 --out /tmp/a1000
-  diegolab bench my-spec.toml --seeds 1-3 -q`,
+  diegolab bench my-spec.toml --seeds 1-3 -q
+  diegolab bench my-spec.toml --shard 0/4 --out out/shard-0
+  diegolab bench my-spec.toml --queue postgres://bench@db/sweeps`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := "quick"
 			if len(args) == 1 {
@@ -66,11 +76,18 @@ Shipped specs: ` + strings.Join(bench.Shipped(), ", ") + `
 	fl.StringVar(&f.seeds, "seeds", "", `seeds to run instead of the spec's, e.g. "1-3,7"`)
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the whole matrix into this directory")
 	fl.StringVar(&f.memProf, "memprofile", "", "write a heap profile at the end into this directory")
+	fl.StringVar(&f.shard, "shard", "", "run only shard I of N of the matrix (I/N, I from 0; docs/distributed.md)")
+	fl.StringVar(&f.queue, "queue", "", "enqueue the runs in this PostgreSQL work queue (postgres://...) instead of running them")
+	fl.BoolVar(&f.records, "records", false, "with --queue: store every run's record in the database (collect puts them in records/)")
 	cmd.AddCommand(newBenchScaleCmd())
+	addDistCommands(cmd)
 	return cmd
 }
 
 func runBench(cmd *cobra.Command, arg string, f benchFlags) error {
+	if f.shard != "" || f.queue != "" || f.records {
+		return runBenchDist(cmd, arg, f)
+	}
 	spec, err := bench.ResolveSpec(arg)
 	if err != nil {
 		return usageError{err}

@@ -1,0 +1,308 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diegolab/diegolab/bench"
+	"github.com/diegolab/diegolab/bench/sweep"
+	"github.com/diegolab/diegolab/internal/pgtest"
+)
+
+// tinyScenario: 4 cells, 3 apps x 3 crashing instances for 3 minutes: milliseconds per
+// run, but seeds matter.
+const tinyScenario = `
+[run]
+name = "tiny"
+duration = "3m"
+
+[[cells]]
+count = 4
+zones = ["z1", "z2"]
+memory_mb = 4096
+disk_mb = 8192
+
+[[apps]]
+name = "web"
+count = 3
+instances = 3
+memory_mb = 512
+disk_mb = 512
+crash = {after = {dist = "uniform", min = "20s", max = "60s"}}
+`
+
+const tinySpec = `name = "qtest"
+seeds = "1-3"
+algorithms = ["diego", "best-fit"]
+[settings]
+"auction.bin_pack_first_fit_weight" = [0, 0.5]
+[[scenarios]]
+file = "tiny.toml"
+`
+
+// writeSpec writes the spec and its scenario into a fresh directory and returns the
+// spec's path.
+func writeSpec(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(tinyScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "spec.toml")
+	if err := os.WriteFile(p, []byte(tinySpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var pg pgtest.Shared
+
+// openQueue opens a queue in a database of its own on the package's server.
+func openQueue(t *testing.T, db string) *Queue {
+	t.Helper()
+	q, err := Open(context.Background(), pg.Get(t).CreateDB(t, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	return q
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := pg.Stop(); err != nil {
+		println("pgtest:", err.Error())
+	}
+	os.Exit(code)
+}
+
+// TestEnqueueTwiceAddsNothing: the second enqueue of the same spec adds no job, and once
+// runs are done, enqueueing counts them as done instead.
+func TestEnqueueTwiceAddsNothing(t *testing.T) {
+	q := openQueue(t, "enqueue_twice")
+	ctx := context.Background()
+	b, spec, err := sweep.NewBundle(writeSpec(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := q.Enqueue(ctx, b, spec, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Total != 12 || first.Added != 12 || first.Queued != 0 {
+		t.Fatalf("first enqueue: %+v, want 12 added", first)
+	}
+	second, err := q.Enqueue(ctx, b, spec, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Sweep != first.Sweep || second.Added != 0 || second.Queued != 12 {
+		t.Fatalf("second enqueue: %+v, want the same sweep, 0 added, 12 already queued", second)
+	}
+	var jobs int
+	if err := q.pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = $1", Kind).Scan(&jobs); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 12 {
+		t.Errorf("%d jobs in river_job, want 12", jobs)
+	}
+	if _, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	third, err := q.Enqueue(ctx, b, spec, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Added != 0 || third.Done != 12 {
+		t.Errorf("enqueue after the work: %+v, want 0 added, 12 done", third)
+	}
+	// Another version of the binary is another sweep with its own runs.
+	other, err := q.Enqueue(ctx, b, spec, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Sweep == first.Sweep || other.Added != 12 {
+		t.Errorf("enqueue by v2: %+v, want a new sweep with 12 runs", other)
+	}
+}
+
+// TestWorkerOfAnotherVersionIsRefused: runs enqueued by v1 are not taken by a v2
+// worker, which says why; a v1 worker then does them.
+func TestWorkerOfAnotherVersionIsRefused(t *testing.T) {
+	q := openQueue(t, "version_refused")
+	ctx := context.Background()
+	b, spec, err := sweep.NewBundle(writeSpec(t), "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := q.Enqueue(ctx, b, spec, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = q.Work(ctx, WorkerOptions{Version: "v2"})
+	var ve *VersionError
+	if !errors.As(err, &ve) {
+		t.Fatalf("v2 worker: %v, want a VersionError", err)
+	}
+	for _, want := range []string{rep.Sweep, "enqueued by diegolab v1", "this is diegolab v2", "use a diegolab built from v1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, err := q.Collect(ctx, "", t.TempDir(), "v2", nil); !errors.As(err, &ve) {
+		t.Errorf("collect by v2: %v, want a VersionError", err)
+	}
+	st, err := q.Status(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].Waiting != 4 || st[0].Done != 0 {
+		t.Fatalf("status after the refusal: %+v, want 4 waiting", st)
+	}
+	wr, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 2})
+	if err != nil || wr.Done != 4 {
+		t.Fatalf("v1 worker: %+v, %v; want 4 done", wr, err)
+	}
+}
+
+// TestCollectEqualsLocal: a sweep worked through the queue and collected gives the
+// results.csv, summary.csv and summary.md of a local run with -j 1, byte for byte, and
+// the representative run records for compare.html.
+func TestCollectEqualsLocal(t *testing.T) {
+	q := openQueue(t, "collect_local")
+	ctx := context.Background()
+	specPath := writeSpec(t)
+	b, spec, err := sweep.NewBundle(specPath, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Collect(ctx, "", t.TempDir(), "v1", nil); err == nil || !strings.Contains(err.Error(), "no sweep") {
+		t.Errorf("collect of an empty queue: %v", err)
+	}
+	if _, err := q.Enqueue(ctx, b, spec, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Collect(ctx, "", t.TempDir(), "v1", nil); err == nil || !strings.Contains(err.Error(), "not finished") {
+		t.Errorf("collect before the work: %v, want not finished", err)
+	}
+	var log bytes.Buffer
+	wr, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 2, Log: &log})
+	if err != nil || wr.Done != 12 || wr.Failed != 0 {
+		t.Fatalf("work: %+v, %v\n%s", wr, err, log.String())
+	}
+	st, err := q.Status(ctx, "qtest")
+	if err != nil || len(st) != 1 || st[0].Done != 12 || st[0].Running+st[0].Waiting+st[0].Failed != 0 {
+		t.Fatalf("status: %+v, %v", st, err)
+	}
+	if !strings.Contains(st[0].String(), "12 of 12 runs done (100.0 %)") {
+		t.Errorf("status text:\n%s", st[0].String())
+	}
+	out := t.TempDir()
+	if _, err := q.Collect(ctx, "qtest", out, "v1", nil); err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	lspec, err := bench.LoadSpec(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.Execute(ctx, lspec, bench.Options{Out: local, Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{bench.ResultsFile, bench.SummaryCSV, bench.SummaryMD} {
+		a, errA := os.ReadFile(filepath.Join(local, f))
+		c, errC := os.ReadFile(filepath.Join(out, f))
+		if errA != nil || errC != nil || !bytes.Equal(a, c) {
+			t.Errorf("%s differs between the local run and the collected sweep (%v, %v)\nlocal:\n%s\ncollected:\n%s", f, errA, errC, a, c)
+		}
+	}
+	for _, f := range []string{bench.CompareHTML, bench.PerfFile, filepath.Join(bench.RunsDir, "tiny__best-fit__auction.bin_pack_first_fit_weight=0.5", "summary.json")} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("collected %s missing or empty: %v", f, err)
+		}
+	}
+}
+
+// TestRecordsOfEveryRun: a sweep enqueued with Records keeps every run's record, and
+// collect unpacks them into records/; it is another sweep than the same spec without.
+func TestRecordsOfEveryRun(t *testing.T) {
+	q := openQueue(t, "records")
+	ctx := context.Background()
+	b, spec, err := sweep.NewBundle(writeSpec(t), "1-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := sweep.ID(b, "v1")
+	b.Records = true
+	if sweep.ID(b, "v1") == plain {
+		t.Errorf("records do not change the sweep ID")
+	}
+	if _, err := q.Enqueue(ctx, b, spec, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := q.Collect(ctx, "", out, "v1", nil); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(out, RecordsDir))
+	if err != nil || len(entries) != 8 {
+		t.Fatalf("records/: %d entries, %v; want 8", len(entries), err)
+	}
+	for _, e := range entries {
+		if st, err := os.Stat(filepath.Join(out, RecordsDir, e.Name(), "summary.json")); err != nil || st.Size() == 0 {
+			t.Errorf("%s: no summary.json (%v)", e.Name(), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, RecordsDir, "tiny__diego__auction.bin_pack_first_fit_weight=0__seed-2", "cells.csv")); err != nil {
+		t.Errorf("the record of seed 2 has no cells.csv: %v", err)
+	}
+}
+
+// TestResultWrittenOnce: a run whose result is already in the database (written by an
+// earlier attempt) is completed without being run or written again.
+func TestResultWrittenOnce(t *testing.T) {
+	q := openQueue(t, "written_once")
+	ctx := context.Background()
+	b, spec, err := sweep.NewBundle(writeSpec(t), "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := q.Enqueue(ctx, b, spec, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := spec.Expand()
+	row := append([]string{runs[0].Scenario, runs[0].Algorithm, runs[0].Settings, "1", "first-attempt"}, make([]string, len(bench.ResultsHeader(spec.Metrics))-5)...)
+	perf := make([]string, len(bench.PerfHeader()))
+	if _, err := q.pool.Exec(ctx, `INSERT INTO diegolab_result (sweep, idx, label, row, perf, worker, job_id, attempt)
+		VALUES ($1, 0, 'x', $2, $3, 'earlier', 0, 1)`, rep.Sweep, row, perf); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	wr, err := q.Work(ctx, WorkerOptions{Version: "v1", Log: &log})
+	if err != nil || wr.Done != 3 {
+		t.Fatalf("work: %+v, %v", wr, err)
+	}
+	if !strings.Contains(log.String(), "result already written, nothing to do") {
+		t.Errorf("worker log does not say the run was skipped:\n%s", log.String())
+	}
+	var hash, worker string
+	if err := q.pool.QueryRow(ctx, "SELECT row[5], worker FROM diegolab_result WHERE sweep = $1 AND idx = 0", rep.Sweep).Scan(&hash, &worker); err != nil {
+		t.Fatal(err)
+	}
+	if hash != "first-attempt" || worker != "earlier" {
+		t.Errorf("result of run 0 was overwritten: %s by %s", hash, worker)
+	}
+	var left int
+	if err := q.pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE state <> 'completed'").Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d jobs not completed (%v)", left, err)
+	}
+}

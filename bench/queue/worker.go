@@ -1,0 +1,319 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/diegolab/diegolab/bench"
+)
+
+// WorkerOptions control Work.
+type WorkerOptions struct {
+	Version string // this binary's version: only sweeps of this version are worked on
+	Workers int    // runs at once (default 1)
+	// RescueAfter is how long a run may stay running before River's rescuer (on the
+	// elected leader among the workers) hands it to another worker: longer than the
+	// longest run, or runs are done twice (the result is still written once). Default 1 h.
+	RescueAfter time.Duration
+	// Wait keeps the worker waiting for new runs when the queue is empty; without it
+	// the worker returns once no run of its version is waiting or running anywhere.
+	Wait bool
+	ID   string    // River client ID (default host-pid); stored with each result
+	Log  io.Writer // one line per run started and finished, and River's warnings; nil for none
+}
+
+// WorkReport says what Work did.
+type WorkReport struct {
+	Done, Failed, Duplicate int
+	Wall                    time.Duration
+}
+
+// Work executes runs from the queue until it is empty (or, with Wait, until ctx is
+// done). A run's result row, perf row and, for a representative run, its run record
+// (tar.gz) are written in the same transaction that completes its job, once: a second
+// attempt of a run already written (a rescue of a run that was only slow) writes
+// nothing. When ctx is cancelled no new run starts and the runs in flight finish.
+//
+// Before it starts, Work checks what is queued: if nothing of its version waits but
+// runs of other versions do, it returns a *VersionError naming them.
+func (q *Queue) Work(ctx context.Context, o WorkerOptions) (*WorkReport, error) {
+	start := time.Now()
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = time.Hour
+	}
+	if o.ID == "" {
+		host, _ := os.Hostname()
+		o.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	queueName := QueueName(o.Version)
+	pending, err := q.pendingByVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var others []error
+	for _, p := range pending {
+		if p.version != o.Version {
+			others = append(others, &VersionError{Sweep: p.sweep, Name: p.name, SweepVersion: p.version, Version: o.Version})
+		}
+	}
+	if len(others) > 0 && len(others) == len(pending) {
+		return nil, errors.Join(others...)
+	}
+	for _, e := range others {
+		fmt.Fprintf(logw, "worker %s: skipping: %v\n", o.ID, e)
+	}
+	if len(pending) == 0 && !o.Wait {
+		fmt.Fprintf(logw, "worker %s: nothing queued for diegolab %s\n", o.ID, o.Version)
+		return &WorkReport{Wall: time.Since(start)}, nil
+	}
+
+	tmp, err := os.MkdirTemp("", "diegolab-worker-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	w := &runWorker{q: q, o: o, tmp: tmp, log: logw, sweeps: map[string]*loadedSweep{}}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	client, err := river.NewClient(riverpgxv5.New(q.pool), &river.Config{
+		ID:      o.ID,
+		Queues:  map[string]river.QueueConfig{queueName: {MaxWorkers: o.Workers}},
+		Workers: workers,
+		// River's rescuer leaves alone a job whose timeout has not passed (or that has
+		// none), so the timeout is the rescue horizon. A simulation does not watch its
+		// context: a run past the timeout goes on, and the first of its attempts to
+		// finish writes the result.
+		JobTimeout:           o.RescueAfter,
+		RescueStuckJobsAfter: o.RescueAfter,
+		FetchCooldown:        5 * time.Millisecond,
+		FetchPollInterval:    200 * time.Millisecond,
+		MaxAttempts:          maxAttempts,
+		Logger:               slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The client runs on its own context: cancelling ctx stops fetching (Stop) and
+	// lets the runs in flight finish, rather than cancelling them.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("queue: start worker: %w", err)
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var loopErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		if o.Wait {
+			continue
+		}
+		var left int
+		if err := q.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE queue = $1 AND kind = $2
+			AND state NOT IN ('completed', 'cancelled', 'discarded')`, queueName, Kind).Scan(&left); err != nil {
+			if ctx.Err() == nil {
+				loopErr = fmt.Errorf("queue: %w", err)
+			}
+			break
+		}
+		if left == 0 {
+			break
+		}
+	}
+	if err := client.Stop(context.WithoutCancel(ctx)); err != nil && loopErr == nil {
+		loopErr = err
+	}
+	w.mu.Lock()
+	rep := w.rep
+	w.mu.Unlock()
+	rep.Wall = time.Since(start)
+	return &rep, loopErr
+}
+
+type pendingSweep struct {
+	sweep, name, version string
+}
+
+// pendingByVersion lists the sweeps with runs waiting or running.
+func (q *Queue) pendingByVersion(ctx context.Context) ([]pendingSweep, error) {
+	rows, err := q.pool.Query(ctx, `SELECT s.id, s.name, s.version FROM diegolab_sweep s
+		WHERE EXISTS (SELECT 1 FROM river_job j WHERE j.kind = $1 AND j.args @> jsonb_build_object('sweep', s.id)
+			AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+		ORDER BY s.created_at, s.id`, Kind)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pendingSweep, error) {
+		var p pendingSweep
+		return p, r.Scan(&p.sweep, &p.name, &p.version)
+	})
+}
+
+// runWorker is the River worker of a run.
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	q   *Queue
+	o   WorkerOptions
+	tmp string
+	log io.Writer
+
+	mu     sync.Mutex
+	sweeps map[string]*loadedSweep
+	rep    WorkReport
+}
+
+type loadedSweep struct {
+	once    sync.Once
+	spec    *bench.Spec
+	runs    []bench.Run
+	records bool // keep every run's record
+	err     error
+}
+
+func (w *runWorker) sweep(ctx context.Context, id string) (*loadedSweep, error) {
+	w.mu.Lock()
+	ls := w.sweeps[id]
+	if ls == nil {
+		ls = &loadedSweep{}
+		w.sweeps[id] = ls
+	}
+	w.mu.Unlock()
+	ls.once.Do(func() {
+		var s Sweep
+		err := w.q.pool.QueryRow(ctx, "SELECT id, name, spec_hash, version, runs, created_at, bundle FROM diegolab_sweep WHERE id = $1", id).
+			Scan(&s.ID, &s.Name, &s.SpecHash, &s.Version, &s.Runs, &s.Created, &s.bundle)
+		if err != nil {
+			ls.err = fmt.Errorf("sweep %s: %w", id, err)
+			return
+		}
+		if s.Version != w.o.Version {
+			ls.err = &VersionError{Sweep: s.ID, Name: s.Name, SweepVersion: s.Version, Version: w.o.Version}
+			return
+		}
+		dir := filepath.Join(w.tmp, id)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			ls.err = err
+			return
+		}
+		ls.spec, ls.runs, ls.err = s.load(ctx, w.q, dir)
+		ls.records = s.records
+	})
+	return ls, ls.err
+}
+
+func (w *runWorker) logf(format string, args ...any) {
+	fmt.Fprintf(w.log, "worker %s: "+format+"\n", append([]any{w.o.ID}, args...)...)
+}
+
+// Work runs one job: the run at args.Index of the sweep's matrix.
+func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	a := job.Args
+	ls, err := w.sweep(ctx, a.Sweep)
+	if err != nil {
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			return river.JobCancel(err) // cannot happen through QueueName; never compute it
+		}
+		return err
+	}
+	if a.Index < 0 || a.Index >= len(ls.runs) {
+		return river.JobCancel(fmt.Errorf("run index %d outside the matrix of %d runs", a.Index, len(ls.runs)))
+	}
+	r := ls.runs[a.Index]
+	var exists bool
+	if err := w.q.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM diegolab_result WHERE sweep = $1 AND idx = $2)", a.Sweep, a.Index).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		w.logf("%s: result already written, nothing to do (attempt %d)", r.Label(), job.Attempt)
+		return w.complete(ctx, job, nil)
+	}
+	w.logf("start %s (attempt %d)", r.Label(), job.Attempt)
+	t0 := time.Now()
+	var recDir string
+	if ls.spec.Representative(r) || ls.records {
+		if recDir, err = os.MkdirTemp(w.tmp, "record-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(recDir)
+	}
+	row, perf, err := bench.RunOne(r, ls.spec.Metrics, recDir)
+	if err != nil {
+		w.logf("failed %s: %v", r.Label(), err)
+		w.mu.Lock()
+		w.rep.Failed++
+		w.mu.Unlock()
+		return river.JobCancel(fmt.Errorf("%s: %w", r.Label(), err)) // deterministic: it would fail again
+	}
+	res := &result{label: r.Label(), row: row, perf: perf}
+	if recDir != "" {
+		if res.record, err = archiveDir(recDir); err != nil {
+			return fmt.Errorf("%s: archive run record: %w", r.Label(), err)
+		}
+	}
+	if err := w.complete(ctx, job, res); err != nil {
+		return err
+	}
+	w.logf("done %s in %s", r.Label(), time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+type result struct {
+	label     string
+	row, perf []string
+	record    []byte
+}
+
+// complete writes res (when not nil and not written yet) and completes the job, in one
+// transaction.
+func (w *runWorker) complete(ctx context.Context, job *river.Job[runArgs], res *result) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return pgx.BeginFunc(ctx, w.q.pool, func(tx pgx.Tx) error {
+		if res != nil {
+			tag, err := tx.Exec(ctx, `INSERT INTO diegolab_result (sweep, idx, label, row, perf, record, worker, job_id, attempt)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sweep, idx) DO NOTHING`,
+				job.Args.Sweep, job.Args.Index, res.label, res.row, res.perf, res.record, w.o.ID, job.ID, job.Attempt)
+			if err != nil {
+				return fmt.Errorf("write result: %w", err)
+			}
+			w.mu.Lock()
+			if tag.RowsAffected() == 1 {
+				w.rep.Done++
+			} else {
+				w.rep.Duplicate++
+			}
+			w.mu.Unlock()
+			if tag.RowsAffected() == 0 {
+				w.logf("%s: another attempt wrote its result first; keeping that one", res.label)
+			}
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		if errors.Is(err, rivertype.ErrNotFound) {
+			return nil // the job row is gone (deleted by hand): the result stands
+		}
+		return err
+	})
+}
