@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/diegolab/diegolab/internal/prefetch"
+	"github.com/diegolab/diegolab/internal/strref"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/converge"
 )
@@ -276,7 +277,7 @@ func (t *strTable) id(s string) uint32 {
 		t.ids[s] = id
 	}
 	t.lastName, t.lastID = s, id
-	if e != nil && model.SameString(s, t.names[id]) {
+	if e != nil && strref.Same(s, t.names[id]) {
 		*e = addrEntry{addr: uintptr(unsafe.Pointer(unsafe.StringData(s))), n: uint32(len(s)), id: id}
 	}
 	return id
@@ -337,7 +338,7 @@ func (m *MemStore) slot(guid string) *proc {
 			// ask for that line now, so its miss overlaps the guid's (a hint, see
 			// internal/prefetch).
 			prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
-			if model.SameString(p.guid, guid) {
+			if strref.Same(p.guid, guid) {
 				return p
 			}
 		}
@@ -368,7 +369,7 @@ func (m *MemStore) arenaAt(id int32) *proc {
 // address lookup of a block guid reads no byte of it, while comparing the bytes with the
 // memo's guid would cost a cache miss on them for every new guid.
 func (m *MemStore) proc(guid string) *proc {
-	if p := m.last; p != nil && (model.SameString(m.lastGUID, guid) || m.names == nil && m.lastGUID == guid) {
+	if p := m.last; p != nil && (strref.Same(m.lastGUID, guid) || m.names == nil && m.lastGUID == guid) {
 		return p
 	}
 	var p *proc
