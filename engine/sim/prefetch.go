@@ -8,9 +8,17 @@ import (
 	"github.com/diegolab/diegolab/model/control"
 )
 
-// prefetchAfter starts loading the container of an event that runs after the next one
-// (engine.SetPrefetch), so prefetchNext can read it without waiting.
-func (s *Sim) prefetchAfter(p engine.Payload) {
+// The simulator's prefetching: hints to the CPU (internal/prefetch) that start loading
+// what the next events will touch, so their cache misses overlap the current event's
+// work. Nothing here reads into a result or changes state; the kernel finds the two
+// hooks below by itself (*Sim is an engine.Prefetcher), and drain asks for prefetchWork
+// before it performs an auction's work.
+
+var _ engine.Prefetcher = (*Sim)(nil)
+
+// PrefetchAfter starts loading the container of an event that runs after the next one
+// (engine.Prefetcher), so PrefetchNext can read it without waiting.
+func (s *Sim) PrefetchAfter(p engine.Payload) {
 	switch p.Kind {
 	case kStart, kCrash:
 		if uint64(p.A) < uint64(len(s.containers.items)) {
@@ -21,10 +29,11 @@ func (s *Sim) prefetchAfter(p engine.Payload) {
 	}
 }
 
-// prefetchNext starts loading what the next event will touch besides its container:
-// the app's instance slots and the BBS's proc first (independent of each other), then
-// the cell and, through it, the auction's record of the cell and counts.
-func (s *Sim) prefetchNext(p engine.Payload) {
+// PrefetchNext starts loading what the next event will touch besides its container
+// (engine.Prefetcher): the app's instance slots and the BBS's proc first (independent of
+// each other), then the cell and, through it, the auction's record of the cell and
+// counts.
+func (s *Sim) PrefetchNext(p engine.Payload) {
 	switch p.Kind {
 	case kStart, kCrash:
 		if uint64(p.A) >= uint64(len(s.containers.items)) {

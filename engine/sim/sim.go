@@ -155,7 +155,6 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		}
 	}
 	s.setupStaging()
-	k.SetPrefetch(s, s.prefetchNext, s.prefetchAfter)
 	return s, nil
 }
 
