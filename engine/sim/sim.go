@@ -58,7 +58,7 @@ type Sim struct {
 	opts  Options
 	k     *engine.Kernel
 	plane *control.Plane
-	store *bbs.MemStore // the plane's store (prefetchNext)
+	store *bbs.MemStore // the plane's store (PrefetchNext)
 	state *auction.State
 
 	cells      []*cell

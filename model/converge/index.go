@@ -460,6 +460,9 @@ func (t *Tracker) PrefetchID(id int32) {
 	}
 }
 
+// prefetchString starts loading the first bytes of s.
+func prefetchString(s string) { prefetch.Line(unsafe.Pointer(unsafe.StringData(s))) }
+
 // PrefetchCell is PrefetchGUID for a cell's record.
 func (t *Tracker) PrefetchCell(hint CellHint) {
 	if h := uint32(hint); h != 0 && h <= uint32(len(t.cell.recs)) {
