@@ -167,7 +167,7 @@ func (b *BBS) ExpectDesired(n int) { b.tracker.Reserve(n) }
 func New(store Store, cfg Config) *BBS {
 	b := &BBS{store: store, cfg: cfg, present: map[string]bool{},
 		stats: Stats{Refused: map[string]int{}, Ignored: map[string]int{}}}
-	b.rowStore, b.hint = plainRows{store}, noPrefetch{}
+	b.rowStore, b.hint = &plainRows{Store: store}, noPrefetch{}
 	if r, ok := store.(rowStore); ok {
 		b.rowStore = r
 	}
@@ -326,13 +326,13 @@ func (b *BBS) getActual(buf *model.ActualLRP, key model.ActualLRPKey, p model.Pr
 // rows reads the ORDINARY, EVACUATING and SUSPECT rows of key into buf and returns
 // pointers to those present (nil when absent).
 func (b *BBS) rows(key model.ActualLRPKey, buf *[3]model.ActualLRP) (r [3]*model.ActualLRP, err error) {
-	var found [3]bool
-	*buf, found, err = b.rowStore.ActualLRPs(key)
+	all, found, err := b.rowStore.ActualLRPs(key)
 	if err != nil {
 		return r, storeErr("get actual", err)
 	}
 	for p := range found {
 		if found[p] {
+			buf[p] = all[p]
 			r[p] = &buf[p]
 		}
 	}

@@ -79,12 +79,13 @@ func CompareActualLRP(a, b model.ActualLRP) int {
 // each write, so the tracker spares its own lookups; a plain store returns no hints and
 // the tracker looks the guid and cells up itself.
 //
-// Rows go in and out by value: a pointer passed through an interface escapes, and the
-// BBS's row buffers would then each be a heap allocation.
+// No pointer to the caller's memory goes in: a pointer passed through an interface
+// escapes, and the BBS's row buffers would then each be a heap allocation.
 type rowStore interface {
-	// ActualLRPs returns the ORDINARY, EVACUATING and SUSPECT rows of key; found[p]
-	// tells which exist (GetActualLRP for each presence).
-	ActualLRPs(key model.ActualLRPKey) (rows [3]model.ActualLRP, found [3]bool, err error)
+	// ActualLRPs reads the ORDINARY, EVACUATING and SUSPECT rows of key; found[p] tells
+	// which exist (GetActualLRP for each presence). rows is the store's own buffer,
+	// valid until the next call; only its found entries are set.
+	ActualLRPs(key model.ActualLRPKey) (rows *[3]model.ActualLRP, found [3]bool, err error)
 	// PutActualLRPHinted is PutActualLRP, returning the tracker's hints for the change.
 	PutActualLRPHinted(a model.ActualLRP) (converge.Hints, error)
 	// DeleteActualLRPHinted is DeleteActualLRP, returning the tracker's hints for it.
@@ -112,9 +113,13 @@ type prefetchStore interface {
 }
 
 // plainRows is rowStore over any Store.
-type plainRows struct{ Store }
+type plainRows struct {
+	Store
+	buf [3]model.ActualLRP
+}
 
-func (s plainRows) ActualLRPs(key model.ActualLRPKey) (rows [3]model.ActualLRP, found [3]bool, err error) {
+func (s *plainRows) ActualLRPs(key model.ActualLRPKey) (rows *[3]model.ActualLRP, found [3]bool, err error) {
+	rows = &s.buf
 	for p := model.Ordinary; p <= model.Suspect; p++ {
 		if rows[p], found[p], err = s.GetActualLRP(key, p); err != nil {
 			return rows, found, err
@@ -123,15 +128,15 @@ func (s plainRows) ActualLRPs(key model.ActualLRPKey) (rows [3]model.ActualLRP, 
 	return rows, found, nil
 }
 
-func (s plainRows) PutActualLRPHinted(a model.ActualLRP) (converge.Hints, error) {
+func (s *plainRows) PutActualLRPHinted(a model.ActualLRP) (converge.Hints, error) {
 	return converge.Hints{}, s.PutActualLRP(a)
 }
 
-func (s plainRows) DeleteActualLRPHinted(key model.ActualLRPKey, p model.Presence) (converge.Hints, error) {
+func (s *plainRows) DeleteActualLRPHinted(key model.ActualLRPKey, p model.Presence) (converge.Hints, error) {
 	return converge.Hints{}, s.DeleteActualLRP(key, p)
 }
 
-func (s plainRows) HasDomain(name string) (bool, error) {
+func (s *plainRows) HasDomain(name string) (bool, error) {
 	ds, err := s.ListDomains()
 	if err != nil {
 		return false, err
@@ -144,7 +149,7 @@ func (s plainRows) HasDomain(name string) (bool, error) {
 	return false, nil
 }
 
-func (plainRows) ReserveActualLRPs(string, int) {}
+func (*plainRows) ReserveActualLRPs(string, int) {}
 
 // noPrefetch is prefetchStore for a Store without it: no hints.
 type noPrefetch struct{}

@@ -78,6 +78,9 @@ type Store struct {
 	// finds the record of a process id.
 	tracker    *converge.Tracker
 	trackerIDs bool
+
+	// rowBuf holds what ActualLRPs read last (its caller copies what it keeps).
+	rowBuf [3]model.ActualLRP
 }
 
 // proc is everything stored about one process guid, 160 bytes. What an operation on
@@ -549,20 +552,22 @@ func (m *Store) GetActualLRP(key model.ActualLRPKey, pr model.Presence) (model.A
 	return model.ActualLRP{}, false, nil
 }
 
-// ActualLRPs returns the ORDINARY, EVACUATING and SUSPECT rows of key with one lookup
-// of the guid; found[p] tells which exist (three GetActualLRP calls in one).
-func (m *Store) ActualLRPs(key model.ActualLRPKey) (out [3]model.ActualLRP, found [3]bool, err error) {
+// ActualLRPs reads the ORDINARY, EVACUATING and SUSPECT rows of key with one lookup of
+// the guid (three GetActualLRP calls in one); found[p] tells which exist. rows is the
+// store's own buffer, valid until the next call; only its found entries are set.
+func (m *Store) ActualLRPs(key model.ActualLRPKey) (rows *[3]model.ActualLRP, found [3]bool, err error) {
+	rows = &m.rowBuf
 	p := m.proc(key.ProcessGUID)
 	if p == nil {
-		return out, found, nil
+		return rows, found, nil
 	}
 	i, _ := p.find(key.Index, model.Ordinary)
 	for ; i < len(p.rows) && p.rows[i].index == key.Index; i++ {
 		r := &p.rows[i]
-		out[r.presence] = m.actualOf(p, r)
+		rows[r.presence] = m.actualOf(p, r)
 		found[r.presence] = true
 	}
-	return out, found, nil
+	return rows, found, nil
 }
 
 // fill sets r to a's fields but its cell index, reusing r's interned ids and shared
