@@ -1,8 +1,6 @@
 package bbs
 
 import (
-	"strings"
-
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/bbs/internal/memstore"
 	"github.com/diegolab/diegolab/model/converge"
@@ -61,16 +59,9 @@ var (
 	_ prefetchStore = (*MemStore)(nil)
 )
 
-// CompareActualLRP orders rows by process guid, index, then presence.
-func CompareActualLRP(a, b model.ActualLRP) int {
-	if c := strings.Compare(a.ProcessGUID, b.ProcessGUID); c != 0 {
-		return c
-	}
-	if a.Index != b.Index {
-		return a.Index - b.Index
-	}
-	return int(a.Presence) - int(b.Presence)
-}
+// CompareActualLRP orders rows by process guid, index, then presence (the order of the
+// Store's lists; model.CompareActualLRPs).
+func CompareActualLRP(a, b model.ActualLRP) int { return model.CompareActualLRPs(a, b) }
 
 // rowStore is what a Store may offer besides Store so that the BBS reads and writes
 // actual LRPs with fewer lookups: each method means what the Store calls its comment

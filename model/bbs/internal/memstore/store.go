@@ -768,7 +768,7 @@ func (m *Store) ListActualLRPsByCell(cellID string) ([]model.ActualLRP, error) {
 			out = append(out, m.actualOf(c.p, &c.p.rows[c.slot]))
 		}
 	}
-	slices.SortFunc(out, compareActual)
+	slices.SortFunc(out, model.CompareActualLRPs)
 	return out, nil
 }
 
@@ -834,16 +834,4 @@ func (m *Store) ListDomains() ([]converge.Domain, error) {
 	}
 	slices.SortFunc(out, func(a, b converge.Domain) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
-}
-
-// compareActual orders rows by process guid, index, then presence (the order of
-// bbs.Store's lists).
-func compareActual(a, b model.ActualLRP) int {
-	if c := strings.Compare(a.ProcessGUID, b.ProcessGUID); c != 0 {
-		return c
-	}
-	if a.Index != b.Index {
-		return a.Index - b.Index
-	}
-	return int(a.Presence) - int(b.Presence)
 }
