@@ -14,7 +14,9 @@
 // A Handler receives the kernel and the event's Payload; it may schedule and cancel events
 // and call Stop, but not Step or RunUntil (that panics: the kernel is not reentrant).
 // Payload is a small fixed-size value (Kind plus two int64 indexes into the driver's own
-// tables), so scheduling copies it without allocating.
+// tables), so scheduling copies it without allocating. A handler may also implement the
+// optional Prefetcher interface: the kernel then tells it of its next events a step ahead,
+// so it can prefetch what they will touch (a speed-up only; the run is the same).
 //
 // # Invariants
 //

@@ -80,14 +80,6 @@ type guidDir struct {
 	stale bool    // blocks changed since the directory was built
 }
 
-// SameString reports whether a and b are the very same bytes (same address and length):
-// equal strings, decided without reading them (equal strings elsewhere still differ).
-// The layers that share the run's guid strings (Block) use it to recognise a string
-// they hold without a cache miss on its bytes.
-func SameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
-
 // NewGUIDs returns an empty table.
 func NewGUIDs() *GUIDs { return &GUIDs{ids: map[string]int32{}} }
 

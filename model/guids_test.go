@@ -224,8 +224,8 @@ func BenchmarkGUIDsFind(b *testing.B) {
 	}
 	// EntryID of block guids: the lookup without the read of the entry's length (a miss
 	// per cold guid at 2 M guids). The caller's confirmation reads its own copy of the
-	// id's string, a line it reads anyway (MemStore.slot: the proc's guid), so it is not
-	// timed here; TestGUIDsFindMatchesSearch checks the ids.
+	// id's string, a line it reads anyway (the in-memory store's slot: the proc's
+	// guid), so it is not timed here; TestGUIDsFindMatchesSearch checks the ids.
 	b.Run("block-entry", func(b *testing.B) {
 		r := rand.New(rand.NewPCG(3, 4))
 		pick := make([]string, 1<<16)

@@ -85,6 +85,18 @@ func (k ActualLRPKey) Less(o ActualLRPKey) bool {
 	return k.Index < o.Index
 }
 
+// CompareActualLRPs orders rows by process guid, index, then presence: the order of a
+// sorted list of actual LRPs (a Store's lists).
+func CompareActualLRPs(a, b ActualLRP) int {
+	if c := strings.Compare(a.ProcessGUID, b.ProcessGUID); c != 0 {
+		return c
+	}
+	if a.Index != b.Index {
+		return a.Index - b.Index
+	}
+	return int(a.Presence) - int(b.Presence)
+}
+
 // InstanceKey names the container that holds an instance: which instance on which cell.
 // It is empty while the instance is UNCLAIMED or CRASHED.
 type InstanceKey struct {

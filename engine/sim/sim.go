@@ -58,7 +58,7 @@ type Sim struct {
 	opts  Options
 	k     *engine.Kernel
 	plane *control.Plane
-	store *bbs.MemStore // the plane's store (prefetchNext)
+	store *bbs.MemStore // the plane's store (PrefetchNext)
 	// view is the plane's view of the cells (the auctioneer's), kept current as the
 	// simulated containers come and go.
 	view control.CellView
@@ -157,7 +157,6 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		}
 	}
 	s.setupStaging()
-	k.SetPrefetch(s, s.prefetchNext, s.prefetchAfter)
 	return s, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-
-	"github.com/diegolab/diegolab/model"
 )
 
 // Schedule's first two steps, de-duplication and placement order, for batches of any
@@ -35,11 +33,8 @@ func (s *State) dedupe(b *Batch, gids []int32) ([]LRPResult, []int32) {
 	lastGUID, lastGID := "", int32(-1)
 	for i := range b.LRPs {
 		l := &b.LRPs[i]
-		// The same string header as the last item's (the same bytes): the same guid,
-		// without reading them. With its own map the State compares the bytes too (an
-		// intern would hash them anyway); with shared GUIDs any other string is interned,
-		// found from its address (equal bytes elsewhere give the same id).
-		if lastGID < 0 || !(model.SameString(l.ProcessGUID, lastGUID) || s.names == nil && l.ProcessGUID == lastGUID) {
+		// The same guid as the last item's: not interned again.
+		if lastGID < 0 || !s.sameGUID(l.ProcessGUID, lastGUID) {
 			lastGUID, lastGID = l.ProcessGUID, s.internGUID(l.ProcessGUID)
 		}
 		if big.limit > 0 {

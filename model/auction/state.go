@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/diegolab/diegolab/internal/prefetch"
+	"github.com/diegolab/diegolab/internal/strref"
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -587,6 +588,15 @@ func (s *State) findGUID(g string) (int32, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// sameGUID reports whether guid a is known to be guid b without interning it. With
+// shared GUIDs only the very same string (the same bytes: no byte is read, the common
+// case of a batch's consecutive instances of one app) counts; any other string is
+// interned, found from its address (equal bytes elsewhere give the same id). With its
+// own map the State compares the bytes too (an intern would hash them anyway).
+func (s *State) sameGUID(a, b string) bool {
+	return strref.Same(a, b) || s.names == nil && a == b
 }
 
 func (s *State) internGUID(g string) int32 {

@@ -131,16 +131,17 @@ type Stats struct {
 
 // BBS is Diego's BBS as a deterministic state machine over a Store.
 type BBS struct {
-	store   Store
-	mem     *MemStore // store, when it is the in-memory one (fast paths); else nil
-	cfg     Config
-	tracker *converge.Tracker
-	present map[string]bool // cells present at the last Converge/SetCells (for Retire)
-	cells   []string        // the list present was built from
-	out     Ready
-	stats   Stats
-	srcErr  error
-	counts  [3][4]int // rows by presence and state
+	store    Store
+	rowStore rowStore      // store's, or plainRows over it
+	hint     prefetchStore // store's, or none
+	cfg      Config
+	tracker  *converge.Tracker
+	present  map[string]bool // cells present at the last Converge/SetCells (for Retire)
+	cells    []string        // the list present was built from
+	out      Ready
+	stats    Stats
+	srcErr   error
+	counts   [3][4]int // rows by presence and state
 	// rowCopies holds the not yet used copies for the actual LRP events: one allocation
 	// per rowChunk events instead of one per event (see actualCopy).
 	rowCopies []model.ActualLRP
@@ -172,13 +173,15 @@ func (b *BBS) ExpectDesired(n int) { b.tracker.Reserve(n) }
 func New(store Store, cfg Config) *BBS {
 	b := &BBS{store: store, cfg: cfg, present: map[string]bool{},
 		stats: Stats{Refused: map[string]int{}, Ignored: map[string]int{}}}
-	b.mem, _ = store.(*MemStore)
-	b.tracker = converge.NewTracker(cfg.converge(), source{b})
-	if b.mem != nil && b.mem.names != nil && b.tracker.UseGUIDs(b.mem.names) {
-		// the run's shared process ids: the tracker keys its records by them too, so
-		// the store prefetches a guid's record with its proc.
-		b.mem.tracker = b.tracker
+	b.rowStore, b.hint = &plainRows{Store: store}, noPrefetch{}
+	if r, ok := store.(rowStore); ok {
+		b.rowStore = r
 	}
+	if h, ok := store.(prefetchStore); ok {
+		b.hint = h
+	}
+	b.tracker = converge.NewTracker(cfg.converge(), source{b})
+	b.hint.AttachTracker(b.tracker)
 	return b
 }
 
@@ -329,20 +332,16 @@ func (b *BBS) getActual(buf *model.ActualLRP, key model.ActualLRPKey, p model.Pr
 }
 
 // rows reads the ORDINARY, EVACUATING and SUSPECT rows of key into buf and returns
-// pointers to those present (nil when absent). Over a MemStore it is one guid lookup.
+// pointers to those present (nil when absent).
 func (b *BBS) rows(key model.ActualLRPKey, buf *[3]model.ActualLRP) (r [3]*model.ActualLRP, err error) {
-	if b.mem != nil {
-		found := b.mem.actualRows(key, buf)
-		for p := range found {
-			if found[p] {
-				r[p] = &buf[p]
-			}
-		}
-		return r, nil
+	all, found, err := b.rowStore.ActualLRPs(key)
+	if err != nil {
+		return r, storeErr("get actual", err)
 	}
-	for p := model.Ordinary; p <= model.Suspect; p++ {
-		if r[p], err = b.getActual(&buf[p], key, p); err != nil {
-			return r, err
+	for p := range found {
+		if found[p] {
+			buf[p] = all[p]
+			r[p] = &buf[p]
 		}
 	}
 	return r, nil
@@ -377,32 +376,23 @@ func (b *BBS) putActual(old *model.ActualLRP, a model.ActualLRP) error {
 	return nil
 }
 
-// writeRow writes the row a to the store and returns the tracker hints for the change:
-// over a MemStore the guid's (kept in the proc) and the cells' before and after the
-// write (kept in the cell index), so the tracker does no lookup of its own.
+// writeRow writes the row a to the store and returns the tracker hints for the change
+// (see rowStore).
 func (b *BBS) writeRow(a *model.ActualLRP) (converge.Hints, error) {
-	if b.mem != nil {
-		p, oldCell, newCell := b.mem.put(a)
-		return b.mem.hints(p, oldCell, newCell), nil
-	}
-	if err := b.store.PutActualLRP(*a); err != nil {
+	h, err := b.rowStore.PutActualLRPHinted(*a)
+	if err != nil {
 		return converge.Hints{}, storeErr("put actual", err)
 	}
-	return converge.Hints{}, nil
+	return h, nil
 }
 
 // removeRow deletes the row a from the store and returns the tracker hints for it.
 func (b *BBS) removeRow(a *model.ActualLRP) (converge.Hints, error) {
-	if b.mem != nil {
-		if p, cell := b.mem.del(a.ActualLRPKey, a.Presence); p != nil {
-			return b.mem.hints(p, cell, 0), nil
-		}
-		return converge.Hints{}, nil
-	}
-	if err := b.store.DeleteActualLRP(a.ActualLRPKey, a.Presence); err != nil {
+	h, err := b.rowStore.DeleteActualLRPHinted(a.ActualLRPKey, a.Presence)
+	if err != nil {
 		return converge.Hints{}, storeErr("delete actual", err)
 	}
-	return converge.Hints{}, nil
+	return h, nil
 }
 
 func (b *BBS) deleteActual(a *model.ActualLRP) error {
@@ -477,13 +467,6 @@ func (b *BBS) getDesired(buf *model.DesiredLRP, guid string) (*model.DesiredLRP,
 // requestStart queues an auction for key if its desired LRP exists (Diego logs and
 // skips the request otherwise; convergence cleans up).
 func (b *BBS) requestStart(key model.ActualLRPKey) error {
-	if b.mem != nil { // straight from the stored row, in place
-		if p := b.mem.proc(key.ProcessGUID); p != nil && p.hasDesired {
-			b.out.LRPStarts = append(b.out.LRPStarts, LRPStart{})
-			b.mem.startOf(&b.out.LRPStarts[len(b.out.LRPStarts)-1], p, key.Index)
-		}
-		return nil
-	}
 	var buf model.DesiredLRP
 	d, err := b.getDesired(&buf, key.ProcessGUID)
 	if err != nil || d == nil {

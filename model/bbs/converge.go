@@ -210,10 +210,10 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 const prefetchAhead = 8
 
 // prefetchKey starts loading the proc and the tracker record of keys[i]'s guid, if
-// there is such a key (MemStore.prefetchGUID; no effect on results).
+// there is such a key (prefetchStore; no effect on results).
 func (b *BBS) prefetchKey(keys []model.ActualLRPKey, i int) {
-	if b.mem != nil && i < len(keys) {
-		b.mem.prefetchGUID(keys[i].ProcessGUID)
+	if i < len(keys) {
+		b.hint.PrefetchGUID(keys[i].ProcessGUID)
 	}
 }
 

@@ -18,22 +18,21 @@
 //   - instance guids come from the caller (rep/auctioneer side).
 //
 // Store: the BBS works over any Store (the SQL store of real mode passes the same
-// bbstest suite). Over the in-memory MemStore, laid out for millions of rows (one map
-// entry per process guid holding its desired row and its compact actual rows, interned
-// cell ids, a per-cell slice index; see MemStore), it takes fast paths with the same
-// results: rows(key) reads the three presences of an index with one guid lookup, a
-// write reports the proc and cells it touched and the convergence tracker is handed the
-// hints kept there (converge.Hints: the GUIDHint in the guid's proc, a CellHint per
-// interned cell), so an operation looks its guid and cells up once, in the store, not
-// also in the tracker's maps; with the run's shared process ids (MemStore.UseGUIDs,
-// before New) the guid lookup needs no hashing either (a block guid's proc is the arena
-// slot of the entry its address falls on, confirmed by the proc's own guid string, see
-// MemStore.slot), the tracker keys its records by
-// the same ids (converge.Tracker.UseGUIDs: no map of its own), and DesireLRP checks
-// domains and sizes an app's row slice without listing. Reads go into caller-provided
-// buffers, and the events' row copies and Ready's Events and LRPStarts are carved from
-// shared chunks (one allocation per 64-256 of them), so a steady-state operation
-// allocates almost nothing of its own.
+// bbstest suite) and runs the same operations over each. A Store may also offer two
+// optional capabilities (store.go), found by New: rowStore reads the three presences of
+// an index at once and hands back, with each write, the convergence tracker's hints
+// kept beside its rows (converge.Hints), so an operation looks its guid and cells up
+// once, in the store, not also in the tracker; prefetchStore takes hints for the CPU. A
+// Store without them gets the plain Store calls (plainRows) and no prefetching. The
+// in-memory MemStore (model/bbs/internal/memstore), laid out for millions of rows, has
+// both: one entry per process guid holding its desired row and compact actual rows,
+// interned cell ids, a per-cell slice index, and with the run's shared process ids
+// (MemStore.UseGUIDs, before New) guid lookups without hashing, the tracker keying its
+// records by the same ids. Everything of that layout (guid tables, address caches,
+// unsafe, prefetching) stays in that package. Reads go into caller-provided buffers,
+// and the events' row copies and Ready's Events and LRPStarts are carved from shared
+// chunks (one allocation per 64-256 of them), so a steady-state operation allocates
+// almost nothing of its own.
 //
 // Recycling (opt-in): an owner that reads each Ready's events at once and keeps none
 // (the simulation driver) calls ReleaseReady once it is done with them; the BBS then
@@ -41,13 +40,11 @@
 // batches, so a steady-state operation allocates nothing. Without that call every
 // batch and row copy stays valid for as long as it is kept (real mode, tests).
 //
-// Cache misses: at millions of rows most of an operation's time is memory. Over a
-// MemStore a crash, once it has its proc, asks the CPU for the cell index entry, the
-// tracker's guid and cell records and the desired row it is about to touch, and a claim
-// for its new cell's index entry and record, so those misses overlap instead of
-// following one another; with shared ids PrefetchProc (the driver's, ahead of an
-// operation) also asks for the tracker's record of the guid, and Converge for the procs
-// and records of the keys a few ahead of the one it restarts or starts
+// Cache misses: at millions of rows most of an operation's time is memory. A crash,
+// before it reads its rows, and a claim tell the store (prefetchStore.PrefetchLeave,
+// PrefetchEnter) what they are about to touch, and Converge the guids a few keys ahead
+// of the one it restarts or starts; the in-memory store then asks the CPU for those
+// cache lines so the misses overlap instead of following one another
 // (internal/prefetch: hints, no effect on results).
 //
 // Domains: extra and orphaned instances are retired only while their domain is fresh.

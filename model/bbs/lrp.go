@@ -50,20 +50,11 @@ func (b *BBS) desireLRP(now time.Duration, d model.DesiredLRP) error {
 
 // hasDomain reports whether the domain has a row.
 func (b *BBS) hasDomain(name string) (bool, error) {
-	if b.mem != nil {
-		_, ok := b.mem.domains[name]
-		return ok, nil
-	}
-	ds, err := b.store.ListDomains()
+	ok, err := b.rowStore.HasDomain(name)
 	if err != nil {
 		return false, storeErr("list domains", err)
 	}
-	for _, d := range ds {
-		if d.Name == name {
-			return true, nil
-		}
-	}
-	return false, nil
+	return ok, nil
 }
 
 // createInstances creates UNCLAIMED ORDINARY rows for the indices in [from, to) that have
@@ -73,9 +64,7 @@ func (b *BBS) createInstances(now time.Duration, d *model.DesiredLRP, from, to i
 		return nil
 	}
 	// room for every new row, start and event at once instead of growing by doubling
-	if b.mem != nil {
-		b.mem.reserve(d.ProcessGUID, to-from)
-	}
+	b.rowStore.ReserveActualLRPs(d.ProcessGUID, to-from)
 	b.out.LRPStarts = slices.Grow(b.out.LRPStarts, to-from)
 	b.out.Events = slices.Grow(b.out.Events, to-from)
 	for i := from; i < to; i++ {
@@ -205,9 +194,7 @@ func (b *BBS) claim(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	if err := needInstance(ik); err != nil {
 		return err
 	}
-	if b.mem != nil {
-		b.mem.prefetchEnter(ik.CellID, b.tracker)
-	}
+	b.hint.PrefetchEnter(ik.CellID)
 	var buf [3]model.ActualLRP
 	r, err := b.rows(key, &buf)
 	if err != nil {
@@ -305,9 +292,7 @@ func (b *BBS) crash(now time.Duration, key model.ActualLRPKey, ik model.Instance
 	if err := needInstance(ik); err != nil {
 		return err
 	}
-	if b.mem != nil {
-		b.mem.prefetchLeave(key, b.tracker)
-	}
+	b.hint.PrefetchLeave(key)
 	var buf [3]model.ActualLRP
 	r, err := b.rows(key, &buf)
 	if err != nil {

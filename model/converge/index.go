@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/diegolab/diegolab/internal/prefetch"
+	"github.com/diegolab/diegolab/internal/strref"
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -122,7 +123,7 @@ func (g *guidTable) lookup(guid string) (uint32, bool) {
 		// The memo is taken for the very string only: comparing the bytes of two
 		// different guids would read the new one's (a cache miss) where the shared
 		// table finds a block guid's id from its address alone.
-		if g.last > 0 && model.SameString(g.recs[g.last-1].guid, guid) {
+		if g.last > 0 && strref.Same(g.recs[g.last-1].guid, guid) {
 			return g.last - 1, true
 		}
 		id, ok := g.names.Find(guid)
@@ -464,6 +465,9 @@ func (t *Tracker) PrefetchID(id int32) {
 		t.prefetchRec(uint32(id))
 	}
 }
+
+// prefetchString starts loading the first bytes of s.
+func prefetchString(s string) { prefetch.Line(unsafe.Pointer(unsafe.StringData(s))) }
 
 // PrefetchCell is PrefetchGUID for a cell's record.
 func (t *Tracker) PrefetchCell(hint CellHint) {

@@ -4,9 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"time"
-	"unsafe"
-
-	"github.com/diegolab/diegolab/internal/prefetch"
 
 	"github.com/diegolab/diegolab/model"
 )
@@ -599,7 +596,7 @@ func (t *Tracker) sortKeys(keys []model.ActualLRPKey) {
 	for j := 1; j < len(keys); j++ {
 		if n := j + prefetchAhead; n < len(keys) {
 			// the bytes of the next guids (each a cache miss): their misses overlap
-			prefetch.Line(unsafe.Pointer(unsafe.StringData(keys[n].ProcessGUID)))
+			prefetchString(keys[n].ProcessGUID)
 		}
 		g := keys[j].ProcessGUID
 		i := 0

@@ -1,8 +1,7 @@
-package bbs
+package memstore
 
 import (
 	"math/rand/v2"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +24,7 @@ func TestCellListInvariants(t *testing.T) {
 	for seed := range uint64(6) {
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 11))
-			m := NewMemStore()
+			m := New()
 			guids := guids
 			if seed%2 == 1 { // procs in the arena of shared ids, released and taken again
 				names := model.NewGUIDs()
@@ -55,7 +54,7 @@ func TestCellListInvariants(t *testing.T) {
 	}
 }
 
-func checkCellLists(t *testing.T, step int, m *MemStore, guids []string) {
+func checkCellLists(t *testing.T, step int, m *Store, guids []string) {
 	t.Helper()
 	rows := make([]int32, len(m.byCell)) // rows per cell id, from the procs
 	for _, g := range guids {
@@ -154,7 +153,7 @@ func TestStrTableByAddr(t *testing.T) {
 // strings when other strings (unique placement errors, a reason with equal bytes at
 // another address) take the cache's slots in between.
 func TestSharedExt(t *testing.T) {
-	m := NewMemStore()
+	m := New()
 	key := func(i int) model.ActualLRPKey { return model.ActualLRPKey{ProcessGUID: "g" + strconv.Itoa(i)} }
 	put := func(i int, reason, placementError string) {
 		t.Helper()
@@ -195,54 +194,13 @@ func TestSharedExt(t *testing.T) {
 	}
 }
 
-// TestStartOf checks the MemStore's start request fast path against the general one:
-// for desired LRPs with and without placement tags, volume drivers and routes, and with
-// figures beyond the int32 range (kept wide), startOf equals startFor on the desired
-// LRP the store returns.
-func TestStartOf(t *testing.T) {
-	base := model.DesiredLRP{ProcessGUID: "g", Domain: "cf-apps", Instances: 3, MemoryMB: 256, DiskMB: 1024,
-		MaxPids: 100, RootFS: "preloaded:cflinuxfs4", MaxPerCell: 2, StartTimeout: time.Minute}
-	tests := []struct {
-		name string
-		edit func(d *model.DesiredLRP)
-	}{
-		{"plain", func(d *model.DesiredLRP) {}},
-		{"tags and drivers", func(d *model.DesiredLRP) {
-			d.PlacementTags, d.VolumeDrivers, d.Routes = []string{"a", "b"}, []string{"nfs"}, []string{"r"}
-		}},
-		{"routes only", func(d *model.DesiredLRP) { d.Routes = []string{"r"} }},
-		{"wide figures", func(d *model.DesiredLRP) { d.MemoryMB, d.MaxPerCell = 1<<40, 1<<33 }},
-		{"no max per cell", func(d *model.DesiredLRP) { d.MaxPerCell, d.MaxPids = 0, 0 }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			d := base
-			tc.edit(&d)
-			m := NewMemStore()
-			if err := m.PutDesiredLRP(d); err != nil {
-				t.Fatal(err)
-			}
-			p := m.proc("g")
-			stored, _, _ := m.GetDesiredLRP("g")
-			for _, index := range []int{0, 2} {
-				var got LRPStart
-				m.startOf(&got, p, index)
-				want := startFor(&stored, index)
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("index %d: startOf = %+v, startFor = %+v", index, got, want)
-				}
-			}
-		})
-	}
-}
-
 // TestSlotConfirmsEntry: with shared ids, a string found at the start of a block entry
 // (model.GUIDs.EntryID) names the proc there only when it is the proc's very guid
 // string. A prefix of a block guid (another guid, starting at the same address), a
 // longer string running past the entry, and a copy of a block guid (its own address)
 // each reach their own proc, or none, whatever proc sits at the entry they start at.
 func TestSlotConfirmsEntry(t *testing.T) {
-	m := NewMemStore()
+	m := New()
 	names := model.NewGUIDs()
 	m.UseGUIDs(names)
 	block := names.Block([]string{"app-1", "app-22", "app-333"}) // stride 7
