@@ -1,6 +1,7 @@
 package auction
 
 import (
+	"math/rand/v2"
 	"strconv"
 
 	"github.com/diegolab/diegolab/model"
@@ -29,7 +30,7 @@ type held struct {
 // they place (fgd: the devices where fragmentation grows least). The others get
 // model.CellCompute.BestFitDevices, the openb simulator's default.
 type DeviceChooser interface {
-	Devices(req Request, cell *model.CellCompute) []int
+	Devices(req Request, cell *model.CellCompute, r *rand.Rand) []int
 }
 
 // GPUAffinity is the tag the openb simulator's GPU-clustering policy groups work by:
@@ -46,14 +47,14 @@ func GPUAffinity(c *model.Compute) string {
 
 // takeCompute reserves the request's CPU and GPUs on the winner (task: the guid to
 // remember the devices under; "" for LRPs, whose devices are not given back).
-func (s *State) takeCompute(rec *cellRec, req *Request, alg Algorithm, task string) {
+func (s *State) takeCompute(rec *cellRec, req *Request, alg Algorithm, r *rand.Rand, task string) {
 	if !req.Compute.Declared() || rec.cell.Compute == nil {
 		return
 	}
 	var devs []int
 	if req.Compute.GPUs > 0 {
 		if dc, ok := alg.(DeviceChooser); ok {
-			devs = dc.Devices(*req, rec.cell.Compute)
+			devs = dc.Devices(*req, rec.cell.Compute, r)
 		}
 		if !fitsDevices(rec.cell.Compute, req.Compute, devs) {
 			devs = rec.cell.Compute.BestFitDevices(req.Compute)
@@ -123,4 +124,28 @@ func (s *State) Compute(cellID string) *model.CellCompute {
 		return rec.cell.Compute.Clone()
 	}
 	return nil
+}
+
+var _ DeviceChooser = Random{}
+
+// Devices: random picks the devices at random too, as the paper's Random baseline
+// does (its run scripts set the GPU-share plugin's device selection to "random"): a
+// share goes to a fitting device drawn uniformly, whole devices to idle ones drawn
+// uniformly. With a nil stream it takes model.CellCompute.BestFitDevices.
+func (Random) Devices(req Request, c *model.CellCompute, r *rand.Rand) []int {
+	if r == nil || req.Compute == nil || req.Compute.GPUs == 0 {
+		return c.BestFitDevices(req.Compute)
+	}
+	per := req.Compute.PerDevice()
+	var fit []int
+	for i, f := range c.GPUFree {
+		if f >= per {
+			fit = append(fit, i)
+		}
+	}
+	if len(fit) < req.Compute.GPUs {
+		return nil
+	}
+	r.Shuffle(len(fit), func(i, j int) { fit[i], fit[j] = fit[j], fit[i] })
+	return fit[:req.Compute.GPUs]
 }

@@ -31,18 +31,23 @@ var (
 //
 // F(n) = sum over m of p_m x F(n, m). Placing the request on cell n (on the device
 // where the result is lowest, for a share) changes it by D = F(n) - F(n'), and the cell
-// scores int64(sigmoid(D/1000) x 100); highest wins, ties at random. A cell that does
+// scores int64(sigmoid(D/1000) x 100); highest wins, ties to the first in cell order (RandomTies: at random). A cell that does
 // not account CPU never lacks it.
 //
 // NewFGD(nil), the registered `fgd`, learns the workload from the requests it is asked
 // to place (every request seen so far, weighted by count); the FGD reproduction passes
 // the trace's typical requests (TypicalWorkload), as the paper does.
 type FGD struct {
-	workload []WorkloadShare
-	online   map[string]int // learning: request kind -> count
-	seen     int
-	memo     map[fragKey]float64
-	models   map[string]int32
+	// RandomTies breaks equal scores at random (Kubernetes) instead of by cell order.
+	RandomTies bool
+	workload   []WorkloadShare
+	online     map[string]int // learning: request kind -> count
+	seen       int
+	memo       map[fragKey]float64
+	models     map[string]int32
+	// the last model looked up, and its id: cells of one model come in runs
+	lastModel string
+	lastID    int32
 }
 
 // WorkloadShare is one typical request of FGD's target workload and its share.
@@ -153,13 +158,13 @@ func (f *FGD) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) i
 	return pickMax(len(cands), func(i int) int64 {
 		s, _ := f.score(req.Compute, cands[i].Compute)
 		return s
-	}, r)
+	}, tieStream(r, f.RandomTies))
 }
 
 // Devices picks the device(s) for the request on the chosen cell: for a share, the
 // device with the best score (ties: lowest index); whole devices: the idle ones of
 // lowest index (fragmentation only depends on how many there are).
-func (f *FGD) Devices(req Request, c *model.CellCompute) []int {
+func (f *FGD) Devices(req Request, c *model.CellCompute, _ *rand.Rand) []int {
 	if req.Compute.Shared() {
 		if _, d := f.score(req.Compute, c); d >= 0 {
 			return []int{d}
@@ -201,8 +206,8 @@ func fgdScore(before, after float64) int64 {
 type fnode struct {
 	cpu   int
 	model string
-	free  [model.MaxGPUDevices]int
 	n     int
+	free  [model.MaxGPUDevices]int
 }
 
 func toNode(c *model.CellCompute) fnode {
@@ -222,6 +227,9 @@ func toNode(c *model.CellCompute) fnode {
 // score is the request's score on the cell and, for a share, the device it takes
 // (-1 otherwise).
 func (f *FGD) score(req *model.Compute, c *model.CellCompute) (int64, int) {
+	if c.GPUs() == 0 {
+		return fgdScore(0, 0), -1 // no GPUs: no fragmentation before or after
+	}
 	n := toNode(c)
 	before := f.frag(&n)
 	after := n
@@ -278,12 +286,16 @@ func (f *FGD) frag(n *fnode) float64 {
 		return f.fragOf(n)
 	}
 	k := fragKey{cpu: int32(n.cpu), model: f.modelID(n.model)}
+	// insertion sort of at most 8 figures
 	var s [8]uint16
 	for i := 0; i < n.n; i++ {
-		s[i] = uint16(n.free[i])
+		v := uint16(n.free[i])
+		j := i
+		for ; j > 0 && s[j-1] > v; j-- {
+			s[j] = s[j-1]
+		}
+		s[j] = v
 	}
-	sl := s[:n.n]
-	slices.Sort(sl)
 	k.free = s
 	if v, ok := f.memo[k]; ok {
 		return v
@@ -294,7 +306,11 @@ func (f *FGD) frag(n *fnode) float64 {
 }
 
 func (f *FGD) modelID(m string) int32 {
+	if m == f.lastModel && len(f.models) > 0 {
+		return f.lastID
+	}
 	id, ok := f.models[m]
+	defer func() { f.lastModel, f.lastID = m, id }()
 	if !ok {
 		id = int32(len(f.models))
 		f.models[m] = id

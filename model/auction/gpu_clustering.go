@@ -18,14 +18,16 @@ var _ Algorithm = GPUClustering{}
 //	cell holds no GPU work:                              25 + 25 x u / 8000
 //	cell holds other kinds only:                              25 x u / 8000
 //
-// highest wins, ties at random. Work without GPUs scores 0 everywhere (random).
-type GPUClustering struct{}
+// highest wins, ties to the first in cell order (RandomTies: at random). Work without GPUs scores 0 everywhere (random).
+type GPUClustering struct {
+	RandomTies bool // break equal scores at random (Kubernetes) instead of by cell order
+}
 
 func (GPUClustering) Name() string { return "gpu-clustering" }
 
-func (GPUClustering) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) int {
+func (p GPUClustering) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) int {
 	tag := GPUAffinity(req.Compute)
-	return pickMax(len(cands), func(i int) int64 { return gpuClusteringScore(tag, &cands[i]) }, r)
+	return pickMax(len(cands), func(i int) int64 { return gpuClusteringScore(tag, &cands[i]) }, tieStream(r, p.RandomTies))
 }
 
 func gpuClusteringScore(tag string, c *Candidate) int64 {

@@ -16,14 +16,16 @@ var _ Algorithm = GPUDotProduct{}
 //	dot   = (cpuFree/128000) x (cpu/128000) + (gpuFree/8000) x (gpu/8000)
 //	score = int64(100 x (1 - dot/2))
 //
-// highest wins, ties at random. It packs: the cell with the least of what the request
+// highest wins, ties to the first in cell order (RandomTies: at random). It packs: the cell with the least of what the request
 // needs. diegolab's own `dot-product` (Tetris) maximises the product and so spreads.
-type GPUDotProduct struct{}
+type GPUDotProduct struct {
+	RandomTies bool // break equal scores at random (Kubernetes) instead of by cell order
+}
 
 func (GPUDotProduct) Name() string { return "gpu-dot-product" }
 
-func (GPUDotProduct) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) int {
-	return pickMax(len(cands), func(i int) int64 { return gpuDotProductScore(req, &cands[i]) }, r)
+func (p GPUDotProduct) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) int {
+	return pickMax(len(cands), func(i int) int64 { return gpuDotProductScore(req, &cands[i]) }, tieStream(r, p.RandomTies))
 }
 
 func gpuDotProductScore(req Request, c *Candidate) int64 {

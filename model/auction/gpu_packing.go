@@ -14,7 +14,7 @@ var _ Algorithm = GPUPacking{}
 // GPUPacking is the FGD paper's GpuPacking baseline (the simulator's
 // GpuPackingScore): GPU work goes first to devices already shared, then to idle devices
 // of a cell already in use, then to an idle cell. In integer scores, highest wins,
-// ties at random:
+// ties to the first in cell order (RandomTies: at random):
 //
 //   - a share of a used device: 100 - (sum over the devices taken of their free
 //     milli-GPU x 100 / 1000) / 10, at least 50;
@@ -23,12 +23,14 @@ var _ Algorithm = GPUPacking{}
 //
 // The devices considered are the fitting ones in order of free milli-GPU, least first.
 // Work without GPUs scores 0 everywhere: a random feasible cell.
-type GPUPacking struct{}
+type GPUPacking struct {
+	RandomTies bool // break equal scores at random (Kubernetes) instead of by cell order
+}
 
 func (GPUPacking) Name() string { return "gpu-packing" }
 
-func (GPUPacking) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) int {
-	return pickMax(len(cands), func(i int) int64 { return gpuPackingScore(req.Compute, cands[i].Compute) }, r)
+func (p GPUPacking) Choose(req Request, cands []Candidate, _ Settings, r *rand.Rand) int {
+	return pickMax(len(cands), func(i int) int64 { return gpuPackingScore(req.Compute, cands[i].Compute) }, tieStream(r, p.RandomTies))
 }
 
 func gpuPackingScore(req *model.Compute, c *model.CellCompute) int64 {
