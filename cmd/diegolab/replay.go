@@ -43,7 +43,7 @@ are relative to the working directory: run from the repository root. Writes into
   perf.csv      wall time and pods per second per run (machine-dependent)
   summary.md    GPU allocation at 100 % per trace and policy, beside the paper's
   curves.html   the allocation curves, one chart per trace`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		Example: `  diegolab replay bench/fgd-reproduction.toml
   diegolab replay bench/fgd-reproduction.toml --traces default --seeds 42-44`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runReplay(cmd, args[0], f) },
