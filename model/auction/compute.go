@@ -128,24 +128,25 @@ func (s *State) Compute(cellID string) *model.CellCompute {
 
 var _ DeviceChooser = Random{}
 
-// Devices: random picks the devices at random too, as the paper's Random baseline
-// does (its run scripts set the GPU-share plugin's device selection to "random"): a
-// share goes to a fitting device drawn uniformly, whole devices to idle ones drawn
-// uniformly. With a nil stream it takes model.CellCompute.BestFitDevices.
+// Devices: random picks a share's device at random too, as the paper's Random
+// baseline does (its run scripts set the GPU-share plugin's device selection to
+// "random"): uniformly among the devices with enough free. Whole devices, and
+// everything with a nil stream, as model.CellCompute.BestFitDevices.
 func (Random) Devices(req Request, c *model.CellCompute, r *rand.Rand) []int {
-	if r == nil || req.Compute == nil || req.Compute.GPUs == 0 {
+	if r == nil || !req.Compute.Shared() {
 		return c.BestFitDevices(req.Compute)
 	}
-	per := req.Compute.PerDevice()
-	var fit []int
+	per, dev, n := req.Compute.PerDevice(), -1, 0
 	for i, f := range c.GPUFree {
 		if f >= per {
-			fit = append(fit, i)
+			n++
+			if r.IntN(n) == 0 {
+				dev = i
+			}
 		}
 	}
-	if len(fit) < req.Compute.GPUs {
+	if dev < 0 {
 		return nil
 	}
-	r.Shuffle(len(fit), func(i, j int) { fit[i], fit[j] = fit[j], fit[i] })
-	return fit[:req.Compute.GPUs]
+	return []int{dev}
 }

@@ -188,6 +188,12 @@ func (f *FGD) learn(c *model.Compute) {
 	}
 	f.online[k]++
 	f.seen++
+	// The shares follow the counts at 1, 2, 4, ... requests and every 1,024 after:
+	// each update forgets the memoised fragmentation, which a new request kind
+	// (a new term of the sum) forces anyway.
+	if f.online[k] > 1 && f.seen&(f.seen-1) != 0 && f.seen%1024 != 0 {
+		return
+	}
 	for i := range f.workload {
 		f.workload[i].Share = float64(f.online[kindKey(&f.workload[i].Compute)]) / float64(f.seen)
 	}
