@@ -213,7 +213,7 @@ type fnode struct {
 	cpu   int
 	model string
 	n     int
-	free  [model.MaxGPUDevices]int
+	free  [model.MaxGPUDevices]int16 // milli-GPU, <= 1000
 }
 
 func toNode(c *model.CellCompute) fnode {
@@ -226,7 +226,10 @@ func toNode(c *model.CellCompute) fnode {
 		n.cpu = c.MilliCPUFree
 	}
 	n.model = c.GPUModel
-	n.n = copy(n.free[:], c.GPUFree)
+	n.n = len(c.GPUFree)
+	for i, f := range c.GPUFree {
+		n.free[i] = int16(f)
+	}
 	return n
 }
 
@@ -251,14 +254,14 @@ func (f *FGD) score(req *model.Compute, c *model.CellCompute) (int64, int) {
 		for need > 0 {
 			best := -1
 			for i := 0; i < after.n; i++ {
-				if after.free[i] >= per && (best < 0 || after.free[i] < after.free[best]) {
+				if int(after.free[i]) >= per && (best < 0 || after.free[i] < after.free[best]) {
 					best = i
 				}
 			}
 			if best < 0 {
 				break
 			}
-			after.free[best] -= per
+			after.free[best] -= int16(per)
 			need--
 		}
 		return fgdScore(before, f.frag(&after)), -1
@@ -266,11 +269,11 @@ func (f *FGD) score(req *model.Compute, c *model.CellCompute) (int64, int) {
 	best, dev := int64(0), -1
 	per := req.PerDevice()
 	for i := 0; i < n.n; i++ {
-		if n.free[i] < per {
+		if int(n.free[i]) < per {
 			continue
 		}
 		a := after
-		a.free[i] -= per
+		a.free[i] -= int16(per)
 		if s := fgdScore(before, f.frag(&a)); dev < 0 || s > best {
 			best, dev = s, i
 		}
@@ -327,7 +330,7 @@ func (f *FGD) modelID(m string) int32 {
 func (f *FGD) fragOf(n *fnode) float64 {
 	total := 0
 	for i := 0; i < n.n; i++ {
-		total += n.free[i]
+		total += int(n.free[i])
 	}
 	if total == 0 {
 		return 0
@@ -350,10 +353,10 @@ func fragFor(n *fnode, m *model.Compute, total int) int {
 	}
 	fit, short := 0, 0
 	for i := 0; i < n.n; i++ {
-		if n.free[i] >= per {
+		if f := int(n.free[i]); f >= per {
 			fit++
 		} else {
-			short += n.free[i]
+			short += f
 		}
 	}
 	if fit >= m.GPUs {
