@@ -201,7 +201,14 @@ func readRowsWith(r io.Reader, what string, want []string, st *Stats, header fun
 			st.skip(fmt.Sprintf("%s: wrong number of fields (want %d)", what, len(head)))
 			continue
 		}
-		if reason := row(func(c string) string { return rec[col[c]] }); reason != "" {
+		// An optional column the file lacks (openb_pod_list_multigpu20.csv has no
+		// gpu_spec) reads as empty, never as another column.
+		if reason := row(func(c string) string {
+			if i, ok := col[c]; ok {
+				return rec[i]
+			}
+			return ""
+		}); reason != "" {
 			st.skip(what + ": " + reason)
 			continue
 		}

@@ -106,3 +106,20 @@ func BenchmarkReadOpenB(b *testing.B) {
 		}
 	}
 }
+
+// TestReadOpenBWithoutOptionalColumns: openb_pod_list_multigpu20.csv has only the five
+// request columns; gpu_spec reads as empty (any model), not as another column.
+func TestReadOpenBWithoutOptionalColumns(t *testing.T) {
+	nodes := "sn,cpu_milli,memory_mib,gpu,model\nn1,96000,786432,8,G2\n"
+	pods := "name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,12000,16384,2,1000\n"
+	tr, st, err := ReadOpenB(strings.NewReader(nodes), strings.NewReader(pods))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := tr.Pods[0].Compute; len(c.GPUModels) != 0 || c.GPUs != 2 || !c.Accepts("G2") {
+		t.Errorf("pod %+v: want two whole devices of any model", c)
+	}
+	if len(st.Dropped) != 0 {
+		t.Errorf("dropped %v: the file has no unused columns", st.Dropped)
+	}
+}
