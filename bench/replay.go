@@ -42,11 +42,11 @@ type ReplayOptions struct {
 // CurvePoint is the state after the arrivals that brought the load to Percent % of
 // the capacity of the load resource: allocation ratios (allocated / capacity).
 type CurvePoint struct {
-	Percent           int
-	CPU, Memory, GPU  float64
-	Arrived, Placed   int // pods
-	FragGPUMilli      int // free milli-GPU on devices partly allocated (shared leftovers)
-	UnallocatedGPUMil int // free milli-GPU in all
+	Percent          int
+	CPU, Memory, GPU float64
+	Arrived, Placed  int // pods
+	FragGPUMilli     int // free milli-GPU on devices partly allocated (shared leftovers)
+	FreeGPUMilli     int // free milli-GPU in all
 }
 
 // ReplayResult is what a replay measured.
@@ -217,7 +217,7 @@ func RunReplay(tr *importer.OpenBTrace, o ReplayOptions) (*ReplayResult, error) 
 			pt := CurvePoint{Percent: next, CPU: ratio(float64(usedCPU), float64(res.MilliCPU)),
 				Memory: ratio(float64(usedMem), float64(res.MemoryMiB)), GPU: ratio(float64(usedGPU), float64(res.MilliGPU)),
 				Arrived: i + 1, Placed: res.Placed}
-			pt.FragGPUMilli, pt.UnallocatedGPUMil = gpuLeftovers(st, tr)
+			pt.FragGPUMilli, pt.FreeGPUMilli = gpuLeftovers(st, tr)
 			res.Curve = append(res.Curve, pt)
 		}
 	}

@@ -347,7 +347,7 @@ func WriteRepro(dir string, s *ReproSpec, runs []ReproRun, cells []ReproCell) er
 		}
 		fmt.Fprintf(&res, "%s,%d,%d,%d,%s,%s,%s,%s\n", key, r.Result.Pods, r.Result.Placed, r.Result.Failed, g, c, m, fr)
 		for _, pt := range r.Result.Curve {
-			fmt.Fprintf(&curve, "%s,%d,%s,%s,%s,%d,%d,%d,%d\n", key, pt.Percent, f(pt.GPU), f(pt.CPU), f(pt.Memory), pt.Arrived, pt.Placed, pt.FragGPUMilli, pt.UnallocatedGPUMil)
+			fmt.Fprintf(&curve, "%s,%d,%s,%s,%s,%d,%d,%d,%d\n", key, pt.Percent, f(pt.GPU), f(pt.CPU), f(pt.Memory), pt.Arrived, pt.Placed, pt.FragGPUMilli, pt.FreeGPUMilli)
 		}
 		fmt.Fprintf(&perf, "%s,%.3f,%.0f\n", key, r.Wall.Seconds(), float64(r.Result.Pods)/r.Wall.Seconds())
 	}
