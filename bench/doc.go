@@ -17,6 +17,11 @@
 //   - Rows appear in completion order; summaries are computed in matrix order, so they
 //     do not depend on the number of workers.
 //
+// Replays (replay.go, reproduction.go) are the other kind of matrix: the FGD paper's
+// experiment, trace pods placed once each through the auction with no simulation
+// around it (RunReplay; `diegolab replay`, docs/fgd.md). Their results.csv is written
+// once the matrix is complete, and is deterministic like a simulation's.
+//
 // The metrics are defined in docs/bench.md; sub-package importer turns public traces
 // into scenario files.
 package bench

@@ -30,6 +30,8 @@ type Cell struct {
 	// ProxyMemoryMB is added to every LRP's memory for the fit check and the score
 	// (containers.proxy.additional_memory_allocation_mb; 0 when the proxy is off).
 	ProxyMemoryMB int `json:"proxy_memory_mb,omitempty"`
+	// Compute is the cell's CPU and GPUs (nil: Diego's cell, which accounts neither).
+	Compute *CellCompute `json:"compute,omitempty"`
 }
 
 // Validate checks the cell's own consistency and names the offending field.
@@ -61,7 +63,7 @@ func (c *Cell) Validate() error {
 	if c.ProxyMemoryMB < 0 {
 		return &ValidationError{Field: "proxy_memory_mb", Problem: fmt.Sprintf("must be >= 0, got %d", c.ProxyMemoryMB)}
 	}
-	return nil
+	return c.Compute.Validate("compute")
 }
 
 // PreloadedRootFS returns the rootfs URL of a preloaded stack: "preloaded:NAME".

@@ -337,3 +337,17 @@ func TestDeterministic(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderCurves(t *testing.T) {
+	var b strings.Builder
+	cs := []CurveChart{{Title: "default", Series: []CurveSeries{{Name: "fgd", Y: []float64{0.01, 0.02, 0.0299}}, {Name: "random", Y: []float64{0.01}}}}}
+	if err := RenderCurves(&b, "fgd-reproduction", cs, Asset{}); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{"<title>fgd-reproduction</title>", `id="curve-0"`, `"name":"fgd"`, `"name":"random"`, "[3,2.99]", `data-charts="1"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("curves page lacks %q", want)
+		}
+	}
+}

@@ -25,6 +25,9 @@ type Stats struct {
 	Rows    int            // data rows or tokens read
 	Used    int            // rows that made it into the scenario
 	Skipped map[string]int // reason -> rows
+	// Dropped counts values of used rows that the result does not carry, by what was
+	// dropped (a column the scenario or the experiment has no use for).
+	Dropped map[string]int
 }
 
 func (s *Stats) skip(reason string) {
@@ -32,6 +35,13 @@ func (s *Stats) skip(reason string) {
 		s.Skipped = map[string]int{}
 	}
 	s.Skipped[reason]++
+}
+
+func (s *Stats) drop(what string) {
+	if s.Dropped == nil {
+		s.Dropped = map[string]int{}
+	}
+	s.Dropped[what]++
 }
 
 // SkippedTotal is the number of skipped rows.
@@ -59,6 +69,14 @@ func (s *Stats) Report() string {
 	var b strings.Builder
 	for _, r := range reasons {
 		fmt.Fprintf(&b, "skipped %d: %s\n", s.Skipped[r], r)
+	}
+	dropped := make([]string, 0, len(s.Dropped))
+	for d := range s.Dropped {
+		dropped = append(dropped, d)
+	}
+	sort.Strings(dropped)
+	for _, d := range dropped {
+		fmt.Fprintf(&b, "warning: dropped %d values: %s\n", s.Dropped[d], d)
 	}
 	return b.String()
 }

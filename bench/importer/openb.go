@@ -54,12 +54,32 @@ func ImportOpenB(nodes, pods io.Reader, o OpenBOptions) (File, Stats, error) {
 		o.Settle = 120
 	}
 	bySize := map[int]int{}
-	err := readRows(nodes, "openb node list", []string{"sn", "memory_mib"}, &st, func(get func(string) string) string {
+	// The scenario carries memory only: every other resource column's values are
+	// counted as dropped (ReadOpenB and the FGD reproduction use them all).
+	var nodeCols, podCols []string
+	present := func(cols *[]string, names ...string) func([]string) {
+		return func(head []string) {
+			for _, h := range head {
+				if slices.Contains(names, strings.TrimSpace(h)) {
+					*cols = append(*cols, strings.TrimSpace(h))
+				}
+			}
+		}
+	}
+	dropCols := func(what string, cols []string, get func(string) string) {
+		for _, c := range cols {
+			if v := strings.TrimSpace(get(c)); v != "" && v != "0" {
+				st.drop(what + " column " + c + " (the scenario carries memory only; see ReadOpenB)")
+			}
+		}
+	}
+	err := readRowsWith(nodes, "openb node list", []string{"sn", "memory_mib"}, &st, present(&nodeCols, "cpu_milli", "gpu", "model"), func(get func(string) string) string {
 		mem, ok := parseFloat(get("memory_mib"))
 		if !ok || mem < 1 {
 			return "node memory_mib missing or not positive"
 		}
 		bySize[int(mem)]++
+		dropCols("node", nodeCols, get)
 		return ""
 	})
 	if err != nil {
@@ -69,7 +89,7 @@ func ImportOpenB(nodes, pods io.Reader, o OpenBOptions) (File, Stats, error) {
 		return File{}, st, fmt.Errorf("%s: no usable nodes", KindOpenB)
 	}
 	var pool []int32
-	err = readRows(pods, "openb pod list", []string{"name", "memory_mib"}, &st, func(get func(string) string) string {
+	err = readRowsWith(pods, "openb pod list", []string{"name", "memory_mib"}, &st, present(&podCols, append([]string{"cpu_milli", "num_gpu", "gpu_milli", "gpu_spec"}, openbPodUnused...)...), func(get func(string) string) string {
 		mem, ok := parseFloat(get("memory_mib"))
 		if !ok || mem < 0 {
 			return "pod memory_mib missing or negative"
@@ -78,6 +98,7 @@ func ImportOpenB(nodes, pods io.Reader, o OpenBOptions) (File, Stats, error) {
 			return "pod without a memory request"
 		}
 		pool = append(pool, int32(mem))
+		dropCols("pod", podCols, get)
 		return ""
 	})
 	if err != nil {
@@ -137,12 +158,21 @@ func sumCounts(m map[int]int) int {
 // readRows streams a CSV with a header that must contain want, calling row for each
 // record with a column getter; row returns "" to accept the row or the reason to skip it.
 func readRows(r io.Reader, what string, want []string, st *Stats, row func(get func(string) string) string) error {
+	return readRowsWith(r, what, want, st, nil, row)
+}
+
+// readRowsWith is readRows that also hands the header to header (when not nil) first.
+func readRowsWith(r io.Reader, what string, want []string, st *Stats, header func([]string), row func(get func(string) string) string) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
 	if err != nil {
 		return fmt.Errorf("%s: header: %w", what, err)
+	}
+	head = slices.Clone(head)
+	if header != nil {
+		header(head)
 	}
 	col := map[string]int{}
 	for i, h := range head {
@@ -171,7 +201,14 @@ func readRows(r io.Reader, what string, want []string, st *Stats, row func(get f
 			st.skip(fmt.Sprintf("%s: wrong number of fields (want %d)", what, len(head)))
 			continue
 		}
-		if reason := row(func(c string) string { return rec[col[c]] }); reason != "" {
+		// An optional column the file lacks (openb_pod_list_multigpu20.csv has no
+		// gpu_spec) reads as empty, never as another column.
+		if reason := row(func(c string) string {
+			if i, ok := col[c]; ok {
+				return rec[i]
+			}
+			return ""
+		}); reason != "" {
 			st.skip(what + ": " + reason)
 			continue
 		}

@@ -17,6 +17,8 @@ type Request struct {
 	// Resource is what the work asks for, without proxy memory: Candidate.ProxyMemoryMB
 	// is added to MemoryMB for LRPs by the fit check and by DiegoScore.
 	Resource model.Resource
+	// Compute is the CPU and GPUs asked for (nil: none).
+	Compute *model.Compute
 }
 
 // Candidate is one cell that passed every hard constraint for the request: rootfs,
@@ -38,6 +40,12 @@ type Candidate struct {
 	// ZoneSame is the number of instances of the process guid in the cell's zone over
 	// the cells taking part in the auction (LRPs; 0 for tasks).
 	ZoneSame int
+	// Compute is the cell's CPU and GPUs before the placement (nil when it declares
+	// none); read only.
+	Compute *model.CellCompute
+	// GPUPods counts the GPU work on the cell by affinity tag (GPUAffinity); read
+	// only, nil when there is none.
+	GPUPods map[string]int
 }
 
 // Algorithm chooses a cell among the feasible candidates of one request. The shared

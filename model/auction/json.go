@@ -48,6 +48,48 @@ type jsonCell struct {
 	VolumeDrivers         []string         `json:"volume_drivers"`
 	LRPs                  []jsonListedLRP  `json:"lrps"`
 	Tasks                 []jsonListedTask `json:"tasks"`
+	Compute               *jsonCompute     `json:"compute"`
+}
+
+// jsonCompute is a cell's CPU and GPUs: cpu_milli_free defaults to cpu_milli, and
+// gpu_milli_free lists the free milli-GPU of each device (default: gpus idle devices).
+type jsonCompute struct {
+	CPUMilli     *int   `json:"cpu_milli"`
+	CPUMilliFree *int   `json:"cpu_milli_free"`
+	GPUs         *int   `json:"gpus"`
+	GPUModel     string `json:"gpu_model"`
+	GPUMilliFree []int  `json:"gpu_milli_free"`
+}
+
+func (j *jsonCompute) decode(at string) (*model.CellCompute, error) {
+	if j == nil {
+		return nil, nil
+	}
+	cpu, err := optInt(j.CPUMilli, at+".cpu_milli", 0)
+	if err != nil {
+		return nil, err
+	}
+	gpus, err := optInt(j.GPUs, at+".gpus", len(j.GPUMilliFree))
+	if err != nil {
+		return nil, err
+	}
+	if gpus > model.MaxGPUDevices {
+		return nil, fieldErr(at+".gpus", fmt.Sprintf("must be <= %d, got %d", model.MaxGPUDevices, gpus))
+	}
+	if j.GPUMilliFree != nil && len(j.GPUMilliFree) != gpus {
+		return nil, fieldErr(at+".gpu_milli_free", fmt.Sprintf("lists %d devices, gpus says %d", len(j.GPUMilliFree), gpus))
+	}
+	c := model.NewCellCompute(cpu, gpus, j.GPUModel)
+	if j.CPUMilliFree != nil {
+		c.MilliCPUFree = *j.CPUMilliFree
+	}
+	if j.GPUMilliFree != nil {
+		copy(c.GPUFree, j.GPUMilliFree)
+	}
+	if err := c.Validate(at); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 type jsonWork struct {
@@ -62,6 +104,8 @@ type jsonWork struct {
 	RootFS        *string  `json:"rootfs"`
 	PlacementTags []string `json:"placement_tags"`
 	VolumeDrivers []string `json:"volume_drivers"`
+	// Compute: {cpu_milli, num_gpu, gpu_milli, gpu_models}, optional.
+	Compute *model.Compute `json:"compute"`
 }
 
 type jsonSettings struct {
@@ -247,6 +291,9 @@ func (in *Input) addCell(jc *jsonCell, at string) error {
 	c.Evacuating = jc.Evacuating
 	c.RootFSProviders, c.PlacementTags = jc.RootFSProviders, jc.PlacementTags
 	c.OptionalPlacementTags, c.VolumeDrivers = jc.OptionalPlacementTags, jc.VolumeDrivers
+	if c.Compute, err = jc.Compute.decode(at + ".compute"); err != nil {
+		return err
+	}
 	if err := in.State.AddCell(c); err != nil {
 		var ve *model.ValidationError
 		if errors.As(err, &ve) {
@@ -330,6 +377,10 @@ func decodeLRP(w *jsonWork, at string) (LRP, error) {
 		return l, err
 	}
 	l.Domain, l.PlacementTags, l.VolumeDrivers = w.Domain, w.PlacementTags, w.VolumeDrivers
+	if err := w.Compute.Validate(at + ".compute"); err != nil {
+		return l, err
+	}
+	l.Compute = w.Compute
 	return l, nil
 }
 
@@ -349,6 +400,10 @@ func decodeTask(w *jsonWork, at string) (Task, error) {
 		return t, err
 	}
 	t.Domain, t.PlacementTags, t.VolumeDrivers = w.Domain, w.PlacementTags, w.VolumeDrivers
+	if err := w.Compute.Validate(at + ".compute"); err != nil {
+		return t, err
+	}
+	t.Compute = w.Compute
 	return t, nil
 }
 

@@ -142,23 +142,30 @@ func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand
 	if err := l.Resource.Validate("resource"); err != nil {
 		return "", "invalid lrp: " + err.Error()
 	}
+	if err := l.Compute.Validate("compute"); err != nil {
+		return "", "invalid lrp: " + err.Error()
+	}
 	st, errText := s.precheck(&l.PlacementConstraint)
 	if errText != "" {
 		return "", errText
 	}
-	req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource}
+	req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource, Compute: l.Compute}
 	var win *cellRec
-	if fast != nil {
+	if l.Compute.Declared() {
+		// CPU and GPUs are outside the index: the feasible cells are enumerated.
+		win = s.choose(req, alg, r, st, gid, l.MaxPerCell)
+	} else if fast != nil {
 		s.q = query{mem: l.MemoryMB, disk: l.DiskMB, gid: gid, maxPerCell: l.MaxPerCell, st: st, req: req}
 		win = fast.place(s, &s.q, r)
 	} else {
 		win = s.choose(req, alg, r, st, gid, l.MaxPerCell)
 	}
 	if win == nil {
-		return "", s.problems(st, l.MemoryMB, l.DiskMB, true, gid, l.MaxPerCell)
+		return "", s.problems(st, l.MemoryMB, l.DiskMB, true, gid, l.MaxPerCell, l.Compute)
 	}
 	// Reserve the plain (un-proxied) resources (Diego: cell.ReserveLRP).
 	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
+	s.takeCompute(win, &req, alg, r, "")
 	s.countLRP(win, gid, +1)
 	s.refresh(win)
 	return win.cell.ID, ""
@@ -171,20 +178,25 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 	if err := t.Resource.Validate("resource"); err != nil {
 		return "", "invalid task: " + err.Error()
 	}
+	if err := t.Compute.Validate("compute"); err != nil {
+		return "", "invalid task: " + err.Error()
+	}
 	st, errText := s.precheck(&t.PlacementConstraint)
 	if errText != "" {
 		return "", errText
 	}
-	req := Request{Task: true, GUID: t.GUID, Resource: t.Resource}
+	req := Request{Task: true, GUID: t.GUID, Resource: t.Resource, Compute: t.Compute}
 	var win *cellRec
-	if fast != nil {
+	if t.Compute.Declared() {
+		win = s.choose(req, alg, r, st, -1, 0)
+	} else if fast != nil {
 		s.q = query{task: true, mem: t.MemoryMB, disk: t.DiskMB, gid: -1, st: st, req: req}
 		win = fast.place(s, &s.q, r)
 	} else {
 		win = s.choose(req, alg, r, st, -1, 0)
 	}
 	if win == nil {
-		return "", s.problems(st, t.MemoryMB, t.DiskMB, false, -1, 0)
+		return "", s.problems(st, t.MemoryMB, t.DiskMB, false, -1, 0, t.Compute)
 	}
 	if _, dup := win.tasks[t.GUID]; dup {
 		// The same task guid is already on the winner: not something Diego can see;
@@ -192,6 +204,7 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 		return "", "task " + t.GUID + " already on cell " + win.cell.ID
 	}
 	_ = s.take(win, t.Resource, true)
+	s.takeCompute(win, &req, alg, r, t.GUID)
 	win.tasks[t.GUID] = struct{}{}
 	s.refresh(win)
 	return win.cell.ID, ""
@@ -222,11 +235,18 @@ func (s *State) choose(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid
 		if a.MemoryMB < mem || a.DiskMB < req.Resource.DiskMB || a.Containers < 1 {
 			continue
 		}
-		cands = append(cands, Candidate{
+		if req.Compute.Declared() && !rec.cell.Compute.Fits(req.Compute) {
+			continue
+		}
+		c := Candidate{
 			ID: rec.cell.ID, Zone: rec.cell.Zone, Order: rec.seq, ZoneRank: rec.rank,
 			Total: rec.cell.Total, Available: a, StartingContainers: rec.cell.StartingContainers,
-			ProxyMemoryMB: proxy, Same: same, ZoneSame: zoneSame,
-		})
+			ProxyMemoryMB: proxy, Same: same, ZoneSame: zoneSame, Compute: rec.cell.Compute,
+		}
+		if rec.side != nil {
+			c.GPUPods = rec.side.affinity
+		}
+		cands = append(cands, c)
 		recs = append(recs, rec)
 	}
 	s.cands, s.recs = cands, recs
@@ -243,7 +263,7 @@ func (s *State) choose(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid
 // problems builds "insufficient resources: ..." from the problems shared by every
 // compatible cell (DIEGO.md §1.3): a resource is listed when no compatible cell has
 // enough of it; max_per_cell when every compatible cell is at the LRP's cap.
-func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerCell int) string {
+func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerCell int, comp *model.Compute) string {
 	s.flush()
 	lackM, lackD, lackC := true, true, true
 	for _, g := range s.grpList {
@@ -259,12 +279,30 @@ func (s *State) problems(st []uint8, mem, disk int, lrp bool, gid int32, maxPerC
 		lackD = lackD && int(root.maxD) < disk
 		lackC = lackC && root.maxC < 1
 	}
+	// CPU and GPUs (when asked for): listed when no compatible cell has enough, like the
+	// others, in the same alphabetical order.
+	lackCPU, lackGPU := comp.Declared() && comp.MilliCPU > 0, comp.Declared() && comp.GPUs > 0
+	if lackCPU || lackGPU {
+		for _, rec := range s.cells {
+			if rec.cell.Evacuating || st[rec.grp.key.sig] != stagePass {
+				continue
+			}
+			lackCPU = lackCPU && !rec.cell.Compute.FitsCPU(comp)
+			lackGPU = lackGPU && !rec.cell.Compute.FitsGPU(comp)
+		}
+	}
 	var ps []string
 	if lackC {
 		ps = append(ps, ProblemContainers)
 	}
+	if lackCPU {
+		ps = append(ps, ProblemCPU)
+	}
 	if lackD {
 		ps = append(ps, ProblemDisk)
+	}
+	if lackGPU {
+		ps = append(ps, ProblemGPU)
 	}
 	if lrp && maxPerCell > 0 {
 		all := true

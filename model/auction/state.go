@@ -25,8 +25,9 @@ type cellRec struct {
 	proxy int // proxy memory added to LRPs on this cell
 	guids gidCounts
 	tasks map[string]struct{}
-	owner *State // the State that holds the cell; nil once RemoveCell forgot it
-	head  int32  // its entry in State.heads
+	owner *State    // the State that holds the cell; nil once RemoveCell forgot it
+	head  int32     // its entry in State.heads
+	side  *cellSide // GPU work on the cell (compute.go); nil until it has some
 }
 
 // gidHead is where a cell's same-guid table (gidCounts) lives, kept by the State in a
@@ -170,6 +171,7 @@ func (s *State) AddCell(c model.Cell) error {
 	c.PlacementTags = slices.Clone(c.PlacementTags)
 	c.OptionalPlacementTags = slices.Clone(c.OptionalPlacementTags)
 	c.VolumeDrivers = slices.Clone(c.VolumeDrivers)
+	c.Compute = c.Compute.Clone()
 	rec := &cellRec{cell: c, seq: s.nextSeq, tasks: map[string]struct{}{}, owner: s}
 	s.nextSeq++
 	if n := len(s.freeHeads); n > 0 {
@@ -261,7 +263,9 @@ func (s *State) Cell(id string) (model.Cell, bool) {
 	if !ok {
 		return model.Cell{}, false
 	}
-	return rec.cell, true
+	c := rec.cell
+	c.Compute = c.Compute.Clone()
+	return c, true
 }
 
 // Cells returns every cell in cell order.
@@ -269,6 +273,7 @@ func (s *State) Cells() []model.Cell {
 	out := make([]model.Cell, len(s.cells))
 	for i, rec := range s.cells {
 		out[i] = rec.cell
+		out[i].Compute = rec.cell.Compute.Clone()
 	}
 	return out
 }
@@ -492,6 +497,7 @@ func (s *State) RemoveTask(cellID, taskGUID string, r model.Resource, starting b
 	if err := s.give(rec, r, starting); err != nil {
 		return err
 	}
+	s.giveTaskCompute(rec, taskGUID)
 	delete(rec.tasks, taskGUID)
 	s.refresh(rec)
 	return nil

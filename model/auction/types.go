@@ -27,7 +27,9 @@ const (
 // diegolab's own (MaxPerCell is not in Diego).
 const (
 	ProblemContainers = "containers"
+	ProblemCPU        = "cpu"
 	ProblemDisk       = "disk"
+	ProblemGPU        = "gpu"
 	ProblemMaxPerCell = "max_per_cell"
 	ProblemMemory     = "memory"
 )
@@ -54,6 +56,8 @@ type LRP struct {
 	model.PlacementConstraint
 	// MaxPerCell caps the instances of ProcessGUID on one cell (0 = no cap; not in Diego).
 	MaxPerCell int
+	// Compute is the CPU and GPUs the instance asks for (nil: none, as in Diego).
+	Compute *model.Compute
 }
 
 // Task is one task to place.
@@ -61,6 +65,8 @@ type Task struct {
 	GUID, Domain string
 	model.Resource
 	model.PlacementConstraint
+	// Compute is the CPU and GPUs the task asks for (nil: none, as in Diego).
+	Compute *model.Compute
 }
 
 // Batch is the work of one auction.
