@@ -199,7 +199,7 @@ func (p *Plane) ExpectApps(n, instances int) {
 	p.ExpectLRPs(instances)
 }
 
-// lrpChunk is the number of LRPs of a queue chunk (136 bytes each: ~17 KB, a few
+// lrpChunk is the number of LRPs of a queue chunk (144 bytes each: ~18 KB, a few
 // steady-state batches).
 const lrpChunk = 128
 
