@@ -36,11 +36,16 @@ type LogLine struct {
 // MaxLogText bounds one line's text (longer lines are cut).
 const MaxLogText = 64 << 10
 
+// MaxLogApp bounds a line's app name (app names have at most 40 bytes).
+const MaxLogApp = 64
+
 // Validate checks a line arriving at the log service.
 func (l *LogLine) Validate() error {
 	switch {
 	case l.App == "":
 		return fmt.Errorf("app: must not be empty")
+	case len(l.App) > MaxLogApp:
+		return fmt.Errorf("app: %d bytes, at most %d", len(l.App), MaxLogApp)
 	case l.Source != SourceApp && l.Source != SourceStage && l.Source != SourceCell && l.Source != SourceHealth && l.Source != SourceRouter:
 		return fmt.Errorf("source: %q, want APP, STG, CELL, HEALTH or RTR", l.Source)
 	case l.Stream != StreamOut && l.Stream != StreamErr:
@@ -80,6 +85,16 @@ const (
 	HealthHTTP    = "http"
 )
 
+// Health check bounds: a check cannot run more often than MinHealthInterval (the
+// rep would do nothing else), and an instance cannot take longer than
+// MaxStartTimeout to become healthy.
+const (
+	MinHealthInterval = 100 * time.Millisecond
+	MaxHealthInterval = time.Hour
+	MaxStartTimeout   = 180 * time.Second
+	MaxHealthPath     = 1024
+)
+
 // HealthCheck is an app's health check.
 type HealthCheck struct {
 	// Type is port (default), process or http.
@@ -104,6 +119,15 @@ func (h *HealthCheck) Validate() error {
 	}
 	if h.Interval < 0 || h.StartTimeout < 0 {
 		return fmt.Errorf("health_check: interval and start_timeout must be >= 0")
+	}
+	if len(h.Path) > MaxHealthPath {
+		return fmt.Errorf("health_check.path: %d bytes, at most %d", len(h.Path), MaxHealthPath)
+	}
+	if h.Interval != 0 && (h.Interval < MinHealthInterval || h.Interval > MaxHealthInterval) {
+		return fmt.Errorf("health_check.interval: %v, want %v to %v (or 0: the rep's default)", h.Interval, MinHealthInterval, MaxHealthInterval)
+	}
+	if h.StartTimeout > MaxStartTimeout {
+		return fmt.Errorf("health_check.start_timeout: %v is beyond the limit of %v (Cloud Controller's maximum_health_check_timeout)", h.StartTimeout, MaxStartTimeout)
 	}
 	return nil
 }

@@ -85,6 +85,10 @@ func (s *Server) routes() http.Handler {
 	client.HandleFunc("GET /v1/apps/{name}/logs/stats", s.logStats)
 	client.Handle("GET /metrics", metrics.Handler(s.metrics.Registry))
 
+	// Client requests are rate limited after authentication (an unauthenticated
+	// flood costs a token comparison and takes no client's budget).
+	limited := s.rate.limitRate(client)
+
 	router := http.NewServeMux()
 	router.HandleFunc("GET /v1/events", s.serveEvents)
 	router.HandleFunc("GET /v1/routes", s.serveRoutes)
@@ -99,22 +103,22 @@ func (s *Server) routes() http.Handler {
 			api.RequireToken(both, s.cfg.Token, s.cfg.RepToken).ServeHTTP(w, r)
 			return
 		}
-		api.RequireToken(client, s.cfg.Token).ServeHTTP(w, r)
+		api.RequireToken(limited, s.cfg.Token).ServeHTTP(w, r)
 	}))
 	for _, p := range []string{"/v1/presence", "/v1/presence/", "/v1/actual/", "/v1/cells/", "/v1/run/", "/v1/droplets/"} {
 		mux.Handle(p, api.RequireToken(rep, s.cfg.RepToken))
 	}
 	// Exact paths, so that ServeMux does not redirect them to the rep-only subtrees.
-	mux.Handle("/v1/cells", api.RequireToken(client, s.cfg.Token))
-	mux.Handle("/v1/tasks", api.RequireToken(client, s.cfg.Token))
+	mux.Handle("/v1/cells", api.RequireToken(limited, s.cfg.Token))
+	mux.Handle("/v1/tasks", api.RequireToken(limited, s.cfg.Token))
 	mux.Handle("/v1/tasks/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/start") || strings.HasSuffix(r.URL.Path, "/complete")) {
 			api.RequireToken(rep, s.cfg.RepToken).ServeHTTP(w, r)
 			return
 		}
-		api.RequireToken(client, s.cfg.Token).ServeHTTP(w, r)
+		api.RequireToken(limited, s.cfg.Token).ServeHTTP(w, r)
 	}))
-	mux.Handle("/", api.RequireToken(client, s.cfg.Token))
+	mux.Handle("/", api.RequireToken(limited, s.cfg.Token))
 	return mux
 }
 
@@ -125,7 +129,7 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInvalidTransition):
 		return http.StatusConflict
-	case errors.Is(err, model.ErrInvalid), errors.Is(err, errRequest):
+	case errors.Is(err, model.ErrInvalid), errors.Is(err, errRequest), errors.Is(err, errLimit):
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
@@ -180,11 +184,16 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p, 0) {
 		return
 	}
-	if err := validatePresence(&p); err != nil {
+	if err := s.validatePresence(&p); err != nil {
 		reply(w, err, nil)
 		return
 	}
 	err := s.do(func(now time.Duration) error {
+		if _, known := s.cells[p.CellID]; !known {
+			if err := atMost("cell_id", "max-cells", "cells", len(s.cells)+1, s.limits.MaxCells); err != nil {
+				return err
+			}
+		}
 		s.cells[p.CellID] = &cellEntry{Presence: p, lastSeen: now}
 		s.plane.Heartbeat(now, p.CellID)
 		return nil
@@ -192,9 +201,12 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	reply(w, err, nil)
 }
 
-func validatePresence(p *api.Presence) error {
-	if strings.TrimSpace(p.CellID) == "" {
-		return badf("cell_id: must not be empty")
+func (s *Server) validatePresence(p *api.Presence) error {
+	if err := checkID("cell_id", p.CellID); err != nil {
+		return err
+	}
+	if len(p.Zone) > maxZone {
+		return badf("zone: %d bytes, at most %d", len(p.Zone), maxZone)
 	}
 	if err := p.Capacity.Validate("capacity"); err != nil {
 		return err
@@ -202,8 +214,24 @@ func validatePresence(p *api.Presence) error {
 	if p.Capacity.MemoryMB <= 0 || p.Capacity.DiskMB <= 0 || p.Capacity.Containers <= 0 {
 		return badf("capacity: memory_mb, disk_mb and containers must be > 0")
 	}
-	if p.Index < 0 {
-		return badf("index: must be >= 0, got %d", p.Index)
+	l := &s.limits
+	if err := errors.Join(
+		atMost("capacity.memory_mb", "max-cell-memory-mb", "MB per cell", p.Capacity.MemoryMB, l.MaxCellMemoryMB),
+		atMost("capacity.disk_mb", "max-cell-disk-mb", "MB per cell", p.Capacity.DiskMB, l.MaxCellDiskMB),
+		atMost("capacity.containers", "max-cell-containers", "containers per cell", p.Capacity.Containers, l.MaxCellContainers),
+	); err != nil {
+		return err
+	}
+	if p.Index < 0 || p.Index > maxIndex {
+		return badf("index: must be in [0, %d], got %d", maxIndex, p.Index)
+	}
+	if len(p.RootFSProviders) > maxRootFS {
+		return badf("rootfs_providers: %d entries, at most %d", len(p.RootFSProviders), maxRootFS)
+	}
+	for i, r := range p.RootFSProviders {
+		if len(r) > maxGUID {
+			return badf("rootfs_providers[%d]: %d bytes, at most %d", i, len(r), maxGUID)
+		}
 	}
 	u, err := url.Parse(p.RepURL)
 	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
@@ -223,8 +251,8 @@ func (s *Server) actualReport(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &rep, 0) {
 		return
 	}
-	if rep.Key.ProcessGUID == "" || rep.Key.Index < 0 {
-		reply(w, badf("key: process_guid must be set and index >= 0"), nil)
+	if err := checkReport(&rep, s.limits.MaxReason); err != nil {
+		reply(w, err, nil)
 		return
 	}
 	var fn func(now time.Duration) error
@@ -263,6 +291,10 @@ func (s *Server) taskStart(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &rep, 0) {
 		return
 	}
+	if err := errors.Join(checkID("task guid", r.PathValue("guid")), checkID("cell_id", rep.CellID)); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	var ok bool
 	err := s.do(func(now time.Duration) error {
 		var err error
@@ -276,6 +308,17 @@ func (s *Server) taskComplete(w http.ResponseWriter, r *http.Request) {
 	var rep api.TaskReport
 	if !decode(w, r, &rep, 0) {
 		return
+	}
+	if err := errors.Join(checkID("task guid", r.PathValue("guid")), checkID("cell_id", rep.CellID)); err != nil {
+		reply(w, err, nil)
+		return
+	}
+	rep.Reason = truncate(rep.Reason, s.limits.MaxReason)
+	if len(rep.Result) > s.limits.MaxResult {
+		// As Diego's executor: a result beyond the limit fails the task (the
+		// report is not refused, so the task is not left running forever).
+		rep.Failed, rep.Result = true, ""
+		rep.Reason = fmt.Sprintf("task result exceeds %d bytes (bbs --max-result)", s.limits.MaxResult)
 	}
 	err := s.do(func(now time.Duration) error {
 		return s.plane.CompleteTask(now, r.PathValue("guid"), rep.CellID, rep.Failed, rep.Reason, rep.Result)
@@ -423,6 +466,10 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		reply(w, err, nil)
 		return
 	}
+	if err := s.limits.checkPush(&req); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	if err := validateAround(name, &req); err != nil {
 		reply(w, err, nil)
 		return
@@ -445,6 +492,16 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		old, err := s.appOf(name)
 		if err != nil && !errors.Is(err, model.ErrNotFound) {
 			return err
+		}
+		if err != nil { // a new app
+			if err := s.checkAppCount(); err != nil {
+				return err
+			}
+		} else if old.State == api.AppStaging && old.StagingTask != "" {
+			// One staging task per app: the previous one would only be ignored.
+			if err := s.plane.CancelTask(now, old.StagingTask); err != nil && isStoreError(err) {
+				return err
+			}
 		}
 		for _, h := range append([]string{name + ".localhost"}, req.Routes...) {
 			owner, err := s.routeOwner(name, h)
@@ -667,6 +724,10 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
 		reply(w, badf("instances: must be >= 0, got %d", req.Instances), nil)
 		return
 	}
+	if err := atMost("instances", "max-instances", "instances per app", req.Instances, s.limits.MaxInstances); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	s.setApp(w, r.PathValue("name"), func(now time.Duration, a *api.App) error {
 		a.Instances = req.Instances
 		if a.State == api.AppStarted {
@@ -750,6 +811,11 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 		reply(w, badf("memory_mb, disk_mb: must be >= 0"), nil)
 		return
 	}
+	if err := errors.Join(atMost("command", "max-command", "bytes", len(req.Command), s.limits.MaxCommand),
+		s.limits.checkResources(req.MemoryMB, req.DiskMB)); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	var info api.TaskInfo
 	err := s.do(func(now time.Duration) error {
 		a, err := s.appOf(r.PathValue("name"))
@@ -758,6 +824,9 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 		}
 		if a.DropletSHA == "" {
 			return badf("app %s has no droplet yet (staging %s)", a.Name, strings.ToLower(a.State))
+		}
+		if err := s.checkTaskCount(); err != nil {
+			return err
 		}
 		n := 0
 		if v, ok, err := s.store.GetMeta(metaTasks); err != nil {
