@@ -144,12 +144,12 @@ func (s *Service) Append(lines ...api.LogLine) {
 func (b *buffer) since(after uint64) []api.LogLine {
 	n := len(b.ring)
 	first := b.next - uint64(n) // seq of the oldest buffered line
+	if after >= b.next-1 {
+		return nil // nothing after it (also for an after beyond the stream's end)
+	}
 	skip := 0
 	if after >= first {
-		skip = int(after - first + 1)
-	}
-	if skip >= n {
-		return nil
+		skip = int(after - first + 1) // < n, as after < b.next-1
 	}
 	out := make([]api.LogLine, 0, n-skip)
 	for i := skip; i < n; i++ {
