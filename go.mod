@@ -10,6 +10,7 @@ require (
 	github.com/containerd/go-runc v1.2.1
 	github.com/go-echarts/go-echarts/v2 v2.6.7
 	github.com/google/go-cmp v0.7.0
+	github.com/moby/profiles/seccomp v0.3.0
 	github.com/opencontainers/runtime-spec v1.3.0
 	github.com/pkg/profile v1.7.0
 	github.com/prometheus/client_golang v1.25.0

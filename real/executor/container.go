@@ -27,8 +27,8 @@ type ContainerSpec struct {
 	ID string
 	// MemoryMB is the memory limit (cgroup); it also sets the CPU weight.
 	MemoryMB int
-	// DiskMB is the app's disk quota. Recorded for the rep's accounting;
-	// not enforced by the executor (see docs/real-executor.md).
+	// DiskMB is the quota of the container's writable layer (a loop-mounted
+	// file system of that size; 0: no quota, the layer is on the state dir).
 	DiskMB int
 	// MaxPids limits the number of processes and threads (0: DefaultMaxPids).
 	MaxPids int
@@ -191,7 +191,14 @@ func (c *Container) create(ctx context.Context) error {
 	if err := os.MkdirAll(c.bundle, 0o700); err != nil {
 		return err
 	}
-	mode, err := prepareRootfs(e.cfg.Rootfs, e.cfg.StackDir, c.bundle)
+	layer := c.bundle
+	if c.spec.DiskMB > 0 {
+		var err error
+		if layer, err = makeDisk(c.bundle, c.spec.DiskMB); err != nil {
+			return err
+		}
+	}
+	mode, err := prepareRootfs(e.cfg.Rootfs, e.cfg.StackDir, c.bundle, layer)
 	if err != nil {
 		return err
 	}
@@ -201,6 +208,7 @@ func (c *Container) create(ctx context.Context) error {
 	e.log.Debug("rootfs ready", "container", c.spec.ID, "mode", string(mode))
 
 	spec := buildSpec(&c.spec, filepath.Join(c.bundle, "rootfs"), c.cgroupPath, e.swapLimit)
+	spec.Linux.Seccomp = e.seccomp
 	cfg, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("config.json: %w", err)

@@ -1,0 +1,133 @@
+package executor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/profiles/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// defaultSeccomp is the default seccomp profile of Docker and containerd (the
+// kept profile of github.com/moby/profiles/seccomp), converted to the OCI spec for
+// a process without capabilities: the syscalls it allows only with CAP_SYS_ADMIN
+// (unshare, setns, mount, sethostname, clone with namespace flags, clone3 which
+// answers ENOSYS so that libc falls back to clone) are refused, and the ones it
+// never lists (keyctl, add_key, request_key, the io_uring calls, bpf, ...) get
+// EPERM. So an app cannot make a user namespace and from there reach the kernel's
+// namespaced-root surface (nf_tables, mounts).
+func defaultSeccomp() (*specs.LinuxSeccomp, error) {
+	return seccomp.GetDefaultProfile(&specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{}}})
+}
+
+// Disk quota: a container with DiskMB > 0 gets its writable layer (overlay upper
+// and work directories, or the copied stack) on a file system of exactly that size,
+// made in a sparse file of the bundle and loop-mounted. A write past the quota fails
+// with ENOSPC inside the container and the host's file system holds at most DiskMB
+// for it. The loop device is released when the mount goes (autoclear).
+
+// diskDir is where a container's quota file system is mounted in its bundle.
+const diskDir = "disk"
+
+// makeDisk makes bundle/disk.img (sparse, diskMB MiB), an ext4 file system in it,
+// and mounts it on bundle/disk; it returns the mount point.
+func makeDisk(bundle string, diskMB int) (string, error) {
+	img := filepath.Join(bundle, "disk.img")
+	f, err := os.OpenFile(img, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("disk quota: %w", err)
+	}
+	err = f.Truncate(int64(diskMB) << 20)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("disk quota: sizing %s: %w", img, err)
+	}
+	// No journal, no reserved blocks, lazy inode tables: the file system lives
+	// as long as the container and must be made in a few tens of milliseconds.
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal,^resize_inode", "-m", "0",
+		"-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", img).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("disk quota: mkfs.ext4 %s (apt-get install -y e2fsprogs): %w: %s", img, err, bytes.TrimSpace(out))
+	}
+	mnt := filepath.Join(bundle, diskDir)
+	if err := os.MkdirAll(mnt, 0o700); err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("mount", "-o", "loop,nosuid,nodev", img, mnt).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("disk quota: mount -o loop %s: %w: %s", img, err, bytes.TrimSpace(out))
+	}
+	if err := os.Remove(filepath.Join(mnt, "lost+found")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("disk quota: %w", err)
+	}
+	return mnt, nil
+}
+
+// Parent PID ceiling: every container of an executor lives under one parent
+// cgroup (cgroupParent) whose pids.max bounds them together, so that a fork bomb
+// in each of many containers cannot exhaust the host's PIDs even though each is
+// held at its own MaxPids.
+
+// hostPidMax reads the kernel's pid_max.
+func hostPidMax() (int, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// parentPidsLimit is the parent's pids.max: Config.ParentMaxPids when set, else
+// MaxContainers × DefaultMaxPids (a full cell of containers each at its own
+// default limit), and never more than a quarter of the host's pid_max, so that
+// the processes of several cells on one host leave the host PIDs of its own.
+func parentPidsLimit(cfg *Config, pidMax int) int {
+	if cfg.ParentMaxPids > 0 {
+		return cfg.ParentMaxPids
+	}
+	n := pidMax / 4
+	if cfg.MaxContainers > 0 {
+		n = min(n, cfg.MaxContainers*DefaultMaxPids)
+	}
+	return max(n, 1)
+}
+
+// ensureParentPids creates the parent cgroup and writes its pids.max (cgroup v1:
+// the pids hierarchy; v2: the unified one, with the pids controller enabled for
+// the children of the root and of /diegolab).
+func (e *Executor) ensureParentPids() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.parentPidsSet {
+		return nil
+	}
+	dir := filepath.Join(cgroupRoot, "pids", e.cgroupParent)
+	if e.cgroups == CgroupV2 {
+		dir = filepath.Join(cgroupRoot, e.cgroupParent)
+		for _, d := range []string{cgroupRoot, filepath.Join(cgroupRoot, "diegolab")} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("cgroup: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+pids"), 0o644); err != nil {
+				return fmt.Errorf("cgroup: enabling pids under %s: %w", d, err)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(e.parentPids)), 0o644); err != nil {
+		return fmt.Errorf("cgroup: parent pids ceiling %s: %w", dir, err)
+	}
+	e.parentPidsSet = true
+	return nil
+}
+
+// ParentPidsMax is the ceiling on the processes of all this executor's containers.
+func (e *Executor) ParentPidsMax() int { return e.parentPids }
