@@ -39,15 +39,7 @@ func upAround(t testing.TB) (*State, ClientConfig, *api.Client, string, string) 
 	requireHost(t)
 	bin, goapp := buildBinaries(t)
 	dir := t.TempDir()
-	st, err := Up(context.Background(), aroundTimers(dir, bin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := Down(context.Background(), dir, 10*time.Second); err != nil {
-			t.Error(err)
-		}
-	})
+	st := startCluster(t, aroundTimers(dir, bin))
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -16,10 +16,31 @@ import (
 )
 
 // e2eTimers are the short timers of the end-to-end test: presence TTL 3 s,
-// heartbeat 1 s, convergence 2 s.
+// heartbeat 1 s, convergence 2 s; every listener on an ephemeral port (another
+// cluster on this machine may hold 127.0.0.1:8080).
 var e2eTimers = Options{Cells: 2, MemoryMB: 1024, DiskMB: 4096, Containers: 20, PresenceTTL: 3 * time.Second,
 	Heartbeat: time.Second, ConvergenceInterval: 2 * time.Second, BulkSync: 2 * time.Second,
-	StaleUnclaimed: 5 * time.Second, StartTimeout: 20 * time.Second, Wait: 30 * time.Second}
+	StaleUnclaimed: 5 * time.Second, StartTimeout: 20 * time.Second, Wait: 30 * time.Second, RouterListen: "127.0.0.1:0"}
+
+// startCluster runs Up on o.Dir with the clean-up registered first, so that a
+// cluster whose Up failed half-way (a component that did not start) is still taken
+// down when the test ends, and what Down finds left fails the test.
+func startCluster(tb testing.TB, o Options) *State {
+	tb.Helper()
+	tb.Cleanup(func() {
+		if _, err := ReadState(o.Dir); err != nil {
+			return // never started, or already down
+		}
+		if err := Down(context.Background(), o.Dir, 10*time.Second); err != nil {
+			tb.Error(err)
+		}
+	})
+	st, err := Up(context.Background(), o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
 
 // requireHost skips with the name of what is missing.
 func requireHost(t testing.TB) {
@@ -100,16 +121,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	o := e2eTimers
 	o.Dir, o.Binary = dir, bin
-	st, err := Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	downed := false
-	t.Cleanup(func() {
-		if !downed {
-			_ = Down(context.Background(), dir, 10*time.Second)
-		}
-	})
+	st := startCluster(t, o)
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +214,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// live down leaves nothing (Down checks executor.Leftovers and the process groups).
-	downed = true
 	if err := Down(ctx, dir, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
