@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Log sources (Diego's/Loggregator's source types).
@@ -60,9 +62,45 @@ func (l *LogLine) Validate() error {
 	return nil
 }
 
-// Format renders the line as `cf logs` does: "timestamp [SOURCE/index] OUT|ERR text".
+// Format renders the line as `cf logs` does: "timestamp [SOURCE/index] OUT|ERR text",
+// with the text's control characters made visible (Printable).
 func (l *LogLine) Format() string {
-	return fmt.Sprintf("%s [%s/%d] %s %s", l.At.Format("2006-01-02T15:04:05.00-0700"), l.Source, l.Index, l.Stream, l.Text)
+	return fmt.Sprintf("%s [%s/%d] %s %s", l.At.Format("2006-01-02T15:04:05.00-0700"), l.Source, l.Index, l.Stream, Printable(l.Text))
+}
+
+// Printable returns s with every control character but tab (C0, DEL, C1: what a
+// terminal would act on, e.g. ESC ]0;title BEL setting the window title) written as
+// a Go escape (\x1b, \u009b), and invalid UTF-8 bytes as \xNN, so that an app's
+// output cannot drive the terminal of whoever reads its logs.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || r != '\t' && unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r != '\t' && unicode.IsControl(r):
+			if r < 0x80 {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // LogStats is GET /v1/apps/NAME/logs/stats: what the log service holds for an app.

@@ -124,7 +124,8 @@ func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader,
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: API unreachable: %w", method, c.URL+path, err)
+		// err (a *url.Error) already names the method and URL.
+		return fmt.Errorf("API unreachable (is the cluster up? diegolab live status): %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {

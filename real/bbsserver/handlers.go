@@ -1,6 +1,7 @@
 package bbsserver
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +37,9 @@ const (
 type taskMeta struct {
 	App     string `json:"app"`
 	Command string `json:"command"`
+	// Cell ran the task (the BBS clears a task's cell when it completes, as
+	// Diego's does; `tasks` still shows it).
+	Cell string `json:"cell,omitempty"`
 }
 
 // Limits of request bodies.
@@ -299,7 +303,16 @@ func (s *Server) taskStart(w http.ResponseWriter, r *http.Request) {
 	err := s.do(func(now time.Duration) error {
 		var err error
 		ok, err = s.plane.StartTask(now, r.PathValue("guid"), rep.CellID)
-		return err
+		if err != nil || !ok {
+			return err
+		}
+		var meta taskMeta
+		found, err := s.store.GetSpec(specTaskApp, r.PathValue("guid"), &meta)
+		if err != nil || !found {
+			return err
+		}
+		meta.Cell = rep.CellID
+		return s.store.PutSpec(specTaskApp, r.PathValue("guid"), meta)
 	})
 	reply(w, err, api.StartTaskReply{Start: ok})
 }
@@ -589,8 +602,11 @@ func (s *Server) callback(now time.Duration, t model.Task) error {
 		}
 	}
 	done := api.TaskInfo{GUID: t.GUID, App: meta.App, Command: meta.Command, State: model.TaskCompleted.String(),
-		Failed: t.Failed, FailureReason: t.FailureReason, Result: t.Result}
+		CellID: cmp.Or(t.CellID, meta.Cell), Failed: t.Failed, FailureReason: t.FailureReason, Result: t.Result, CompletedAt: now.Seconds()}
 	if err := s.store.PutSpec(specTaskDone, t.GUID, done); err != nil {
+		return err
+	}
+	if err := s.pruneDoneTasks(now); err != nil {
 		return err
 	}
 	if err := s.store.DeleteSpec(specRun, t.GUID); err != nil {
@@ -624,6 +640,9 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 		// Diego's error ids, as Cloud Controller reports them (DIEGO.md §7.1).
 		f := stage.Sanitize(t.FailureReason)
 		app.State, app.StagingError = api.AppStagingFailed, f.Error()
+		if f.Message == f.Reason {
+			app.StagingError = f.ID + ": " + f.Message // said once, not "X: m (m)"
+		}
 		return s.store.PutSpec(specApp, name, app)
 	}
 	oldGUID := app.ProcessGUID
@@ -694,7 +713,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 	var d api.AppDetail
-	err := s.read(func(time.Duration) error {
+	err := s.read(func(now time.Duration) error {
 		a, err := s.appOf(r.PathValue("name"))
 		if err != nil {
 			return err
@@ -706,9 +725,17 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 		}
 		rows, err := s.store.ListActualLRPsByProcess(a.ProcessGUID)
 		for _, x := range rows {
-			d.InstancesDetail = append(d.InstancesDetail, api.Instance{Index: x.Index, State: x.State.String(),
+			in := api.Instance{Index: x.Index, State: x.State.String(),
 				Presence: x.Presence.String(), CellID: x.CellID, InstanceGUID: x.InstanceGUID, Address: x.Address,
-				Since: x.Since.Seconds(), CrashCount: x.CrashCount, CrashReason: x.CrashReason, PlacementError: x.PlacementError})
+				Since: x.Since.Seconds(), CrashCount: x.CrashCount, CrashReason: x.CrashReason, PlacementError: x.PlacementError}
+			if x.State == model.Crashed {
+				if delay, ok := model.RestartDelay(x.CrashCount); ok {
+					in.RestartIn = new(max(0, (x.Since + delay - now).Seconds()))
+				} else {
+					in.NeverRestarts = true
+				}
+			}
+			d.InstancesDetail = append(d.InstancesDetail, in)
 		}
 		return err
 	})
@@ -720,21 +747,81 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req, 0) {
 		return
 	}
-	if req.Instances < 0 {
-		reply(w, badf("instances: must be >= 0, got %d", req.Instances), nil)
-		return
-	}
-	if err := atMost("instances", "max-instances", "instances per app", req.Instances, s.limits.MaxInstances); err != nil {
+	if err := s.checkScale(&req); err != nil {
 		reply(w, err, nil)
 		return
 	}
 	s.setApp(w, r.PathValue("name"), func(now time.Duration, a *api.App) error {
-		a.Instances = req.Instances
-		if a.State == api.AppStarted {
-			return s.plane.ScaleLRP(now, a.ProcessGUID, req.Instances)
+		resized := req.MemoryMB != nil && *req.MemoryMB != a.MemoryMB || req.DiskMB != nil && *req.DiskMB != a.DiskMB
+		if req.Instances != nil {
+			a.Instances = *req.Instances
 		}
-		return nil
+		if req.MemoryMB != nil {
+			a.MemoryMB = *req.MemoryMB
+		}
+		if req.DiskMB != nil {
+			a.DiskMB = *req.DiskMB
+		}
+		if a.State != api.AppStarted {
+			return nil
+		}
+		if resized {
+			// As Cloud Controller does: new resources are a new process (the
+			// instances restart with them), the previous one goes.
+			return s.redesire(now, a)
+		}
+		return s.plane.ScaleLRP(now, a.ProcessGUID, a.Instances)
 	})
+}
+
+// checkScale bounds a scale request; it must change something.
+func (s *Server) checkScale(req *api.ScaleRequest) error {
+	if req.Instances == nil && req.MemoryMB == nil && req.DiskMB == nil {
+		return badf("instances, memory_mb, disk_mb: set at least one")
+	}
+	l := &s.limits
+	var errs []error
+	if req.Instances != nil {
+		if *req.Instances < 0 {
+			return badf("instances: must be >= 0, got %d", *req.Instances)
+		}
+		errs = append(errs, atMost("instances", "max-instances", "instances per app", *req.Instances, l.MaxInstances))
+	}
+	if req.MemoryMB != nil {
+		if *req.MemoryMB <= 0 {
+			return badf("memory_mb: must be > 0, got %d", *req.MemoryMB)
+		}
+		errs = append(errs, atMost("memory_mb", "max-memory-mb", "MB per instance", *req.MemoryMB, l.MaxMemoryMB))
+	}
+	if req.DiskMB != nil {
+		if *req.DiskMB < 0 {
+			return badf("disk_mb: must be >= 0, got %d", *req.DiskMB)
+		}
+		errs = append(errs, atMost("disk_mb", "max-disk-mb", "MB per instance", *req.DiskMB, l.MaxDiskMB))
+	}
+	return errors.Join(errs...)
+}
+
+// redesire runs a started app's droplet as a new process version (new resources),
+// removing the previous one. Called in a transaction.
+func (s *Server) redesire(now time.Duration, a *api.App) error {
+	old := a.ProcessGUID
+	a.Version++
+	a.ProcessGUID = fmt.Sprintf("%s-v%d", a.Name, a.Version)
+	if err := s.store.PutSpec(specRun, a.ProcessGUID, api.RunInfo{Kind: api.KindLRP, DropletSHA: a.DropletSHA, App: a.Name,
+		Command: a.Command, Ports: []int{8080}, StartTimeout: startTimeout(a), HealthCheck: a.HealthCheck}); err != nil {
+		return err
+	}
+	if err := s.plane.DesireLRP(now, desiredFor(a, a.Instances)); err != nil {
+		return err
+	}
+	if old != "" {
+		if err := s.plane.RemoveLRP(now, old); err != nil && isStoreError(err) {
+			return err
+		}
+		return s.store.DeleteSpec(specRun, old)
+	}
+	return nil
 }
 
 func (s *Server) stopApp(w http.ResponseWriter, r *http.Request) {
@@ -865,7 +952,7 @@ func (s *Server) taskInfo(t model.Task) api.TaskInfo {
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	out := []api.TaskInfo{}
-	err := s.read(func(time.Duration) error {
+	err := s.read(func(now time.Duration) error {
 		live, err := s.store.ListTasks()
 		if err != nil {
 			return err
@@ -877,13 +964,36 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		done, err := sqlstore.ListSpecs[api.TaskInfo](s.store, specTaskDone)
 		for _, t := range done {
-			if !seen[t.GUID] {
+			if !seen[t.GUID] && !expired(now, t) {
 				out = append(out, t)
 			}
 		}
 		return err
 	})
 	reply(w, err, out)
+}
+
+// expired: a completed task is listed for model.DefaultTaskExpireCompleted (2
+// minutes) after it completed, as Diego's convergence deletes completed tasks.
+func expired(now time.Duration, t api.TaskInfo) bool {
+	return now.Seconds()-t.CompletedAt > model.DefaultTaskExpireCompleted.Seconds()
+}
+
+// pruneDoneTasks deletes the records of tasks completed more than 2 minutes ago.
+// Called in a transaction.
+func (s *Server) pruneDoneTasks(now time.Duration) error {
+	done, err := sqlstore.ListSpecs[api.TaskInfo](s.store, specTaskDone)
+	if err != nil {
+		return err
+	}
+	for _, t := range done {
+		if expired(now, t) {
+			if err := s.store.DeleteSpec(specTaskDone, t.GUID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
@@ -915,13 +1025,60 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listCells(w http.ResponseWriter, r *http.Request) {
 	out := []api.CellInfo{}
 	err := s.read(func(time.Duration) error {
+		used, err := s.cellUse()
+		if err != nil {
+			return err
+		}
 		for _, id := range sortedCellIDs(s.cells) {
 			c := s.cells[id]
-			out = append(out, api.CellInfo{Presence: c.Presence, Present: s.plane.Present(id), LastSeen: c.lastSeen.Seconds()})
+			out = append(out, api.CellInfo{Presence: c.Presence, Present: s.plane.Present(id), LastSeen: c.lastSeen.Seconds(), Used: used[id]})
 		}
 		return nil
 	})
 	reply(w, err, out)
+}
+
+// cellUse sums, per cell, what the BBS's rows place there: each actual LRP that
+// holds a container (CLAIMED or RUNNING, ordinary or evacuating) at its desired
+// LRP's size, and each RUNNING task. Called with mu held.
+func (s *Server) cellUse() (map[string]model.Resources, error) {
+	desired, err := s.store.ListDesiredLRPs()
+	if err != nil {
+		return nil, err
+	}
+	size := map[string]model.DesiredLRP{}
+	for _, d := range desired {
+		size[d.ProcessGUID] = d
+	}
+	actual, err := s.store.ListActualLRPs()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]model.Resources{}
+	add := func(cell string, mem, disk int) {
+		u := used[cell]
+		u.MemoryMB += mem
+		u.DiskMB += disk
+		u.Containers++
+		used[cell] = u
+	}
+	for _, a := range actual {
+		if a.CellID == "" || a.State != model.Claimed && a.State != model.Running {
+			continue
+		}
+		d := size[a.ProcessGUID]
+		add(a.CellID, d.MemoryMB, d.DiskMB)
+	}
+	tasks, err := s.store.ListTasks()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		if t.CellID != "" && t.State == model.TaskRunning {
+			add(t.CellID, t.MemoryMB, t.DiskMB)
+		}
+	}
+	return used, nil
 }
 
 func writeFileAtomic(dir, name string, b []byte) error {

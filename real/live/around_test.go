@@ -296,7 +296,7 @@ func TestAroundRouting(t *testing.T) {
 	// Scale to 1: every request succeeds, and once the emitter caught up, none
 	// reaches a stopped instance.
 	h = startHammer(cfg.RouterURL, host)
-	if err := cl.Do(ctx, http.MethodPost, "/v1/apps/goapp/scale", api.ScaleRequest{Instances: 1}, nil); err != nil {
+	if err := cl.Do(ctx, http.MethodPost, "/v1/apps/goapp/scale", api.ScaleRequest{Instances: new(1)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := WaitRunning(ctx, cl, "goapp", 0, 20*time.Second); err != nil {
