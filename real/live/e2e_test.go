@@ -159,18 +159,19 @@ func TestEndToEnd(t *testing.T) {
 		return false
 	})
 
-	// kill -9 one rep: its instances run on the other cell within TTL + interval + start.
+	// kill -9 one rep: the supervisor restarts it (as monit would), and every
+	// instance runs again within TTL + interval + start, wherever it was placed.
 	killed := st.Reps[0]
 	if err := syscall.Kill(killed.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	limit := o.PresenceTTL + o.ConvergenceInterval + 10*time.Second
-	took := waitFor(t, "instances replaced on the surviving cell", limit, func() bool {
+	took := waitFor(t, "every instance RUNNING again after the rep kill", limit, func() bool {
 		for _, name := range []string{"web", "goapp"} {
 			a := appDetail(t, cl, name)
 			n := 0
 			for _, in := range a.InstancesDetail {
-				if in.Presence == "ORDINARY" && in.State == "RUNNING" && in.CellID != killed.Name {
+				if in.Presence == "ORDINARY" && in.State == "RUNNING" {
 					n++
 				}
 			}
@@ -180,12 +181,19 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("rep kill-to-replaced: %v (limit %v)", took, limit)
+	t.Logf("rep kill-to-running: %v (limit %v)", took, limit)
+	waitFor(t, "the supervisor restarted the rep", 10*time.Second, func() bool {
+		now, err := ReadState(dir)
+		return err == nil && now.Reps[0].Restarts == 1 && strings.Contains(now.Reps[0].LastExit, "killed") && now.Reps[0].Pid != killed.Pid
+	})
 
 	// kill -9 the BBS and restart it: the same apps and instances.
 	before := map[string]int{}
 	for _, name := range []string{"web", "goapp"} {
 		before[name] = appDetail(t, cl, name).Instances
+	}
+	if st, err = ReadState(dir); err != nil {
+		t.Fatal(err)
 	}
 	if err := syscall.Kill(st.BBS.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
