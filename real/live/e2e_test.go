@@ -162,6 +162,14 @@ func TestEndToEnd(t *testing.T) {
 	// kill -9 one rep: the supervisor restarts it (as monit would), and every
 	// instance runs again within TTL + interval + start, wherever it was placed.
 	killed := st.Reps[0]
+	onKilled := map[string]bool{} // instance guids on the killed cell: they must be replaced
+	for _, name := range []string{"web", "goapp"} {
+		for _, in := range appDetail(t, cl, name).InstancesDetail {
+			if in.CellID == killed.Name {
+				onKilled[in.InstanceGUID] = true
+			}
+		}
+	}
 	if err := syscall.Kill(killed.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +179,9 @@ func TestEndToEnd(t *testing.T) {
 			a := appDetail(t, cl, name)
 			n := 0
 			for _, in := range a.InstancesDetail {
+				if onKilled[in.InstanceGUID] {
+					return false
+				}
 				if in.Presence == "ORDINARY" && in.State == "RUNNING" {
 					n++
 				}
@@ -181,7 +192,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("rep kill-to-running: %v (limit %v)", took, limit)
+	t.Logf("rep kill-to-replaced: %v (limit %v; %d instances were on the killed cell)", took, limit, len(onKilled))
 	waitFor(t, "the supervisor restarted the rep", 10*time.Second, func() bool {
 		now, err := ReadState(dir)
 		return err == nil && now.Reps[0].Restarts == 1 && strings.Contains(now.Reps[0].LastExit, "killed") && now.Reps[0].Pid != killed.Pid
