@@ -1,9 +1,11 @@
 package bbsserver
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/diegolab/diegolab/real/api"
 )
@@ -26,6 +28,13 @@ var fuzzLimits = Limits{MaxInstances: 8, MaxMemoryMB: 1024, MaxDiskMB: 1024, Max
 // fuzzServer is a handler server with one blob ("hello") and an app "ready" with
 // a droplet, stopped, so that tasks and scale have something to act on.
 func fuzzServer(f *testing.F) (*Server, func(method, path, token, body string) (int, string)) {
+	s, do, _ := fuzzServerCtx(f)
+	return s, do
+}
+
+// fuzzServerCtx also returns a caller whose requests carry a context (for streams).
+func fuzzServerCtx(f *testing.F) (*Server, func(method, path, token, body string) (int, string),
+	func(ctx context.Context, method, path, token, body string) (int, string)) {
 	s, h := handlerServer(f, fuzzLimits)
 	if err := s.store.PutSpec(specApp, "ready", api.App{Name: "ready", State: api.AppStopped, Version: 1,
 		ProcessGUID: "ready-v1", Instances: 1, MemoryMB: 64, DropletSHA: helloSHA}); err != nil {
@@ -34,7 +43,10 @@ func fuzzServer(f *testing.F) (*Server, func(method, path, token, body string) (
 	if code, body := call(h, "PUT", "/v1/blobs/"+helloSHA, "client-token", "hello"); code != 200 {
 		f.Fatalf("put blob: %d %s", code, body)
 	}
-	return s, func(method, path, token, body string) (int, string) { return call(h, method, path, token, body) }
+	return s, func(method, path, token, body string) (int, string) { return call(h, method, path, token, body) },
+		func(ctx context.Context, method, path, token, body string) (int, string) {
+			return callCtx(ctx, h, method, path, token, body)
+		}
 }
 
 const helloSHA = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -122,7 +134,7 @@ func FuzzCellReports(f *testing.F) {
 }
 
 func FuzzLogs(f *testing.F) {
-	_, do := fuzzServer(f)
+	_, _, doCtx := fuzzServerCtx(f)
 	line := `{"app":"ready","source":"APP","index":0,"stream":"OUT","text":"hello","at":"2026-01-02T03:04:05Z"}`
 	f.Add(uint8(0), "ready", line+"\n"+line)
 	f.Add(uint8(0), "ready", `{"app":"x","source":"APP","index":-1,"stream":"OUT","text":"\u001b]0;title\u0007","at":"2026-01-02T03:04:05Z"}`)
@@ -144,7 +156,11 @@ func FuzzLogs(f *testing.F) {
 		case 3:
 			method, p, token = "GET", "/v1/apps/"+seg(name)+"/logs/stats", "client-token"
 		}
-		code, rb := do(method, p, token, body)
+		// A follower (follow=1 in the fuzzed query) streams until its client
+		// goes: this client goes after 20 ms.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		code, rb := doCtx(ctx, method, p, token, body)
 		check(t, method, p, code, rb)
 	})
 }

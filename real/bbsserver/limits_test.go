@@ -1,6 +1,7 @@
 package bbsserver
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -34,7 +35,13 @@ func handlerServer(t testing.TB, lim Limits) (*Server, http.Handler) {
 
 // call runs one request through h.
 func call(h http.Handler, method, path, token, body string) (int, string) {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	return callCtx(context.Background(), h, method, path, token, body)
+}
+
+// callCtx runs one request through h with ctx as the client's (a follower of a log
+// stream returns when it ends).
+func callCtx(ctx context.Context, h http.Handler, method, path, token, body string) (int, string) {
+	req := httptest.NewRequestWithContext(ctx, method, path, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
