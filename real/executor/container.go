@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gorunc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/diegolab/diegolab/model"
 	"golang.org/x/sys/unix"
 )
@@ -188,7 +189,7 @@ func (c *Container) RootfsMode() RootfsMode {
 
 func (c *Container) create(ctx context.Context) error {
 	e := c.ex
-	if err := os.MkdirAll(c.bundle, 0o700); err != nil {
+	if err := os.MkdirAll(c.bundle, 0o711); err != nil { // searchable: see userNS
 		return err
 	}
 	layer := c.bundle
@@ -198,9 +199,23 @@ func (c *Container) create(ctx context.Context) error {
 			return err
 		}
 	}
-	mode, err := prepareRootfs(e.cfg.Rootfs, e.cfg.StackDir, c.bundle, layer)
+	mode, err := prepareRootfs(e.cfg.Rootfs, e.lower, c.bundle, layer)
 	if err != nil {
 		return err
+	}
+	if e.userNS {
+		// The container's root owns its writable layer, vcap the output dir.
+		root := e.hostID(0)
+		for _, d := range []string{layer, filepath.Join(layer, "upper"), filepath.Join(layer, "work"), filepath.Join(c.bundle, "rootfs")} {
+			if err := os.Lchown(d, root, root); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("user namespace: %w", err)
+			}
+		}
+		if c.spec.OutputDir != "" {
+			if err := os.Chown(c.spec.OutputDir, e.hostID(vcapUID), e.hostID(vcapGID)); err != nil {
+				return fmt.Errorf("user namespace: output dir: %w", err)
+			}
+		}
 	}
 	c.mu.Lock()
 	c.rootfs = mode
@@ -209,6 +224,11 @@ func (c *Container) create(ctx context.Context) error {
 
 	spec := buildSpec(&c.spec, filepath.Join(c.bundle, "rootfs"), c.cgroupPath, e.swapLimit)
 	spec.Linux.Seccomp = e.seccomp
+	if e.userNS {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
+		spec.Linux.UIDMappings, spec.Linux.GIDMappings = m, m
+	}
 	cfg, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("config.json: %w", err)
@@ -216,7 +236,7 @@ func (c *Container) create(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(c.bundle, "config.json"), cfg, 0o600); err != nil {
 		return err
 	}
-	pipes, err := gorunc.NewPipeIO(vcapUID, vcapGID, func(o *gorunc.IOOption) { o.OpenStdin = false })
+	pipes, err := gorunc.NewPipeIO(e.hostID(vcapUID), e.hostID(vcapGID), func(o *gorunc.IOOption) { o.OpenStdin = false })
 	if err != nil {
 		return fmt.Errorf("output pipes: %w", err)
 	}
@@ -309,6 +329,11 @@ func (c *Container) startLogReaders(pipes gorunc.IO) <-chan struct{} {
 func (c *Container) waitInit(proc *os.Process, logsDone <-chan struct{}) {
 	ps, werr := proc.Wait()
 	at := time.Now()
+	c.mu.Lock()
+	for _, p := range c.proxies {
+		p.stopAccepting()
+	}
+	c.mu.Unlock()
 	select {
 	case <-logsDone:
 	case <-time.After(logDrainTimeout):

@@ -52,6 +52,9 @@ type Config struct {
 	// ParentMaxPids is the pids.max of the cgroup all containers live under
 	// (0: MaxContainers × DefaultMaxPids, at most a quarter of the host's pid_max).
 	ParentMaxPids int
+	// NoUserNamespace runs containers in the host's user namespace even where
+	// the kernel allows a new one (container uid 2000 is then host uid 2000).
+	NoUserNamespace bool
 	// Logger receives the executor's own messages (default: discarded).
 	Logger *slog.Logger
 }
@@ -67,6 +70,8 @@ type Executor struct {
 	log          *slog.Logger
 	seccomp      *specs.LinuxSeccomp
 	parentPids   int
+	userNS       bool   // containers get a user namespace (ids shifted by userNSBase)
+	lower        string // the stack the containers' root file systems are made from
 
 	mu            sync.Mutex
 	containers    map[string]*Container
@@ -159,10 +164,34 @@ func New(cfg Config) (*Executor, error) {
 		log:          logger,
 		seccomp:      sc,
 		parentPids:   parentPidsLimit(&cfg, pidMax),
+		lower:        cfg.StackDir,
 		containers:   map[string]*Container{},
+	}
+	if !cfg.NoUserNamespace && userNSSupported() {
+		// runc mounts the root file system and the bind mounts as the
+		// container's root: the state dir (and the stack, app and output
+		// dirs) must be searchable by other users on the whole path.
+		for _, d := range []string{cfg.StateDir, filepath.Join(cfg.StateDir, "containers")} {
+			if err := os.Chmod(d, 0o711); err != nil {
+				return nil, fmt.Errorf("executor: %w", err)
+			}
+		}
+		if blocked := searchableByOthers(cfg.StateDir); blocked != "" {
+			logger.Warn("no user namespace: a directory on the state dir's path is not searchable by other users (chmod o+x it)", "dir", blocked)
+		} else if blocked := searchableByOthers(cfg.StackDir); blocked != "" {
+			logger.Warn("no user namespace: a directory on the stack's path is not searchable by other users (chmod o+x it)", "dir", blocked)
+		} else {
+			if e.lower, err = shiftedStack(cfg.StackDir, cfg.StateDir); err != nil {
+				return nil, fmt.Errorf("executor: %w", err)
+			}
+			e.userNS = true
+		}
 	}
 	return e, nil
 }
+
+// UserNamespace reports whether containers get their own user namespace.
+func (e *Executor) UserNamespace() bool { return e.userNS }
 
 // swapAccounting reports whether the memory cgroup accepts a memory+swap
 // limit (memory.memsw.* on v1, memory.swap.max on v2); without it runc

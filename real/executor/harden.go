@@ -131,3 +131,70 @@ func (e *Executor) ensureParentPids() error {
 
 // ParentPidsMax is the ceiling on the processes of all this executor's containers.
 func (e *Executor) ParentPidsMax() int { return e.parentPids }
+
+// User namespace: where the kernel allows it, container ids 0-65535 are host ids
+// userNSBase-userNSBase+65535, so the app's uid 2000 is host uid 102000 (no host
+// user), and container root is no host root. The stack is copied once per
+// executor with its ids shifted (StateDir/stack-userns), each writable layer and
+// output directory is handed to the shifted ids.
+const (
+	userNSBase = 100000
+	userNSSize = 65536
+)
+
+// userNSSupported reports whether the kernel lets this host make user namespaces.
+func userNSSupported() bool {
+	b, err := os.ReadFile("/proc/sys/user/max_user_namespaces")
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && n > 0
+}
+
+// hostID maps a container uid or gid to the host's (itself without a namespace).
+func (e *Executor) hostID(id int) int {
+	if e.userNS {
+		return id + userNSBase
+	}
+	return id
+}
+
+// shiftedStack copies the stack to StateDir/stack-userns with every owner moved by
+// userNSBase (once: the stack's stamp file is copied last and marks it complete).
+func shiftedStack(stackDir, stateDir string) (string, error) {
+	dst := filepath.Join(stateDir, "stack-userns")
+	stamp := ".diegolab-stack"
+	want, err := os.ReadFile(filepath.Join(stackDir, stamp))
+	if err != nil {
+		return "", fmt.Errorf("user namespace: %w", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dst, stamp)); err == nil && bytes.Equal(got, want) {
+		return dst, nil
+	}
+	if err := os.RemoveAll(dst); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return "", err
+	}
+	if err := copyTreeShifted(stackDir, dst, userNSBase); err != nil {
+		return "", fmt.Errorf("user namespace: shifting the stack: %w", err)
+	}
+	return dst, nil
+}
+
+// searchableByOthers returns the first directory from dir up to / that a process
+// of another uid (the container's root in its user namespace, which runc's mounts
+// run as) cannot traverse, or "" when there is none.
+func searchableByOthers(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return d
+		}
+		if d == "/" {
+			return ""
+		}
+	}
+}

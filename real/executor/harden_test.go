@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,5 +253,56 @@ func TestParentPidsLimit(t *testing.T) {
 		if got := parentPidsLimit(&tc.cfg, tc.pidMax); got != tc.want {
 			t.Errorf("parentPidsLimit(%+v, %d) = %d, want %d", tc.cfg, tc.pidMax, got, tc.want)
 		}
+	}
+}
+
+// TestUserNamespace: where the kernel allows it, the app's uid 2000 is host uid
+// 102000 and its root is no host root; files it writes in its output directory
+// belong to the shifted ids on the host.
+func TestUserNamespace(t *testing.T) {
+	ex, _ := newTestExecutor(t, RootfsAuto)
+	if !userNSSupported() {
+		t.Skip("skipping: the kernel does not allow user namespaces (/proc/sys/user/max_user_namespaces)")
+	}
+	if !ex.UserNamespace() {
+		t.Fatal("the kernel allows user namespaces but the executor did not use one")
+	}
+	out := searchableTempDir(t)
+	app := searchableTempDir(t)
+	if err := os.WriteFile(filepath.Join(app, "droplet.txt"), []byte("droplet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l := newLogs()
+	c, err := ex.Create(ctx, ContainerSpec{ID: "userns", MemoryMB: 64, AppDir: app, OutputDir: out, Log: l.fn,
+		Command: `id -u; cat /home/vcap/app/droplet.txt; touch /home/vcap/output/made && touch /home/vcap/own && echo wrote; sleep 600`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.waitLine(ctx, "OUT wrote"); err != nil {
+		t.Fatal(err)
+	}
+	if !l.has("OUT 2000") || !l.has("OUT droplet") {
+		t.Errorf("inside: %q, want uid 2000 and the droplet", l.all())
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Info().Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Uid:") && strings.Fields(line)[1] != strconv.Itoa(userNSBase+2000) {
+			t.Errorf("host view of the container's init: %q, want uid %d", line, userNSBase+2000)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(out, "made"), &st); err != nil || st.Uid != userNSBase+2000 {
+		t.Errorf("output file owner on the host: %d (%v), want %d", st.Uid, err, userNSBase+2000)
+	}
+	if err := c.Destroy(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

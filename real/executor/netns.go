@@ -158,6 +158,12 @@ func splice(a, b net.Conn) {
 	wg.Wait()
 }
 
+// stopAccepting closes the listener: a connection attempt is refused from now
+// on (open connections go on). Called when the container's init exits, so that
+// a router sees a dead instance as unreachable (and may send the request
+// elsewhere) instead of a connection that is accepted and then dropped.
+func (p *proxy) stopAccepting() { _ = p.ln.Close() }
+
 // close stops accepting, cuts every open connection and waits for the
 // proxy's goroutines.
 func (p *proxy) close() error {

@@ -77,7 +77,10 @@ func mountOverlay(stack, layer, rootfs string) error {
 
 // copyTree copies the directory src into dst (which exists), keeping
 // modes, ownership and symlinks; it handles the file types a stack holds.
-func copyTree(src, dst string) error {
+func copyTree(src, dst string) error { return copyTreeShifted(src, dst, 0) }
+
+// copyTreeShifted is copyTree with every owner uid and gid moved by shift.
+func copyTreeShifted(src, dst string, shift int) error {
 	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -112,7 +115,7 @@ func copyTree(src, dst string) error {
 			return fmt.Errorf("%s: unsupported file type %v", p, fi.Mode().Type())
 		}
 		if st != nil {
-			if err := os.Lchown(target, int(st.Uid), int(st.Gid)); err != nil {
+			if err := os.Lchown(target, int(st.Uid)+shift, int(st.Gid)+shift); err != nil {
 				return err
 			}
 		}

@@ -111,10 +111,15 @@ func startHammer(routerURL, host string) *hammer {
 }
 
 func (h *hammer) finish(t testing.TB, what string) map[string]int {
+	return h.finishAllowing(t, what, 0)
+}
+
+// finishAllowing is finish with up to allowed failed requests.
+func (h *hammer) finishAllowing(t testing.TB, what string, allowed int) map[string]int {
 	t.Helper()
 	close(h.stop)
 	<-h.done
-	if h.fail > 0 || h.ok == 0 {
+	if h.fail > allowed || h.ok == 0 {
 		t.Fatalf("%s: %d of %d requests failed (last: %s)", what, h.fail, h.ok+h.fail, h.lastErr)
 	}
 	t.Logf("%s: %d requests, all 200: %v", what, h.ok, h.bodies)
@@ -271,19 +276,32 @@ func TestAroundRouting(t *testing.T) {
 		}
 		return false
 	})
-	h.finish(t, "during /crash")
+	// The one request that was inside the instance when it died is not sent
+	// to another instance (it reached one: the router never multiplies a
+	// request); later ones find its port closed and go to the others.
+	h.finishAllowing(t, "during /crash", 1)
 
-	// kill -9 a rep: its instances leave the table, requests keep succeeding once
-	// the replacements run (and, thanks to retries, throughout).
+	// kill -9 a rep: its instances' ports die with it (the executor's proxies
+	// live in the rep), so requests go to the others; the supervisor restarts the
+	// rep, whose clean-up and bulk sync replace its instances (on any cell).
 	killed := st.Reps[0]
+	onKilled := map[string]bool{}
+	for _, in := range appDetail(t, cl, "goapp").InstancesDetail {
+		if in.CellID == killed.Name {
+			onKilled[in.InstanceGUID] = true
+		}
+	}
 	h = startHammer(cfg.RouterURL, host)
 	if err := syscall.Kill(killed.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	took := waitFor(t, "instances replaced on the surviving cell", 25*time.Second, func() bool {
+	took := waitFor(t, "the killed cell's instances replaced", 25*time.Second, func() bool {
 		n := 0
 		for _, in := range appDetail(t, cl, "goapp").InstancesDetail {
-			if in.Presence == "ORDINARY" && in.State == "RUNNING" && in.CellID != killed.Name {
+			if onKilled[in.InstanceGUID] {
+				return false
+			}
+			if in.Presence == "ORDINARY" && in.State == "RUNNING" {
 				n++
 			}
 		}

@@ -27,6 +27,13 @@ var e2eTimers = Options{Cells: 2, MemoryMB: 1024, DiskMB: 4096, Containers: 20, 
 // down when the test ends, and what Down finds left fails the test.
 func startCluster(tb testing.TB, o Options) *State {
 	tb.Helper()
+	// The test directory's path must be searchable by others for the reps'
+	// containers to get user namespaces (executor: searchableByOthers).
+	for _, d := range []string{o.Dir, filepath.Dir(o.Dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	tb.Cleanup(func() {
 		if _, err := ReadState(o.Dir); err != nil {
 			return // never started, or already down

@@ -144,6 +144,14 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return nil, err
 		}
 	}
+	// Searchable by others (not readable): the reps' containers run in user
+	// namespaces, whose root must traverse to the stack and the container dirs.
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return nil, err
+	}
 	sdir := filepath.Join(dir, "supervisor")
 	for _, d := range []string{filepath.Join(dir, "bbs"), sdir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

@@ -250,8 +250,13 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	for i := range o.Cells {
 		id := fmt.Sprintf("cell-%d", i)
 		cdir := filepath.Join(dir, "cells", id)
-		if err := os.MkdirAll(cdir, 0o700); err != nil {
-			return err
+		for _, d := range []string{filepath.Join(dir, "cells"), cdir} { // searchable: see Up
+			if err := os.MkdirAll(d, 0o711); err != nil {
+				return err
+			}
+			if err := os.Chmod(d, 0o711); err != nil {
+				return err
+			}
 		}
 		args := []string{o.Binary, "rep", "--cell-id", id, "--zone", fmt.Sprintf("z%d", i%2), "--index", strconv.Itoa(i),
 			"--memory-mb", strconv.Itoa(o.MemoryMB), "--disk-mb", strconv.Itoa(o.DiskMB), "--containers", strconv.Itoa(o.Containers),
