@@ -16,8 +16,8 @@ import (
 	"time"
 
 	gorunc "github.com/containerd/go-runc"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/diegolab/diegolab/model"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
