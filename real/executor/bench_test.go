@@ -18,13 +18,22 @@ import (
 // loop-mounted ext4 made per container); both under the seccomp profile and the
 // parent pids ceiling.
 func BenchmarkCreateStart(b *testing.B) {
-	for _, disk := range []int{0, 1024} {
-		b.Run(fmt.Sprintf("disk=%d", disk), func(b *testing.B) { benchCreateStart(b, disk) })
+	for _, userns := range []bool{true, false} {
+		for _, disk := range []int{0, 1024} {
+			b.Run(fmt.Sprintf("userns=%v/disk=%d", userns, disk), func(b *testing.B) { benchCreateStart(b, disk, userns) })
+		}
 	}
 }
 
-func benchCreateStart(b *testing.B, diskMB int) {
+func benchCreateStart(b *testing.B, diskMB int, userns bool) {
 	ex, _ := newTestExecutor(b, RootfsAuto)
+	if !userns {
+		var err error
+		if ex, err = New(Config{StateDir: searchableTempDir(b), StackDir: ex.cfg.StackDir, NoUserNamespace: true}); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = ex.Cleanup(context.Background()) })
+	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	var startMs, cycleMs []float64

@@ -195,7 +195,7 @@ func (c *Container) create(ctx context.Context) error {
 	layer := c.bundle
 	if c.spec.DiskMB > 0 {
 		var err error
-		if layer, err = makeDisk(c.bundle, c.spec.DiskMB); err != nil {
+		if layer, err = e.makeDisk(c.bundle, c.spec.DiskMB); err != nil {
 			return err
 		}
 	}

@@ -73,6 +73,8 @@ type Executor struct {
 	userNS       bool   // containers get a user namespace (ids shifted by userNSBase)
 	lower        string // the stack the containers' root file systems are made from
 
+	diskMu sync.Mutex // making disk templates
+
 	mu            sync.Mutex
 	containers    map[string]*Container
 	parentPidsSet bool // the parent cgroup's pids.max is written

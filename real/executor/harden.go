@@ -2,7 +2,6 @@ package executor
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,8 +21,21 @@ import (
 // never lists (keyctl, add_key, request_key, the io_uring calls, bpf, ...) get
 // EPERM. So an app cannot make a user namespace and from there reach the kernel's
 // namespaced-root surface (nf_tables, mounts).
+//
+// The profile lists the native architecture and its compatible ones (on amd64:
+// x86 and x32); only the native one is kept, which makes the filter runc compiles
+// at every create about a third as large (measured: create+start p50 ...), and a
+// syscall made through another architecture's entry (int 0x80) is refused by the
+// filter's architecture check.
 func defaultSeccomp() (*specs.LinuxSeccomp, error) {
-	return seccomp.GetDefaultProfile(&specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{}}})
+	sc, err := seccomp.GetDefaultProfile(&specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{}}})
+	if err != nil || sc == nil {
+		return sc, err
+	}
+	if len(sc.Architectures) > 1 {
+		sc.Architectures = sc.Architectures[:1]
+	}
+	return sc, nil
 }
 
 // Disk quota: a container with DiskMB > 0 gets its writable layer (overlay upper
@@ -35,11 +47,45 @@ func defaultSeccomp() (*specs.LinuxSeccomp, error) {
 // diskDir is where a container's quota file system is mounted in its bundle.
 const diskDir = "disk"
 
-// makeDisk makes bundle/disk.img (sparse, diskMB MiB), an ext4 file system in it,
-// and mounts it on bundle/disk; it returns the mount point.
-func makeDisk(bundle string, diskMB int) (string, error) {
+// makeDisk makes bundle/disk.img (diskMB MiB, ext4) and mounts it on
+// bundle/disk; it returns the mount point. The file system is made once per size
+// (templateDisk) and copied sparsely (only its metadata blocks are data): a copy
+// and a mount cost a fraction of a mkfs.
+func (e *Executor) makeDisk(bundle string, diskMB int) (string, error) {
+	tmpl, err := e.templateDisk(diskMB)
+	if err != nil {
+		return "", err
+	}
 	img := filepath.Join(bundle, "disk.img")
-	f, err := os.OpenFile(img, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if out, err := exec.Command("cp", "--sparse=always", tmpl, img).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("disk quota: copying %s: %w: %s", tmpl, err, bytes.TrimSpace(out))
+	}
+	mnt := filepath.Join(bundle, diskDir)
+	if err := os.MkdirAll(mnt, 0o711); err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("mount", "-o", "loop,nosuid,nodev", img, mnt).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("disk quota: mount -o loop %s: %w: %s", img, err, bytes.TrimSpace(out))
+	}
+	return mnt, nil
+}
+
+// templateDisk returns StateDir/disks/MB.img, an empty ext4 of that size, making
+// it the first time.
+func (e *Executor) templateDisk(diskMB int) (string, error) {
+	e.diskMu.Lock()
+	defer e.diskMu.Unlock()
+	dir := filepath.Join(e.cfg.StateDir, "disks")
+	tmpl := filepath.Join(dir, strconv.Itoa(diskMB)+".img")
+	if _, err := os.Stat(tmpl); err == nil {
+		return tmpl, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("disk quota: %w", err)
+	}
+	tmp := tmpl + ".tmp"
+	_ = os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("disk quota: %w", err)
 	}
@@ -48,25 +94,19 @@ func makeDisk(bundle string, diskMB int) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("disk quota: sizing %s: %w", img, err)
+		return "", fmt.Errorf("disk quota: sizing %s: %w", tmp, err)
 	}
-	// No journal, no reserved blocks, lazy inode tables: the file system lives
-	// as long as the container and must be made in a few tens of milliseconds.
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal,^resize_inode", "-m", "0",
-		"-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", img).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("disk quota: mkfs.ext4 %s (apt-get install -y e2fsprogs): %w: %s", img, err, bytes.TrimSpace(out))
+	// No journal, no reserved blocks, one inode per 16 KiB, inode tables
+	// initialized lazily: the image holds a few hundred KiB of metadata, which
+	// is all a sparse copy has to write.
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal,^resize_inode", "-m", "0", "-i", "16384",
+		"-E", "lazy_itable_init=1,nodiscard", tmp).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("disk quota: mkfs.ext4 %s (apt-get install -y e2fsprogs): %w: %s", tmp, err, bytes.TrimSpace(out))
 	}
-	mnt := filepath.Join(bundle, diskDir)
-	if err := os.MkdirAll(mnt, 0o700); err != nil {
-		return "", err
-	}
-	if out, err := exec.Command("mount", "-o", "loop,nosuid,nodev", img, mnt).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("disk quota: mount -o loop %s: %w: %s", img, err, bytes.TrimSpace(out))
-	}
-	if err := os.Remove(filepath.Join(mnt, "lost+found")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Rename(tmp, tmpl); err != nil {
 		return "", fmt.Errorf("disk quota: %w", err)
 	}
-	return mnt, nil
+	return tmpl, nil
 }
 
 // Parent PID ceiling: every container of an executor lives under one parent
