@@ -186,33 +186,9 @@ func newScaleCmd() *cobra.Command {
 	var n int
 	var mem, disk string
 	var wait waitFlags
+	var req api.ScaleRequest
 	c := simple("scale NAME [-i N] [-m MEM] [-k DISK]", "Change an app's instance count, memory or disk (memory or disk restart it)", 1,
 		func(cmd *cobra.Command, cl *api.Client, args []string) error {
-			f := cmd.Flags()
-			var req api.ScaleRequest
-			if f.Changed("instances") {
-				if n < 0 {
-					return usagef("-i must be >= 0")
-				}
-				req.Instances = &n
-			}
-			if f.Changed("memory") {
-				m, err := parseMB("m", mem)
-				if err != nil {
-					return err
-				}
-				req.MemoryMB = &m
-			}
-			if f.Changed("disk") {
-				k, err := parseMB("k", disk)
-				if err != nil {
-					return err
-				}
-				req.DiskMB = &k
-			}
-			if req.Instances == nil && req.MemoryMB == nil && req.DiskMB == nil {
-				return usagef("scale %s: say what to change: -i INSTANCES, -m MEMORY or -k DISK", args[0])
-			}
 			var a api.App
 			if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/scale", req, &a); err != nil {
 				return err
@@ -220,6 +196,34 @@ func newScaleCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d instances, %dM memory, %dM disk\n", a.Name, a.Instances, a.MemoryMB, a.DiskMB)
 			return wait.run(cmd, cl, a)
 		})
+	// The flags are checked before the cluster is looked up: usage errors.
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		f := cmd.Flags()
+		if f.Changed("instances") {
+			if n < 0 {
+				return usagef("-i must be >= 0")
+			}
+			req.Instances = &n
+		}
+		if f.Changed("memory") {
+			m, err := parseMB("m", mem)
+			if err != nil {
+				return err
+			}
+			req.MemoryMB = &m
+		}
+		if f.Changed("disk") {
+			k, err := parseMB("k", disk)
+			if err != nil {
+				return err
+			}
+			req.DiskMB = &k
+		}
+		if req.Instances == nil && req.MemoryMB == nil && req.DiskMB == nil {
+			return usagef("scale %s: say what to change: -i INSTANCES, -m MEMORY or -k DISK", args[0])
+		}
+		return nil
+	}
 	c.Flags().IntVarP(&n, "instances", "i", 0, "instances")
 	c.Flags().StringVarP(&mem, "memory", "m", "", "memory per instance (64M, 1G); restarts the instances")
 	c.Flags().StringVarP(&disk, "disk", "k", "", "disk per instance (256M, 1G); restarts the instances")
