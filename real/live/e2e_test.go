@@ -35,7 +35,7 @@ func startCluster(tb testing.TB, o Options) *State {
 		}
 	}
 	tb.Cleanup(func() {
-		if _, err := ReadState(o.Dir); err != nil {
+		if _, err := os.Stat(filepath.Join(o.Dir, StateFile)); err != nil {
 			return // never started, or already down
 		}
 		if err := Down(context.Background(), o.Dir, 10*time.Second); err != nil {

@@ -341,9 +341,27 @@ func readToken(path string) (string, error) {
 	return t, nil
 }
 
+// writeState replaces live.json atomically (a reader never sees half of it: the
+// supervisor rewrites it while live status, live down and tests read it).
 func writeState(dir string, st *State) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
-	return os.WriteFile(filepath.Join(dir, StateFile), append(b, '\n'), 0o600)
+	tmp, err := os.CreateTemp(dir, ".live-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, StateFile))
 }
 
 // ReadState reads DIR/live.json.
