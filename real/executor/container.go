@@ -402,10 +402,18 @@ func (c *Container) Wait(ctx context.Context) (Exit, error) {
 	}
 }
 
-// Stop asks the start command to end with SIGTERM (the init forwards it),
-// and after grace kills every process of the container with SIGKILL. It
-// returns the Exit, marked Stopped. A container that was never started gets
-// SIGKILL at once.
+// Stop's drain: the app is signalled once no byte moved through its ports for
+// stopQuiet, or after stopDrain.
+const (
+	stopQuiet = 100 * time.Millisecond
+	stopDrain = time.Second
+)
+
+// Stop first drains the container's ports (new connections refused, requests
+// under way given up to stopDrain), then asks the start command to end with
+// SIGTERM (the init forwards it), and after grace kills every process of the
+// container with SIGKILL. It returns the Exit, marked Stopped. A container that
+// was never started gets SIGKILL at once.
 func (c *Container) Stop(ctx context.Context, grace time.Duration) (Exit, error) {
 	c.mu.Lock()
 	st := c.state
@@ -417,6 +425,18 @@ func (c *Container) Stop(ctx context.Context, grace time.Duration) (Exit, error)
 	default:
 	}
 	if st == StateRunning {
+		// Drain first, as a router drains a backend: new connections are
+		// refused (a router sends them to another instance), requests under
+		// way get up to a second to finish before SIGTERM.
+		c.mu.Lock()
+		proxies := c.proxies
+		c.mu.Unlock()
+		for _, p := range proxies {
+			p.stopAccepting()
+		}
+		for _, p := range proxies {
+			p.drain(stopQuiet, stopDrain)
+		}
 		if err := c.ex.runc.Kill(ctx, c.spec.ID, int(unix.SIGTERM), nil); err == nil {
 			t := time.NewTimer(grace)
 			defer t.Stop()
