@@ -1,6 +1,13 @@
 package api
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
 
 func TestPrintable(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -15,5 +22,28 @@ func TestPrintable(t *testing.T) {
 		if got := Printable(tc.in); got != tc.want {
 			t.Errorf("Printable(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestClientRetriesRateLimit(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls < 3 {
+			w.Header().Set("Retry-After", "0")
+			WriteError(w, http.StatusTooManyRequests, errors.New("slow down"))
+			return
+		}
+		WriteJSON(w, http.StatusOK, Health{Cells: 7})
+	}))
+	defer srv.Close()
+	var h Health
+	if err := NewClient(srv.URL, "t", 5*time.Second).Do(context.Background(), http.MethodGet, "/v1/health", nil, &h); err != nil || h.Cells != 7 || calls != 3 {
+		t.Fatalf("after two 429s: %+v %v (%d calls)", h, err, calls)
+	}
+	calls = -100 // always limited: the client gives up after maxRateRetries
+	err := NewClient(srv.URL, "t", 5*time.Second).Do(context.Background(), http.MethodGet, "/v1/health", nil, &h)
+	if StatusOf(err) != http.StatusTooManyRequests || calls != -100+maxRateRetries+1 {
+		t.Fatalf("always limited: %v after %d calls", err, calls+100)
 	}
 }

@@ -22,6 +22,8 @@ type Error struct {
 	Message string `json:"error"`
 	// Status is the HTTP status (set by the client, not sent).
 	Status int `json:"-"`
+	// RetryAfter is a 429's Retry-After (set by the client).
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
