@@ -268,6 +268,8 @@ func TestChaos(t *testing.T) {
 		switch {
 		case f.status == 0 && (strings.Contains(f.text, "connection refused") || strings.Contains(f.text, "connection reset")):
 			cause = "router down"
+		case f.status == http.StatusServiceUnavailable && strings.Contains(f.text, "not loaded"):
+			cause = "router down" // restarted, table not loaded yet (the BBS is down too)
 		case strings.Contains(f.text, "is running"):
 			cause = "no running instance (router's table)"
 		}

@@ -127,6 +127,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	host := NormalizeHost(r.Host)
+	if !rt.table.Loaded() {
+		// A router that (re)started before the BBS answered knows no route yet:
+		// "does not exist" would be a lie. As gorouter waits for its table.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "503 Service Unavailable: the router has not loaded its routing table yet\n")
+		return
+	}
 	pool := rt.table.Lookup(host)
 	if pool == nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -228,6 +228,20 @@ func TestOneCrashRequestCrashesOneInstance(t *testing.T) {
 	}
 }
 
+// TestNotLoaded: before its first full sync the router says so (503), rather
+// than that a route does not exist.
+func TestNotLoaded(t *testing.T) {
+	tab := NewTable()
+	rt := New(tab, nil, nil)
+	if code, body, h := do(t, rt, "web.localhost", "/"); code != 503 || h.Get("Retry-After") == "" || !strings.Contains(body, "not loaded") {
+		t.Fatalf("before the first sync: %d %q", code, body)
+	}
+	_ = tab.Sync(nil)
+	if code, body, _ := do(t, rt, "web.localhost", "/"); code != 404 {
+		t.Fatalf("after an empty sync: %d %q", code, body)
+	}
+}
+
 // TestNoRetryAfterWrite: an endpoint that accepts and closes (an executor proxy
 // whose app is gone) may have received the request: 502, not a second instance.
 func TestNoRetryAfterWrite(t *testing.T) {
