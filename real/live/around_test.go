@@ -308,7 +308,10 @@ func TestAroundRouting(t *testing.T) {
 		return n == 3
 	})
 	time.Sleep(500 * time.Millisecond)
-	h.finish(t, "during the rep kill")
+	// The hammer sends one request at a time: the one inside the killed rep's
+	// port proxy at the kill may have reached the app, so it is not sent to
+	// another instance; every later one goes to the live instances.
+	h.finishAllowing(t, "during the rep kill", 1)
 	t.Logf("rep kill-to-replaced %v", took)
 
 	// Scale to 1: every request succeeds, and once the emitter caught up, none
