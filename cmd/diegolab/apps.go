@@ -17,7 +17,7 @@ import (
 
 func init() {
 	for _, c := range []func() *cobra.Command{newPushCmd, newAppsCmd, newAppCmd, newScaleCmd, newStopCmd, newStartCmd,
-		newDeleteCmd, newRunTaskCmd, newTasksCmd, newCellsCmd} {
+		newDeleteCmd, newRunTaskCmd, newTasksCmd, newCellsCmd, newRestartCmd, newCancelTaskCmd, newTaskCmd} {
 		register(c)
 	}
 }
@@ -54,6 +54,7 @@ func newPushCmd() *cobra.Command {
 	var hcInterval, startTimeout time.Duration
 	var inst int
 	var timeout time.Duration
+	var wait bool
 	c := &cobra.Command{
 		Use:   "push NAME --path DIR",
 		Short: "Upload an app, stage it with a buildpack and run it on the live cluster",
@@ -83,7 +84,8 @@ func newPushCmd() *cobra.Command {
 			}
 			cl := api.NewClient(cfg.URL, cfg.Token, 30*time.Second)
 			d, err := live.Push(context.Background(), cl, args[0], path, live.PushOptions{Instances: inst, MemoryMB: m, DiskMB: k,
-				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout(), Routes: routes, HealthCheck: hc, Drains: drains})
+				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout(), Routes: routes, HealthCheck: hc, Drains: drains,
+				NoWait: !wait})
 			if d != nil {
 				printApp(cmd, d)
 			}
@@ -103,7 +105,8 @@ func newPushCmd() *cobra.Command {
 	f.StringVarP(&disk, "disk", "k", "256M", "disk per instance")
 	f.StringVarP(&bp, "buildpack", "b", "static", "buildpack: static or binary")
 	f.StringVarP(&cmdline, "start-command", "c", "", "start command (overrides the buildpack's)")
-	f.DurationVar(&timeout, "timeout", 3*time.Minute, "staging plus start timeout")
+	f.DurationVar(&timeout, "timeout", 3*time.Minute, "staging plus start timeout (with --wait)")
+	f.BoolVar(&wait, "wait", true, "wait until staging is done and every instance is RUNNING (--wait=false: return once staging began)")
 	f.StringArrayVar(&routes, "route", nil, "extra host routed to the app (repeatable; APP.localhost always is)")
 	f.StringVarP(&hcType, "health-check-type", "u", "port", "health check: port, process or http")
 	f.StringVar(&hcPath, "endpoint", "", "http health check path (default /)")
@@ -125,6 +128,12 @@ func printApp(cmd *cobra.Command, d *api.AppDetail) {
 		details := in.PlacementError
 		if details == "" {
 			details = in.CrashReason
+		}
+		switch {
+		case in.NeverRestarts:
+			details = strings.TrimSpace("not restarted again (crashed 200 times); " + details)
+		case in.RestartIn != nil:
+			details = strings.TrimSpace(fmt.Sprintf("restarts in %.0fs (then at the next convergence pass); %s", *in.RestartIn, details))
 		}
 		if in.Presence != "ORDINARY" {
 			details = strings.TrimSpace(strings.ToLower(in.Presence) + " " + details)
@@ -175,37 +184,99 @@ func newAppCmd() *cobra.Command {
 
 func newScaleCmd() *cobra.Command {
 	var n int
-	c := simple("scale NAME -i N", "Change an app's instance count", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
-		if n < 0 {
-			return usagef("-i must be >= 0")
+	var mem, disk string
+	var wait waitFlags
+	var req api.ScaleRequest
+	c := simple("scale NAME [-i N] [-m MEM] [-k DISK]", "Change an app's instance count, memory or disk (memory or disk restart it)", 1,
+		func(cmd *cobra.Command, cl *api.Client, args []string) error {
+			var a api.App
+			if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/scale", req, &a); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d instances, %dM memory, %dM disk\n", a.Name, a.Instances, a.MemoryMB, a.DiskMB)
+			return wait.run(cmd, cl, a)
+		})
+	// The flags are checked before the cluster is looked up: usage errors.
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		f := cmd.Flags()
+		if f.Changed("instances") {
+			if n < 0 {
+				return usagef("-i must be >= 0")
+			}
+			req.Instances = &n
 		}
-		var a api.App
-		if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/scale", api.ScaleRequest{Instances: n}, &a); err != nil {
-			return err
+		if f.Changed("memory") {
+			m, err := parseMB("m", mem)
+			if err != nil {
+				return err
+			}
+			req.MemoryMB = &m
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s: %d instances\n", a.Name, a.Instances)
+		if f.Changed("disk") {
+			k, err := parseMB("k", disk)
+			if err != nil {
+				return err
+			}
+			req.DiskMB = &k
+		}
+		if req.Instances == nil && req.MemoryMB == nil && req.DiskMB == nil {
+			return usagef("scale %s: say what to change: -i INSTANCES, -m MEMORY or -k DISK", args[0])
+		}
 		return nil
-	})
-	c.Flags().IntVarP(&n, "instances", "i", 1, "instances")
+	}
+	c.Flags().IntVarP(&n, "instances", "i", 0, "instances")
+	c.Flags().StringVarP(&mem, "memory", "m", "", "memory per instance (64M, 1G); restarts the instances")
+	c.Flags().StringVarP(&disk, "disk", "k", "", "disk per instance (256M, 1G); restarts the instances")
+	wait.bind(c, false)
 	return c
 }
 
-func appAction(use, short, action string) func() *cobra.Command {
+// waitFlags are --wait and --wait-timeout of the commands that change an app.
+type waitFlags struct {
+	on      bool
+	timeout time.Duration
+}
+
+func (w *waitFlags) bind(c *cobra.Command, def bool) {
+	c.Flags().BoolVar(&w.on, "wait", def, "wait until every instance is RUNNING (or the app is stopped), then show it")
+	c.Flags().DurationVar(&w.timeout, "wait-timeout", 2*time.Minute, "how long --wait waits")
+}
+
+// run waits (when asked) for the app's version a to settle and shows the result.
+func (w *waitFlags) run(cmd *cobra.Command, cl *api.Client, a api.App) error {
+	if !w.on {
+		return nil
+	}
+	d, err := live.WaitRunning(context.Background(), cl, a.Name, a.Version, w.timeout)
+	if d != nil {
+		fmt.Fprintln(cmd.OutOrStdout())
+		printApp(cmd, d)
+	}
+	return err
+}
+
+func appAction(use, short string, actions ...string) func() *cobra.Command {
 	return func() *cobra.Command {
-		return simple(use, short, 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		var wait waitFlags
+		c := simple(use, short, 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
 			var a api.App
-			if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/"+action, nil, &a); err != nil {
-				return err
+			for _, action := range actions {
+				if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/"+action, nil, &a); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", a.Name, a.State)
-			return nil
+			return wait.run(cmd, cl, a)
 		})
+		wait.bind(c, false)
+		return c
 	}
 }
 
 var (
-	newStopCmd  = appAction("stop NAME", "Stop an app (its instances go, its instance count stays)", "stop")
-	newStartCmd = appAction("start NAME", "Start a stopped app", "start")
+	newStopCmd    = appAction("stop NAME", "Stop an app (its instances go, its instance count stays)", "stop")
+	newStartCmd   = appAction("start NAME", "Start a stopped app", "start")
+	newRestartCmd = appAction("restart NAME", "Stop and start an app (every instance restarts)", "stop", "start")
 )
 
 func newDeleteCmd() *cobra.Command {
@@ -220,6 +291,7 @@ func newDeleteCmd() *cobra.Command {
 
 func newRunTaskCmd() *cobra.Command {
 	var command, mem string
+	var wait waitFlags
 	c := simple("run-task NAME --command CMD", "Run a one-off task in an app's droplet", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
 		if strings.TrimSpace(command) == "" {
 			return usagef("--command is required")
@@ -235,16 +307,62 @@ func newRunTaskCmd() *cobra.Command {
 		if err := cl.Do(context.Background(), http.MethodPost, "/v1/apps/"+args[0]+"/tasks", api.TaskRequest{Command: command, MemoryMB: m}, &t); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "task %s: %s\n", t.GUID, t.State)
-		return nil
+		if !wait.on {
+			fmt.Fprintf(cmd.OutOrStdout(), "task %s: %s (see `diegolab task %s`; cancel with `diegolab cancel-task %s`)\n", t.GUID, t.State, t.GUID, t.GUID)
+			return nil
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "task %s: %s, waiting (up to %v)\n", t.GUID, t.State, wait.timeout)
+		done, err := waitTask(cl, t.GUID, wait.timeout)
+		if err != nil {
+			return err
+		}
+		return printTaskOutcome(cmd, done)
 	})
 	c.Flags().StringVar(&command, "command", "", "command to run")
 	c.Flags().StringVarP(&mem, "memory", "m", "", "memory (default: the app's)")
+	wait.bind(c, false)
 	return c
 }
 
+// waitTask polls a task until it completed.
+func waitTask(cl *api.Client, guid string, timeout time.Duration) (api.TaskInfo, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		var t api.TaskInfo
+		if err := cl.Do(context.Background(), http.MethodGet, "/v1/tasks/"+guid, nil, &t); err != nil {
+			return t, err
+		}
+		if t.State == "COMPLETED" || t.State == "RESOLVING" {
+			return t, nil
+		}
+		if time.Now().After(deadline) {
+			return t, fmt.Errorf("task %s still %s after %v", guid, t.State, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// printTaskOutcome says how a completed task ended; a failed task is an error.
+func printTaskOutcome(cmd *cobra.Command, t api.TaskInfo) error {
+	if t.Failed {
+		return fmt.Errorf("task %s failed on %s: %s", t.GUID, orDash(t.CellID), t.FailureReason)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "task %s succeeded on %s\n", t.GUID, orDash(t.CellID))
+	if t.Result != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "result: %s\n", api.Printable(t.Result))
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 func newTasksCmd() *cobra.Command {
-	return simple("tasks", "List tasks (running and completed)", 0, func(cmd *cobra.Command, cl *api.Client, _ []string) error {
+	return simple("tasks", "List tasks: pending, running, and those completed in the last 2 minutes", 0, func(cmd *cobra.Command, cl *api.Client, _ []string) error {
 		var ts []api.TaskInfo
 		if err := cl.Do(context.Background(), http.MethodGet, "/v1/tasks", nil, &ts); err != nil {
 			return err
@@ -252,9 +370,37 @@ func newTasksCmd() *cobra.Command {
 		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "task\tapp\tstate\tcell\tfailed\tdetails")
 		for _, t := range ts {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", t.GUID, t.App, t.State, t.CellID, t.Failed, t.FailureReason)
+			details := t.FailureReason
+			if !t.Failed && t.Result != "" {
+				details = "result: " + t.Result
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", t.GUID, t.App, t.State, orDash(t.CellID), t.Failed, api.Printable(details))
 		}
 		return w.Flush()
+	})
+}
+
+func newTaskCmd() *cobra.Command {
+	return simple("task GUID", "Show one task: its state, cell, and result or failure reason", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		var t api.TaskInfo
+		if err := cl.Do(context.Background(), http.MethodGet, "/v1/tasks/"+args[0], nil, &t); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "task %s (app %s): %s on %s\ncommand: %s\n", t.GUID, t.App, t.State, orDash(t.CellID), api.Printable(t.Command))
+		if t.State == "COMPLETED" || t.State == "RESOLVING" {
+			return printTaskOutcome(cmd, t)
+		}
+		return nil
+	})
+}
+
+func newCancelTaskCmd() *cobra.Command {
+	return simple("cancel-task GUID", "Cancel a pending or running task", 1, func(cmd *cobra.Command, cl *api.Client, args []string) error {
+		if err := cl.Do(context.Background(), http.MethodDelete, "/v1/tasks/"+args[0], nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "task %s cancelled\n", args[0])
+		return nil
 	})
 }
 
@@ -265,9 +411,12 @@ func newCellsCmd() *cobra.Command {
 			return err
 		}
 		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "cell\tzone\tpresent\tmemory\tdisk\tcontainers\trep")
+		fmt.Fprintln(w, "cell\tzone\tpresent\tmemory used/total (free)\tdisk used/total (free)\tcontainers used/total (free)\trep")
 		for _, c := range cs {
-			fmt.Fprintf(w, "%s\t%s\t%v\t%dM\t%dM\t%d\t%s\n", c.CellID, c.Zone, c.Present, c.Capacity.MemoryMB, c.Capacity.DiskMB, c.Capacity.Containers, c.RepURL)
+			u, t := c.Used, c.Capacity
+			fmt.Fprintf(w, "%s\t%s\t%v\t%dM/%dM (%dM)\t%dM/%dM (%dM)\t%d/%d (%d)\t%s\n", c.CellID, c.Zone, c.Present,
+				u.MemoryMB, t.MemoryMB, t.MemoryMB-u.MemoryMB, u.DiskMB, t.DiskMB, t.DiskMB-u.DiskMB,
+				u.Containers, t.Containers, t.Containers-u.Containers, c.RepURL)
 		}
 		return w.Flush()
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/diegolab/diegolab/real/bbsserver"
 )
@@ -90,5 +91,29 @@ func newBBSCmd() *cobra.Command {
 	f.DurationVar(&cfg.ConvergenceInterval, "convergence-interval", 30*time.Second, "convergence interval")
 	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")
 	f.DurationVar(&cfg.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
+	limitFlags(f, &cfg.Limits)
 	return c
+}
+
+// limitFlags binds the BBS's limits (each refusal names its flag).
+func limitFlags(f *pflag.FlagSet, l *bbsserver.Limits) {
+	d := bbsserver.DefaultLimits()
+	*l = d
+	f.IntVar(&l.MaxInstances, "max-instances", d.MaxInstances, "instances per app")
+	f.IntVar(&l.MaxMemoryMB, "max-memory-mb", d.MaxMemoryMB, "memory per instance or task (MB)")
+	f.IntVar(&l.MaxDiskMB, "max-disk-mb", d.MaxDiskMB, "disk per instance or task (MB)")
+	f.IntVar(&l.MaxApps, "max-apps", d.MaxApps, "apps the BBS keeps")
+	f.IntVar(&l.MaxTasks, "max-tasks", d.MaxTasks, "tasks not yet completed")
+	f.IntVar(&l.MaxCommand, "max-command", d.MaxCommand, "bytes of a start or task command")
+	f.IntVar(&l.MaxRoutes, "max-routes", d.MaxRoutes, "routes per app")
+	f.IntVar(&l.MaxDrains, "max-drains", d.MaxDrains, "log drains per app")
+	f.IntVar(&l.MaxFiles, "max-files", d.MaxFiles, "files per pushed package")
+	f.IntVar(&l.MaxCells, "max-cells", d.MaxCells, "distinct cells the BBS tracks")
+	f.IntVar(&l.MaxCellContainers, "max-cell-containers", d.MaxCellContainers, "containers a cell may advertise")
+	f.IntVar(&l.MaxCellMemoryMB, "max-cell-memory-mb", d.MaxCellMemoryMB, "memory a cell may advertise (MB)")
+	f.IntVar(&l.MaxCellDiskMB, "max-cell-disk-mb", d.MaxCellDiskMB, "disk a cell may advertise (MB)")
+	f.IntVar(&l.MaxReason, "max-reason", d.MaxReason, "bytes of a crash or failure reason (longer ones are cut)")
+	f.IntVar(&l.MaxResult, "max-result", d.MaxResult, "bytes of a task result (a longer one fails the task)")
+	f.Float64Var(&l.RequestRate, "request-rate", d.RequestRate, "client requests a second (429 beyond)")
+	f.IntVar(&l.RequestBurst, "request-burst", d.RequestBurst, "client requests allowed in a burst")
 }

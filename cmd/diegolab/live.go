@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,7 +24,7 @@ func newLiveCmd() *cobra.Command {
 	var o live.Options
 	up := &cobra.Command{
 		Use:   "up",
-		Short: "Start a BBS and N reps as child processes and wait until they are healthy",
+		Short: "Start a supervisor that runs a BBS, N reps and a router (restarting any that dies) and wait until they are healthy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Dir = dir
@@ -91,6 +93,17 @@ func newLiveCmd() *cobra.Command {
 		},
 	}
 	drain.Flags().DurationVar(&drainWait, "wait", 11*time.Minute, "how long to wait for the rep to finish evacuating")
-	c.AddCommand(up, status, down, drain, newLiveRecordCmd(&dir))
+	supervise := &cobra.Command{
+		Use:    "supervise",
+		Short:  "Run the cluster's components and restart those that die (started by live up)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			return live.Supervise(ctx, dir, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		},
+	}
+	c.AddCommand(up, status, down, drain, supervise, newLiveRecordCmd(&dir))
 	return c
 }

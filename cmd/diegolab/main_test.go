@@ -90,6 +90,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown algorithm", []string{"run", "--algorithm", "nope", "--out", t.TempDir()}, "nope"},
 		{"bad set", []string{"run", "--set", "nokey", "--out", t.TempDir()}, "nokey"},
 		{"report of nothing", []string{"report", filepath.Join(t.TempDir(), "none")}, "none"},
+		// Scaling without saying what used to scale the app to 1.
+		{"scale without a flag", []string{"scale", "web"}, "-i INSTANCES, -m MEMORY or -k DISK"},
+		{"scale with a bad size", []string{"scale", "web", "-m", "lots"}, "-m \"lots\""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Log sources (Diego's/Loggregator's source types).
@@ -36,11 +38,16 @@ type LogLine struct {
 // MaxLogText bounds one line's text (longer lines are cut).
 const MaxLogText = 64 << 10
 
+// MaxLogApp bounds a line's app name (app names have at most 40 bytes).
+const MaxLogApp = 64
+
 // Validate checks a line arriving at the log service.
 func (l *LogLine) Validate() error {
 	switch {
 	case l.App == "":
 		return fmt.Errorf("app: must not be empty")
+	case len(l.App) > MaxLogApp:
+		return fmt.Errorf("app: %d bytes, at most %d", len(l.App), MaxLogApp)
 	case l.Source != SourceApp && l.Source != SourceStage && l.Source != SourceCell && l.Source != SourceHealth && l.Source != SourceRouter:
 		return fmt.Errorf("source: %q, want APP, STG, CELL, HEALTH or RTR", l.Source)
 	case l.Stream != StreamOut && l.Stream != StreamErr:
@@ -55,9 +62,45 @@ func (l *LogLine) Validate() error {
 	return nil
 }
 
-// Format renders the line as `cf logs` does: "timestamp [SOURCE/index] OUT|ERR text".
+// Format renders the line as `cf logs` does: "timestamp [SOURCE/index] OUT|ERR text",
+// with the text's control characters made visible (Printable).
 func (l *LogLine) Format() string {
-	return fmt.Sprintf("%s [%s/%d] %s %s", l.At.Format("2006-01-02T15:04:05.00-0700"), l.Source, l.Index, l.Stream, l.Text)
+	return fmt.Sprintf("%s [%s/%d] %s %s", l.At.Format("2006-01-02T15:04:05.00-0700"), l.Source, l.Index, l.Stream, Printable(l.Text))
+}
+
+// Printable returns s with every control character but tab (C0, DEL, C1: what a
+// terminal would act on, e.g. ESC ]0;title BEL setting the window title) written as
+// a Go escape (\x1b, \u009b), and invalid UTF-8 bytes as \xNN, so that an app's
+// output cannot drive the terminal of whoever reads its logs.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || r != '\t' && unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r != '\t' && unicode.IsControl(r):
+			if r < 0x80 {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // LogStats is GET /v1/apps/NAME/logs/stats: what the log service holds for an app.
@@ -78,6 +121,16 @@ const (
 	HealthPort    = "port"
 	HealthProcess = "process"
 	HealthHTTP    = "http"
+)
+
+// Health check bounds: a check cannot run more often than MinHealthInterval (the
+// rep would do nothing else), and an instance cannot take longer than
+// MaxStartTimeout to become healthy.
+const (
+	MinHealthInterval = 100 * time.Millisecond
+	MaxHealthInterval = time.Hour
+	MaxStartTimeout   = 180 * time.Second
+	MaxHealthPath     = 1024
 )
 
 // HealthCheck is an app's health check.
@@ -104,6 +157,15 @@ func (h *HealthCheck) Validate() error {
 	}
 	if h.Interval < 0 || h.StartTimeout < 0 {
 		return fmt.Errorf("health_check: interval and start_timeout must be >= 0")
+	}
+	if len(h.Path) > MaxHealthPath {
+		return fmt.Errorf("health_check.path: %d bytes, at most %d", len(h.Path), MaxHealthPath)
+	}
+	if h.Interval != 0 && (h.Interval < MinHealthInterval || h.Interval > MaxHealthInterval) {
+		return fmt.Errorf("health_check.interval: %v, want %v to %v (or 0: the rep's default)", h.Interval, MinHealthInterval, MaxHealthInterval)
+	}
+	if h.StartTimeout > MaxStartTimeout {
+		return fmt.Errorf("health_check.start_timeout: %v is beyond the limit of %v (Cloud Controller's maximum_health_check_timeout)", h.StartTimeout, MaxStartTimeout)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -100,17 +101,37 @@ func NewClient(url, token string, timeout time.Duration) *Client {
 
 // Do sends in (JSON; nil for no body) and decodes a 2xx reply into out (nil to
 // discard). A non-2xx reply is an *Error carrying the status.
+//
+// A 429 (the BBS's client rate limit) is retried after its Retry-After, up to
+// maxRateRetries times: a CLI waiting on the cluster slows down rather than fails.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var b []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
 	}
-	return c.DoRaw(ctx, method, path, body, "application/json", out)
+	for attempt := 0; ; attempt++ {
+		var body io.Reader
+		if in != nil {
+			body = bytes.NewReader(b)
+		}
+		err := c.DoRaw(ctx, method, path, body, "application/json", out)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests || attempt >= maxRateRetries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(min(max(e.RetryAfter, 100*time.Millisecond), 5*time.Second)):
+		}
+	}
 }
+
+// maxRateRetries bounds the retries of a rate-limited request.
+const maxRateRetries = 5
 
 // DoRaw sends a raw body with a content type.
 func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader, ctype string, out any) error {
@@ -124,7 +145,8 @@ func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader,
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: API unreachable: %w", method, c.URL+path, err)
+		// err (a *url.Error) already names the method and URL.
+		return fmt.Errorf("API unreachable (is the cluster up? diegolab live status): %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -134,6 +156,9 @@ func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader,
 			e.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
 		}
 		e.Status = resp.StatusCode
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 {
+			e.RetryAfter = time.Duration(min(secs, 60)) * time.Second
+		}
 		return &e
 	}
 	if out == nil {

@@ -22,6 +22,8 @@ type Error struct {
 	Message string `json:"error"`
 	// Status is the HTTP status (set by the client, not sent).
 	Status int `json:"-"`
+	// RetryAfter is a 429's Retry-After (set by the client).
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -232,6 +234,11 @@ type Instance struct {
 	CrashCount     int     `json:"crash_count"`
 	CrashReason    string  `json:"crash_reason,omitempty"`
 	PlacementError string  `json:"placement_error,omitempty"`
+	// RestartIn is, for a CRASHED instance, the seconds until its crash backoff
+	// ends (Diego's restart calculator; the convergence pass after that restarts
+	// it); 0 when it is due. NeverRestarts: it crashed too often (200 times).
+	RestartIn     *float64 `json:"restart_in,omitempty"`
+	NeverRestarts bool     `json:"never_restarts,omitempty"`
 }
 
 // AppDetail is `app NAME`.
@@ -240,9 +247,13 @@ type AppDetail struct {
 	InstancesDetail []Instance `json:"instances_detail"`
 }
 
-// ScaleRequest sets the instance count.
+// ScaleRequest changes an app's instance count and, as `cf scale -m/-k` does, its
+// memory or disk per instance (a change of either restarts the app's instances
+// with the new size). Nil fields stay as they are.
 type ScaleRequest struct {
-	Instances int `json:"instances"`
+	Instances *int `json:"instances,omitempty"`
+	MemoryMB  *int `json:"memory_mb,omitempty"`
+	DiskMB    *int `json:"disk_mb,omitempty"`
 }
 
 // TaskRequest runs a one-off command in an app's droplet.
@@ -262,12 +273,18 @@ type TaskInfo struct {
 	Failed        bool   `json:"failed"`
 	FailureReason string `json:"failure_reason,omitempty"`
 	Result        string `json:"result,omitempty"`
+	// CompletedAt is when it completed (seconds since the cluster started); a
+	// completed task is listed for 2 minutes (Diego's expire_completed_task_duration).
+	CompletedAt float64 `json:"completed_at,omitempty"`
 }
 
 // CellInfo is one line of `cells`.
 type CellInfo struct {
 	Presence
 	Present bool `json:"present"`
+	// Used is what the cell's instances (not CRASHED) and running tasks reserve,
+	// as the BBS knows them; free = Capacity - Used.
+	Used model.Resources `json:"used"`
 	// LastSeen is seconds since the cluster started.
 	LastSeen float64 `json:"last_seen"`
 }

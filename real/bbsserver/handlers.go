@@ -1,6 +1,7 @@
 package bbsserver
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +37,9 @@ const (
 type taskMeta struct {
 	App     string `json:"app"`
 	Command string `json:"command"`
+	// Cell ran the task (the BBS clears a task's cell when it completes, as
+	// Diego's does; `tasks` still shows it).
+	Cell string `json:"cell,omitempty"`
 }
 
 // Limits of request bodies.
@@ -86,6 +90,10 @@ func (s *Server) routes() http.Handler {
 	client.HandleFunc("GET /v1/apps/{name}/logs/stats", s.logStats)
 	client.Handle("GET /metrics", metrics.Handler(s.metrics.Registry))
 
+	// Client requests are rate limited after authentication (an unauthenticated
+	// flood costs a token comparison and takes no client's budget).
+	limited := s.rate.limitRate(client)
+
 	router := http.NewServeMux()
 	router.HandleFunc("GET /v1/events", s.serveEvents)
 	router.HandleFunc("GET /v1/routes", s.serveRoutes)
@@ -100,22 +108,22 @@ func (s *Server) routes() http.Handler {
 			api.RequireToken(both, s.cfg.Token, s.cfg.RepToken).ServeHTTP(w, r)
 			return
 		}
-		api.RequireToken(client, s.cfg.Token).ServeHTTP(w, r)
+		api.RequireToken(limited, s.cfg.Token).ServeHTTP(w, r)
 	}))
 	for _, p := range []string{"/v1/presence", "/v1/presence/", "/v1/actual/", "/v1/cells/", "/v1/run/", "/v1/droplets/"} {
 		mux.Handle(p, api.RequireToken(rep, s.cfg.RepToken))
 	}
 	// Exact paths, so that ServeMux does not redirect them to the rep-only subtrees.
-	mux.Handle("/v1/cells", api.RequireToken(client, s.cfg.Token))
-	mux.Handle("/v1/tasks", api.RequireToken(client, s.cfg.Token))
+	mux.Handle("/v1/cells", api.RequireToken(limited, s.cfg.Token))
+	mux.Handle("/v1/tasks", api.RequireToken(limited, s.cfg.Token))
 	mux.Handle("/v1/tasks/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/start") || strings.HasSuffix(r.URL.Path, "/complete")) {
 			api.RequireToken(rep, s.cfg.RepToken).ServeHTTP(w, r)
 			return
 		}
-		api.RequireToken(client, s.cfg.Token).ServeHTTP(w, r)
+		api.RequireToken(limited, s.cfg.Token).ServeHTTP(w, r)
 	}))
-	mux.Handle("/", api.RequireToken(client, s.cfg.Token))
+	mux.Handle("/", api.RequireToken(limited, s.cfg.Token))
 	return mux
 }
 
@@ -126,7 +134,7 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInvalidTransition):
 		return http.StatusConflict
-	case errors.Is(err, model.ErrInvalid), errors.Is(err, errRequest):
+	case errors.Is(err, model.ErrInvalid), errors.Is(err, errRequest), errors.Is(err, errLimit):
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
@@ -181,11 +189,16 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p, 0) {
 		return
 	}
-	if err := validatePresence(&p); err != nil {
+	if err := s.validatePresence(&p); err != nil {
 		reply(w, err, nil)
 		return
 	}
 	err := s.do(func(now time.Duration) error {
+		if _, known := s.cells[p.CellID]; !known {
+			if err := atMost("cell_id", "max-cells", "cells", len(s.cells)+1, s.limits.MaxCells); err != nil {
+				return err
+			}
+		}
 		s.cells[p.CellID] = &cellEntry{Presence: p, lastSeen: now}
 		s.plane.Heartbeat(now, p.CellID)
 		return nil
@@ -193,9 +206,12 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	reply(w, err, nil)
 }
 
-func validatePresence(p *api.Presence) error {
-	if strings.TrimSpace(p.CellID) == "" {
-		return badf("cell_id: must not be empty")
+func (s *Server) validatePresence(p *api.Presence) error {
+	if err := checkID("cell_id", p.CellID); err != nil {
+		return err
+	}
+	if len(p.Zone) > maxZone {
+		return badf("zone: %d bytes, at most %d", len(p.Zone), maxZone)
 	}
 	if err := p.Capacity.Validate("capacity"); err != nil {
 		return err
@@ -203,8 +219,24 @@ func validatePresence(p *api.Presence) error {
 	if p.Capacity.MemoryMB <= 0 || p.Capacity.DiskMB <= 0 || p.Capacity.Containers <= 0 {
 		return badf("capacity: memory_mb, disk_mb and containers must be > 0")
 	}
-	if p.Index < 0 {
-		return badf("index: must be >= 0, got %d", p.Index)
+	l := &s.limits
+	if err := errors.Join(
+		atMost("capacity.memory_mb", "max-cell-memory-mb", "MB per cell", p.Capacity.MemoryMB, l.MaxCellMemoryMB),
+		atMost("capacity.disk_mb", "max-cell-disk-mb", "MB per cell", p.Capacity.DiskMB, l.MaxCellDiskMB),
+		atMost("capacity.containers", "max-cell-containers", "containers per cell", p.Capacity.Containers, l.MaxCellContainers),
+	); err != nil {
+		return err
+	}
+	if p.Index < 0 || p.Index > maxIndex {
+		return badf("index: must be in [0, %d], got %d", maxIndex, p.Index)
+	}
+	if len(p.RootFSProviders) > maxRootFS {
+		return badf("rootfs_providers: %d entries, at most %d", len(p.RootFSProviders), maxRootFS)
+	}
+	for i, r := range p.RootFSProviders {
+		if len(r) > maxGUID {
+			return badf("rootfs_providers[%d]: %d bytes, at most %d", i, len(r), maxGUID)
+		}
 	}
 	u, err := url.Parse(p.RepURL)
 	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
@@ -224,8 +256,8 @@ func (s *Server) actualReport(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &rep, 0) {
 		return
 	}
-	if rep.Key.ProcessGUID == "" || rep.Key.Index < 0 {
-		reply(w, badf("key: process_guid must be set and index >= 0"), nil)
+	if err := checkReport(&rep, s.limits.MaxReason); err != nil {
+		reply(w, err, nil)
 		return
 	}
 	var fn func(now time.Duration) error
@@ -297,11 +329,24 @@ func (s *Server) taskStart(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &rep, 0) {
 		return
 	}
+	if err := errors.Join(checkID("task guid", r.PathValue("guid")), checkID("cell_id", rep.CellID)); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	var ok bool
 	err := s.do(func(now time.Duration) error {
 		var err error
 		ok, err = s.plane.StartTask(now, r.PathValue("guid"), rep.CellID)
-		return err
+		if err != nil || !ok {
+			return err
+		}
+		var meta taskMeta
+		found, err := s.store.GetSpec(specTaskApp, r.PathValue("guid"), &meta)
+		if err != nil || !found {
+			return err
+		}
+		meta.Cell = rep.CellID
+		return s.store.PutSpec(specTaskApp, r.PathValue("guid"), meta)
 	})
 	reply(w, err, api.StartTaskReply{Start: ok})
 }
@@ -310,6 +355,17 @@ func (s *Server) taskComplete(w http.ResponseWriter, r *http.Request) {
 	var rep api.TaskReport
 	if !decode(w, r, &rep, 0) {
 		return
+	}
+	if err := errors.Join(checkID("task guid", r.PathValue("guid")), checkID("cell_id", rep.CellID)); err != nil {
+		reply(w, err, nil)
+		return
+	}
+	rep.Reason = truncate(rep.Reason, s.limits.MaxReason)
+	if len(rep.Result) > s.limits.MaxResult {
+		// As Diego's executor: a result beyond the limit fails the task (the
+		// report is not refused, so the task is not left running forever).
+		rep.Failed, rep.Result = true, ""
+		rep.Reason = fmt.Sprintf("task result exceeds %d bytes (bbs --max-result)", s.limits.MaxResult)
 	}
 	err := s.do(func(now time.Duration) error {
 		return s.plane.CompleteTask(now, r.PathValue("guid"), rep.CellID, rep.Failed, rep.Reason, rep.Result)
@@ -457,6 +513,10 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		reply(w, err, nil)
 		return
 	}
+	if err := s.limits.checkPush(&req); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	if err := validateAround(name, &req); err != nil {
 		reply(w, err, nil)
 		return
@@ -479,6 +539,16 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		old, err := s.appOf(name)
 		if err != nil && !errors.Is(err, model.ErrNotFound) {
 			return err
+		}
+		if err != nil { // a new app
+			if err := s.checkAppCount(); err != nil {
+				return err
+			}
+		} else if old.State == api.AppStaging && old.StagingTask != "" {
+			// One staging task per app: the previous one would only be ignored.
+			if err := s.plane.CancelTask(now, old.StagingTask); err != nil && isStoreError(err) {
+				return err
+			}
 		}
 		for _, h := range append([]string{name + ".localhost"}, req.Routes...) {
 			owner, err := s.routeOwner(name, h)
@@ -567,10 +637,14 @@ func (s *Server) callback(now time.Duration, t model.Task) error {
 		}
 	}
 	done := api.TaskInfo{GUID: t.GUID, App: meta.App, Command: meta.Command, State: model.TaskCompleted.String(),
-		Failed: t.Failed, FailureReason: t.FailureReason, Result: t.Result}
+		CellID: cmp.Or(t.CellID, meta.Cell), Failed: t.Failed, FailureReason: t.FailureReason, Result: t.Result, CompletedAt: now.Seconds()}
 	if err := s.store.PutSpec(specTaskDone, t.GUID, done); err != nil {
 		return err
 	}
+	if err := s.pruneDoneTasks(now); err != nil {
+		return err
+	}
+	// The drain answers the callback (Plane.TaskCallbackAnswered): resolving, then deleted.
 	return s.store.DeleteSpec(specRun, t.GUID)
 }
 
@@ -592,6 +666,9 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 		// Diego's error ids, as Cloud Controller reports them (DIEGO.md §7.1).
 		f := stage.Sanitize(t.FailureReason)
 		app.State, app.StagingError = api.AppStagingFailed, f.Error()
+		if f.Message == f.Reason {
+			app.StagingError = f.ID + ": " + f.Message // said once, not "X: m (m)"
+		}
 		return s.store.PutSpec(specApp, name, app)
 	}
 	oldGUID := app.ProcessGUID
@@ -662,7 +739,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 	var d api.AppDetail
-	err := s.read(func(time.Duration) error {
+	err := s.read(func(now time.Duration) error {
 		a, err := s.appOf(r.PathValue("name"))
 		if err != nil {
 			return err
@@ -674,9 +751,17 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 		}
 		rows, err := s.store.ListActualLRPsByProcess(a.ProcessGUID)
 		for _, x := range rows {
-			d.InstancesDetail = append(d.InstancesDetail, api.Instance{Index: x.Index, State: x.State.String(),
+			in := api.Instance{Index: x.Index, State: x.State.String(),
 				Presence: x.Presence.String(), CellID: x.CellID, InstanceGUID: x.InstanceGUID, Address: x.Address,
-				Since: x.Since.Seconds(), CrashCount: x.CrashCount, CrashReason: x.CrashReason, PlacementError: x.PlacementError})
+				Since: x.Since.Seconds(), CrashCount: x.CrashCount, CrashReason: x.CrashReason, PlacementError: x.PlacementError}
+			if x.State == model.Crashed {
+				if delay, ok := model.RestartDelay(x.CrashCount); ok {
+					in.RestartIn = new(max(0, (x.Since + delay - now).Seconds()))
+				} else {
+					in.NeverRestarts = true
+				}
+			}
+			d.InstancesDetail = append(d.InstancesDetail, in)
 		}
 		return err
 	})
@@ -688,17 +773,81 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req, 0) {
 		return
 	}
-	if req.Instances < 0 {
-		reply(w, badf("instances: must be >= 0, got %d", req.Instances), nil)
+	if err := s.checkScale(&req); err != nil {
+		reply(w, err, nil)
 		return
 	}
 	s.setApp(w, r.PathValue("name"), func(now time.Duration, a *api.App) error {
-		a.Instances = req.Instances
-		if a.State == api.AppStarted {
-			return s.plane.ScaleLRP(now, a.ProcessGUID, req.Instances)
+		resized := req.MemoryMB != nil && *req.MemoryMB != a.MemoryMB || req.DiskMB != nil && *req.DiskMB != a.DiskMB
+		if req.Instances != nil {
+			a.Instances = *req.Instances
 		}
-		return nil
+		if req.MemoryMB != nil {
+			a.MemoryMB = *req.MemoryMB
+		}
+		if req.DiskMB != nil {
+			a.DiskMB = *req.DiskMB
+		}
+		if a.State != api.AppStarted {
+			return nil
+		}
+		if resized {
+			// As Cloud Controller does: new resources are a new process (the
+			// instances restart with them), the previous one goes.
+			return s.redesire(now, a)
+		}
+		return s.plane.ScaleLRP(now, a.ProcessGUID, a.Instances)
 	})
+}
+
+// checkScale bounds a scale request; it must change something.
+func (s *Server) checkScale(req *api.ScaleRequest) error {
+	if req.Instances == nil && req.MemoryMB == nil && req.DiskMB == nil {
+		return badf("instances, memory_mb, disk_mb: set at least one")
+	}
+	l := &s.limits
+	var errs []error
+	if req.Instances != nil {
+		if *req.Instances < 0 {
+			return badf("instances: must be >= 0, got %d", *req.Instances)
+		}
+		errs = append(errs, atMost("instances", "max-instances", "instances per app", *req.Instances, l.MaxInstances))
+	}
+	if req.MemoryMB != nil {
+		if *req.MemoryMB <= 0 {
+			return badf("memory_mb: must be > 0, got %d", *req.MemoryMB)
+		}
+		errs = append(errs, atMost("memory_mb", "max-memory-mb", "MB per instance", *req.MemoryMB, l.MaxMemoryMB))
+	}
+	if req.DiskMB != nil {
+		if *req.DiskMB < 0 {
+			return badf("disk_mb: must be >= 0, got %d", *req.DiskMB)
+		}
+		errs = append(errs, atMost("disk_mb", "max-disk-mb", "MB per instance", *req.DiskMB, l.MaxDiskMB))
+	}
+	return errors.Join(errs...)
+}
+
+// redesire runs a started app's droplet as a new process version (new resources),
+// removing the previous one. Called in a transaction.
+func (s *Server) redesire(now time.Duration, a *api.App) error {
+	old := a.ProcessGUID
+	a.Version++
+	a.ProcessGUID = fmt.Sprintf("%s-v%d", a.Name, a.Version)
+	if err := s.store.PutSpec(specRun, a.ProcessGUID, api.RunInfo{Kind: api.KindLRP, DropletSHA: a.DropletSHA, App: a.Name,
+		Command: a.Command, Ports: []int{8080}, StartTimeout: startTimeout(a), HealthCheck: a.HealthCheck}); err != nil {
+		return err
+	}
+	if err := s.plane.DesireLRP(now, desiredFor(a, a.Instances)); err != nil {
+		return err
+	}
+	if old != "" {
+		if err := s.plane.RemoveLRP(now, old); err != nil && isStoreError(err) {
+			return err
+		}
+		return s.store.DeleteSpec(specRun, old)
+	}
+	return nil
 }
 
 func (s *Server) stopApp(w http.ResponseWriter, r *http.Request) {
@@ -775,6 +924,11 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 		reply(w, badf("memory_mb, disk_mb: must be >= 0"), nil)
 		return
 	}
+	if err := errors.Join(atMost("command", "max-command", "bytes", len(req.Command), s.limits.MaxCommand),
+		s.limits.checkResources(req.MemoryMB, req.DiskMB)); err != nil {
+		reply(w, err, nil)
+		return
+	}
 	var info api.TaskInfo
 	err := s.do(func(now time.Duration) error {
 		a, err := s.appOf(r.PathValue("name"))
@@ -783,6 +937,9 @@ func (s *Server) runTask(w http.ResponseWriter, r *http.Request) {
 		}
 		if a.DropletSHA == "" {
 			return badf("app %s has no droplet yet (staging %s)", a.Name, strings.ToLower(a.State))
+		}
+		if err := s.checkTaskCount(); err != nil {
+			return err
 		}
 		n := 0
 		if v, ok, err := s.store.GetMeta(metaTasks); err != nil {
@@ -821,7 +978,7 @@ func (s *Server) taskInfo(t model.Task) api.TaskInfo {
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	out := []api.TaskInfo{}
-	err := s.read(func(time.Duration) error {
+	err := s.read(func(now time.Duration) error {
 		live, err := s.store.ListTasks()
 		if err != nil {
 			return err
@@ -833,13 +990,36 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		done, err := sqlstore.ListSpecs[api.TaskInfo](s.store, specTaskDone)
 		for _, t := range done {
-			if !seen[t.GUID] {
+			if !seen[t.GUID] && !expired(now, t) {
 				out = append(out, t)
 			}
 		}
 		return err
 	})
 	reply(w, err, out)
+}
+
+// expired: a completed task is listed for model.DefaultTaskExpireCompleted (2
+// minutes) after it completed, as Diego's convergence deletes completed tasks.
+func expired(now time.Duration, t api.TaskInfo) bool {
+	return now.Seconds()-t.CompletedAt > model.DefaultTaskExpireCompleted.Seconds()
+}
+
+// pruneDoneTasks deletes the records of tasks completed more than 2 minutes ago.
+// Called in a transaction.
+func (s *Server) pruneDoneTasks(now time.Duration) error {
+	done, err := sqlstore.ListSpecs[api.TaskInfo](s.store, specTaskDone)
+	if err != nil {
+		return err
+	}
+	for _, t := range done {
+		if expired(now, t) {
+			if err := s.store.DeleteSpec(specTaskDone, t.GUID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
@@ -871,13 +1051,60 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listCells(w http.ResponseWriter, r *http.Request) {
 	out := []api.CellInfo{}
 	err := s.read(func(time.Duration) error {
+		used, err := s.cellUse()
+		if err != nil {
+			return err
+		}
 		for _, id := range sortedCellIDs(s.cells) {
 			c := s.cells[id]
-			out = append(out, api.CellInfo{Presence: c.Presence, Present: s.plane.Present(id), LastSeen: c.lastSeen.Seconds()})
+			out = append(out, api.CellInfo{Presence: c.Presence, Present: s.plane.Present(id), LastSeen: c.lastSeen.Seconds(), Used: used[id]})
 		}
 		return nil
 	})
 	reply(w, err, out)
+}
+
+// cellUse sums, per cell, what the BBS's rows place there: each actual LRP that
+// holds a container (CLAIMED or RUNNING, ordinary or evacuating) at its desired
+// LRP's size, and each RUNNING task. Called with mu held.
+func (s *Server) cellUse() (map[string]model.Resources, error) {
+	desired, err := s.store.ListDesiredLRPs()
+	if err != nil {
+		return nil, err
+	}
+	size := map[string]model.DesiredLRP{}
+	for _, d := range desired {
+		size[d.ProcessGUID] = d
+	}
+	actual, err := s.store.ListActualLRPs()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]model.Resources{}
+	add := func(cell string, mem, disk int) {
+		u := used[cell]
+		u.MemoryMB += mem
+		u.DiskMB += disk
+		u.Containers++
+		used[cell] = u
+	}
+	for _, a := range actual {
+		if a.CellID == "" || a.State != model.Claimed && a.State != model.Running {
+			continue
+		}
+		d := size[a.ProcessGUID]
+		add(a.CellID, d.MemoryMB, d.DiskMB)
+	}
+	tasks, err := s.store.ListTasks()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		if t.CellID != "" && t.State == model.TaskRunning {
+			add(t.CellID, t.MemoryMB, t.DiskMB)
+		}
+	}
+	return used, nil
 }
 
 func writeFileAtomic(dir, name string, b []byte) error {

@@ -48,7 +48,10 @@ type Config struct {
 	// SampleEvery is the interval of the run record's timeseries samples (10 s, as
 	// the simulator's).
 	SampleEvery time.Duration
-	Logger      *slog.Logger
+	// Limits bound what clients and reps can make the BBS hold (DefaultLimits for
+	// zero fields).
+	Limits Limits
+	Logger *slog.Logger
 }
 
 // Server is a running BBS.
@@ -76,6 +79,8 @@ type Server struct {
 	hub     hub
 	logs    *logs.Service
 	metrics *metrics.BBS
+	limits  Limits
+	rate    *rateLimiter
 
 	// The run record's figures kept as the cluster runs (record.go), under mu.
 	auctions   record.AuctionTally
@@ -118,6 +123,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StaleUnclaimed > 0 {
 		pc.BBS.StaleUnclaimed = cfg.StaleUnclaimed
 	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, &model.ValidationError{Field: "limits", Problem: err.Error()}
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.TickInterval <= 0 {
 		cfg.TickInterval = time.Second
 	}
@@ -140,7 +149,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st, blobs: filepath.Join(cfg.Dir, "blobs"),
 		started: time.Now(), cells: map[string]*cellEntry{}, fatalCh: make(chan error, 1),
-		reps: &http.Client{Timeout: cfg.StateTimeout}}
+		reps: &http.Client{Timeout: cfg.StateTimeout}, limits: cfg.Limits,
+		rate: newRateLimiter(cfg.Limits.RequestRate, cfg.Limits.RequestBurst, time.Now)}
 	fail := func(err error) (*Server, error) { st.Close(); return nil, fmt.Errorf("bbs: %w", err) }
 	ep, ok, err := st.GetMeta(metaEpoch)
 	if err != nil {
@@ -182,6 +192,7 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.logs = logs.New(cfg.LogBound, log)
+	s.logs.SetMaxApps(cfg.Limits.MaxApps)
 	s.metrics = metrics.NewBBS(s.lrpCounts, func() (uint64, uint64) { r, d, _ := s.logs.Totals(); return r, d })
 	if err := s.restoreDrains(); err != nil {
 		s.ln.Close()
@@ -309,7 +320,7 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 
 // isStoreError: an error that is not one of the model's refusals.
 func isStoreError(err error) bool {
-	for _, e := range []error{model.ErrInvalid, model.ErrInvalidTransition, model.ErrNotFound, model.ErrExists, errRequest} {
+	for _, e := range []error{model.ErrInvalid, model.ErrInvalidTransition, model.ErrNotFound, model.ErrExists, errRequest, errLimit} {
 		if errors.Is(err, e) {
 			return false
 		}

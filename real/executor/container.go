@@ -17,6 +17,7 @@ import (
 
 	gorunc "github.com/containerd/go-runc"
 	"github.com/diegolab/diegolab/model"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,8 +28,8 @@ type ContainerSpec struct {
 	ID string
 	// MemoryMB is the memory limit (cgroup); it also sets the CPU weight.
 	MemoryMB int
-	// DiskMB is the app's disk quota. Recorded for the rep's accounting;
-	// not enforced by the executor (see docs/real-executor.md).
+	// DiskMB is the quota of the container's writable layer (a loop-mounted
+	// file system of that size; 0: no quota, the layer is on the state dir).
 	DiskMB int
 	// MaxPids limits the number of processes and threads (0: DefaultMaxPids).
 	MaxPids int
@@ -188,12 +189,33 @@ func (c *Container) RootfsMode() RootfsMode {
 
 func (c *Container) create(ctx context.Context) error {
 	e := c.ex
-	if err := os.MkdirAll(c.bundle, 0o700); err != nil {
+	if err := os.MkdirAll(c.bundle, 0o711); err != nil { // searchable: see userNS
 		return err
 	}
-	mode, err := prepareRootfs(e.cfg.Rootfs, e.cfg.StackDir, c.bundle)
+	layer := c.bundle
+	if c.spec.DiskMB > 0 {
+		var err error
+		if layer, err = e.makeDisk(c.bundle, c.spec.DiskMB); err != nil {
+			return err
+		}
+	}
+	mode, err := prepareRootfs(e.cfg.Rootfs, e.lower, c.bundle, layer)
 	if err != nil {
 		return err
+	}
+	if e.userNS {
+		// The container's root owns its writable layer, vcap the output dir.
+		root := e.hostID(0)
+		for _, d := range []string{layer, filepath.Join(layer, "upper"), filepath.Join(layer, "work"), filepath.Join(c.bundle, "rootfs")} {
+			if err := os.Lchown(d, root, root); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("user namespace: %w", err)
+			}
+		}
+		if c.spec.OutputDir != "" {
+			if err := os.Chown(c.spec.OutputDir, e.hostID(vcapUID), e.hostID(vcapGID)); err != nil {
+				return fmt.Errorf("user namespace: output dir: %w", err)
+			}
+		}
 	}
 	c.mu.Lock()
 	c.rootfs = mode
@@ -201,6 +223,12 @@ func (c *Container) create(ctx context.Context) error {
 	e.log.Debug("rootfs ready", "container", c.spec.ID, "mode", string(mode))
 
 	spec := buildSpec(&c.spec, filepath.Join(c.bundle, "rootfs"), c.cgroupPath, e.swapLimit)
+	spec.Linux.Seccomp = e.seccomp
+	if e.userNS {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
+		spec.Linux.UIDMappings, spec.Linux.GIDMappings = m, m
+	}
 	cfg, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("config.json: %w", err)
@@ -208,7 +236,7 @@ func (c *Container) create(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(c.bundle, "config.json"), cfg, 0o600); err != nil {
 		return err
 	}
-	pipes, err := gorunc.NewPipeIO(vcapUID, vcapGID, func(o *gorunc.IOOption) { o.OpenStdin = false })
+	pipes, err := gorunc.NewPipeIO(e.hostID(vcapUID), e.hostID(vcapGID), func(o *gorunc.IOOption) { o.OpenStdin = false })
 	if err != nil {
 		return fmt.Errorf("output pipes: %w", err)
 	}
@@ -301,6 +329,11 @@ func (c *Container) startLogReaders(pipes gorunc.IO) <-chan struct{} {
 func (c *Container) waitInit(proc *os.Process, logsDone <-chan struct{}) {
 	ps, werr := proc.Wait()
 	at := time.Now()
+	c.mu.Lock()
+	for _, p := range c.proxies {
+		p.stopAccepting()
+	}
+	c.mu.Unlock()
 	select {
 	case <-logsDone:
 	case <-time.After(logDrainTimeout):
@@ -369,10 +402,18 @@ func (c *Container) Wait(ctx context.Context) (Exit, error) {
 	}
 }
 
-// Stop asks the start command to end with SIGTERM (the init forwards it),
-// and after grace kills every process of the container with SIGKILL. It
-// returns the Exit, marked Stopped. A container that was never started gets
-// SIGKILL at once.
+// Stop's drain: the app is signalled once no byte moved through its ports for
+// stopQuiet, or after stopDrain.
+const (
+	stopQuiet = 100 * time.Millisecond
+	stopDrain = time.Second
+)
+
+// Stop first drains the container's ports (new connections refused, requests
+// under way given up to stopDrain), then asks the start command to end with
+// SIGTERM (the init forwards it), and after grace kills every process of the
+// container with SIGKILL. It returns the Exit, marked Stopped. A container that
+// was never started gets SIGKILL at once.
 func (c *Container) Stop(ctx context.Context, grace time.Duration) (Exit, error) {
 	c.mu.Lock()
 	st := c.state
@@ -384,6 +425,18 @@ func (c *Container) Stop(ctx context.Context, grace time.Duration) (Exit, error)
 	default:
 	}
 	if st == StateRunning {
+		// Drain first, as a router drains a backend: new connections are
+		// refused (a router sends them to another instance), requests under
+		// way get up to a second to finish before SIGTERM.
+		c.mu.Lock()
+		proxies := c.proxies
+		c.mu.Unlock()
+		for _, p := range proxies {
+			p.stopAccepting()
+		}
+		for _, p := range proxies {
+			p.drain(stopQuiet, stopDrain)
+		}
 		if err := c.ex.runc.Kill(ctx, c.spec.ID, int(unix.SIGTERM), nil); err == nil {
 			t := time.NewTimer(grace)
 			defer t.Stop()

@@ -19,6 +19,7 @@ import (
 	gorunc "github.com/containerd/go-runc"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/stack"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +46,15 @@ type Config struct {
 	// Rootfs chooses overlay, copy, or auto (default: overlay, falling back
 	// to a copy when the overlay mount fails).
 	Rootfs RootfsMode
+	// MaxContainers is the cell's container count; it sizes the parent cgroup's
+	// pids ceiling (see ParentMaxPids). 0: unknown.
+	MaxContainers int
+	// ParentMaxPids is the pids.max of the cgroup all containers live under
+	// (0: MaxContainers × DefaultMaxPids, at most a quarter of the host's pid_max).
+	ParentMaxPids int
+	// NoUserNamespace runs containers in the host's user namespace even where
+	// the kernel allows a new one (container uid 2000 is then host uid 2000).
+	NoUserNamespace bool
 	// Logger receives the executor's own messages (default: discarded).
 	Logger *slog.Logger
 }
@@ -58,9 +68,16 @@ type Executor struct {
 	cgroupParent string // e.g. /diegolab/3fa9c2d1e0b4
 	swapLimit    bool
 	log          *slog.Logger
+	seccomp      *specs.LinuxSeccomp
+	parentPids   int
+	userNS       bool   // containers get a user namespace (ids shifted by userNSBase)
+	lower        string // the stack the containers' root file systems are made from
 
-	mu         sync.Mutex
-	containers map[string]*Container
+	diskMu sync.Mutex // making disk templates
+
+	mu            sync.Mutex
+	containers    map[string]*Container
+	parentPidsSet bool // the parent cgroup's pids.max is written
 }
 
 var subreaperOnce struct {
@@ -124,6 +141,17 @@ func New(cfg Config) (*Executor, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxContainers < 0 || cfg.ParentMaxPids < 0 {
+		return nil, &model.ValidationError{Field: "MaxContainers", Problem: "MaxContainers and ParentMaxPids must be >= 0"}
+	}
+	sc, err := defaultSeccomp()
+	if err != nil {
+		return nil, fmt.Errorf("executor: seccomp profile: %w", err)
+	}
+	pidMax, err := hostPidMax()
+	if err != nil {
+		return nil, fmt.Errorf("executor: %w", err)
+	}
 	sum := sha256.Sum256([]byte(cfg.StateDir))
 	e := &Executor{
 		cfg: cfg,
@@ -136,10 +164,36 @@ func New(cfg Config) (*Executor, error) {
 		cgroupParent: "/diegolab/" + hex.EncodeToString(sum[:6]),
 		swapLimit:    swapAccounting(cgv),
 		log:          logger,
+		seccomp:      sc,
+		parentPids:   parentPidsLimit(&cfg, pidMax),
+		lower:        cfg.StackDir,
 		containers:   map[string]*Container{},
+	}
+	if !cfg.NoUserNamespace && userNSSupported() {
+		// runc mounts the root file system and the bind mounts as the
+		// container's root: the state dir (and the stack, app and output
+		// dirs) must be searchable by other users on the whole path.
+		for _, d := range []string{cfg.StateDir, filepath.Join(cfg.StateDir, "containers")} {
+			if err := os.Chmod(d, 0o711); err != nil {
+				return nil, fmt.Errorf("executor: %w", err)
+			}
+		}
+		if blocked := searchableByOthers(cfg.StateDir); blocked != "" {
+			logger.Warn("no user namespace: a directory on the state dir's path is not searchable by other users (chmod o+x it)", "dir", blocked)
+		} else if blocked := searchableByOthers(cfg.StackDir); blocked != "" {
+			logger.Warn("no user namespace: a directory on the stack's path is not searchable by other users (chmod o+x it)", "dir", blocked)
+		} else {
+			if e.lower, err = shiftedStack(cfg.StackDir, cfg.StateDir); err != nil {
+				return nil, fmt.Errorf("executor: %w", err)
+			}
+			e.userNS = true
+		}
 	}
 	return e, nil
 }
+
+// UserNamespace reports whether containers get their own user namespace.
+func (e *Executor) UserNamespace() bool { return e.userNS }
 
 // swapAccounting reports whether the memory cgroup accepts a memory+swap
 // limit (memory.memsw.* on v1, memory.swap.max on v2); without it runc
@@ -199,7 +253,11 @@ func (e *Executor) Create(ctx context.Context, spec ContainerSpec) (*Container, 
 	e.containers[spec.ID] = c
 	e.mu.Unlock()
 
-	if err := c.create(ctx); err != nil {
+	err := e.ensureParentPids()
+	if err == nil {
+		err = c.create(ctx)
+	}
+	if err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if derr := c.teardown(cctx); derr != nil {
@@ -291,6 +349,9 @@ func (e *Executor) Cleanup(ctx context.Context) error {
 	if err := removeCgroupTree(e.cgroups, e.cgroupParent); err != nil {
 		errs = append(errs, err)
 	}
+	e.mu.Lock()
+	e.parentPidsSet = false // the next Create makes the parent again
+	e.mu.Unlock()
 	// The shared /diegolab parent goes when the last executor leaves it.
 	for _, d := range cgroupDirs(e.cgroups, "/diegolab") {
 		_ = unix.Rmdir(d)

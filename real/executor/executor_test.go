@@ -49,7 +49,7 @@ func newTestExecutor(tb testing.TB, mode RootfsMode) (*Executor, string) {
 	if sharedStack.err != nil {
 		tb.Fatal(sharedStack.err)
 	}
-	stateDir := tb.TempDir()
+	stateDir := searchableTempDir(tb)
 	ex, err := New(Config{StateDir: stateDir, StackDir: sharedStack.dir, Rootfs: mode})
 	if err != nil {
 		tb.Fatal(err)
@@ -62,6 +62,19 @@ func newTestExecutor(tb testing.TB, mode RootfsMode) (*Executor, string) {
 		}
 	})
 	return ex, stateDir
+}
+
+// searchableTempDir is a test directory whose path other users can traverse (the
+// container's root in its user namespace must, to mount its root file system).
+func searchableTempDir(tb testing.TB) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // logs collects a container's output.

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,6 +75,8 @@ type proxy struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
+	// lastByte is when a byte last moved through any connection (unix nanos).
+	lastByte atomic.Int64
 }
 
 // newProxy listens on 127.0.0.1:hostPort (0 picks a free port). Only the
@@ -134,18 +138,18 @@ func (p *proxy) serve() {
 			}
 			defer p.untrack(inner)
 			defer inner.Close()
-			splice(c, inner)
+			splice(c, inner, &p.lastByte)
 		}()
 	}
 }
 
 // splice copies both ways until both directions are done, passing
-// half-closes through.
-func splice(a, b net.Conn) {
+// half-closes through, and stamps last with the time of each transfer.
+func splice(a, b net.Conn, last *atomic.Int64) {
 	var wg sync.WaitGroup
 	cp := func(dst, src net.Conn) {
 		defer wg.Done()
-		_, _ = io.Copy(dst, src)
+		_, _ = io.Copy(dst, &stampReader{r: src, last: last})
 		if tc, ok := dst.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 		} else {
@@ -157,6 +161,40 @@ func splice(a, b net.Conn) {
 	go cp(b, a)
 	wg.Wait()
 }
+
+// stampReader records when it last read something.
+type stampReader struct {
+	r    io.Reader
+	last *atomic.Int64
+}
+
+func (s *stampReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// drain waits until no byte moved through the proxy for quiet, at most max:
+// requests under way finish before the app is told to stop, while new
+// connections are already refused (stopAccepting). Idle keep-alive connections
+// do not hold it up.
+func (p *proxy) drain(quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		if time.Since(time.Unix(0, p.lastByte.Load())) >= quiet {
+			return
+		}
+		time.Sleep(quiet / 4)
+	}
+}
+
+// stopAccepting closes the listener: a connection attempt is refused from now
+// on (open connections go on). Called when the container's init exits, so that
+// a router sees a dead instance as unreachable (and may send the request
+// elsewhere) instead of a connection that is accepted and then dropped.
+func (p *proxy) stopAccepting() { _ = p.ln.Close() }
 
 // close stops accepting, cuts every open connection and waits for the
 // proxy's goroutines.

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -29,18 +29,29 @@ const (
 	RootfsCopy RootfsMode = "copy"
 )
 
-// prepareRootfs makes bundle/rootfs from stack and returns the mode used.
-func prepareRootfs(mode RootfsMode, stack, bundle string) (RootfsMode, error) {
+// prepareRootfs makes bundle/rootfs from stack and returns the mode used. The
+// writable part (the overlay's upper and work directories, or the copy) lives in
+// layer: the bundle, or the container's quota file system.
+func prepareRootfs(mode RootfsMode, stack, bundle, layer string) (RootfsMode, error) {
 	rootfs := filepath.Join(bundle, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
 		return "", err
 	}
 	if mode == RootfsAuto || mode == RootfsOverlay {
-		err := mountOverlay(stack, bundle)
+		err := mountOverlay(stack, layer, rootfs)
 		if err == nil {
 			return RootfsOverlay, nil
 		}
 		if mode == RootfsOverlay {
+			return "", err
+		}
+	}
+	if layer != bundle {
+		// The copy goes on the quota file system, seen as the root.
+		if err := unix.Mount(filepath.Join(layer), rootfs, "", unix.MS_BIND, ""); err != nil {
+			return "", fmt.Errorf("rootfs: bind %s: %w", layer, err)
+		}
+		if err := os.Chmod(rootfs, 0o755); err != nil {
 			return "", err
 		}
 	}
@@ -50,15 +61,14 @@ func prepareRootfs(mode RootfsMode, stack, bundle string) (RootfsMode, error) {
 	return RootfsCopy, nil
 }
 
-func mountOverlay(stack, bundle string) error {
-	upper, work := filepath.Join(bundle, "upper"), filepath.Join(bundle, "work")
+func mountOverlay(stack, layer, rootfs string) error {
+	upper, work := filepath.Join(layer, "upper"), filepath.Join(layer, "work")
 	for _, d := range []string{upper, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", stack, upper, work)
-	rootfs := filepath.Join(bundle, "rootfs")
 	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("rootfs: mount overlay on %s (%s): %w", rootfs, opts, err)
 	}
@@ -67,7 +77,10 @@ func mountOverlay(stack, bundle string) error {
 
 // copyTree copies the directory src into dst (which exists), keeping
 // modes, ownership and symlinks; it handles the file types a stack holds.
-func copyTree(src, dst string) error {
+func copyTree(src, dst string) error { return copyTreeShifted(src, dst, 0) }
+
+// copyTreeShifted is copyTree with every owner uid and gid moved by shift.
+func copyTreeShifted(src, dst string, shift int) error {
 	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -102,7 +115,7 @@ func copyTree(src, dst string) error {
 			return fmt.Errorf("%s: unsupported file type %v", p, fi.Mode().Type())
 		}
 		if st != nil {
-			if err := os.Lchown(target, int(st.Uid), int(st.Gid)); err != nil {
+			if err := os.Lchown(target, int(st.Uid)+shift, int(st.Gid)+shift); err != nil {
 				return err
 			}
 		}
@@ -131,7 +144,8 @@ func copyRegular(src, dst string, perm os.FileMode) error {
 }
 
 // mountsUnder lists the mount points at or below dir from
-// /proc/self/mountinfo, deepest first (the order to unmount them in).
+// /proc/self/mountinfo, last mounted first (the order to unmount them in: an
+// overlay goes before the quota file system that holds its upper layer).
 func mountsUnder(dir string) ([]string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -154,7 +168,7 @@ func mountsUnder(dir string) ([]string, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	slices.Reverse(out)
 	return out, nil
 }
 

@@ -108,14 +108,7 @@ func BenchmarkLogPipeline(b *testing.B) {
 	dir := b.TempDir()
 	o := aroundTimers(dir, bin)
 	o.LogBound = 20000
-	if _, err := Up(context.Background(), o); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := Down(context.Background(), dir, 10*time.Second); err != nil {
-			b.Error(err)
-		}
-	}()
+	startCluster(b, o)
 	cfg, _ := LoadClientConfig(dir)
 	cl := api.NewClient(cfg.URL, cfg.Token, 10*time.Second)
 	wd, _ := os.Getwd()

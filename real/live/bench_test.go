@@ -20,14 +20,7 @@ func BenchmarkRealMode(b *testing.B) {
 	o := e2eTimers
 	o.Dir, o.Binary = dir, bin
 	ctx := context.Background()
-	if _, err := Up(ctx, o); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := Down(context.Background(), dir, 10*time.Second); err != nil {
-			b.Error(err)
-		}
-	}()
+	startCluster(b, o)
 	cfg, _ := LoadClientConfig(dir)
 	cl := api.NewClient(cfg.URL, cfg.Token, 10*time.Second)
 	n := 0

@@ -23,15 +23,7 @@ func upCells(t *testing.T, n int) (*State, ClientConfig, *api.Client, string, st
 	dir := t.TempDir()
 	o := aroundTimers(dir, bin)
 	o.Cells, o.EvacuationTimeout = n, time.Minute
-	st, err := Up(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := Down(context.Background(), dir, 10*time.Second); err != nil {
-			t.Error(err)
-		}
-	})
+	st := startCluster(t, o)
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +71,7 @@ func TestChurnScale(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(c), 17)) // each client's own sequence
 			for range calls {
 				n := 1 + rng.IntN(16)
-				if err := cl.Do(ctx, http.MethodPost, "/v1/apps/churn/scale", api.ScaleRequest{Instances: n}, nil); err != nil {
+				if err := cl.Do(ctx, http.MethodPost, "/v1/apps/churn/scale", api.ScaleRequest{Instances: new(n)}, nil); err != nil {
 					errs <- err
 				}
 			}
@@ -91,7 +83,7 @@ func TestChurnScale(t *testing.T) {
 		t.Errorf("scale: %v", err)
 	}
 	const final = 7
-	if err := cl.Do(ctx, http.MethodPost, "/v1/apps/churn/scale", api.ScaleRequest{Instances: final}, nil); err != nil {
+	if err := cl.Do(ctx, http.MethodPost, "/v1/apps/churn/scale", api.ScaleRequest{Instances: new(final)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	took := waitFor(t, "the app back at its last count", 3*time.Minute, func() bool {

@@ -16,10 +16,38 @@ import (
 )
 
 // e2eTimers are the short timers of the end-to-end test: presence TTL 3 s,
-// heartbeat 1 s, convergence 2 s.
+// heartbeat 1 s, convergence 2 s; every listener on an ephemeral port (another
+// cluster on this machine may hold 127.0.0.1:8080).
 var e2eTimers = Options{Cells: 2, MemoryMB: 1024, DiskMB: 4096, Containers: 20, PresenceTTL: 3 * time.Second,
 	Heartbeat: time.Second, ConvergenceInterval: 2 * time.Second, BulkSync: 2 * time.Second,
-	StaleUnclaimed: 5 * time.Second, StartTimeout: 20 * time.Second, Wait: 30 * time.Second}
+	StaleUnclaimed: 5 * time.Second, StartTimeout: 20 * time.Second, Wait: 30 * time.Second, RouterListen: "127.0.0.1:0"}
+
+// startCluster runs Up on o.Dir with the clean-up registered first, so that a
+// cluster whose Up failed half-way (a component that did not start) is still taken
+// down when the test ends, and what Down finds left fails the test.
+func startCluster(tb testing.TB, o Options) *State {
+	tb.Helper()
+	// The test directory's path must be searchable by others for the reps'
+	// containers to get user namespaces (executor: searchableByOthers).
+	for _, d := range []string{o.Dir, filepath.Dir(o.Dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tb.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(o.Dir, StateFile)); err != nil {
+			return // never started, or already down
+		}
+		if err := Down(context.Background(), o.Dir, 10*time.Second); err != nil {
+			tb.Error(err)
+		}
+	})
+	st, err := Up(context.Background(), o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
 
 // requireHost skips with the name of what is missing.
 func requireHost(t testing.TB) {
@@ -100,16 +128,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	o := e2eTimers
 	o.Dir, o.Binary = dir, bin
-	st, err := Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	downed := false
-	t.Cleanup(func() {
-		if !downed {
-			_ = Down(context.Background(), dir, 10*time.Second)
-		}
-	})
+	st := startCluster(t, o)
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -147,18 +166,30 @@ func TestEndToEnd(t *testing.T) {
 		return false
 	})
 
-	// kill -9 one rep: its instances run on the other cell within TTL + interval + start.
+	// kill -9 one rep: the supervisor restarts it (as monit would), and every
+	// instance runs again within TTL + interval + start, wherever it was placed.
 	killed := st.Reps[0]
+	onKilled := map[string]bool{} // instance guids on the killed cell: they must be replaced
+	for _, name := range []string{"web", "goapp"} {
+		for _, in := range appDetail(t, cl, name).InstancesDetail {
+			if in.CellID == killed.Name {
+				onKilled[in.InstanceGUID] = true
+			}
+		}
+	}
 	if err := syscall.Kill(killed.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	limit := o.PresenceTTL + o.ConvergenceInterval + 10*time.Second
-	took := waitFor(t, "instances replaced on the surviving cell", limit, func() bool {
+	took := waitFor(t, "every instance RUNNING again after the rep kill", limit, func() bool {
 		for _, name := range []string{"web", "goapp"} {
 			a := appDetail(t, cl, name)
 			n := 0
 			for _, in := range a.InstancesDetail {
-				if in.Presence == "ORDINARY" && in.State == "RUNNING" && in.CellID != killed.Name {
+				if onKilled[in.InstanceGUID] {
+					return false
+				}
+				if in.Presence == "ORDINARY" && in.State == "RUNNING" {
 					n++
 				}
 			}
@@ -168,12 +199,19 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("rep kill-to-replaced: %v (limit %v)", took, limit)
+	t.Logf("rep kill-to-replaced: %v (limit %v; %d instances were on the killed cell)", took, limit, len(onKilled))
+	waitFor(t, "the supervisor restarted the rep", 10*time.Second, func() bool {
+		now, err := ReadState(dir)
+		return err == nil && now.Reps[0].Restarts == 1 && strings.Contains(now.Reps[0].LastExit, "killed") && now.Reps[0].Pid != killed.Pid
+	})
 
 	// kill -9 the BBS and restart it: the same apps and instances.
 	before := map[string]int{}
 	for _, name := range []string{"web", "goapp"} {
 		before[name] = appDetail(t, cl, name).Instances
+	}
+	if st, err = ReadState(dir); err != nil {
+		t.Fatal(err)
 	}
 	if err := syscall.Kill(st.BBS.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -202,7 +240,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// live down leaves nothing (Down checks executor.Leftovers and the process groups).
-	downed = true
 	if err := Down(ctx, dir, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}

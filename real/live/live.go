@@ -87,16 +87,29 @@ type Proc struct {
 	Pid  int      `json:"pid"`
 	Args []string `json:"args"`
 	Dir  string   `json:"dir"`
+	// StartTime is the process's start time (clock ticks since boot): with the
+	// pid it names the process, so that a recycled pid is never signalled.
+	StartTime uint64 `json:"start_time,omitempty"`
+	// Restarts and LastExit: how often the supervisor restarted the component,
+	// and why it last exited.
+	Restarts int    `json:"restarts,omitempty"`
+	LastExit string `json:"last_exit,omitempty"`
 }
 
-// State is live.json.
+// State is live.json (written by the supervisor).
 type State struct {
-	URL       string `json:"url"`
-	RouterURL string `json:"router_url"`
-	BBS       Proc   `json:"bbs"`
-	Router    Proc   `json:"router"`
-	Reps      []Proc `json:"reps"`
-	Stack     string `json:"stack"`
+	URL        string `json:"url"`
+	RouterURL  string `json:"router_url"`
+	Supervisor Proc   `json:"supervisor"`
+	BBS        Proc   `json:"bbs"`
+	Router     Proc   `json:"router"`
+	Reps       []Proc `json:"reps"`
+	Stack      string `json:"stack"`
+	// History is every process the supervisor ever started in this directory.
+	History []Proc `json:"history,omitempty"`
+	// Ready: every component started; Error: why starting failed.
+	Ready bool   `json:"ready"`
+	Error string `json:"error,omitempty"`
 }
 
 func token() (string, error) {
@@ -122,19 +135,34 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st, err := ReadState(dir); err == nil && alive(st.BBS.Pid) {
-		return nil, fmt.Errorf("a cluster is already up in %s (bbs pid %d): run `diegolab live down` first", dir, st.BBS.Pid)
+	if st, err := ReadState(dir); err == nil {
+		if same(st.Supervisor) {
+			return nil, fmt.Errorf("a cluster is already up in %s (supervisor pid %d): `diegolab live status` shows it, `diegolab live down` stops it", dir, st.Supervisor.Pid)
+		}
+		if left := halfDead(st); len(left) > 0 {
+			return nil, fmt.Errorf("%s holds a half-dead cluster (no supervisor; still running: %s): run `diegolab live down --dir %s` first, which stops every process this directory started", dir, strings.Join(left, ", "), dir)
+		}
 	}
 	if o.Binary == "" {
 		if o.Binary, err = os.Executable(); err != nil {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "bbs"), 0o700); err != nil {
+	// Searchable by others (not readable): the reps' containers run in user
+	// namespaces, whose root must traverse to the stack and the container dirs.
+	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, err
 	}
-	st := &State{Stack: filepath.Join(dir, "stack")}
-	if err := stack.Build(ctx, st.Stack, ""); err != nil {
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return nil, err
+	}
+	sdir := filepath.Join(dir, "supervisor")
+	for _, d := range []string{filepath.Join(dir, "bbs"), sdir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if err := stack.Build(ctx, filepath.Join(dir, "stack"), ""); err != nil {
 		return nil, err
 	}
 	clientTok, repTok, routerTok := filepath.Join(dir, "client.token"), filepath.Join(dir, "rep.token"), filepath.Join(dir, "router.token")
@@ -150,71 +178,44 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return nil, err
 		}
 	}
-	bbsDir := filepath.Join(dir, "bbs")
-	addrFile := filepath.Join(bbsDir, "addr")
-	_ = os.Remove(addrFile)
-	args := []string{"bbs", "--dir", bbsDir, "--listen", "127.0.0.1:0", "--token-file", clientTok, "--rep-token-file", repTok,
-		"--addr-file", addrFile, "--router-token-file", routerTok}
-	if o.LogBound > 0 {
-		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
+	ob, _ := json.MarshalIndent(o, "", "  ")
+	if err := os.WriteFile(filepath.Join(sdir, optionsFile), append(ob, '\n'), 0o600); err != nil {
+		return nil, err
 	}
-	args = appendDur(args, "--presence-ttl", o.PresenceTTL)
-	args = appendDur(args, "--convergence-interval", o.ConvergenceInterval)
-	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
-	st.BBS, err = start(o.Binary, "bbs", bbsDir, args)
+	_ = os.Remove(filepath.Join(dir, StateFile))
+	_ = os.Remove(filepath.Join(dir, ConfigFile))
+	sup, err := start(o.Binary, "supervisor", sdir, []string{"live", "supervise", "--dir", dir})
 	if err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*State, error) {
-		_ = writeState(dir, st)
-		return nil, fmt.Errorf("%w (logs in %s; run `diegolab live down` to clean up)", err, dir)
+		return nil, fmt.Errorf("%w (logs in %s; run `diegolab live down --dir %s` to clean up)", err, dir, dir)
 	}
-	addr, err := waitFile(ctx, addrFile, o.Wait)
-	if err != nil {
-		return fail(fmt.Errorf("bbs did not start: %w", err))
-	}
-	st.URL = "http://" + addr
-	// Later restarts reuse the port, so the reps' --bbs stays valid.
-	for i, a := range st.BBS.Args {
-		if a == "127.0.0.1:0" {
-			st.BBS.Args[i] = addr
+	// The supervisor starts the components (its children) and marks live.json ready.
+	deadline := time.Now().Add(3*o.Wait + 10*time.Second)
+	var st *State
+	for {
+		st, err = ReadState(dir)
+		if err == nil && (st.Ready || st.Error != "") {
+			break
 		}
+		if !alive(sup.Pid) {
+			return fail(fmt.Errorf("the supervisor exited while starting the cluster: %s", tail(filepath.Join(sdir, "log"))))
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("cluster not up within %v", time.Until(deadline)+3*o.Wait+10*time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if st.Error != "" {
+		return fail(errors.New(st.Error))
 	}
 	tok, err := readToken(clientTok)
 	if err != nil {
-		return fail(err)
-	}
-	cl := api.NewClient(st.URL, tok, 5*time.Second)
-	if err := waitHealthy(ctx, cl, 0, o.Wait); err != nil {
-		return fail(err)
-	}
-	for i := range o.Cells {
-		id := fmt.Sprintf("cell-%d", i)
-		cdir := filepath.Join(dir, "cells", id)
-		if err := os.MkdirAll(cdir, 0o700); err != nil {
-			return fail(err)
-		}
-		args := []string{"rep", "--cell-id", id, "--zone", fmt.Sprintf("z%d", i%2), "--index", strconv.Itoa(i),
-			"--memory-mb", strconv.Itoa(o.MemoryMB), "--disk-mb", strconv.Itoa(o.DiskMB), "--containers", strconv.Itoa(o.Containers),
-			"--bbs", st.URL, "--dir", cdir, "--stack", st.Stack, "--listen", "127.0.0.1:0", "--token-file", repTok}
-		args = appendDur(args, "--heartbeat", o.Heartbeat)
-		args = appendDur(args, "--bulk-sync", o.BulkSync)
-		args = appendDur(args, "--start-timeout", o.StartTimeout)
-		args = appendDur(args, "--check-interval", o.CheckInterval)
-		args = appendDur(args, "--evacuation-timeout", o.EvacuationTimeout)
-		p, err := start(o.Binary, id, cdir, args)
-		if err != nil {
-			return fail(err)
-		}
-		st.Reps = append(st.Reps, p)
-	}
-	if err := startRouter(ctx, o, dir, st, routerTok); err != nil {
-		return fail(err)
-	}
-	if err := writeState(dir, st); err != nil {
-		return fail(err)
-	}
-	if err := waitHealthy(ctx, cl, o.Cells, o.Wait); err != nil {
 		return fail(err)
 	}
 	cfg, _ := json.MarshalIndent(ClientConfig{URL: st.URL, Token: tok, RouterURL: st.RouterURL}, "", "  ")
@@ -222,6 +223,18 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(err)
 	}
 	return st, nil
+}
+
+// tail returns the last lines of a log file, for an error message.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	if len(b) > 600 {
+		b = b[len(b)-600:]
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func appendDur(args []string, flag string, d time.Duration) []string {
@@ -245,33 +258,37 @@ func start(bin, name, dir string, args []string) (Proc, error) {
 		return Proc{}, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it when this process is its parent
-	return Proc{Name: name, Pid: cmd.Process.Pid, Args: append([]string{bin}, args...), Dir: dir}, nil
+	return Proc{Name: name, Pid: cmd.Process.Pid, Args: append([]string{bin}, args...), Dir: dir, StartTime: startTime(cmd.Process.Pid)}, nil
 }
 
-// RestartBBS starts the BBS again with its recorded arguments (same port, same
-// state), after it died; it waits until it answers.
+// RestartBBS waits until the BBS answers again after it died: the supervisor
+// restarts it (same port, same state); without a running supervisor (it was
+// killed too) the BBS is started here with its recorded arguments.
 func RestartBBS(ctx context.Context, dir string, wait time.Duration) (*State, error) {
 	dir, _ = filepath.Abs(dir)
 	st, err := ReadState(dir)
 	if err != nil {
 		return nil, err
 	}
-	if alive(st.BBS.Pid) {
-		return nil, fmt.Errorf("bbs pid %d is still running", st.BBS.Pid)
-	}
-	p, err := start(st.BBS.Args[0], "bbs", st.BBS.Dir, st.BBS.Args[1:])
-	if err != nil {
-		return nil, err
-	}
-	st.BBS = p
-	if err := writeState(dir, st); err != nil {
-		return nil, err
-	}
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	return st, waitHealthy(ctx, api.NewClient(cfg.URL, cfg.Token, 5*time.Second), 0, wait)
+	if !same(st.Supervisor) && !same(st.BBS) {
+		p, err := start(st.BBS.Args[0], "bbs", st.BBS.Dir, st.BBS.Args[1:])
+		if err != nil {
+			return nil, err
+		}
+		st.BBS = p
+		st.History = append(st.History, p)
+		if err := writeState(dir, st); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitHealthy(ctx, api.NewClient(cfg.URL, cfg.Token, 5*time.Second), 0, wait); err != nil {
+		return nil, err
+	}
+	return ReadState(dir)
 }
 
 func waitFile(ctx context.Context, path string, wait time.Duration) (string, error) {
@@ -328,9 +345,27 @@ func readToken(path string) (string, error) {
 	return t, nil
 }
 
+// writeState replaces live.json atomically (a reader never sees half of it: the
+// supervisor rewrites it while live status, live down and tests read it).
 func writeState(dir string, st *State) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
-	return os.WriteFile(filepath.Join(dir, StateFile), append(b, '\n'), 0o600)
+	tmp, err := os.CreateTemp(dir, ".live-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, StateFile))
 }
 
 // ReadState reads DIR/live.json.
@@ -385,15 +420,25 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "api: %s\nrouter: %s\n", st.URL, st.RouterURL)
-	for _, p := range append([]Proc{st.BBS, st.Router}, st.Reps...) {
+	if !same(st.Supervisor) {
+		fmt.Fprintf(w, "supervisor pid %d is not running: nothing restarts dead components; `diegolab live down` then `live up` (log %s)\n",
+			st.Supervisor.Pid, filepath.Join(st.Supervisor.Dir, "log"))
+	}
+	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router}, st.Reps...) {
 		if p.Pid == 0 {
 			continue
 		}
 		state := "running"
-		if !alive(p.Pid) {
+		if !same(p) {
 			state = "dead"
+			if p.Name != "supervisor" && same(st.Supervisor) {
+				state = "dead (the supervisor restarts it)"
+			}
 		}
-		fmt.Fprintf(w, "%-10s pid %-7d %s  (log %s)\n", p.Name, p.Pid, state, filepath.Join(p.Dir, "log"))
+		fmt.Fprintf(w, "%-10s pid %-7d %s  restarts %d  (log %s)\n", p.Name, p.Pid, state, p.Restarts, filepath.Join(p.Dir, "log"))
+		if p.LastExit != "" {
+			fmt.Fprintf(w, "           last exit: %s\n", p.LastExit)
+		}
 	}
 	cfg, err := LoadClientConfig(dir)
 	if err != nil {
@@ -420,16 +465,21 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	procs := append(append([]Proc(nil), st.Reps...), st.BBS)
-	if st.Router.Pid > 0 {
-		procs = append([]Proc{st.Router}, procs...)
+	// The supervisor first (it would restart what is stopped; it stops its
+	// children when told), then every process the directory ever started that is
+	// still the recorded process (pid and start time).
+	if same(st.Supervisor) {
+		stop(st.Supervisor.Pid, timeout)
 	}
+	procs := recorded(st)
 	for _, p := range procs {
-		sig := syscall.SIGTERM
-		if slices.ContainsFunc(st.Reps, func(r Proc) bool { return r.Pid == p.Pid }) {
-			sig = syscall.SIGINT // a rep stops at once on SIGINT; SIGTERM would evacuate it
+		if same(p) || leftoverGroup(p) {
+			sig := syscall.SIGTERM
+			if slices.ContainsFunc(st.Reps, func(r Proc) bool { return r.Pid == p.Pid }) {
+				sig = syscall.SIGINT // a rep stops at once on SIGINT; SIGTERM would evacuate it
+			}
+			stopWith(p.Pid, sig, timeout)
 		}
-		stopWith(p.Pid, sig, timeout)
 	}
 	var left []string
 	for _, p := range st.Reps {
@@ -450,6 +500,9 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 		}
 	}
 	for _, p := range procs {
+		if !same(p) && !leftoverGroup(p) {
+			continue // gone, or its pid now belongs to another process
+		}
 		for _, pid := range groupAlive(p.Pid) {
 			left = append(left, fmt.Sprintf("%s: process %d still running", p.Name, pid))
 		}
@@ -480,32 +533,4 @@ func stopWith(pgid int, sig syscall.Signal, timeout time.Duration) {
 	for i := 0; i < 100 && len(groupAlive(pgid)) > 0; i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// startRouter starts `diegolab router` (router + route emitter) and waits for its
-// address.
-func startRouter(ctx context.Context, o Options, dir string, st *State, tokenFile string) error {
-	rdir := filepath.Join(dir, "router")
-	if err := os.MkdirAll(rdir, 0o700); err != nil {
-		return err
-	}
-	listen := o.RouterListen
-	if listen == "" {
-		listen = "127.0.0.1:8080"
-	}
-	addrFile := filepath.Join(rdir, "addr")
-	_ = os.Remove(addrFile)
-	args := []string{"router", "--listen", listen, "--bbs", st.URL, "--token-file", tokenFile, "--addr-file", addrFile}
-	args = appendDur(args, "--sync-interval", o.RouteSync)
-	p, err := start(o.Binary, "router", rdir, args)
-	if err != nil {
-		return err
-	}
-	st.Router = p
-	addr, err := waitFile(ctx, addrFile, o.Wait)
-	if err != nil {
-		return fmt.Errorf("router did not start: %w", err)
-	}
-	st.RouterURL = "http://" + addr
-	return nil
 }

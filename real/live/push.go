@@ -31,6 +31,8 @@ type PushOptions struct {
 	Routes      []string
 	HealthCheck api.HealthCheck
 	Drains      []string
+	// NoWait returns once staging has begun, without waiting for RUNNING.
+	NoWait bool
 }
 
 // Push uploads dir's files the blobstore lacks (by sha256), stages the app and
@@ -113,6 +115,9 @@ func Push(ctx context.Context, cl *api.Client, name, dir string, o PushOptions) 
 		return nil, err
 	}
 	say("staging %s (task %s, buildpack %s)", name, app.StagingTask, o.Buildpack)
+	if o.NoWait {
+		return &api.AppDetail{App: app, InstancesDetail: []api.Instance{}}, nil
+	}
 	d, err := WaitRunning(ctx, cl, name, app.Version, o.Timeout)
 	stopLogs()
 	<-streamed

@@ -64,7 +64,7 @@ func TestLiveRecordReport(t *testing.T) {
 	}
 	scale := func(n int) {
 		t.Helper()
-		if err := cl.Do(ctx, http.MethodPost, "/v1/apps/web/scale", api.ScaleRequest{Instances: n}, nil); err != nil {
+		if err := cl.Do(ctx, http.MethodPost, "/v1/apps/web/scale", api.ScaleRequest{Instances: new(n)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -30,6 +30,13 @@ type Service struct {
 	apps   map[string]*buffer
 	drains map[string][]*drain
 	closed bool
+	// maxApps bounds the number of buffers (0: no bound); lines for a further app
+	// are dropped and counted in refused.
+	maxApps int
+	refused uint64
+	// created is closed and replaced whenever a buffer is created: a follower of an
+	// app without lines yet waits on it.
+	created chan struct{}
 }
 
 type buffer struct {
@@ -49,19 +56,53 @@ func New(bound int, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{bound: bound, log: log, apps: map[string]*buffer{}, drains: map[string][]*drain{}}
+	return &Service{bound: bound, log: log, apps: map[string]*buffer{}, drains: map[string][]*drain{}, created: make(chan struct{})}
+}
+
+// SetMaxApps bounds the number of apps the service keeps lines for (0: no bound).
+// Lines for an app beyond it are dropped and counted (Totals).
+func (s *Service) SetMaxApps(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxApps = max(n, 0)
+}
+
+// Forget drops an app's buffer (after the app was deleted); its drains stay until
+// SetDrains removes them.
+func (s *Service) Forget(app string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.apps[app]; ok {
+		close(b.notify)
+		delete(s.apps, app)
+	}
 }
 
 // Bound is the per-app buffer size.
 func (s *Service) Bound() int { return s.bound }
 
+// buf returns app's buffer, created when there is room (nil otherwise).
 func (s *Service) buf(app string) *buffer {
 	b, ok := s.apps[app]
 	if !ok {
+		if s.maxApps > 0 && len(s.apps) >= s.maxApps {
+			return nil
+		}
 		b = &buffer{next: 1, notify: make(chan struct{})}
 		s.apps[app] = b
+		close(s.created)
+		s.created = make(chan struct{})
 	}
 	return b
+}
+
+// view returns app's buffer for reading, or (reads never create buffers) an empty
+// one whose notify channel is closed when any buffer is created. Called with mu held.
+func (s *Service) view(app string) *buffer {
+	if b, ok := s.apps[app]; ok {
+		return b
+	}
+	return &buffer{next: 1, notify: s.created}
 }
 
 // Append stores lines (each must already be valid), oldest first per app, and hands
@@ -72,6 +113,10 @@ func (s *Service) Append(lines ...api.LogLine) {
 	touched := map[*buffer]bool{}
 	for _, l := range lines {
 		b := s.buf(l.App)
+		if b == nil {
+			s.refused++
+			continue
+		}
 		l.Seq = b.next
 		b.next++
 		if len(b.ring) < s.bound {
@@ -99,12 +144,12 @@ func (s *Service) Append(lines ...api.LogLine) {
 func (b *buffer) since(after uint64) []api.LogLine {
 	n := len(b.ring)
 	first := b.next - uint64(n) // seq of the oldest buffered line
+	if after >= b.next-1 {
+		return nil // nothing after it (also for an after beyond the stream's end)
+	}
 	skip := 0
 	if after >= first {
-		skip = int(after - first + 1)
-	}
-	if skip >= n {
-		return nil
+		skip = int(after - first + 1) // < n, as after < b.next-1
 	}
 	out := make([]api.LogLine, 0, n-skip)
 	for i := skip; i < n; i++ {
@@ -118,7 +163,7 @@ func (b *buffer) since(after uint64) []api.LogLine {
 func (s *Service) Since(app string, after uint64) ([]api.LogLine, uint64, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := s.buf(app)
+	b := s.view(app)
 	return b.since(after), b.next - 1, b.notify
 }
 
@@ -132,7 +177,7 @@ func (s *Service) Recent(app string) []api.LogLine {
 func (s *Service) Stats(app string) api.LogStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := s.buf(app)
+	b := s.view(app)
 	st := api.LogStats{App: app, Received: b.next - 1, Dropped: b.dropped, Buffered: len(b.ring), Bound: s.bound, DrainErrors: b.drainErr}
 	for _, d := range s.drains[app] {
 		st.DrainErrors += d.failed.Load()
@@ -140,7 +185,8 @@ func (s *Service) Stats(app string) api.LogStats {
 	return st
 }
 
-// Totals sums the counters over every app (for metrics).
+// Totals sums the counters over every app (for metrics); lines refused because
+// the app limit was reached count as received and dropped.
 func (s *Service) Totals() (received, dropped uint64, apps int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,7 +194,7 @@ func (s *Service) Totals() (received, dropped uint64, apps int) {
 		received += b.next - 1
 		dropped += b.dropped
 	}
-	return received, dropped, len(s.apps)
+	return received + s.refused, dropped + s.refused, len(s.apps)
 }
 
 // SetDrains replaces app's drains by urls (syslog://127.0.0.1:PORT each). Drains

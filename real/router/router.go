@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"strconv"
 	"sync"
@@ -126,6 +127,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	host := NormalizeHost(r.Host)
+	if !rt.table.Loaded() {
+		// A router that (re)started before the BBS answered knows no route yet:
+		// "does not exist" would be a lie. As gorouter waits for its table.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "503 Service Unavailable: the router has not loaded its routing table yet\n")
+		return
+	}
 	pool := rt.table.Lookup(host)
 	if pool == nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -191,42 +201,70 @@ type retrier struct {
 	next http.RoundTripper
 }
 
-// retryable: a dial failure always; any other failure before a response only when
-// the request body was not consumed.
-func retryable(req *http.Request, err error, bodyRead bool) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	// The instance closed or reset the connection before answering: safe to try
-	// another one only if the body was not consumed.
-	return !bodyRead
+// retryable: the request never reached the instance. That is a dial failure
+// (connection refused: nothing listens, the instance is gone), or a connection
+// that failed while the request was being written, before any of it was sent and
+// before any body byte was read. Once the request was written, the instance may
+// have acted on it (a GET /crash that crashed it, a POST that was half applied)
+// even though no response came back: such a request is never sent to another
+// instance, so one request can never crash or change several instances.
+//
+// The decision looks at what was written, not at the final error: on a reused
+// keep-alive connection the transport itself re-sends a GET once (to the same
+// instance) when the connection dies before the answer, and that second try's dial
+// error must not hide that the first one was written.
+func retryable(w *writeTrace) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// Not written: the dial failed (connection refused), or the connection
+	// broke before the request was flushed, or the flush failed (a write to a
+	// reset connection sends nothing).
+	return !w.bodyRead && !w.written
+}
+
+// writeTrace records, for one attempt, whether the request was written out
+// (sticky: a later failed re-send by the transport does not undo it).
+type writeTrace struct {
+	mu       sync.Mutex
+	written  bool
+	bodyRead bool
 }
 
 type trackBody struct {
 	io.ReadCloser
-	read bool
+	w *writeTrace
 }
 
 func (b *trackBody) Read(p []byte) (int, error) {
-	b.read = true
+	b.w.mu.Lock()
+	b.w.bodyRead = true
+	b.w.mu.Unlock()
 	return b.ReadCloser.Read(p)
 }
 
 func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := req.Context().Value(ctxKey{}).(*attempt)
-	var tb *trackBody
-	if req.Body != nil && req.Body != http.NoBody {
-		tb = &trackBody{ReadCloser: req.Body}
-		req.Body = tb
-	}
+	body := req.Body
 	var last error
 	for i, e := range a.pool.order() {
 		if i > 0 {
 			t.rt.retries.Add(1)
 		}
 		a.tries++
-		out := req.Clone(req.Context())
+		w := &writeTrace{}
+		ctx := httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			WroteRequest: func(info httptrace.WroteRequestInfo) {
+				if info.Err == nil {
+					w.mu.Lock()
+					w.written = true
+					w.mu.Unlock()
+				}
+			},
+		})
+		out := req.Clone(ctx)
+		if body != nil && body != http.NoBody {
+			out.Body = &trackBody{ReadCloser: body, w: w}
+		}
 		out.URL.Host = e.Address
 		resp, err := t.next.RoundTrip(out)
 		if err == nil {
@@ -235,7 +273,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		last = fmt.Errorf("instance %d at %s: %w", e.Index, e.Address, err)
 		t.rt.log.Debug("instance failed", "app", a.pool.App, "index", e.Index, "addr", e.Address, "err", err)
-		if req.Context().Err() != nil || !retryable(req, err, tb != nil && tb.read) {
+		if req.Context().Err() != nil || !retryable(w) {
 			break
 		}
 	}

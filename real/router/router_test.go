@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,22 +135,9 @@ func TestRetryAnotherInstance(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	ln.Close()
-	// An endpoint that accepts and closes at once (an executor proxy whose app died).
-	closer, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer closer.Close()
-	go func() {
-		for {
-			c, err := closer.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
 	tab := NewTable()
 	_ = tab.Sync([]api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"}, Endpoints: []api.Endpoint{
-		{InstanceGUID: "a", Index: 0, Address: dead}, {InstanceGUID: "b", Index: 1, Address: addr(live)},
-		{InstanceGUID: "c", Index: 2, Address: closer.Addr().String()}}}})
+		{InstanceGUID: "a", Index: 0, Address: dead}, {InstanceGUID: "b", Index: 1, Address: addr(live)}}}})
 	rt := New(tab, nil, nil)
 	for i := range 12 {
 		if code, body, _ := do(t, rt, "web.localhost", "/"); code != 200 || body != "instance 1" {
@@ -165,6 +153,132 @@ func TestRetryAnotherInstance(t *testing.T) {
 		{InstanceGUID: "a", Index: 0, Address: dead}}}})
 	if code, body, _ := do(t, rt, "web.localhost", "/"); code != 502 || !strings.Contains(body, "no instance of app web answered (1 tried)") {
 		t.Fatalf("%d %q", code, body)
+	}
+}
+
+// crashable is an instance that serves "instance N" until GET /crash, which
+// kills it: the connection is closed without an answer and the instance stops
+// listening (as a container whose app died).
+type crashable struct {
+	ln      net.Listener
+	crashes atomic.Int32
+}
+
+func newCrashable(t *testing.T, idx int) *crashable {
+	t.Helper()
+	c := &crashable{}
+	var err error
+	if c.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/crash" {
+			c.crashes.Add(1)
+			c.ln.Close()
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		fmt.Fprintf(w, "instance %d", idx)
+	})}
+	go func() { _ = srv.Serve(c.ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return c
+}
+
+// TestOneCrashRequestCrashesOneInstance: a request that reached an instance is
+// never sent to another, even when the instance died without answering. Before,
+// one GET /crash through the router crashed all three instances ("502 ... (3
+// tried)"). Connections are warmed first so that the transport's reused
+// connections are part of the test.
+func TestOneCrashRequestCrashesOneInstance(t *testing.T) {
+	var cs []*crashable
+	var eps []api.Endpoint
+	for i := range 3 {
+		c := newCrashable(t, i)
+		cs = append(cs, c)
+		eps = append(eps, api.Endpoint{InstanceGUID: fmt.Sprint("i", i), Index: i, Address: c.ln.Addr().String()})
+	}
+	tab := NewTable()
+	_ = tab.Sync([]api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"}, Endpoints: eps}})
+	rt := New(tab, nil, nil)
+	for i := range 9 {
+		if code, body, _ := do(t, rt, "web.localhost", "/"); code != 200 {
+			t.Fatalf("warm-up request %d: %d %q", i, code, body)
+		}
+	}
+	code, body, _ := do(t, rt, "web.localhost", "/crash")
+	if code != 502 || !strings.Contains(body, "(1 tried)") {
+		t.Errorf("GET /crash: %d %q, want 502 after 1 try", code, body)
+	}
+	crashed := 0
+	for _, c := range cs {
+		crashed += int(c.crashes.Load())
+	}
+	if crashed != 1 {
+		t.Fatalf("one GET /crash crashed %d instances", crashed)
+	}
+	// The dead instance refuses connections: requests go to the others.
+	for i := range 6 {
+		if code, body, _ := do(t, rt, "web.localhost", "/"); code != 200 {
+			t.Fatalf("request %d after the crash: %d %q", i, code, body)
+		}
+	}
+}
+
+// TestNotLoaded: before its first full sync the router says so (503), rather
+// than that a route does not exist.
+func TestNotLoaded(t *testing.T) {
+	tab := NewTable()
+	rt := New(tab, nil, nil)
+	if code, body, h := do(t, rt, "web.localhost", "/"); code != 503 || h.Get("Retry-After") == "" || !strings.Contains(body, "not loaded") {
+		t.Fatalf("before the first sync: %d %q", code, body)
+	}
+	_ = tab.Sync(nil)
+	if code, body, _ := do(t, rt, "web.localhost", "/"); code != 404 {
+		t.Fatalf("after an empty sync: %d %q", code, body)
+	}
+}
+
+// TestNoRetryAfterWrite: an endpoint that accepts and closes (an executor proxy
+// whose app is gone) may have received the request: 502, not a second instance.
+func TestNoRetryAfterWrite(t *testing.T) {
+	live := backend(t, 1, nil)
+	closer, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer closer.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := closer.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			buf := make([]byte, 4096)
+			_, _ = c.Read(buf) // the request arrives, then the connection dies
+			c.Close()
+		}
+	}()
+	tab := NewTable()
+	_ = tab.Sync([]api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"}, Endpoints: []api.Endpoint{
+		{InstanceGUID: "c", Index: 0, Address: closer.Addr().String()}, {InstanceGUID: "b", Index: 1, Address: addr(live)}}}})
+	rt := New(tab, nil, nil)
+	var ok, bad int
+	for range 4 {
+		code, _, _ := do(t, rt, "web.localhost", "/")
+		if code == 200 {
+			ok++
+		} else {
+			bad++
+		}
+	}
+	if ok != 2 || bad != 2 {
+		t.Fatalf("%d answered, %d failed; want 2 and 2 (round robin, no retry once written)", ok, bad)
+	}
+	if _, retries, _ := rt.Counts(); retries != 0 {
+		t.Fatalf("%d retries after the request was written", retries)
 	}
 }
 

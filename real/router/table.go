@@ -40,7 +40,12 @@ type Table struct {
 	procs map[string]*Pool // process guid -> pool
 	// counters survive pool replacement so round robin keeps turning.
 	turns map[string]*atomic.Uint64
+	// loaded: a full sync happened (before it, no host is known to be absent).
+	loaded atomic.Bool
 }
+
+// Loaded reports whether the table was filled by a full sync at least once.
+func (t *Table) Loaded() bool { return t.loaded.Load() }
 
 // NewTable returns an empty table.
 func NewTable() *Table {
@@ -105,6 +110,7 @@ func (t *Table) Sync(routes []api.Route) error {
 		}
 	}
 	t.hosts, t.procs = hosts, procs
+	t.loaded.Store(true)
 	if len(bad) > 0 {
 		return fmt.Errorf("routes: endpoints %v are not 127.0.0.1:PORT, left out", bad)
 	}
