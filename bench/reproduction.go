@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/BurntSushi/toml"
 
 	"github.com/diegolab/diegolab/bench/importer"
 )
@@ -77,13 +76,9 @@ func LoadReproSpec(path string) (*ReproSpec, error) {
 // ParseReproSpec validates a reproduction spec; errors name the file, line and key.
 func ParseReproSpec(name string, data []byte) (*ReproSpec, error) {
 	var doc reproDoc
-	md, err := toml.Decode(string(data), &doc)
+	md, err := decodeTOML(name, data, &doc)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &SpecError{File: name, Line: pe.Position.Line, Msg: "invalid TOML: " + pe.Message}
-		}
-		return nil, &SpecError{File: name, Msg: err.Error()}
+		return nil, err
 	}
 	lines := strings.Split(string(data), "\n")
 	var errs []error

@@ -104,6 +104,20 @@ func (e *SpecError) Error() string {
 	return loc + ": " + e.Msg
 }
 
+// decodeTOML decodes a spec file's data into v; invalid TOML is a SpecError naming the
+// file and line.
+func decodeTOML(name string, data []byte, v any) (toml.MetaData, error) {
+	md, err := toml.Decode(string(data), v)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return md, &SpecError{File: name, Line: pe.Position.Line, Msg: "invalid TOML: " + pe.Message}
+		}
+		return md, &SpecError{File: name, Msg: err.Error()}
+	}
+	return md, nil
+}
+
 // LoadSpec reads and validates the spec file at path.
 func LoadSpec(path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
@@ -117,13 +131,9 @@ func LoadSpec(path string) (*Spec, error) {
 // resolved relative to its directory. All problems are returned joined.
 func ParseSpec(name string, data []byte) (*Spec, error) {
 	var doc specDoc
-	md, err := toml.Decode(string(data), &doc)
+	md, err := decodeTOML(name, data, &doc)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &SpecError{File: name, Line: pe.Position.Line, Msg: "invalid TOML: " + pe.Message}
-		}
-		return nil, &SpecError{File: name, Msg: err.Error()}
+		return nil, err
 	}
 	var errs []error
 	bad := func(line int, key, msg string) {
