@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/diegolab/diegolab/bench/importer"
 )
 
