@@ -479,6 +479,8 @@ const (
 	TimedOut
 )
 
+func (o Outcome) String() string { return [...]string{"continue", "evacuated", "timed out"}[o] }
+
 // Poll is the evacuator's check at now, after a pass of Container.Evacuate, with
 // remaining containers on the cell.
 func (c *Cell) Poll(now time.Duration, remaining int, timeout time.Duration) Outcome {

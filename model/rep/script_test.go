@@ -145,7 +145,7 @@ func (m *machine) do(input string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return [...]string{"continue", "evacuated", "timed out"}[m.cell.Poll(at, n, timeout)], nil
+		return m.cell.Poll(at, n, timeout).String(), nil
 	case "lrp", "task":
 		if _, dup := m.cs[name]; dup {
 			return "", fmt.Errorf("container %q exists", name)

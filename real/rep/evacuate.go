@@ -42,7 +42,7 @@ func (r *Rep) evacuator() {
 				r.log.Warn("evacuation timed out: ending what is left")
 				r.evacuatePass(func(c *mrep.Container) mrep.Step { return c.EvacuationEnded() })
 			}
-			r.log.Info("evacuation ended", "outcome", map[mrep.Outcome]string{mrep.Evacuated: "evacuated", mrep.TimedOut: "timed out"}[out])
+			r.log.Info("evacuation ended", "outcome", out.String())
 			close(r.evacuated)
 			return
 		}
