@@ -18,8 +18,15 @@ import (
 // tick loop); everything it opened is closed when the test ends.
 func handlerServer(t testing.TB, lim Limits) (*Server, http.Handler) {
 	t.Helper()
+	return handlerServerOn(t, lim, nil)
+}
+
+// handlerServerOn is handlerServer with its state in st (nil: SQLite in a
+// temporary directory).
+func handlerServerOn(t testing.TB, lim Limits, st Store) (*Server, http.Handler) {
+	t.Helper()
 	s, err := New(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", Token: "client-token", RepToken: "rep-token",
-		RouterToken: "router-token", Limits: lim})
+		RouterToken: "router-token", Limits: lim, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

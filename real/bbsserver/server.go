@@ -51,6 +51,9 @@ type Config struct {
 	// Limits bound what clients and reps can make the BBS hold (DefaultLimits for
 	// zero fields).
 	Limits Limits
+	// Store, when set, holds the state instead of Dir/bbs.db (the server closes it):
+	// tests and fuzzing pass an in-memory one.
+	Store  Store
 	Logger *slog.Logger
 }
 
@@ -58,7 +61,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	store   *sqlstore.Store
+	store   Store
 	events  *os.File
 	blobs   string
 	epoch   time.Time
@@ -143,9 +146,12 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "blobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("bbs: %w", err)
 	}
-	st, err := sqlstore.Open(filepath.Join(cfg.Dir, "bbs.db"))
-	if err != nil {
-		return nil, err
+	st := cfg.Store
+	if st == nil {
+		var err error
+		if st, err = sqlstore.Open(filepath.Join(cfg.Dir, "bbs.db")); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{cfg: cfg, log: log, store: st, blobs: filepath.Join(cfg.Dir, "blobs"),
 		started: time.Now(), cells: map[string]*cellEntry{}, fatalCh: make(chan error, 1),

@@ -332,7 +332,45 @@ func (s *Store) DeleteSpec(kind, name string) error {
 	return s.exec(`DELETE FROM specs WHERE kind = $1 AND name = $2`, kind, name)
 }
 
+// SpecBodies returns the JSON body of every record of kind, ordered by name.
+func (s *Store) SpecBodies(kind string) ([][]byte, error) {
+	rows, err := s.q().Query(`SELECT body FROM specs WHERE kind = $1 ORDER BY name`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		out = append(out, body)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	return out, nil
+}
+
+// SpecLister is a store that keeps JSON records by kind (Store, Mem).
+type SpecLister interface {
+	SpecBodies(kind string) ([][]byte, error)
+}
+
 // ListSpecs returns every record of kind, ordered by name.
-func ListSpecs[T any](s *Store, kind string) ([]T, error) {
-	return listBodies[T](s, `SELECT body FROM specs WHERE kind = $1 ORDER BY name`, kind)
+func ListSpecs[T any](s SpecLister, kind string) ([]T, error) {
+	bodies, err := s.SpecBodies(kind)
+	if err != nil {
+		return nil, err
+	}
+	out := []T{}
+	for _, b := range bodies {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("sqlstore: decoding row: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
