@@ -137,7 +137,7 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 		}
 	}
 	if ex == nil {
-		rx, err := executor.New(executor.Config{StateDir: filepath.Join(cfg.Dir, "executor"), StackDir: cfg.StackDir, Logger: log})
+		rx, err := executor.New(executorConfig(cfg, log))
 		if err != nil {
 			return nil, fmt.Errorf("rep: %w", err)
 		}
@@ -165,6 +165,14 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return r, nil
+}
+
+// executorConfig is the runc executor's configuration for the cell: its state under
+// the rep's directory, and the cell's container count, which sizes the pids ceiling of
+// the cgroup all the cell's containers live under (executor.Config.MaxContainers).
+func executorConfig(cfg Config, log *slog.Logger) executor.Config {
+	return executor.Config{StateDir: filepath.Join(cfg.Dir, "executor"), StackDir: cfg.StackDir,
+		MaxContainers: cfg.Capacity.Containers, Logger: log}
 }
 
 // URL is the rep's base URL.
