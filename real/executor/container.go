@@ -51,6 +51,11 @@ type ContainerSpec struct {
 	// Log receives every line of output; nil discards it. Calls for one
 	// container are serialized.
 	Log func(LogLine)
+	// Meta is kept with the container (its bundle's container.json) and handed
+	// back by Recover to a later process of the executor: what its caller needs to
+	// take the container over (the rep: the instance it runs). JSON, at most
+	// 64 KiB.
+	Meta json.RawMessage
 }
 
 // Stream tags a line of output.
@@ -138,7 +143,8 @@ type Container struct {
 	pid       int
 	nsFD      int
 	pipes     gorunc.IO
-	proxies   []*proxy
+	held      []*os.File // an adopted container's output pipes (read ends)
+	proxy     *portProxy // nil: no ports
 	ports     []PortMapping
 	stopping  bool
 	exit      Exit
@@ -270,18 +276,25 @@ func (c *Container) create(ctx context.Context) error {
 	c.pid, c.nsFD = pid, nsFD
 	c.mu.Unlock()
 
-	logsDone := c.startLogReaders(pipes)
+	logsDone := c.startLogReaders(pipes.Stdout(), pipes.Stderr())
 	go c.waitInit(proc, logsDone)
 
-	for _, port := range c.spec.Ports {
-		p, err := newProxy(0, port, nsFD)
+	rec := containerRecord{ID: c.spec.ID, MemoryMB: c.spec.MemoryMB, DiskMB: c.spec.DiskMB, MaxPids: c.spec.MaxPids,
+		Rootfs: mode, InitPid: pid, InitStart: procStartTime(pid), Meta: c.spec.Meta}
+	if len(c.spec.Ports) > 0 {
+		out, _ := pipes.Stdout().(*os.File)
+		errf, _ := pipes.Stderr().(*os.File)
+		pp, maps, err := c.startPortProxy(nsFD, out, errf)
 		if err != nil {
 			return err
 		}
 		c.mu.Lock()
-		c.proxies = append(c.proxies, p)
-		c.ports = append(c.ports, PortMapping{ContainerPort: port, HostAddr: p.addr()})
+		c.proxy, c.ports = pp, maps
 		c.mu.Unlock()
+		rec.Ports, rec.Proxy = maps, &pp.rec
+	}
+	if err := writeContainerRecord(c.bundle, rec); err != nil {
+		return fmt.Errorf("container record: %w", err)
 	}
 	c.mu.Lock()
 	c.state = StateCreated
@@ -292,7 +305,7 @@ func (c *Container) create(ctx context.Context) error {
 // startLogReaders copies both output pipes line by line to spec.Log; the
 // returned channel is closed when both reached EOF (every process of the
 // container has exited).
-func (c *Container) startLogReaders(pipes gorunc.IO) <-chan struct{} {
+func (c *Container) startLogReaders(stdout, stderr io.Reader) <-chan struct{} {
 	done := make(chan struct{})
 	var mu sync.Mutex // serializes Log calls across the two streams
 	emit := func(s Stream, text string) {
@@ -318,8 +331,8 @@ func (c *Container) startLogReaders(pipes gorunc.IO) <-chan struct{} {
 		}
 	}
 	wg.Add(2)
-	go read(pipes.Stdout(), Stdout)
-	go read(pipes.Stderr(), Stderr)
+	go read(stdout, Stdout)
+	go read(stderr, Stderr)
 	go func() { wg.Wait(); close(done) }()
 	return done
 }
@@ -329,11 +342,7 @@ func (c *Container) startLogReaders(pipes gorunc.IO) <-chan struct{} {
 func (c *Container) waitInit(proc *os.Process, logsDone <-chan struct{}) {
 	ps, werr := proc.Wait()
 	at := time.Now()
-	c.mu.Lock()
-	for _, p := range c.proxies {
-		p.stopAccepting()
-	}
-	c.mu.Unlock()
+	// The port proxy closes its listeners itself when the init exits.
 	select {
 	case <-logsDone:
 	case <-time.After(logDrainTimeout):
@@ -348,6 +357,11 @@ func (c *Container) waitInit(proc *os.Process, logsDone <-chan struct{}) {
 		x.Code = ps.ExitCode()
 		x.Reason = "exited with status " + strconv.Itoa(x.Code)
 	}
+	c.exited(x)
+}
+
+// exited completes an Exit (OOM kills, a stop) and publishes it.
+func (c *Container) exited(x Exit) {
 	// The cgroup outlives the init until runc delete, so its OOM counter
 	// is still readable here.
 	if n, err := oomKills(c.ex.cgroups, c.cgroupPath); err == nil && n > 0 {
@@ -429,13 +443,10 @@ func (c *Container) Stop(ctx context.Context, grace time.Duration) (Exit, error)
 		// refused (a router sends them to another instance), requests under
 		// way get up to a second to finish before SIGTERM.
 		c.mu.Lock()
-		proxies := c.proxies
+		pp := c.proxy
 		c.mu.Unlock()
-		for _, p := range proxies {
-			p.stopAccepting()
-		}
-		for _, p := range proxies {
-			p.drain(stopQuiet, stopDrain)
+		if pp != nil {
+			pp.drain(stopDrain + 500*time.Millisecond)
 		}
 		if err := c.ex.runc.Kill(ctx, c.spec.ID, int(unix.SIGTERM), nil); err == nil {
 			t := time.NewTimer(grace)
@@ -502,22 +513,27 @@ func (c *Container) teardown(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
-	proxies, pipes, nsFD := c.proxies, c.pipes, c.nsFD
-	c.proxies, c.pipes, c.nsFD = nil, nil, -1
+	pp, pipes, held, nsFD := c.proxy, c.pipes, c.held, c.nsFD
+	c.proxy, c.pipes, c.held, c.nsFD = nil, nil, nil, -1
 	c.ports = nil
 	c.state = StateDestroyed
 	c.destroyed = true
 	c.mu.Unlock()
-	for _, p := range proxies {
-		if err := p.close(); err != nil {
+	if pp != nil {
+		if err := pp.kill(5 * time.Second); err != nil {
 			errs = append(errs, err)
 		}
+	} else if err := killRecordedProxy(c.bundle); err != nil {
+		errs = append(errs, err) // a failed create may have started one
 	}
 	if nsFD >= 0 {
 		unix.Close(nsFD)
 	}
 	if pipes != nil {
 		pipes.Close()
+	}
+	for _, f := range held {
+		f.Close()
 	}
 	if err := unmountAll(c.bundle); err != nil {
 		errs = append(errs, err)

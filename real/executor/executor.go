@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	gorunc "github.com/containerd/go-runc"
@@ -55,6 +54,10 @@ type Config struct {
 	// NoUserNamespace runs containers in the host's user namespace even where
 	// the kernel allows a new one (container uid 2000 is then host uid 2000).
 	NoUserNamespace bool
+	// ProxyBinary is run as `ProxyBinary portproxy ...` to serve a container's
+	// port mappings in a process of its own that outlives this one (default: this
+	// process's executable; test binaries call MaybePortProxy from TestMain).
+	ProxyBinary string
 	// Logger receives the executor's own messages (default: discarded).
 	Logger *slog.Logger
 }
@@ -116,6 +119,11 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.RuncBinary == "" {
 		cfg.RuncBinary = "runc"
+	}
+	if cfg.ProxyBinary == "" {
+		if cfg.ProxyBinary, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("executor: the port proxy binary (this executable): %w", err)
+		}
 	}
 	bin, err := exec.LookPath(cfg.RuncBinary)
 	if err != nil {
@@ -323,39 +331,7 @@ func (e *Executor) Cleanup(ctx context.Context) error {
 		}
 	}
 	// Containers this process does not know (a previous run's).
-	if listed, err := e.runc.List(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("runc list: %w", err))
-	} else {
-		for _, rc := range listed {
-			if rc.Status == "running" || rc.Status == "created" || rc.Status == "paused" {
-				_ = e.runc.Kill(ctx, rc.ID, int(syscall.SIGKILL), &gorunc.KillOpts{All: true})
-			}
-			if err := e.runc.Delete(ctx, rc.ID, &gorunc.DeleteOpts{Force: true}); err != nil {
-				errs = append(errs, fmt.Errorf("runc delete %s: %w", rc.ID, err))
-			}
-		}
-	}
-	cdir := filepath.Join(e.cfg.StateDir, "containers")
-	if err := unmountAll(cdir); err != nil {
-		errs = append(errs, err)
-	}
-	if entries, err := os.ReadDir(cdir); err == nil {
-		for _, ent := range entries {
-			if err := os.RemoveAll(filepath.Join(cdir, ent.Name())); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if err := removeCgroupTree(e.cgroups, e.cgroupParent); err != nil {
-		errs = append(errs, err)
-	}
-	e.mu.Lock()
-	e.parentPidsSet = false // the next Create makes the parent again
-	e.mu.Unlock()
-	// The shared /diegolab parent goes when the last executor leaves it.
-	for _, d := range cgroupDirs(e.cgroups, "/diegolab") {
-		_ = unix.Rmdir(d)
-	}
+	errs = append(errs, e.cleanupLeftovers(ctx, nil)...)
 	return errors.Join(errs...)
 }
 
@@ -380,6 +356,9 @@ func (e *Executor) Leftovers(ctx context.Context) ([]string, error) {
 	}
 	for _, d := range cgroupExists(e.cgroups, e.cgroupParent) {
 		left = append(left, "cgroup "+d)
+	}
+	for _, p := range e.proxiesUnder() {
+		left = append(left, fmt.Sprintf("port proxy %d (%s)", p.pid, filepath.Base(p.bundle)))
 	}
 	sort.Strings(left)
 	return left, nil

@@ -79,20 +79,15 @@ type proxy struct {
 	lastByte atomic.Int64
 }
 
-// newProxy listens on 127.0.0.1:hostPort (0 picks a free port). Only the
-// loopback address is ever used.
-func newProxy(hostPort, containerPort, nsFD int) (*proxy, error) {
-	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(hostPort)))
-	if err != nil {
-		return nil, fmt.Errorf("port mapping for container port %d: %w", containerPort, err)
-	}
+// serveProxy serves ln (a 127.0.0.1 listener: only the loopback address is ever
+// used), splicing each connection to containerPort inside the network namespace
+// open at nsFD. The port proxy process (portproxy.go) runs one per port.
+func serveProxy(ln net.Listener, containerPort, nsFD int) *proxy {
 	p := &proxy{ln: ln, port: containerPort, nsFD: nsFD, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
-	return p, nil
+	return p
 }
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
 
 func (p *proxy) track(c net.Conn) bool {
 	p.mu.Lock()

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -54,6 +55,9 @@ var (
 
 // Validate checks a ContainerSpec; the error names the field and what is
 // expected.
+// maxMeta bounds ContainerSpec.Meta.
+const maxMeta = 64 << 10
+
 func (s *ContainerSpec) Validate() error {
 	bad := func(field, problem string) error {
 		return &model.ValidationError{Field: field, Problem: problem}
@@ -71,6 +75,10 @@ func (s *ContainerSpec) Validate() error {
 		return bad("Command", "must not be empty (it runs through /bin/sh -c)")
 	case s.User != "" && s.User != "vcap":
 		return bad("User", fmt.Sprintf("%q: only vcap (uid 2000) is supported", s.User))
+	case len(s.Meta) > maxMeta:
+		return bad("Meta", fmt.Sprintf("%d bytes, at most %d", len(s.Meta), maxMeta))
+	case len(s.Meta) > 0 && !json.Valid(s.Meta):
+		return bad("Meta", "must be JSON (it is kept in the bundle's container.json)")
 	}
 	if s.AppDir != "" && !strings.HasPrefix(s.AppDir, "/") {
 		return bad("AppDir", fmt.Sprintf("%q must be an absolute host path", s.AppDir))
