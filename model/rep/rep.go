@@ -175,6 +175,14 @@ func NewLRP() (Container, Step) {
 	return Container{kind: LRP, phase: Reserved}, Step{Report: ReportClaim}
 }
 
+// AdoptLRP is an LRP container a previous life of the rep started and left running
+// (a rep restarted after a crash finds it, as Diego's rep finds Garden's containers):
+// it is RUNNING and was started; the rep supervises it again and the bulk sync
+// reconciles it with the BBS.
+func AdoptLRP() Container {
+	return Container{kind: LRP, phase: Running, flags: started}
+}
+
 // NewTask is a task the auction placed on this cell: the rep reserves it and asks the
 // BBS to start it.
 func NewTask() (Container, Step) {

@@ -12,6 +12,9 @@ import (
 type Executor interface {
 	Create(ctx context.Context, spec executor.ContainerSpec) (Container, error)
 	Cleanup(ctx context.Context) error
+	// Recover takes over the running containers a previous life of the rep left
+	// (those adopt accepts) and cleans up the rest, as Cleanup does.
+	Recover(ctx context.Context, adopt executor.Adopt) ([]Container, error)
 }
 
 // Container is one created container.
@@ -39,3 +42,12 @@ func (e runcExecutor) Create(ctx context.Context, spec executor.ContainerSpec) (
 }
 
 var _ Container = (*executor.Container)(nil)
+
+func (e runcExecutor) Recover(ctx context.Context, adopt executor.Adopt) ([]Container, error) {
+	cs, err := e.Executor.Recover(ctx, adopt)
+	out := make([]Container, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c)
+	}
+	return out, err
+}

@@ -45,8 +45,11 @@ type fakeExec struct {
 	start func(c *fakeCt) error
 	// addr is the host address HostAddr gives (default 127.0.0.1:61000+n).
 	addr func(c *fakeCt) string
-	// cleanups counts Cleanup calls.
+	// cleanups counts Cleanup calls (and Recover's, which cleans up too).
 	cleanups int
+	// crashed makes Cleanup do nothing, as when the rep dies without cleaning up
+	// (kill -9): its containers stay for the next rep's Recover.
+	crashed bool
 }
 
 func newFakeExec() *fakeExec { return &fakeExec{cts: map[string]*fakeCt{}} }
@@ -86,6 +89,10 @@ func (f *fakeExec) Create(ctx context.Context, spec executor.ContainerSpec) (Con
 // life's.
 func (f *fakeExec) Cleanup(ctx context.Context) error {
 	f.mu.Lock()
+	if f.crashed {
+		f.mu.Unlock()
+		return nil
+	}
 	f.cleanups++
 	var left []*fakeCt
 	for _, id := range sortedKeys(f.cts) {
@@ -99,6 +106,45 @@ func (f *fakeExec) Cleanup(ctx context.Context) error {
 		_ = c.Destroy(ctx)
 	}
 	return nil
+}
+
+// Recover offers the running containers a previous rep left (alive, started, with
+// a Meta) to adopt, as the runc executor does, and destroys the others.
+func (f *fakeExec) Recover(ctx context.Context, adopt executor.Adopt) ([]Container, error) {
+	f.mu.Lock()
+	f.crashed = false
+	var prev []*fakeCt
+	for _, id := range sortedKeys(f.cts) {
+		if c := f.cts[id]; !c.isDestroyed() {
+			prev = append(prev, c)
+		}
+	}
+	f.mu.Unlock()
+	var out []Container
+	for _, c := range prev {
+		c.mu.Lock()
+		running := c.started && !c.finished
+		c.mu.Unlock()
+		if running && len(c.spec.Meta) > 0 {
+			if _, ok := adopt(c.spec.ID, c.spec.Meta); ok {
+				f.event("adopt " + c.spec.ID)
+				out = append(out, c)
+				continue
+			}
+		}
+		_ = c.Destroy(ctx)
+	}
+	f.mu.Lock()
+	f.cleanups++
+	f.events = append(f.events, "cleanup")
+	f.mu.Unlock()
+	return out, nil
+}
+
+func (f *fakeExec) setCrashed() {
+	f.mu.Lock()
+	f.crashed = true
+	f.mu.Unlock()
 }
 
 // ct returns the container id, nil when none was created.
@@ -561,6 +607,7 @@ func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
 
 type env struct {
 	t      *testing.T
+	cfg    Config
 	ex     *fakeExec
 	bbs    *fakeBBS
 	rep    *Rep
@@ -585,6 +632,22 @@ func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 	for _, f := range tweak {
 		f(&cfg)
 	}
+	e.cfg = cfg
+	e.start()
+	return e
+}
+
+// restart is a new rep on the same directory, executor and BBS (after e's rep died:
+// see fakeExec.setCrashed).
+func (e *env) restart() *env {
+	n := &env{t: e.t, cfg: e.cfg, ex: e.ex, bbs: e.bbs, sha: e.sha, served: make(chan struct{})}
+	n.start()
+	return n
+}
+
+// start makes and serves the rep.
+func (e *env) start() {
+	t, cfg := e.t, e.cfg
 	r, err := NewWithExecutor(cfg, e.ex)
 	if err != nil {
 		t.Fatalf("NewWithExecutor: %v", err)
@@ -614,7 +677,6 @@ func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 		defer e.bbs.mu.Unlock()
 		return len(e.bbs.presences) > 0
 	})
-	return e
 }
 
 // waitServed waits for Serve to return by itself (the end of an evacuation).

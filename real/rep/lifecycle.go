@@ -147,8 +147,9 @@ func (r *Rep) createLRP(c *lrpC) (Container, error) {
 	ct, err := r.ex.Create(r.ctx, executor.ContainerSpec{
 		ID: "l-" + c.key.ProcessGUID + "-" + strconv.Itoa(c.key.Index) + "-" + c.ik.InstanceGUID, MemoryMB: max(c.res.MemoryMB, 1),
 		DiskMB: c.res.DiskMB, MaxPids: c.res.MaxPids, AppDir: appDir, Command: ri.Command, Ports: []int{appPort},
-		Env: []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
-		Log: r.sink(ri.App, api.SourceApp, c.key.Index),
+		Env:  []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
+		Log:  r.sink(ri.App, api.SourceApp, c.key.Index),
+		Meta: r.lrpMeta(c),
 	})
 	if err != nil {
 		r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)

@@ -76,9 +76,13 @@ type Rep struct {
 
 	ship    *logs.Shipper
 	metrics *metrics.Rep
+	// adopted are the LRP containers a previous life left running (readopt.go),
+	// supervised from Serve on.
+	adopted []*lrpC
 }
 
-// New checks the configuration, cleans up a previous life's containers and listens.
+// New checks the configuration, re-adopts the LRP containers a previous life left
+// running (cleaning up the rest) and listens.
 func New(cfg Config) (*Rep, error) {
 	return newRep(cfg, nil)
 }
@@ -143,11 +147,6 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 		}
 		ex = runcExecutor{rx}
 	}
-	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := ex.Cleanup(cctx); err != nil {
-		log.Warn("cleanup of a previous life", "err", err)
-	}
 	// Staging directories of a previous life.
 	if ents, err := os.ReadDir(filepath.Join(cfg.Dir, "tasks")); err == nil {
 		for _, e := range ents {
@@ -164,6 +163,7 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second), log)
 	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
+	r.recoverContainers()
 	return r, nil
 }
 
@@ -184,6 +184,10 @@ func (r *Rep) Serve(ctx context.Context) error {
 	r.ctx, r.stop = context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- r.srv.Serve(r.ln) }()
+	for _, c := range r.adopted {
+		r.goTracked(func() { r.driveLRP(c, r.supervise(c)) })
+	}
+	r.adopted = nil
 	r.wg.Add(3)
 	go r.loop(r.cfg.Heartbeat, r.heartbeat)
 	go r.loop(r.cfg.BulkSync, r.bulkSync)
