@@ -55,6 +55,9 @@ func MaybePortProxy(args []string) {
 // container port, then the held output pipes.
 const proxyNetnsFD = 3
 
+// drainedMarker is the file the proxy makes in the bundle once Stop's drain is done.
+const drainedMarker = "portproxy.drained"
+
 // proxyRecord is what container.json says of the proxy.
 type proxyRecord struct {
 	Pid       int    `json:"pid"`
@@ -69,7 +72,7 @@ type proxyRecord struct {
 // up to logDrainTimeout and exits) or it is told to drain (SIGTERM) or killed.
 func PortProxyMain(args []string) int {
 	fs := flag.NewFlagSet(PortProxyCommand, flag.ContinueOnError)
-	fs.String("container", "", "the container's bundle directory (names the proxy in ps and to Leftovers)")
+	bundle := fs.String("container", "", "the container's bundle directory (names the proxy in ps and to Leftovers; the drain's marker goes there)")
 	ports := fs.String("ports", "", "container ports, comma-separated, one listener descriptor each from fd 4 on")
 	initPid := fs.Int("init-pid", 0, "host pid of the container's init")
 	initStart := fs.Uint64("init-start", 0, "start time of the container's init (/proc/PID/stat field 22)")
@@ -124,12 +127,24 @@ func PortProxyMain(args []string) int {
 		}
 		waitAll(proxies, logDrainTimeout)
 	case <-sig:
+		// Stop's drain: refuse new connections, let the requests under way run
+		// until no byte moved for quiet (at most maxDrain), then tell the
+		// executor (the marker file) that the app may be signalled. The open
+		// connections stay until the app has exited: one that handles SIGTERM
+		// gracefully finishes what it still serves.
 		for _, p := range proxies {
 			p.stopAccepting()
 		}
 		for _, p := range proxies {
 			p.drain(*quiet, *maxDrain)
 		}
+		if *bundle != "" {
+			if f, err := os.Create(filepath.Join(*bundle, drainedMarker)); err == nil {
+				f.Close()
+			}
+		}
+		<-exited
+		waitAll(proxies, logDrainTimeout)
 	}
 	for _, p := range proxies {
 		_ = p.close()
@@ -212,7 +227,8 @@ func (r proxyRecord) alive() bool {
 
 // portProxy is the executor's handle on a container's proxy process.
 type portProxy struct {
-	rec proxyRecord
+	rec    proxyRecord
+	bundle string
 	// done is closed when the process has exited (and, if it is this process's
 	// child, been reaped).
 	done chan struct{}
@@ -279,7 +295,7 @@ func (c *Container) startPortProxy(nsFD int, stdout, stderr *os.File) (*portProx
 		return nil, nil, fmt.Errorf("port proxy %s: %w", bin, err)
 	}
 	pp := &portProxy{rec: proxyRecord{Pid: cmd.Process.Pid, StartTime: procStartTime(cmd.Process.Pid), HeldFDs: held},
-		done: make(chan struct{})}
+		bundle: c.bundle, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(pp.done) }()
 	if pp.rec.StartTime == 0 {
 		<-pp.done
@@ -289,25 +305,38 @@ func (c *Container) startPortProxy(nsFD int, stdout, stderr *os.File) (*portProx
 }
 
 // adoptPortProxy is the handle on a proxy a previous executor process started.
-func adoptPortProxy(rec proxyRecord) (*portProxy, error) {
+func adoptPortProxy(rec proxyRecord, bundle string) (*portProxy, error) {
 	exited, err := watchPid(rec.Pid, rec.StartTime)
 	if err != nil {
 		return nil, err
 	}
-	pp := &portProxy{rec: rec, done: make(chan struct{})}
+	pp := &portProxy{rec: rec, bundle: bundle, done: make(chan struct{})}
 	go func() { <-exited; close(pp.done) }()
 	return pp, nil
 }
 
-// drain asks the proxy to refuse new connections and end once the ones under way
-// are quiet (SIGTERM), and waits for it, at most max.
+// drain asks the proxy to refuse new connections and to let the ones under way
+// go quiet (SIGTERM), and waits until it says it has (its marker file), at most max.
 func (p *portProxy) drain(max time.Duration) {
+	marker := filepath.Join(p.bundle, drainedMarker)
+	_ = os.Remove(marker)
 	if p.signal(unix.SIGTERM) != nil {
 		return
 	}
-	select {
-	case <-p.done:
-	case <-time.After(max):
+	deadline := time.After(max)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-deadline:
+			return
+		case <-tick.C:
+			if _, err := os.Stat(marker); err == nil {
+				return
+			}
+		}
 	}
 }
 
@@ -344,7 +373,7 @@ func killRecordedProxy(bundle string) error {
 	if err != nil || rec.Proxy == nil || !rec.Proxy.alive() {
 		return nil
 	}
-	pp, err := adoptPortProxy(*rec.Proxy)
+	pp, err := adoptPortProxy(*rec.Proxy, bundle)
 	if err != nil {
 		return err
 	}

@@ -263,3 +263,64 @@ func TestProxyEndsWithItsContainer(t *testing.T) {
 		t.Errorf("port proxies left: %+v", p)
 	}
 }
+
+// TestStopDrainsRequestsUnderWay: Stop refuses new connections at once but lets a
+// response that is still streaming finish before the app gets SIGTERM.
+func TestStopDrainsRequestsUnderWay(t *testing.T) {
+	ex, _ := newTestExecutor(t, RootfsAuto)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	appDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(appDir, "index.html"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(appDir, "cgi-bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stream := "#!/bin/sh\necho 'Content-Type: text/plain'\necho\ni=0\nwhile [ $i -lt 8 ]; do echo line $i; i=$((i+1)); sleep 0.05; done\n"
+	if err := os.WriteFile(filepath.Join(appDir, "cgi-bin", "stream"), []byte(stream), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ex.Create(ctx, ContainerSpec{ID: "web", MemoryMB: 64, AppDir: appDir, Ports: []int{8080},
+		Command: `exec httpd -f -p $PORT -h /home/vcap/app`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := c.HostAddr(8080)
+	waitServes(t, addr, 20*time.Second)
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		body, err := httpGet(ctx, "http://"+addr+"/cgi-bin/stream")
+		got <- result{body, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // the response is streaming
+	refused := make(chan error, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond) // Stop's drain has begun
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		refused <- err
+	}()
+	x, err := c.Stop(ctx, 2*time.Second)
+	if err != nil || !x.Stopped {
+		t.Fatalf("Stop = %+v, %v", x, err)
+	}
+	r := <-got
+	want := "line 0\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\n"
+	if r.err != nil || r.body != want {
+		t.Errorf("the response under way: %q, %v; want it whole", r.body, r.err)
+	}
+	if err := <-refused; !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("a new connection during the drain: %v, want connection refused", err)
+	}
+}

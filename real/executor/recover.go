@@ -116,7 +116,7 @@ func (e *Executor) adopt(ctx context.Context, id string, adopt Adopt) (*Containe
 		return nil, err.Error()
 	}
 	if rec.Proxy != nil {
-		if c.proxy, err = adoptPortProxy(*rec.Proxy); err != nil {
+		if c.proxy, err = adoptPortProxy(*rec.Proxy, bundle); err != nil {
 			return nil, err.Error()
 		}
 		// The output pipes, from the proxy that held them.
