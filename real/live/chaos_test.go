@@ -361,6 +361,7 @@ func TestChaos(t *testing.T) {
 	// Panics and fatal errors in any log.
 	logs, _ := filepath.Glob(filepath.Join(dir, "*", "log"))
 	cells, _ := filepath.Glob(filepath.Join(dir, "cells", "*", "log"))
+	defer keepLogs(t, seed, append(logs, cells...))
 	for _, f := range append(logs, cells...) {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -385,4 +386,24 @@ func markScaled(app string) { scaled.Store(app, time.Now()) }
 func recentlyScaled(app string) bool {
 	v, ok := scaled.Load(app)
 	return ok && time.Since(v.(time.Time)) < time.Second
+}
+
+// keepLogs copies the components' logs of a failed run out of the test's directory
+// (which goes with the test) and says where.
+func keepLogs(t *testing.T, seed uint64, logs []string) {
+	if !t.Failed() {
+		return
+	}
+	keep := filepath.Join(os.TempDir(), fmt.Sprintf("diegolab-chaos-%d", seed))
+	for _, f := range logs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		name := filepath.Base(filepath.Dir(f)) // bbs, router, supervisor, cell-N
+		if os.MkdirAll(keep, 0o755) == nil {
+			_ = os.WriteFile(filepath.Join(keep, name+".log"), b, 0o644)
+		}
+	}
+	t.Logf("the components' logs are kept in %s", keep)
 }
