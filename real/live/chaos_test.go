@@ -97,6 +97,7 @@ func TestChaos(t *testing.T) {
 	var samples []sample
 	var failures []failure
 	var lost []string
+	var bbsDown []time.Time // when the watcher found the BBS unreachable
 	requests := 0
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -151,6 +152,9 @@ func TestChaos(t *testing.T) {
 						lost = append(lost, fmt.Sprintf("%s: app gone at %s", app, time.Now().Format(time.TimeOnly)))
 						mu.Unlock()
 					}
+					mu.Lock()
+					bbsDown = append(bbsDown, time.Now())
+					mu.Unlock()
 					continue // the BBS is down or busy
 				}
 				// An instance at an index the app no longer wants (scaled down) is
@@ -335,6 +339,18 @@ func TestChaos(t *testing.T) {
 		for _, c := range crashes {
 			if cause == "" && f.app == "goapp" && f.at.Sub(c) >= 0 && f.at.Sub(c) < 2*time.Second {
 				cause = "after GET /crash"
+			}
+		}
+		// While the BBS is down the watcher has no samples, and a crashed
+		// instance cannot be restarted. A 502 whose last error is a refused
+		// connection means the router tried every instance it knows and none
+		// accepted (it tries the next one only after a refusal or a reset before
+		// anything was written): the port proxies refuse only once the app's
+		// process has exited (or it is stopping), so no instance ran.
+		for _, d := range bbsDown {
+			if cause == "" && f.status == http.StatusBadGateway && strings.HasSuffix(f.text, "connect: connection refused") &&
+				d.Sub(f.at).Abs() < 2*time.Second {
+				cause = "no running instance (BBS down; every instance refused)"
 			}
 		}
 		for _, k := range repKills {
