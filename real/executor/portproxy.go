@@ -69,7 +69,8 @@ type proxyRecord struct {
 
 // PortProxyMain is `diegolab portproxy`: it serves the listeners it was given until
 // the container's init exits (then it closes them, lets open connections finish for
-// up to logDrainTimeout and exits) or it is told to drain (SIGTERM) or killed.
+// up to logDrainTimeout and exits), or it is told to drain (SIGTERM: see below), or
+// it is killed.
 func PortProxyMain(args []string) int {
 	fs := flag.NewFlagSet(PortProxyCommand, flag.ContinueOnError)
 	bundle := fs.String("container", "", "the container's bundle directory (names the proxy in ps and to Leftovers; the drain's marker goes there)")
@@ -77,8 +78,8 @@ func PortProxyMain(args []string) int {
 	initPid := fs.Int("init-pid", 0, "host pid of the container's init")
 	initStart := fs.Uint64("init-start", 0, "start time of the container's init (/proc/PID/stat field 22)")
 	held := fs.Int("held", 0, "descriptors after the listeners that are only held (the output pipes)")
-	quiet := fs.Duration("quiet", stopQuiet, "drain: exit once no byte moved for this long")
-	maxDrain := fs.Duration("drain", stopDrain, "drain: exit after this long at most")
+	quiet := fs.Duration("quiet", stopQuiet, "drain: done once no byte moved for this long")
+	maxDrain := fs.Duration("drain", stopDrain, "drain: done after this long at most")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
