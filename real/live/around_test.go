@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,7 +160,7 @@ func gauge(t testing.TB, fams map[string]*dto.MetricFamily, name string) float64
 // behind the router, logs that name the instances, metrics that match `app`, a
 // crash, a killed rep, and a scale-down, with every request succeeding throughout.
 func TestAroundRouting(t *testing.T) {
-	st, cfg, cl, goapp, _ := upAround(t)
+	st, cfg, cl, goapp, dir := upAround(t)
 	ctx := context.Background()
 	var progress bytes.Buffer
 	_, err := Push(ctx, cl, "goapp", goapp, PushOptions{Instances: 3, MemoryMB: 64, DiskMB: 64, Buildpack: "binary", Timeout: 60 * time.Second,
@@ -281,38 +282,35 @@ func TestAroundRouting(t *testing.T) {
 	// request); later ones find its port closed and go to the others.
 	h.finishAllowing(t, "during /crash", 1)
 
-	// kill -9 a rep: its instances' ports die with it (the executor's proxies
-	// live in the rep), so requests go to the others; the supervisor restarts the
-	// rep, whose clean-up and bulk sync replace its instances (on any cell).
+	// kill -9 a rep: its instances' ports are served by their port proxies,
+	// which outlive it, and the restarted rep re-adopts them: the same instances
+	// stay RUNNING (none crashed, none replaced) and every request succeeds.
 	killed := st.Reps[0]
-	onKilled := map[string]bool{}
-	for _, in := range appDetail(t, cl, "goapp").InstancesDetail {
-		if in.CellID == killed.Name {
-			onKilled[in.InstanceGUID] = true
+	running := func() []string {
+		var guids []string
+		for _, in := range appDetail(t, cl, "goapp").InstancesDetail {
+			if in.Presence == "ORDINARY" && in.State == "RUNNING" {
+				guids = append(guids, in.InstanceGUID)
+			}
 		}
+		slices.Sort(guids)
+		return guids
 	}
+	before := running()
 	h = startHammer(cfg.RouterURL, host)
 	if err := syscall.Kill(killed.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	took := waitFor(t, "the killed cell's instances replaced", 25*time.Second, func() bool {
-		n := 0
-		for _, in := range appDetail(t, cl, "goapp").InstancesDetail {
-			if onKilled[in.InstanceGUID] {
-				return false
-			}
-			if in.Presence == "ORDINARY" && in.State == "RUNNING" {
-				n++
-			}
-		}
-		return n == 3
+	took := waitFor(t, "the killed cell's rep restarted", 25*time.Second, func() bool {
+		st, err := ReadState(dir)
+		return err == nil && st.Reps[0].Pid != killed.Pid && same(st.Reps[0])
 	})
-	time.Sleep(500 * time.Millisecond)
-	// The hammer sends one request at a time: the one inside the killed rep's
-	// port proxy at the kill may have reached the app, so it is not sent to
-	// another instance; every later one goes to the live instances.
-	h.finishAllowing(t, "during the rep kill", 1)
-	t.Logf("rep kill-to-replaced %v", took)
+	time.Sleep(2 * time.Second) // a bulk sync of the restarted rep
+	h.finishAllowing(t, "during the rep kill and restart", 0)
+	if after := running(); !slices.Equal(after, before) {
+		t.Errorf("RUNNING instances %v after the rep's restart, want the same %v (re-adopted)", after, before)
+	}
+	t.Logf("rep kill-to-restarted %v", took)
 
 	// Scale to 1: every request succeeds, and once the emitter caught up, none
 	// reaches a stopped instance.
