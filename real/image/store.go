@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/opencontainers/umoci/oci/layer"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/umoci/oci/layer"
 )
 
 // DefaultMaxBytes bounds a cell's layer cache when Config.MaxBytes is 0.
