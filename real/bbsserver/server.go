@@ -51,6 +51,8 @@ type Config struct {
 	// Limits bound what clients and reps can make the BBS hold (DefaultLimits for
 	// zero fields).
 	Limits Limits
+	// Docker is the cluster's registries (docker.go).
+	Docker DockerConfig
 	Logger *slog.Logger
 }
 

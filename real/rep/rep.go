@@ -48,6 +48,9 @@ type Config struct {
 	// AppLog, when set, also receives the containers' output lines (they always go
 	// to the log service).
 	AppLog io.Writer
+	// ImageCacheBytes bounds the cell's Docker layer cache (image.DefaultMaxBytes
+	// when 0; see real/image for the eviction policy).
+	ImageCacheBytes int64
 }
 
 // Rep is a running cell.
@@ -76,6 +79,7 @@ type Rep struct {
 
 	ship    *logs.Shipper
 	metrics *metrics.Rep
+	docker  *dockerState
 }
 
 // New checks the configuration, cleans up a previous life's containers and listens.
@@ -163,6 +167,7 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 		epoch: time.Now(), drain: make(chan struct{}), evacuated: make(chan struct{})}
 	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second), log)
 	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
+	r.initDocker()
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return r, nil
 }
