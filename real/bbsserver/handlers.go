@@ -643,7 +643,7 @@ func (s *Server) callback(now time.Duration, t model.Task) error {
 	if _, err := s.store.GetSpec(specRun, t.GUID, &ri); err != nil {
 		return err
 	}
-	if ri.Kind == api.KindStaging && meta.App != "" {
+	if (ri.Kind == api.KindStaging || ri.Kind == api.KindDockerStaging) && meta.App != "" {
 		if err := s.staged(now, meta.App, t); err != nil {
 			return err
 		}

@@ -79,6 +79,10 @@ type Options struct {
 	// EvacuationTimeout bounds a rep's drain (`live drain`, SIGTERM; Diego's 600 s
 	// when zero).
 	EvacuationTimeout time.Duration
+	// Registries starts the upstream and cache registries (registry.go);
+	// RegistryCache also turns the private registry cache on for Docker apps that
+	// do not choose (and implies Registries).
+	Registries, RegistryCache bool
 }
 
 // Proc is one child process.
@@ -105,6 +109,10 @@ type State struct {
 	Router     Proc   `json:"router"`
 	Reps       []Proc `json:"reps"`
 	Stack      string `json:"stack"`
+	// Registry is the registries' process (live up --registries) and Registries
+	// their addresses.
+	Registry   Proc           `json:"registry,omitzero"`
+	Registries *RegistryAddrs `json:"registries,omitempty"`
 	// History is every process the supervisor ever started in this directory.
 	History []Proc `json:"history,omitempty"`
 	// Ready: every component started; Error: why starting failed.
