@@ -27,6 +27,9 @@ import (
 // DefaultMaxBytes bounds a cell's layer cache when Config.MaxBytes is 0.
 const DefaultMaxBytes = 4 << 30
 
+// pullConcurrency is how many layers of one pull download at once.
+const pullConcurrency = 3
+
 // maxLayers bounds the layers of one image (an overlay mount's option string
 // and the kernel's lower-layer limit, 500, bound it anyway).
 const maxLayers = 128
@@ -179,19 +182,45 @@ func (s *Store) Pull(ctx context.Context, ref string, auth authn.Authenticator) 
 		return nil, fmt.Errorf("image %s: %d layers, want 1..%d", ref, len(ls), maxLayers)
 	}
 	p := &Pulled{Digest: digest.String(), Source: r.Context().RegistryStr(), Config: registry.ImageConfigOf(cf)}
-	for _, l := range ls {
-		dir, fetched, size, err := s.layer(ctx, l)
-		if err != nil {
-			s.Release(p)
-			return nil, fmt.Errorf("failed to pull image %s: %w", ref, err)
+	// Layers download and unpack concurrently (as Docker's and containerd's
+	// pulls do, three at a time by default): each is its own directory.
+	type got struct {
+		dir     string
+		fetched bool
+		size    int64
+		err     error
+	}
+	res := make([]got, len(ls))
+	sem := make(chan struct{}, pullConcurrency)
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			g := &res[i]
+			g.dir, g.fetched, g.size, g.err = s.layer(ctx, l)
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for _, g := range res {
+		if g.err != nil {
+			errs = append(errs, g.err)
+			continue
 		}
-		p.keys = append(p.keys, filepath.Base(dir))
-		p.Layers = append(p.Layers, dir)
-		if fetched {
-			p.PulledBytes += size
+		p.keys = append(p.keys, filepath.Base(g.dir))
+		p.Layers = append(p.Layers, g.dir)
+		if g.fetched {
+			p.PulledBytes += g.size
 		} else {
-			p.CachedBytes += size
+			p.CachedBytes += g.size
 		}
+	}
+	if len(errs) > 0 {
+		s.Release(p)
+		return nil, fmt.Errorf("failed to pull image %s: %w", ref, errors.Join(errs...))
 	}
 	s.evict()
 	p.Elapsed = time.Since(t0)
