@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -205,6 +206,30 @@ func TestDockerClaimTagMoved(t *testing.T) {
 				}
 			} else if last["hello v1"] != 2 || last["hello v2"] != 2 || mixed <= 0 {
 				t.Errorf("cache off: %v, mixed %v; want 2 on v1 and 2 on v2, mixed > 0", keys(last), mixed)
+			}
+			// The run record's docker.json: bytes pulled by source, digests per cell.
+			out := filepath.Join(c.dir, "rec")
+			if err := Record(context.Background(), c.dir, out); err != nil {
+				t.Fatal(err)
+			}
+			var rec DockerRecord
+			b, err := os.ReadFile(filepath.Join(out, DockerRecordFile))
+			if err != nil || json.Unmarshal(b, &rec) != nil {
+				t.Fatalf("docker.json: %v: %s", err, b)
+			}
+			digests := map[string]int64{}
+			for _, cell := range rec.Cells {
+				for d, n := range cell.Digests {
+					digests[d] += n
+				}
+			}
+			t.Logf("LIVE tag-moved cache=%v record: bytes_pulled %v, pulls %v, digests %v", cache, rec.BytesPulled, rec.Pulls, digests)
+			wantDigests, from, notFrom := 2, "public", "private"
+			if cache {
+				wantDigests, from, notFrom = 1, "private", "public"
+			}
+			if len(digests) != wantDigests || rec.BytesPulled[from] == 0 || rec.BytesPulled[notFrom] != 0 || rec.Pulls["ok"] != 4 {
+				t.Errorf("docker.json: %d digests (want %d), bytes pulled %v (want all %s), pulls %v (want 4 ok)", len(digests), wantDigests, rec.BytesPulled, from, rec.Pulls)
 			}
 		})
 	}
