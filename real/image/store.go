@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/pgzip"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/umoci/oci/layer"
 )
@@ -298,7 +301,7 @@ func (s *Store) unpack(ctx context.Context, l v1.Layer, key string, e *entry) er
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	rc, err := l.Uncompressed()
+	rc, err := uncompressed(l)
 	if err != nil {
 		return registryErr(err)
 	}
@@ -456,3 +459,53 @@ func (s *Store) Has(digest string) bool {
 }
 
 func registryErr(err error) error { return registry.Explain(err) }
+
+// uncompressed streams l's tar. A gzip layer is read with large buffered reads
+// and inflated by klauspost/pgzip, which decompresses ahead on its own goroutine:
+// download and digest check, inflate, and the unpack's writes overlap (the
+// stdlib path read the socket 32 KiB at a time on the unpack's goroutine). The
+// compressed stream's digest is verified by go-containerregistry as it is read.
+func uncompressed(l v1.Layer) (io.ReadCloser, error) {
+	mt, err := l.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	switch mt {
+	case types.DockerLayer, types.OCILayer:
+	case types.OCIUncompressedLayer, types.DockerUncompressedLayer:
+		return l.Compressed()
+	default:
+		return l.Uncompressed() // other compressions: the library's own path
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	gz, err := pgzip.NewReaderN(bufio.NewReaderSize(rc, 1<<20), 1<<20, 4)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return &gzipLayer{gz: gz, rc: rc}, nil
+}
+
+type gzipLayer struct {
+	gz *pgzip.Reader
+	rc io.ReadCloser
+}
+
+// Read reads the tar; at its end it reads the compressed stream to its end too,
+// which is where its digest is checked.
+func (g *gzipLayer) Read(b []byte) (int, error) {
+	n, err := g.gz.Read(b)
+	if errors.Is(err, io.EOF) {
+		if _, derr := io.Copy(io.Discard, g.rc); derr != nil {
+			return n, derr
+		}
+	}
+	return n, err
+}
+
+func (g *gzipLayer) Close() error {
+	return errors.Join(g.gz.Close(), g.rc.Close())
+}

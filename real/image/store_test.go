@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,5 +265,58 @@ func TestPullDuringOutage(t *testing.T) {
 	}
 	if u := s.Usage(); u.Layers != 0 {
 		t.Errorf("usage after a failed pull = %+v", u)
+	}
+}
+
+// A layer whose bytes do not match its digest (a registry serving corrupt
+// data) fails the pull and is not kept.
+func TestTamperedLayerRefused(t *testing.T) {
+	needRoot(t)
+	blobs := t.TempDir()
+	reg, err := registry.Start(registry.Options{Name: "upstream", BlobDir: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	l, err := registry.LayerFromEntries([]registry.Entry{{Path: "f", Data: []byte(strings.Repeat("a", 10000))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := registry.Build([]v1.Layer{l}, v1.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Addr() + "/img/tampered:1"
+	if _, err := registry.Push(context.Background(), img, ref, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Replace the layer blob with another valid gzip tar of the same size.
+	d, _ := l.Digest()
+	other, err := registry.LayerFromEntries([]registry.Entry{{Path: "f", Data: []byte(strings.Repeat("b", 10000))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := other.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	buf := new(strings.Builder)
+	if _, err := io.Copy(buf, rc); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := l.Size()
+	if int64(buf.Len()) != size {
+		t.Skipf("the substitute layer is %d bytes, the original %d: cannot keep the size", buf.Len(), size)
+	}
+	if err := os.WriteFile(filepath.Join(blobs, d.Algorithm, d.Hex), []byte(buf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, 0, 0)
+	if _, err := s.Pull(context.Background(), ref, nil); err == nil || !strings.Contains(err.Error(), "error verifying sha256") {
+		t.Fatalf("pull of a tampered layer: %v, want a digest mismatch", err)
+	}
+	if s.Has(d.String()) || s.Usage().Layers != 0 {
+		t.Errorf("the tampered layer was kept: %+v", s.Usage())
 	}
 }

@@ -85,7 +85,7 @@ func Start(o Options) (*Server, error) {
 		if err := os.MkdirAll(o.BlobDir, 0o700); err != nil {
 			return nil, fmt.Errorf("registry %s: %w", o.Name, err)
 		}
-		opts = append(opts, ggcr.WithBlobHandler(ggcr.NewDiskBlobHandler(o.BlobDir)))
+		opts = append(opts, ggcr.WithBlobHandler(diskBlobs{dir: o.BlobDir}))
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
