@@ -56,7 +56,7 @@ func (d diskBlobs) Put(_ context.Context, _ string, h v1.Hash, rc io.ReadCloser)
 		return err
 	}
 	defer os.Remove(f.Name()) // a no-op once renamed
-	_, err = io.Copy(f, rc) // fails on a digest or size mismatch
+	_, err = io.Copy(f, rc)   // fails on a digest or size mismatch
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
