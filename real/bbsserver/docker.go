@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/api"
@@ -94,7 +93,7 @@ func (s *Server) dockerStaging(name string, version int, d *api.DockerPush) (api
 // every pull. staging is the staging task's run info.
 func dockerRunInfo(app *api.App, staging api.RunInfo, res *api.DockerStaged) (api.RunInfo, error) {
 	if staging.Docker == nil {
-		return api.RunInfo{}, fmt.Errorf("docker staging result for %s without a docker staging", app.Name)
+		return api.RunInfo{}, badf("docker staging result for %s without a docker staging", app.Name)
 	}
 	run := &api.DockerRun{Image: res.RunImage, WorkingDir: res.WorkingDir}
 	if !res.Cached {
@@ -109,7 +108,7 @@ func dockerRunInfo(app *api.App, staging api.RunInfo, res *api.DockerStaged) (ap
 		cmd = shellJoin(append(append([]string(nil), res.Entrypoint...), res.Cmd...))
 	}
 	if strings.TrimSpace(cmd) == "" {
-		return api.RunInfo{}, fmt.Errorf("image %s has neither Entrypoint nor Cmd and the push gave no command", staging.Docker.Image)
+		return api.RunInfo{}, badf("image %s has neither Entrypoint nor Cmd and the push gave no command (-c)", staging.Docker.Image)
 	}
 	return api.RunInfo{Kind: api.KindLRP, App: app.Name, Command: cmd, Env: res.Env, Ports: []int{port},
 		StartTimeout: startTimeout(app), HealthCheck: app.HealthCheck, Docker: run}, nil
@@ -126,7 +125,7 @@ func shellJoin(args []string) string {
 
 // stagedDocker records a successful Docker staging and desires the LRP. Called
 // in a transaction.
-func (s *Server) stagedDocker(now time.Duration, app api.App, t model.Task, res *api.DockerStaged) (api.App, api.RunInfo, error) {
+func (s *Server) stagedDocker(app api.App, t model.Task, res *api.DockerStaged) (api.App, api.RunInfo, error) {
 	var staging api.RunInfo
 	if _, err := s.store.GetSpec(specRun, t.GUID, &staging); err != nil {
 		return app, api.RunInfo{}, err

@@ -675,6 +675,16 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 			t.Failed, t.FailureReason = true, fmt.Sprintf("staging result %q is not a droplet", t.Result)
 		}
 	}
+	var dockerRI api.RunInfo
+	if !t.Failed && res.Docker != nil {
+		var err error
+		if app, dockerRI, err = s.stagedDocker(app, t, res.Docker); err != nil {
+			if isStoreError(err) {
+				return err
+			}
+			t.Failed, t.FailureReason = true, "staging: "+err.Error()
+		}
+	}
 	if t.Failed {
 		// Diego's error ids, as Cloud Controller reports them (DIEGO.md §7.1).
 		f := stage.Sanitize(t.FailureReason)
@@ -694,9 +704,7 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 	ri := api.RunInfo{Kind: api.KindLRP, DropletSHA: app.DropletSHA, App: name,
 		Command: app.Command, Ports: []int{8080}, StartTimeout: startTimeout(&app), HealthCheck: app.HealthCheck}
 	if res.Docker != nil {
-		if app, ri, err = s.stagedDocker(now, app, t, res.Docker); err != nil {
-			return err
-		}
+		ri = dockerRI
 	}
 	if err := s.store.PutSpec(specRun, app.ProcessGUID, ri); err != nil {
 		return err
