@@ -126,6 +126,12 @@ func printApp(cmd *cobra.Command, d *api.AppDetail) {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "name:\t%s\nstate:\t%s\ninstances:\t%d/%d\nmemory:\t%dM\nbuildpack:\t%s\ncommand:\t%s\n", d.Name, d.State,
 		d.Running, d.Instances, d.MemoryMB, d.Buildpack, d.Command)
+	if d.Docker != nil {
+		fmt.Fprintf(w, "docker image:\t%s (cache %v)\n", d.Docker.Image, d.Docker.Cache)
+		if d.Docker.Digest != "" {
+			fmt.Fprintf(w, "staged digest:\t%s\nruns:\t%s\n", d.Docker.Digest, d.Docker.RunImage)
+		}
+	}
 	if d.StagingError != "" {
 		fmt.Fprintf(w, "staging error:\t%s\n", d.StagingError)
 	}
