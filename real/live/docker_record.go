@@ -26,9 +26,12 @@ const DockerRecordFile = "docker.json"
 // processes: a rep that died since it pulled took its counts with it.
 type DockerRecord struct {
 	BytesPulled map[string]int64 `json:"bytes_pulled"`
-	Pulls       map[string]int64 `json:"pulls"`
-	Registries  RegistryStats    `json:"registries"`
-	Cells       []DockerCell     `json:"cells"`
+	// Pulls counts instance starts' pulls by result (ok, failed); PullsFrom the
+	// successful ones by source (public, private, other).
+	Pulls      map[string]int64 `json:"pulls"`
+	PullsFrom  map[string]int64 `json:"pulls_from"`
+	Registries RegistryStats    `json:"registries"`
+	Cells      []DockerCell     `json:"cells"`
 }
 
 // DockerCell is one cell's pulls.
@@ -53,7 +56,7 @@ func recordDocker(ctx context.Context, dir, out string, cl *api.Client) error {
 		return err
 	}
 	rec := DockerRecord{BytesPulled: map[string]int64{"public": 0, "private": 0, "cell_cache": 0, "other": 0},
-		Pulls: map[string]int64{"ok": 0, "failed": 0}}
+		Pulls: map[string]int64{"ok": 0, "failed": 0}, PullsFrom: map[string]int64{"public": 0, "private": 0, "other": 0}}
 	if err := reg.Do(ctx, http.MethodGet, "/stats", nil, &rec.Registries); err != nil {
 		return fmt.Errorf("registry stats: %w", err)
 	}
@@ -91,7 +94,11 @@ func recordDocker(ctx context.Context, dir, out string, cl *api.Client) error {
 			dc.BytesPulled["cell_cache"] += int64(m.GetCounter().GetValue())
 		}
 		for _, m := range family(fams, "diegolab_rep_image_pulls_total") {
-			dc.Pulls[label(m, "result")] += int64(m.GetCounter().GetValue())
+			n := int64(m.GetCounter().GetValue())
+			dc.Pulls[label(m, "result")] += n
+			if label(m, "result") == "ok" {
+				rec.PullsFrom[kind(label(m, "source"))] += n
+			}
 		}
 		for _, m := range family(fams, "diegolab_rep_image_containers") {
 			dc.Digests[label(m, "digest")] += int64(m.GetGauge().GetValue())

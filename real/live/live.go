@@ -428,11 +428,14 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "api: %s\nrouter: %s\n", st.URL, st.RouterURL)
+	if r := st.Registries; r != nil {
+		fmt.Fprintf(w, "registries: upstream %s, cache %s\n", r.Upstream, r.Cache)
+	}
 	if !same(st.Supervisor) {
 		fmt.Fprintf(w, "supervisor pid %d is not running: nothing restarts dead components; `diegolab live down` then `live up` (log %s)\n",
 			st.Supervisor.Pid, filepath.Join(st.Supervisor.Dir, "log"))
 	}
-	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router}, st.Reps...) {
+	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router, st.Registry}, st.Reps...) {
 		if p.Pid == 0 {
 			continue
 		}
