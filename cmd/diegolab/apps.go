@@ -55,13 +55,18 @@ func newPushCmd() *cobra.Command {
 	var inst int
 	var timeout time.Duration
 	var wait bool
+	var dk dockerFlags
 	c := &cobra.Command{
-		Use:   "push NAME --path DIR",
-		Short: "Upload an app, stage it with a buildpack and run it on the live cluster",
+		Use:   "push NAME (--path DIR | --docker-image REF)",
+		Short: "Upload an app and stage it with a buildpack, or stage a Docker image, and run it on the live cluster",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if path == "" {
-				return usagef("--path is required")
+			docker, err := dk.push(cmd, path)
+			if err != nil {
+				return err
+			}
+			if path == "" && docker == nil {
+				return usagef("--path or --docker-image is required")
 			}
 			if inst < 0 {
 				return usagef("-i must be >= 0")
@@ -85,7 +90,7 @@ func newPushCmd() *cobra.Command {
 			cl := api.NewClient(cfg.URL, cfg.Token, 30*time.Second)
 			d, err := live.Push(context.Background(), cl, args[0], path, live.PushOptions{Instances: inst, MemoryMB: m, DiskMB: k,
 				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout(), Routes: routes, HealthCheck: hc, Drains: drains,
-				NoWait: !wait})
+				NoWait: !wait, Docker: docker})
 			if d != nil {
 				printApp(cmd, d)
 			}
@@ -113,6 +118,7 @@ func newPushCmd() *cobra.Command {
 	f.DurationVar(&hcInterval, "health-check-interval", 0, "liveness check period (default: the rep's, 30 s)")
 	f.DurationVarP(&startTimeout, "start-timeout", "t", 0, "time to the first passing health check (default 60 s)")
 	f.StringArrayVar(&drains, "drain", nil, "forward the app's logs as syslog to syslog://127.0.0.1:PORT (repeatable)")
+	dk.bind(f)
 	return c
 }
 
@@ -120,6 +126,12 @@ func printApp(cmd *cobra.Command, d *api.AppDetail) {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "name:\t%s\nstate:\t%s\ninstances:\t%d/%d\nmemory:\t%dM\nbuildpack:\t%s\ncommand:\t%s\n", d.Name, d.State,
 		d.Running, d.Instances, d.MemoryMB, d.Buildpack, d.Command)
+	if d.Docker != nil {
+		fmt.Fprintf(w, "docker image:\t%s (cache %v)\n", d.Docker.Image, d.Docker.Cache)
+		if d.Docker.Digest != "" {
+			fmt.Fprintf(w, "staged digest:\t%s\nruns:\t%s\n", d.Docker.Digest, d.Docker.RunImage)
+		}
+	}
 	if d.StagingError != "" {
 		fmt.Fprintf(w, "staging error:\t%s\n", d.StagingError)
 	}

@@ -92,6 +92,9 @@ func newBBSCmd() *cobra.Command {
 	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")
 	f.DurationVar(&cfg.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
 	limitFlags(f, &cfg.Limits)
+	f.StringVar(&cfg.Docker.Upstream, "registry-upstream", "", "host:port of the upstream registry short Docker image names refer to")
+	f.StringVar(&cfg.Docker.Cache, "registry-cache", "", "host:port of the private Docker registry cache (empty: none)")
+	f.BoolVar(&cfg.Docker.CacheDefault, "docker-cache-default", false, "cache Docker images of apps that do not choose (push --docker-cache)")
 	return c
 }
 

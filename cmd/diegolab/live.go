@@ -56,6 +56,8 @@ func newLiveCmd() *cobra.Command {
 	uf.DurationVar(&o.CheckInterval, "check-interval", 30*time.Second, "default liveness check period")
 	uf.IntVar(&o.LogBound, "log-bound", 1000, "log lines kept per app")
 	uf.DurationVar(&o.EvacuationTimeout, "evacuation-timeout", 600*time.Second, "how long a draining cell evacuates before it gives up")
+	uf.BoolVar(&o.Registries, "registries", false, "start an upstream and a private cache OCI registry on loopback (Docker apps)")
+	uf.BoolVar(&o.RegistryCache, "registry-cache", false, "cache Docker images in the private registry at staging by default (implies --registries)")
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the cluster's processes and cells",
@@ -104,6 +106,6 @@ func newLiveCmd() *cobra.Command {
 			return live.Supervise(ctx, dir, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		},
 	}
-	c.AddCommand(up, status, down, drain, supervise, newLiveRecordCmd(&dir))
+	c.AddCommand(up, status, down, drain, supervise, newLiveRecordCmd(&dir), newLiveRegistryCmd(&dir))
 	return c
 }

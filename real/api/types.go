@@ -138,6 +138,8 @@ const (
 	KindLRP     = "lrp"
 	KindTask    = "task"
 	KindStaging = "staging"
+	// KindDockerStaging resolves a Docker image (and copies it into the cache).
+	KindDockerStaging = "docker-staging"
 )
 
 // RunInfo is what a rep needs to run an LRP instance or a task beyond the
@@ -156,6 +158,8 @@ type RunInfo struct {
 	// Staging only.
 	Package   string `json:"package_sha256,omitempty"`
 	Buildpack string `json:"buildpack,omitempty"`
+	// Docker images (see docker.go): what the cell pulls and runs.
+	Docker *DockerRun `json:"docker,omitempty"`
 }
 
 // File is one file of an app's package.
@@ -169,6 +173,8 @@ type File struct {
 type StagingResult struct {
 	DropletSHA   string `json:"droplet_sha256"`
 	StartCommand string `json:"start_command"`
+	// Docker is a Docker staging's result (no droplet).
+	Docker *DockerStaged `json:"docker,omitempty"`
 }
 
 // BlobsMissing asks which blobs the blobstore lacks.
@@ -190,6 +196,9 @@ type PushRequest struct {
 	HealthCheck HealthCheck `json:"health_check,omitempty"`
 	// Drains are syslog://127.0.0.1:PORT URLs the log service forwards lines to.
 	Drains []string `json:"drains,omitempty"`
+	// Docker, when set, pushes a Docker image instead of files (Files and
+	// Buildpack empty).
+	Docker *DockerPush `json:"docker,omitempty"`
 }
 
 // App states.
@@ -218,6 +227,8 @@ type App struct {
 	Routes       []string    `json:"routes,omitempty"`
 	HealthCheck  HealthCheck `json:"health_check,omitempty"`
 	Drains       []string    `json:"drains,omitempty"`
+	// Docker describes a Docker app (never its password).
+	Docker *DockerApp `json:"docker,omitempty"`
 	// Running counts RUNNING ORDINARY instances (lists only).
 	Running int `json:"running"`
 }

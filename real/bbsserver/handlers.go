@@ -563,11 +563,18 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 			Instances: req.Instances, MemoryMB: req.MemoryMB, DiskMB: req.DiskMB, Buildpack: req.Buildpack,
 			Command: req.Command, Package: pkg, DropletSHA: old.DropletSHA}
 		app.StagingTask = fmt.Sprintf("stage-%s-v%d", name, app.Version)
-		if err := s.store.PutSpec(specRun, app.StagingTask, api.RunInfo{Kind: api.KindStaging, Package: pkg, App: name,
-			Buildpack: req.Buildpack, Command: req.Command}); err != nil {
+		ri := api.RunInfo{Kind: api.KindStaging, Package: pkg, App: name, Buildpack: req.Buildpack, Command: req.Command}
+		what := req.Buildpack
+		if req.Docker != nil {
+			if ri, app.Docker, err = s.dockerStaging(name, app.Version, req.Docker); err != nil {
+				return err
+			}
+			app.Package, app.DropletSHA, what = "", "", "docker"
+		}
+		if err := s.store.PutSpec(specRun, app.StagingTask, ri); err != nil {
 			return err
 		}
-		if err := s.store.PutSpec(specTaskApp, app.StagingTask, taskMeta{App: name, Command: "staging (" + req.Buildpack + ")"}); err != nil {
+		if err := s.store.PutSpec(specTaskApp, app.StagingTask, taskMeta{App: name, Command: "staging (" + what + ")"}); err != nil {
 			return err
 		}
 		if err := s.store.PutSpec(specApp, name, app); err != nil {
@@ -591,6 +598,11 @@ func validatePush(name string, req *api.PushRequest) error {
 	if !appName.MatchString(name) {
 		return badf("app name %q: want lowercase letters, digits and dashes, at most 40", name)
 	}
+	if req.Docker != nil {
+		if err := validateDockerPush(req); err != nil {
+			return err
+		}
+	}
 	switch {
 	case req.Instances < 0:
 		return badf("instances: must be >= 0, got %d", req.Instances)
@@ -598,9 +610,9 @@ func validatePush(name string, req *api.PushRequest) error {
 		return badf("memory_mb: must be > 0, got %d", req.MemoryMB)
 	case req.DiskMB < 0:
 		return badf("disk_mb: must be >= 0, got %d", req.DiskMB)
-	case req.Buildpack != "static" && req.Buildpack != "binary":
+	case req.Docker == nil && req.Buildpack != "static" && req.Buildpack != "binary":
 		return badf("buildpack: %q, want static or binary", req.Buildpack)
-	case len(req.Files) == 0:
+	case req.Docker == nil && len(req.Files) == 0:
 		return badf("files: the app directory is empty")
 	}
 	seen := map[string]bool{}
@@ -631,7 +643,7 @@ func (s *Server) callback(now time.Duration, t model.Task) error {
 	if _, err := s.store.GetSpec(specRun, t.GUID, &ri); err != nil {
 		return err
 	}
-	if ri.Kind == api.KindStaging && meta.App != "" {
+	if (ri.Kind == api.KindStaging || ri.Kind == api.KindDockerStaging) && meta.App != "" {
 		if err := s.staged(now, meta.App, t); err != nil {
 			return err
 		}
@@ -658,8 +670,19 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 	}
 	var res api.StagingResult
 	if !t.Failed {
-		if err := json.Unmarshal([]byte(t.Result), &res); err != nil || !sha256Re.MatchString(res.DropletSHA) {
+		if err := json.Unmarshal([]byte(t.Result), &res); err != nil || (res.Docker == nil) != (app.Docker == nil) ||
+			res.Docker == nil && !sha256Re.MatchString(res.DropletSHA) {
 			t.Failed, t.FailureReason = true, fmt.Sprintf("staging result %q is not a droplet", t.Result)
+		}
+	}
+	var dockerRI api.RunInfo
+	if !t.Failed && res.Docker != nil {
+		var err error
+		if app, dockerRI, err = s.stagedDocker(app, t, res.Docker); err != nil {
+			if isStoreError(err) {
+				return err
+			}
+			t.Failed, t.FailureReason = true, "staging: "+err.Error()
 		}
 	}
 	if t.Failed {
@@ -678,8 +701,12 @@ func (s *Server) staged(now time.Duration, name string, t model.Task) error {
 	}
 	app.ProcessGUID = fmt.Sprintf("%s-v%d", name, app.Version)
 	app.State, app.StagingError = api.AppStarted, ""
-	if err := s.store.PutSpec(specRun, app.ProcessGUID, api.RunInfo{Kind: api.KindLRP, DropletSHA: app.DropletSHA, App: name,
-		Command: app.Command, Ports: []int{8080}, StartTimeout: startTimeout(&app), HealthCheck: app.HealthCheck}); err != nil {
+	ri := api.RunInfo{Kind: api.KindLRP, DropletSHA: app.DropletSHA, App: name,
+		Command: app.Command, Ports: []int{8080}, StartTimeout: startTimeout(&app), HealthCheck: app.HealthCheck}
+	if res.Docker != nil {
+		ri = dockerRI
+	}
+	if err := s.store.PutSpec(specRun, app.ProcessGUID, ri); err != nil {
 		return err
 	}
 	if err := s.store.PutSpec(specApp, name, app); err != nil {
@@ -834,8 +861,18 @@ func (s *Server) redesire(now time.Duration, a *api.App) error {
 	old := a.ProcessGUID
 	a.Version++
 	a.ProcessGUID = fmt.Sprintf("%s-v%d", a.Name, a.Version)
-	if err := s.store.PutSpec(specRun, a.ProcessGUID, api.RunInfo{Kind: api.KindLRP, DropletSHA: a.DropletSHA, App: a.Name,
-		Command: a.Command, Ports: []int{8080}, StartTimeout: startTimeout(a), HealthCheck: a.HealthCheck}); err != nil {
+	ri := api.RunInfo{Kind: api.KindLRP, DropletSHA: a.DropletSHA, App: a.Name,
+		Command: a.Command, Ports: []int{8080}, StartTimeout: startTimeout(a), HealthCheck: a.HealthCheck}
+	if a.Docker != nil && old != "" {
+		// A Docker app keeps what its staging decided (image, command, env, port).
+		var prev api.RunInfo
+		if _, err := s.store.GetSpec(specRun, old, &prev); err != nil {
+			return err
+		}
+		prev.StartTimeout, prev.HealthCheck = startTimeout(a), a.HealthCheck
+		ri = prev
+	}
+	if err := s.store.PutSpec(specRun, a.ProcessGUID, ri); err != nil {
 		return err
 	}
 	if err := s.plane.DesireLRP(now, desiredFor(a, a.Instances)); err != nil {

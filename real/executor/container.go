@@ -48,6 +48,13 @@ type ContainerSpec struct {
 	Ports []int
 	// User must be "" or "vcap" (uid/gid 2000).
 	User string
+	// Layers, when set, are a Docker image's unpacked layers (host directories,
+	// bottom first, see real/image): they replace the stack as the overlay's
+	// lower layers. The image must hold /bin/sh (the container's init runs it).
+	Layers []string
+	// WorkingDir is the start command's directory (default /home/vcap/app, or /
+	// for an image).
+	WorkingDir string
 	// Log receives every line of output; nil discards it. Calls for one
 	// container are serialized.
 	Log func(LogLine)
@@ -205,7 +212,11 @@ func (c *Container) create(ctx context.Context) error {
 			return err
 		}
 	}
-	mode, err := prepareRootfs(e.cfg.Rootfs, e.lower, c.bundle, layer)
+	lower, rmode, err := e.lowerFor(&c.spec)
+	if err != nil {
+		return err
+	}
+	mode, err := prepareRootfs(rmode, lower, c.bundle, layer)
 	if err != nil {
 		return err
 	}

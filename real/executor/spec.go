@@ -86,6 +86,9 @@ func (s *ContainerSpec) Validate() error {
 	if s.OutputDir != "" && !strings.HasPrefix(s.OutputDir, "/") {
 		return bad("OutputDir", fmt.Sprintf("%q must be an absolute host path", s.OutputDir))
 	}
+	if err := s.validateImage(); err != nil {
+		return err
+	}
 	seen := map[int]bool{}
 	for i, p := range s.Ports {
 		if p < 1 || p > 65535 {
@@ -193,7 +196,7 @@ func buildSpec(s *ContainerSpec, rootfs, cgroupsPath string, swapFile bool) *spe
 			User:            specs.User{UID: vcapUID, GID: vcapGID, AdditionalGids: []uint32{vcapGID}},
 			Args:            []string{"/bin/sh", "-c", initScript, "diegolab-init", s.Command},
 			Env:             s.environment(),
-			Cwd:             AppDir,
+			Cwd:             s.cwd(),
 			Capabilities:    noCaps,
 			NoNewPrivileges: true,
 			Rlimits: []specs.POSIXRlimit{

@@ -79,6 +79,10 @@ type Options struct {
 	// EvacuationTimeout bounds a rep's drain (`live drain`, SIGTERM; Diego's 600 s
 	// when zero).
 	EvacuationTimeout time.Duration
+	// Registries starts the upstream and cache registries (registry.go);
+	// RegistryCache also turns the private registry cache on for Docker apps that
+	// do not choose (and implies Registries).
+	Registries, RegistryCache bool
 }
 
 // Proc is one child process.
@@ -105,6 +109,10 @@ type State struct {
 	Router     Proc   `json:"router"`
 	Reps       []Proc `json:"reps"`
 	Stack      string `json:"stack"`
+	// Registry is the registries' process (live up --registries) and Registries
+	// their addresses.
+	Registry   Proc           `json:"registry,omitzero"`
+	Registries *RegistryAddrs `json:"registries,omitempty"`
 	// History is every process the supervisor ever started in this directory.
 	History []Proc `json:"history,omitempty"`
 	// Ready: every component started; Error: why starting failed.
@@ -420,11 +428,14 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "api: %s\nrouter: %s\n", st.URL, st.RouterURL)
+	if r := st.Registries; r != nil {
+		fmt.Fprintf(w, "registries: upstream %s, cache %s\n", r.Upstream, r.Cache)
+	}
 	if !same(st.Supervisor) {
 		fmt.Fprintf(w, "supervisor pid %d is not running: nothing restarts dead components; `diegolab live down` then `live up` (log %s)\n",
 			st.Supervisor.Pid, filepath.Join(st.Supervisor.Dir, "log"))
 	}
-	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router}, st.Reps...) {
+	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router, st.Registry}, st.Reps...) {
 		if p.Pid == 0 {
 			continue
 		}

@@ -33,6 +33,8 @@ type PushOptions struct {
 	Drains      []string
 	// NoWait returns once staging has begun, without waiting for RUNNING.
 	NoWait bool
+	// Docker pushes an image instead of dir's files (dir is then ignored).
+	Docker *api.DockerPush
 }
 
 // Push uploads dir's files the blobstore lacks (by sha256), stages the app and
@@ -47,6 +49,23 @@ func Push(ctx context.Context, cl *api.Client, name, dir string, o PushOptions) 
 			fmt.Fprintf(o.Progress, format+"\n", args...)
 		}
 	}
+	var files []api.File
+	if o.Docker == nil {
+		var err error
+		if files, err = upload(ctx, cl, dir, say); err != nil {
+			return nil, err
+		}
+	}
+	req := api.PushRequest{Files: files, Buildpack: o.Buildpack, Command: o.Command, Instances: o.Instances, MemoryMB: o.MemoryMB, DiskMB: o.DiskMB,
+		Routes: o.Routes, HealthCheck: o.HealthCheck, Drains: o.Drains, Docker: o.Docker}
+	if o.Docker != nil {
+		req.Buildpack = ""
+	}
+	return pushRest(ctx, cl, name, o, req, say)
+}
+
+// upload sends dir's files the blobstore lacks and returns the package's list.
+func upload(ctx context.Context, cl *api.Client, dir string, say func(string, ...any)) ([]api.File, error) {
 	files, paths, err := scan(dir)
 	if err != nil {
 		return nil, err
@@ -81,9 +100,12 @@ func Push(ctx context.Context, cl *api.Client, name, dir string, o PushOptions) 
 		uploaded++
 	}
 	say("uploaded %d of %d files (the blobstore had the others)", uploaded, len(files))
+	return files, nil
+}
+
+// pushRest stages and waits (the part of Push after the upload).
+func pushRest(ctx context.Context, cl *api.Client, name string, o PushOptions, req api.PushRequest, say func(string, ...any)) (*api.AppDetail, error) {
 	var app api.App
-	req := api.PushRequest{Files: files, Buildpack: o.Buildpack, Command: o.Command, Instances: o.Instances, MemoryMB: o.MemoryMB, DiskMB: o.DiskMB,
-		Routes: o.Routes, HealthCheck: o.HealthCheck, Drains: o.Drains}
 	// Follow the staging output from the current end of the app's stream, so that no
 	// STG line of this push is missed.
 	lctx, stopLogs := context.WithCancel(ctx)
@@ -114,7 +136,11 @@ func Push(ctx context.Context, cl *api.Client, name, dir string, o PushOptions) 
 	if err := cl.Do(ctx, http.MethodPost, "/v1/apps/"+name+"/push", req, &app); err != nil {
 		return nil, err
 	}
-	say("staging %s (task %s, buildpack %s)", name, app.StagingTask, o.Buildpack)
+	if o.Docker != nil {
+		say("staging %s (task %s, docker image %s)", name, app.StagingTask, o.Docker.Image)
+	} else {
+		say("staging %s (task %s, buildpack %s)", name, app.StagingTask, o.Buildpack)
+	}
 	if o.NoWait {
 		return &api.AppDetail{App: app, InstancesDetail: []api.Instance{}}, nil
 	}

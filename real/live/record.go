@@ -51,5 +51,8 @@ func Record(ctx context.Context, dir, out string) error {
 	if err := record.WriteFiles(out, &f); err != nil {
 		return fmt.Errorf("run record: %w", err)
 	}
+	if err := recordDocker(ctx, dir, out, cl); err != nil {
+		return fmt.Errorf("run record: %s: %w", DockerRecordFile, err)
+	}
 	return nil
 }

@@ -219,6 +219,10 @@ func Supervise(ctx context.Context, dir string, log *slog.Logger) error {
 // they got into their arguments so that restarts keep the addresses.
 func (s *supervisor) startCluster(ctx context.Context) error {
 	o, dir, st := s.o, s.dir, s.st
+	regArgs, err := s.startRegistries(ctx)
+	if err != nil {
+		return err
+	}
 	clientTok, repTok, routerTok := filepath.Join(dir, "client.token"), filepath.Join(dir, "rep.token"), filepath.Join(dir, "router.token")
 	bbsDir := filepath.Join(dir, "bbs")
 	addrFile := filepath.Join(bbsDir, "addr")
@@ -231,6 +235,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	args = appendDur(args, "--presence-ttl", o.PresenceTTL)
 	args = appendDur(args, "--convergence-interval", o.ConvergenceInterval)
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
+	args = append(args, regArgs...)
 	st.BBS = Proc{Name: "bbs", Args: args, Dir: bbsDir}
 	bbs := &child{proc: &st.BBS}
 	s.kids = append(s.kids, bbs)
@@ -348,7 +353,7 @@ func halfDead(st *State) []string {
 // recorded is every process the directory's live.json knows: the supervisor, the
 // current components and every earlier incarnation.
 func recorded(st *State) []Proc {
-	out := []Proc{st.Supervisor, st.BBS, st.Router}
+	out := []Proc{st.Supervisor, st.BBS, st.Router, st.Registry}
 	out = append(out, st.Reps...)
 	out = append(out, st.History...)
 	seen := map[[2]uint64]bool{}

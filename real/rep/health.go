@@ -41,7 +41,7 @@ func checkerFor(hc api.HealthCheck, ct Container) checker {
 			path = "/"
 		}
 		return func(ctx context.Context) error {
-			addr, err := ct.HostAddr(appPort)
+			addr, err := ct.HostAddr(portOf(ct))
 			if err != nil {
 				return err
 			}
@@ -51,21 +51,21 @@ func checkerFor(hc api.HealthCheck, ct Container) checker {
 			}
 			resp, err := checkClient.Do(req)
 			if err != nil {
-				return fmt.Errorf("Failed to make HTTP request to '%s' on port %d: %v", path, appPort, err)
+				return fmt.Errorf("Failed to make HTTP request to '%s' on port %d: %v", path, portOf(ct), err)
 			}
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("Failed to make HTTP request to '%s' on port %d: received status code %d", path, appPort, resp.StatusCode)
+				return fmt.Errorf("Failed to make HTTP request to '%s' on port %d: received status code %d", path, portOf(ct), resp.StatusCode)
 			}
 			return nil
 		}
 	default:
 		return func(context.Context) error {
-			if pid := ct.Info().Pid; pid > 0 && Listening(pid, appPort) {
+			if pid := ct.Info().Pid; pid > 0 && Listening(pid, portOf(ct)) {
 				return nil
 			}
-			return fmt.Errorf("Failed to make TCP connection to port %d: connection refused", appPort)
+			return fmt.Errorf("Failed to make TCP connection to port %d: connection refused", portOf(ct))
 		}
 	}
 }

@@ -132,9 +132,12 @@ func (r *Rep) createLRP(c *lrpC) (Container, error) {
 	r.mu.Lock()
 	c.app, c.hc = ri.App, ri.HealthCheck
 	r.mu.Unlock()
-	appDir, err := r.droplet(ri.DropletSHA)
-	if err != nil {
-		return nil, err
+	appDir := ""
+	if ri.Docker == nil {
+		var err error
+		if appDir, err = r.droplet(ri.DropletSHA); err != nil {
+			return nil, err
+		}
 	}
 	timeout := r.cfg.StartTimeout
 	if ri.StartTimeout > 0 && ri.StartTimeout < timeout {
@@ -143,17 +146,35 @@ func (r *Rep) createLRP(c *lrpC) (Container, error) {
 	r.mu.Lock()
 	c.hc.StartTimeout = timeout
 	r.mu.Unlock()
-	r.cell(c, "creating container for instance %s", c.ik.InstanceGUID)
-	ct, err := r.ex.Create(r.ctx, executor.ContainerSpec{
+	spec := executor.ContainerSpec{
 		ID: "l-" + c.key.ProcessGUID + "-" + strconv.Itoa(c.key.Index) + "-" + c.ik.InstanceGUID, MemoryMB: max(c.res.MemoryMB, 1),
 		DiskMB: c.res.DiskMB, MaxPids: c.res.MaxPids, AppDir: appDir, Command: ri.Command, Ports: []int{appPort},
 		Env:  []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
 		Log:  r.sink(ri.App, api.SourceApp, c.key.Index),
 		Meta: r.lrpMeta(c),
-	})
+	}
+	release := func() {}
+	if ri.Docker != nil {
+		// The image's env first: the instance's own variables win.
+		spec.Env = append(append([]string(nil), ri.Env...), spec.Env...)
+		if len(ri.Ports) > 0 {
+			spec.Ports = ri.Ports[:1]
+		}
+		var err error
+		if release, err = r.pullFor(ri.Docker, &spec, func(m string) { r.cell(c, "%s", m) }); err != nil {
+			r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)
+			return nil, err
+		}
+	}
+	r.cell(c, "creating container for instance %s", c.ik.InstanceGUID)
+	ct, err := r.ex.Create(r.ctx, spec)
 	if err != nil {
+		release()
 		r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)
 		return nil, err
+	}
+	if ri.Docker != nil {
+		ct = imageContainer{Container: ct, release: release}
 	}
 	r.cell(c, "successfully created container for instance %s", c.ik.InstanceGUID)
 	return ct, nil
@@ -188,7 +209,7 @@ func (r *Rep) runLRP(c *lrpC) mrep.Step {
 		return r.exited(c, reason)
 	}
 	r.health(c, api.StreamOut, "Container became healthy")
-	addr, _ := ct.HostAddr(appPort)
+	addr, _ := ct.HostAddr(portOf(ct))
 	r.mu.Lock()
 	c.addr = addr
 	st := c.Healthy()
@@ -414,7 +435,7 @@ func (r *Rep) execTask(t *taskC) (failed bool, reason, result string) {
 	defer os.RemoveAll(dir)
 	spec := executor.ContainerSpec{ID: "t-" + t.guid, MemoryMB: max(t.res.MemoryMB, 16), DiskMB: t.res.DiskMB, MaxPids: t.res.MaxPids,
 		Command: ri.Command}
-	if ri.Kind == api.KindStaging {
+	if ri.Kind == api.KindStaging || ri.Kind == api.KindDockerStaging {
 		spec.Log = r.sink(ri.App, api.SourceStage, 0)
 	} else {
 		spec.Log = r.sink(ri.App, api.SourceApp, 0)
@@ -440,6 +461,10 @@ func (r *Rep) execTask(t *taskC) (failed bool, reason, result string) {
 		if ri.Command != "" {
 			spec.Env = []string{"DIEGOLAB_START_COMMAND=" + ri.Command}
 		}
+	case api.KindDockerStaging:
+		return r.stageDocker(ri, func(m string) {
+			spec.Log(executor.LogLine{ContainerID: spec.ID, Stream: executor.Stdout, Text: m, At: time.Now()})
+		})
 	case api.KindTask:
 		d, err := r.droplet(ri.DropletSHA)
 		if err != nil {

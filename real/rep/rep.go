@@ -48,6 +48,9 @@ type Config struct {
 	// AppLog, when set, also receives the containers' output lines (they always go
 	// to the log service).
 	AppLog io.Writer
+	// ImageCacheBytes bounds the cell's Docker layer cache (image.DefaultMaxBytes
+	// when 0; see real/image for the eviction policy).
+	ImageCacheBytes int64
 }
 
 // Rep is a running cell.
@@ -79,6 +82,7 @@ type Rep struct {
 	// adopted are the LRP containers a previous life left running (readopt.go),
 	// supervised from Serve on.
 	adopted []*lrpC
+	docker  *dockerState
 }
 
 // New checks the configuration, re-adopts the LRP containers a previous life left
@@ -162,6 +166,7 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 		epoch: time.Now(), drain: make(chan struct{}), evacuated: make(chan struct{})}
 	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second), log)
 	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
+	r.initDocker()
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
 	r.recoverContainers()
 	return r, nil

@@ -23,8 +23,17 @@ import (
 	"github.com/diegolab/diegolab/real/metrics"
 )
 
-// appPort is the container port every LRP listens on ($PORT).
+// appPort is the container port an LRP listens on ($PORT) unless its Docker
+// image exposes another.
 const appPort = 8080
+
+// portOf is the container's app port: its first mapped port, else appPort.
+func portOf(ct Container) int {
+	if ps := ct.Info().Ports; len(ps) > 0 && ps[0].ContainerPort > 0 {
+		return ps[0].ContainerPort
+	}
+	return appPort
+}
 
 func (r *Rep) routes() http.Handler {
 	mux := http.NewServeMux()
