@@ -53,7 +53,7 @@ type Config struct {
 	Limits Limits
 	// Store, when set, holds the state instead of Dir/bbs.db (the server closes it):
 	// tests and fuzzing pass an in-memory one.
-	Store  Store
+	Store Store
 	// Docker is the cluster's registries (docker.go).
 	Docker DockerConfig
 	Logger *slog.Logger
