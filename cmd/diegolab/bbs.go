@@ -43,7 +43,7 @@ func newBBSCmd() *cobra.Command {
 	var tokenFile, repTokenFile, routerTokenFile, addrFile string
 	c := &cobra.Command{
 		Use:   "bbs",
-		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite",
+		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite or PostgreSQL",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -82,6 +82,7 @@ func newBBSCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "state directory (bbs.db, blobs, events.jsonl)")
+	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://...; password from PGPASSWORD or ~/.pgpass) instead of SQLite in --dir")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "listen address (127.0.0.1 only)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the client bearer token")
 	f.StringVar(&repTokenFile, "rep-token-file", "", "file holding the reps' bearer token")

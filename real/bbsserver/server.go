@@ -31,6 +31,9 @@ import (
 type Config struct {
 	// Dir holds bbs.db, blobs/, events.jsonl and summary.json.
 	Dir string
+	// DB, when set, is a postgres:// URL: the store lives in that PostgreSQL database
+	// instead of Dir/bbs.db (sqlstore.OpenTarget).
+	DB string
 	// Listen is a 127.0.0.1 address ("127.0.0.1:0" picks a port).
 	Listen string
 	// Token authorizes clients (the CLI); RepToken authorizes reps, and is what the
@@ -143,7 +146,14 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "blobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("bbs: %w", err)
 	}
-	st, err := sqlstore.Open(filepath.Join(cfg.Dir, "bbs.db"))
+	target := filepath.Join(cfg.Dir, "bbs.db")
+	if cfg.DB != "" {
+		if !sqlstore.IsPostgresURL(cfg.DB) {
+			return nil, &model.ValidationError{Field: "db", Problem: "must be a postgres:// or postgresql:// URL (leave it empty for SQLite in the state directory)"}
+		}
+		target = cfg.DB
+	}
+	st, err := sqlstore.OpenTarget(target)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/sqlstore"
 	"github.com/diegolab/diegolab/real/stack"
 )
 
@@ -79,6 +80,8 @@ type Options struct {
 	// EvacuationTimeout bounds a rep's drain (`live drain`, SIGTERM; Diego's 600 s
 	// when zero).
 	EvacuationTimeout time.Duration
+	// DB is the BBS's PostgreSQL URL (empty: SQLite in the cluster directory).
+	DB string `json:",omitempty"`
 }
 
 // Proc is one child process.
@@ -130,6 +133,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	if o.Wait <= 0 {
 		o.Wait = 60 * time.Second
+	}
+	if o.DB != "" && !sqlstore.IsPostgresURL(o.DB) {
+		return nil, fmt.Errorf("db: %q must be a postgres:// or postgresql:// URL (leave it empty for SQLite)", o.DB)
 	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {

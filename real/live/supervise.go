@@ -228,6 +228,9 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	if o.LogBound > 0 {
 		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
 	}
+	if o.DB != "" {
+		args = append(args, "--db", o.DB)
+	}
 	args = appendDur(args, "--presence-ttl", o.PresenceTTL)
 	args = appendDur(args, "--convergence-interval", o.ConvergenceInterval)
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
