@@ -26,6 +26,13 @@ var migrations = [][]string{
 		`CREATE TABLE IF NOT EXISTS meta (name {key} PRIMARY KEY, value TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS specs (kind {key} NOT NULL, name {key} NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, name))`,
 	},
+	// Version 2: Locket's two records (lease.go). A lock's expires_at is wall-clock
+	// Unix nanoseconds of the processes that share it; a presence's is the cluster
+	// clock (time since the epoch in meta), as domains' are.
+	2 - 1: {
+		`CREATE TABLE locks (name {key} PRIMARY KEY, owner TEXT NOT NULL, value TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
+		`CREATE TABLE presences (cell_id {key} PRIMARY KEY, body TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
+	},
 }
 
 // SchemaVersion is the newest schema this build knows.

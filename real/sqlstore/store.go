@@ -95,7 +95,7 @@ func (s *Store) exec(query string, args ...any) error {
 func (s *Store) getBody(v any, query string, args ...any) (bool, error) {
 	var body string
 	err := s.q().QueryRow(query, args...).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
+	if isNoRows(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -130,6 +130,8 @@ func listBodies[T any](s *Store, query string, args ...any) ([]T, error) {
 	}
 	return out, nil
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 func encode(v any) (string, error) {
 	b, err := json.Marshal(v)
