@@ -65,7 +65,7 @@ func newRepCmd() *cobra.Command {
 	f.IntVar(&cfg.Capacity.MemoryMB, "memory-mb", 1024, "memory capacity (MB)")
 	f.IntVar(&cfg.Capacity.DiskMB, "disk-mb", 4096, "disk capacity (MB)")
 	f.IntVar(&cfg.Capacity.Containers, "containers", model.DefaultContainers, "container capacity")
-	f.StringVar(&cfg.BBSURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT)")
+	f.StringVar(&cfg.BBSURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT); an active/passive pair: both URLs, comma-separated")
 	f.StringVar(&cfg.Dir, "dir", "", "state directory")
 	f.StringVar(&cfg.StackDir, "stack", "", "busybox stack directory (make stack)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "listen address (127.0.0.1 only)")

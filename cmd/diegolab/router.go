@@ -82,7 +82,7 @@ func newRouterCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address (127.0.0.1 only)")
-	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT)")
+	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT); an active/passive pair: both URLs, comma-separated")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the router's bearer token")
 	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
 	f.DurationVar(&syncInterval, "sync-interval", router.DefaultSyncInterval, "route emitter full sync period")
