@@ -69,6 +69,9 @@ func (s *Server) lockLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if s.lockFrozen.Load() {
+			continue // a test standing in for a stopped process
+		}
 		held, holder, until, err := s.renew()
 		if err != nil {
 			s.log.Warn("bbs lock", "err", err) // the local deadline runs out on its own
@@ -86,6 +89,7 @@ func (s *Server) lockLoop(ctx context.Context) {
 			}
 		case s.lease.active:
 			s.demote("another BBS holds the lock: " + holder)
+			s.lease.holder = holder
 		}
 		s.mu.Unlock()
 	}
@@ -115,7 +119,12 @@ func (s *Server) demote(why string) {
 	s.lease.until = time.Time{}
 	s.activeFlag.Store(false)
 	s.hub.closeAll()
-	s.log.Warn("bbs passive: lock lost, stopped acting", "why", why)
+	// Who holds it now, for the 503s (one query on the lock's own connection).
+	s.lease.holder = ""
+	if _, v, exp, ok, err := s.locker.LockHolder(lockName); err == nil && ok && time.Now().Before(exp) {
+		s.lease.holder = v
+	}
+	s.log.Warn("bbs passive: lock lost, stopped acting", "why", why, "active", s.lease.holder)
 }
 
 // checkLease is do's check before a transaction: active with an unexpired lease.

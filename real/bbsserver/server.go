@@ -85,6 +85,8 @@ type Server struct {
 	lease lease
 	// activeFlag mirrors lease.active for the request gate, without mu.
 	activeFlag atomic.Bool
+	// lockFrozen stops the lock loop (tests: a process stopped or cut off).
+	lockFrozen atomic.Bool
 	plane      *control.Plane
 	cells map[string]*cellEntry
 	fatal error
