@@ -88,8 +88,8 @@ type Server struct {
 	// lockFrozen stops the lock loop (tests: a process stopped or cut off).
 	lockFrozen atomic.Bool
 	plane      *control.Plane
-	cells map[string]*cellEntry
-	fatal error
+	cells      map[string]*cellEntry
+	fatal      error
 
 	fatalCh chan error
 	wg      sync.WaitGroup
