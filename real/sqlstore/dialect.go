@@ -53,7 +53,11 @@ func OpenTarget(target string) (*Store, error) {
 // Open opens (creating if needed) the SQLite database at path, in WAL mode with a
 // busy timeout, and creates or migrates the schema.
 func Open(path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	// _txlock=immediate: a transaction takes the write lock when it begins, so that
+	// another connection's write (the BBS's lock renewal, lease.go) makes it wait
+	// (busy_timeout) rather than fail later with SQLITE_BUSY_SNAPSHOT when a
+	// transaction that has read tries to write.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)

@@ -103,3 +103,47 @@ func TestLease(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteLockUnderWrites: one connection renews the lock in a loop while the other
+// runs read-then-write transactions: no transaction fails with "database is locked"
+// (a deferred SQLite transaction would: SQLITE_BUSY_SNAPSHOT).
+func TestSQLiteLockUnderWrites(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bbs.db")
+	a, err := Open(p)
+	must(t, err)
+	defer a.Close()
+	lk, err := Open(p)
+	must(t, err)
+	defer lk.Close()
+	stop := make(chan struct{})
+	renewed := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				renewed <- nil
+				return
+			default:
+			}
+			if _, err := lk.AcquireLock("bbs", "A", "x", time.Now(), time.Minute); err != nil {
+				renewed <- err
+				return
+			}
+		}
+	}()
+	for i := range 300 {
+		must(t, a.Begin())
+		if _, _, err := a.GetMeta("n"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.PutMeta("n", "v"); err != nil {
+			t.Fatalf("write %d after a read, while the lock is renewed: %v", i, err)
+		}
+		if _, err := a.FenceLock("bbs", "A", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		must(t, a.Commit())
+	}
+	close(stop)
+	must(t, <-renewed)
+}
