@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/diegolab/diegolab/real/bbsserver"
+	"github.com/diegolab/diegolab/real/tlsconf"
 )
 
 func init() { register(newBBSCmd) }
@@ -40,7 +41,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newBBSCmd() *cobra.Command {
 	var cfg bbsserver.Config
-	var tokenFile, repTokenFile, routerTokenFile, addrFile string
+	var tokenFile, repTokenFile, routerTokenFile, addrFile, tlsDir string
 	c := &cobra.Command{
 		Use:   "bbs",
 		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite or PostgreSQL",
@@ -70,6 +71,14 @@ func newBBSCmd() *cobra.Command {
 			if cfg.LockRetry <= 0 {
 				return usagef("--lock-retry must be > 0, got %v", cfg.LockRetry)
 			}
+			if tlsDir != "" {
+				if cfg.TLS, err = tlsconf.Server(tlsDir, "bbs"); err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
+				if cfg.RepTLS, err = tlsconf.Client(tlsDir, "bbs"); err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			s, err := bbsserver.New(cfg)
 			if err != nil {
@@ -89,6 +98,7 @@ func newBBSCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "state directory (bbs.db, blobs, events.jsonl)")
 	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://...; password from PGPASSWORD or ~/.pgpass) instead of SQLite in --dir")
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates of `diegolab certs DIR` (none: plain HTTP)")
 	f.StringVar(&cfg.ID, "id", "", "this BBS's name in the lock row of an active/passive pair (default: the absolute --dir)")
 	f.DurationVar(&cfg.LockTTL, "lock-ttl", 15*time.Second, "TTL of the active BBS's lock (a passive takes over when it expires)")
 	f.DurationVar(&cfg.LockRetry, "lock-retry", time.Second, "how often the lock is renewed or competed for (at most lock-ttl/3)")

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +16,18 @@ import (
 // passive (ActiveHeader present), the request goes to the active it names (if it is
 // one of the URLs) or to the next URL, each at most once. A client with one URL
 // behaves as before.
+
+// WithTLS makes the client speak TLS with cfg (the component's certificate and
+// the cluster's CA: real/tlsconf.Client); nil leaves it as it is.
+func (c *Client) WithTLS(cfg *tls.Config) *Client {
+	if cfg == nil {
+		return c
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	c.HTTP.Transport = tr
+	return c
+}
 
 // ErrUnreachable wraps a transport failure (no HTTP reply at all).
 var ErrUnreachable = errors.New("API unreachable (is the cluster up? diegolab live status)")

@@ -104,7 +104,7 @@ func benchMix(b *testing.B, cfg Config) {
 				default:
 					err = rep.Do(ctx, "POST", "/v1/actual/start", api.LRPReport{Key: model.ActualLRPKey{ProcessGUID: guid, Index: started},
 						Instance: model.InstanceKey{InstanceGUID: fmt.Sprintf("%s-%d", guid, started), CellID: cell},
-						Address: fmt.Sprintf("127.0.0.1:%d", 20000+started%40000)}, nil)
+						Address:  fmt.Sprintf("127.0.0.1:%d", 20000+started%40000)}, nil)
 					started++
 				}
 				if err != nil {

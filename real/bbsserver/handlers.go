@@ -249,8 +249,12 @@ func (s *Server) validatePresence(p *api.Presence) error {
 		}
 	}
 	u, err := url.Parse(p.RepURL)
-	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
-		return badf("rep_url: %q must be http://127.0.0.1:PORT", p.RepURL)
+	want := "http"
+	if s.cfg.TLS != nil {
+		want = "https" // mutual TLS: reps listen with TLS too
+	}
+	if err != nil || u.Scheme != want || u.Hostname() != "127.0.0.1" {
+		return badf("rep_url: %q must be %s://127.0.0.1:PORT", p.RepURL, want)
 	}
 	return nil
 }

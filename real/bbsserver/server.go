@@ -2,6 +2,7 @@ package bbsserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ type Config struct {
 	// active renews it and a passive tries to take it (1 s when zero; at most a
 	// third of the TTL).
 	LockTTL, LockRetry time.Duration
+	// TLS, when set, is the listener's mutual TLS (real/tlsconf.Server: clients
+	// must present a certificate of the cluster's CA); RepTLS is what the BBS
+	// presents to reps (tlsconf.Client). Both or neither.
+	TLS, RepTLS *tls.Config
 	// Plane timers (Diego's defaults when zero).
 	ConvergenceInterval, PresenceTTL, StaleUnclaimed time.Duration
 	// TickInterval is how often Tick runs (default 1 s).
@@ -205,6 +210,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.TLS != nil {
+		s.ln = tls.NewListener(s.ln, cfg.TLS)
+		s.reps = (&api.Client{HTTP: s.reps}).WithTLS(cfg.RepTLS).HTTP
+	}
 	held, holder, until, err := s.renew()
 	if err != nil {
 		s.ln.Close()
@@ -306,7 +315,12 @@ func (s *Server) load(active bool) error {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.TLS != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // now is the time since the cluster started.
 func (s *Server) now() time.Duration { return time.Since(s.epoch) }

@@ -22,6 +22,7 @@ import (
 	"github.com/diegolab/diegolab/real/executor"
 	"github.com/diegolab/diegolab/real/sqlstore"
 	"github.com/diegolab/diegolab/real/stack"
+	"github.com/diegolab/diegolab/real/tlsconf"
 )
 
 // Files in the cluster directory.
@@ -44,6 +45,22 @@ type ClientConfig struct {
 	Token string `json:"token"`
 	// RouterURL is where apps are reached (http://127.0.0.1:8080 by default).
 	RouterURL string `json:"router_url,omitempty"`
+	// TLSDir, when set, holds the certificates (diegolab certs) the CLI presents to
+	// a BBS that requires mutual TLS.
+	TLSDir string `json:"tls_dir,omitempty"`
+}
+
+// NewClient is an API client for this config (with its TLS, if any).
+func (c ClientConfig) NewClient(timeout time.Duration) (*api.Client, error) {
+	cl := api.NewClient(c.URL, c.Token, timeout)
+	if c.TLSDir != "" {
+		cfg, err := tlsconf.Client(c.TLSDir, "client")
+		if err != nil {
+			return nil, err
+		}
+		cl.WithTLS(cfg)
+	}
+	return cl, nil
 }
 
 // LoadClientConfig reads DIR/config.json.

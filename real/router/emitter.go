@@ -84,7 +84,8 @@ func (e *Emitter) Run(ctx context.Context) {
 			}
 		}
 	}()
-	stream := &api.Client{URL: e.BBS.Base(), URLs: e.BBS.URLs, Token: e.BBS.Token, HTTP: &http.Client{}}
+	// No timeout on the stream; the BBS client's transport (its TLS, if any).
+	stream := &api.Client{URL: e.BBS.Base(), URLs: e.BBS.URLs, Token: e.BBS.Token, HTTP: &http.Client{Transport: e.BBS.HTTP.Transport}}
 	for ctx.Err() == nil {
 		err := e.follow(ctx, stream, ask)
 		if ctx.Err() != nil {
