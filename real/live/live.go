@@ -99,7 +99,13 @@ type Options struct {
 	EvacuationTimeout time.Duration
 	// DB is the BBS's PostgreSQL URL (empty: SQLite in the cluster directory).
 	DB string `json:",omitempty"`
+	// TLS: mutual TLS between every component and the CLI, with certificates made
+	// in DIR/tls (tlsconf; kept across ups).
+	TLS bool `json:",omitempty"`
 }
+
+// tlsDir is where `live up --tls` keeps the cluster's certificates.
+func tlsDir(dir string) string { return filepath.Join(dir, "tls") }
 
 // Proc is one child process.
 type Proc struct {
@@ -201,6 +207,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return nil, err
 		}
 	}
+	if o.TLS {
+		if err := tlsconf.Generate(tlsDir(dir), tlsconf.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	ob, _ := json.MarshalIndent(o, "", "  ")
 	if err := os.WriteFile(filepath.Join(sdir, optionsFile), append(ob, '\n'), 0o600); err != nil {
 		return nil, err
@@ -241,7 +252,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, _ := json.MarshalIndent(ClientConfig{URL: st.URL, Token: tok, RouterURL: st.RouterURL}, "", "  ")
+	cc := ClientConfig{URL: st.URL, Token: tok, RouterURL: st.RouterURL}
+	if o.TLS {
+		cc.TLSDir = tlsDir(dir)
+	}
+	cfg, _ := json.MarshalIndent(cc, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n'), 0o600); err != nil {
 		return fail(err)
 	}
@@ -308,7 +323,11 @@ func RestartBBS(ctx context.Context, dir string, wait time.Duration) (*State, er
 			return nil, err
 		}
 	}
-	if err := waitHealthy(ctx, api.NewClient(cfg.URL, cfg.Token, 5*time.Second), 0, wait); err != nil {
+	cl, err := cfg.NewClient(5 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHealthy(ctx, cl, 0, wait); err != nil {
 		return nil, err
 	}
 	return ReadState(dir)
@@ -468,7 +487,11 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 		return err
 	}
 	var cells []api.CellInfo
-	if err := api.NewClient(cfg.URL, cfg.Token, 5*time.Second).Do(ctx, http.MethodGet, "/v1/cells", nil, &cells); err != nil {
+	cl, err := cfg.NewClient(5 * time.Second)
+	if err != nil {
+		return err
+	}
+	if err := cl.Do(ctx, http.MethodGet, "/v1/cells", nil, &cells); err != nil {
 		return err
 	}
 	for _, c := range cells {
