@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/diegolab/diegolab/real/api"
@@ -206,7 +208,22 @@ func (s *Server) release() {
 	}
 }
 
-// openLocker opens the lock's own connection to the store's database.
-func openLocker(target string) (*sqlstore.Store, error) {
+// openLocker opens the lock's own connection to the store's database. On
+// PostgreSQL its statements give up after half the TTL (lock_timeout,
+// statement_timeout): a renewal or takeover stuck behind a stopped BBS's row lock
+// must not stop the loop.
+func openLocker(target string, ttl time.Duration) (*sqlstore.Store, error) {
+	if sqlstore.IsPostgresURL(target) {
+		u, err := url.Parse(target)
+		if err != nil {
+			return nil, errors.New("database URL: not a valid URL") // err would echo a password
+		}
+		q := u.Query()
+		ms := strconv.FormatInt(max(ttl/2, 100*time.Millisecond).Milliseconds(), 10)
+		q.Set("lock_timeout", ms)
+		q.Set("statement_timeout", ms)
+		u.RawQuery = q.Encode()
+		target = u.String()
+	}
 	return sqlstore.OpenTarget(target)
 }

@@ -202,7 +202,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("bbs: %w", err)
 	}
-	if s.locker, err = openLocker(target); err != nil {
+	if s.locker, err = openLocker(target, cfg.LockTTL); err != nil {
 		return fail(err)
 	}
 	// The listener first: the lock row records this BBS's URL.

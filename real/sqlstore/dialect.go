@@ -111,6 +111,12 @@ func ParsePostgresURL(u string) (*pgx.ConnConfig, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	// A BBS stopped (SIGSTOP) in the middle of a transaction would hold its rows,
+	// and its lock row, until it resumed: the server ends such a session instead
+	// (the resumed BBS's commit fails and it stops). A URL may set its own value.
+	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "30000"
+	}
 	return cfg, nil
 }
 
