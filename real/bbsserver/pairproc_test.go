@@ -41,7 +41,7 @@ func buildDiegolab(t *testing.T) string {
 
 // startBBSProc starts `diegolab bbs` on db with a short lock TTL; the process is
 // killed (and continued first, if stopped) in t.Cleanup.
-func startBBSProc(t *testing.T, bin, db, name string, ttl time.Duration) *bbsProc {
+func startBBSProc(t *testing.T, bin, db, blobs, name string, ttl time.Duration) *bbsProc {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -59,7 +59,7 @@ func startBBSProc(t *testing.T, bin, db, name string, ttl time.Duration) *bbsPro
 	addr := filepath.Join(dir, "addr")
 	cmd := exec.Command(bin, "bbs", "--dir", dir, "--db", db, "--listen", "127.0.0.1:0", "--addr-file", addr,
 		"--token-file", filepath.Join(dir, "client.token"), "--rep-token-file", filepath.Join(dir, "rep.token"),
-		"--lock-ttl", ttl.String(), "--lock-retry", (ttl / 10).String())
+		"--lock-ttl", ttl.String(), "--lock-retry", (ttl / 10).String(), "--blobs-dir", blobs)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -99,8 +99,9 @@ func TestPairProcesses(t *testing.T) {
 	db := pgDB(t)
 	bin := buildDiegolab(t)
 	const ttl = 2 * time.Second
-	a := startBBSProc(t, bin, db, "a", ttl)
-	b := startBBSProc(t, bin, db, "b", ttl)
+	blobs := t.TempDir() // shared by the pair, as on one machine
+	a := startBBSProc(t, bin, db, blobs, "a", ttl)
+	b := startBBSProc(t, bin, db, blobs, "b", ttl)
 	ctx := context.Background()
 	pair := a.url + "," + b.url
 	cl := api.NewClient(pair, "client-token", 5*time.Second)
@@ -119,11 +120,6 @@ func TestPairProcesses(t *testing.T) {
 	sum := sha256.Sum256([]byte(content))
 	sha := hex.EncodeToString(sum[:])
 	if err := cl.DoRaw(ctx, "PUT", "/v1/blobs/"+sha, strings.NewReader(content), "application/octet-stream", nil); err != nil {
-		t.Fatal(err)
-	}
-	// The blobs are each BBS's own (in --dir): give b the same blob, as a shared
-	// blob store would.
-	if err := os.MkdirAll(filepath.Join(b.dir, "blobs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	push := api.PushRequest{Files: []api.File{{Path: "index.html", SHA256: sha, Mode: 0o644}}, Buildpack: "static", Instances: 2, MemoryMB: 64}
@@ -182,5 +178,10 @@ func TestPairProcesses(t *testing.T) {
 	var app api.App
 	if err := cl.Do(ctx, "GET", "/v1/apps/web", nil, &app); err != nil || app.Instances != 4 {
 		t.Fatalf("app after scale = %+v, %v", app, err)
+	}
+	// The package pushed to the first active is there for the second (--blobs-dir).
+	var page strings.Builder
+	if err := cl.DoRaw(ctx, "GET", "/v1/blobs/"+sha, nil, "", &page); err != nil || page.String() != content {
+		t.Fatalf("blob after failover: %q, %v", page.String(), err)
 	}
 }

@@ -33,6 +33,9 @@ import (
 type Config struct {
 	// Dir holds bbs.db, blobs/, events.jsonl and summary.json.
 	Dir string
+	// BlobsDir holds the packages and droplets (default Dir/blobs); the BBSs of a
+	// pair on one machine share one.
+	BlobsDir string
 	// DB, when set, is a postgres:// URL: the store lives in that PostgreSQL database
 	// instead of Dir/bbs.db (sqlstore.OpenTarget).
 	DB string
@@ -177,7 +180,10 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "blobs"), 0o700); err != nil {
+	if cfg.BlobsDir == "" {
+		cfg.BlobsDir = filepath.Join(cfg.Dir, "blobs")
+	}
+	if err := os.MkdirAll(cfg.BlobsDir, 0o700); err != nil {
 		return nil, fmt.Errorf("bbs: %w", err)
 	}
 	target := filepath.Join(cfg.Dir, "bbs.db")
@@ -191,7 +197,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, blobs: filepath.Join(cfg.Dir, "blobs"), pc: pc,
+	s := &Server{cfg: cfg, log: log, store: st, blobs: cfg.BlobsDir, pc: pc,
 		started: time.Now(), cells: map[string]*cellEntry{}, fatalCh: make(chan error, 1),
 		reps: &http.Client{Timeout: cfg.StateTimeout}, limits: cfg.Limits,
 		rate: newRateLimiter(cfg.Limits.RequestRate, cfg.Limits.RequestBurst, time.Now)}
