@@ -2,12 +2,9 @@ package bbsserver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -76,22 +73,10 @@ func TestPairTakeover(t *testing.T) {
 	if cl.Base() != b.URL() && reps.Base() != a.URL() {
 		t.Fatalf("rep client talks to %s, want the active %s", reps.Base(), a.URL())
 	}
-	content := "<h1>hi</h1>"
-	sum := sha256.Sum256([]byte(content))
-	sha := hex.EncodeToString(sum[:])
-	if err := cl.DoRaw(ctx, "PUT", "/v1/blobs/"+sha, strings.NewReader(content), "application/octet-stream", nil); err != nil {
-		t.Fatal(err)
-	}
+	_, _, task := pushStatic(t, cl)
+	before := []api.TaskInfo{task}
 	if cl.Base() != a.URL() {
 		t.Fatalf("client talks to %s, want the active %s", cl.Base(), a.URL())
-	}
-	push := api.PushRequest{Files: []api.File{{Path: "index.html", SHA256: sha, Mode: 0o644}}, Buildpack: "static", Instances: 2, MemoryMB: 64}
-	if err := cl.Do(ctx, "POST", "/v1/apps/web/push", push, nil); err != nil {
-		t.Fatal(err)
-	}
-	var before []api.TaskInfo
-	if err := cl.Do(ctx, "GET", "/v1/tasks", nil, &before); err != nil || len(before) != 1 {
-		t.Fatalf("tasks = %+v, %v", before, err)
 	}
 
 	// The active stops renewing: the passive takes over after the TTL.

@@ -2,8 +2,6 @@ package bbsserver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -116,20 +114,8 @@ func TestPairProcesses(t *testing.T) {
 	if reps.Base() != a.url {
 		t.Fatalf("first started BBS %s is not the one answering (%s)", a.url, reps.Base())
 	}
-	content := "<h1>hi</h1>"
-	sum := sha256.Sum256([]byte(content))
-	sha := hex.EncodeToString(sum[:])
-	if err := cl.DoRaw(ctx, "PUT", "/v1/blobs/"+sha, strings.NewReader(content), "application/octet-stream", nil); err != nil {
-		t.Fatal(err)
-	}
-	push := api.PushRequest{Files: []api.File{{Path: "index.html", SHA256: sha, Mode: 0o644}}, Buildpack: "static", Instances: 2, MemoryMB: 64}
-	if err := cl.Do(ctx, "POST", "/v1/apps/web/push", push, nil); err != nil {
-		t.Fatal(err)
-	}
-	var tasks []api.TaskInfo
-	if err := cl.Do(ctx, "GET", "/v1/tasks", nil, &tasks); err != nil || len(tasks) != 1 {
-		t.Fatalf("tasks = %+v, %v", tasks, err)
-	}
+	content, sha, task := pushStatic(t, cl)
+	tasks := []api.TaskInfo{task}
 
 	// SIGSTOP the active past its TTL.
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {

@@ -43,26 +43,29 @@ func pgDB(t *testing.T) string {
 	return srv.CreateDB(t, name)
 }
 
-func serve(t *testing.T, cfg Config) (*Server, func()) {
+func serve(t *testing.T, cfg Config) (*Server, func()) { return serveTB(t, cfg) }
+
+// pushStatic uploads a one-page static package and pushes it as app web with 2
+// instances (the BBS records the app and its staging task); it returns the page,
+// its blob's sha256 and the staging task.
+func pushStatic(t *testing.T, cl *api.Client) (content, sha string, task api.TaskInfo) {
 	t.Helper()
-	s, err := New(cfg)
-	if err != nil {
+	ctx := context.Background()
+	content = "<h1>hi</h1>"
+	sum := sha256.Sum256([]byte(content))
+	sha = hex.EncodeToString(sum[:])
+	if err := cl.DoRaw(ctx, "PUT", "/v1/blobs/"+sha, strings.NewReader(content), "application/octet-stream", nil); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
+	push := api.PushRequest{Files: []api.File{{Path: "index.html", SHA256: sha, Mode: 0o644}}, Buildpack: "static", Instances: 2, MemoryMB: 64}
+	if err := cl.Do(ctx, "POST", "/v1/apps/web/push", push, nil); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(stop)
-	return s, stop
+	var tasks []api.TaskInfo
+	if err := cl.Do(ctx, "GET", "/v1/tasks", nil, &tasks); err != nil || len(tasks) != 1 {
+		t.Fatalf("tasks after push = %+v, %v; want the staging task", tasks, err)
+	}
+	return content, sha, tasks[0]
 }
 
 // TestPostgresBBS: a BBS over PostgreSQL takes a push (app, staging task, specs), and
@@ -78,20 +81,8 @@ func TestPostgresBBS(t *testing.T) {
 	}
 	cl := api.NewClient(s.URL(), "client-token", 10*time.Second)
 	ctx := context.Background()
-	content := "<h1>hi</h1>"
-	sum := sha256.Sum256([]byte(content))
-	sha := hex.EncodeToString(sum[:])
-	if err := cl.DoRaw(ctx, "PUT", "/v1/blobs/"+sha, strings.NewReader(content), "application/octet-stream", nil); err != nil {
-		t.Fatal(err)
-	}
-	push := api.PushRequest{Files: []api.File{{Path: "index.html", SHA256: sha, Mode: 0o644}}, Buildpack: "static", Instances: 2, MemoryMB: 64}
-	if err := cl.Do(ctx, "POST", "/v1/apps/web/push", push, nil); err != nil {
-		t.Fatal(err)
-	}
-	var tasks []api.TaskInfo
-	if err := cl.Do(ctx, "GET", "/v1/tasks", nil, &tasks); err != nil || len(tasks) != 1 {
-		t.Fatalf("tasks after push = %+v, %v; want the staging task", tasks, err)
-	}
+	_, _, task := pushStatic(t, cl)
+	tasks := []api.TaskInfo{task}
 	stop()
 
 	cfg.Dir = blobs // the blobs stay where they are; everything else is in the database

@@ -19,10 +19,15 @@ import (
 // already owner's; held is false when another owner holds it unexpired.
 // One statement: atomic on both dialects.
 func (s *Store) AcquireLock(name, owner, value string, now time.Time, ttl time.Duration) (held bool, err error) {
-	res, err := s.q().Exec(`INSERT INTO locks (name, owner, value, expires_at) VALUES ($1, $2, $3, $4)
+	return s.lockRow(name, `INSERT INTO locks (name, owner, value, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, value = excluded.value, expires_at = excluded.expires_at
 		WHERE locks.owner = excluded.owner OR locks.expires_at <= $5`,
 		name, owner, value, now.Add(ttl).UnixNano(), now.UnixNano())
+}
+
+// lockRow runs a statement on lock name's row: true when it changed that row.
+func (s *Store) lockRow(name, query string, args ...any) (bool, error) {
+	res, err := s.q().Exec(query, args...)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: lock %s: %w", name, err)
 	}
@@ -58,16 +63,8 @@ func (s *Store) LockHolder(name string) (owner, value string, expires time.Time,
 // out here and rolls back, and no one can take the lock between the check and the
 // commit. held is false when the lock is lost.
 func (s *Store) FenceLock(name, owner string, now time.Time) (held bool, err error) {
-	res, err := s.q().Exec(`UPDATE locks SET expires_at = expires_at WHERE name = $1 AND owner = $2 AND expires_at > $3`,
+	return s.lockRow(name, `UPDATE locks SET expires_at = expires_at WHERE name = $1 AND owner = $2 AND expires_at > $3`,
 		name, owner, now.UnixNano())
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: lock %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: lock %s: %w", name, err)
-	}
-	return n == 1, nil
 }
 
 // PutPresence records cell's presence body until expiresAt (cluster time).
