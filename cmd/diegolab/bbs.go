@@ -98,7 +98,7 @@ func newBBSCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "state directory (bbs.db, blobs, events.jsonl)")
 	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://...; password from PGPASSWORD or ~/.pgpass) instead of SQLite in --dir")
-	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates of `diegolab certs DIR` (none: plain HTTP)")
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates made by diegolab certs (none: plain HTTP)")
 	f.StringVar(&cfg.BlobsDir, "blobs-dir", "", "packages and droplets (default DIR/blobs; the BBSs of a pair on one machine share one)")
 	f.StringVar(&cfg.ID, "id", "", "this BBS's name in the lock row of an active/passive pair (default: the absolute --dir)")
 	f.DurationVar(&cfg.LockTTL, "lock-ttl", 15*time.Second, "TTL of the active BBS's lock (a passive takes over when it expires)")

@@ -68,7 +68,7 @@ func newRepCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates of `diegolab certs DIR` (none: plain HTTP)")
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates made by diegolab certs (none: plain HTTP)")
 	f.StringVar(&cfg.CellID, "cell-id", "", "cell id")
 	f.StringVar(&cfg.Zone, "zone", "z1", "availability zone")
 	f.IntVar(&cfg.Index, "index", 0, "cell index")

@@ -89,7 +89,7 @@ func newRouterCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS to the BBS with the certificates of `diegolab certs DIR` (none: plain HTTP)")
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS to the BBS with the certificates made by diegolab certs (none: plain HTTP)")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address (127.0.0.1 only)")
 	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT); an active/passive pair: both URLs, comma-separated")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the router's bearer token")
