@@ -28,7 +28,7 @@ func client() (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.NewClient(cfg.URL, cfg.Token, 30*time.Second), nil
+	return cfg.NewClient(30 * time.Second)
 }
 
 // parseMB reads 64M, 1G, 512 (MB).
@@ -87,7 +87,10 @@ func newPushCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl := api.NewClient(cfg.URL, cfg.Token, 30*time.Second)
+			cl, err := cfg.NewClient(30 * time.Second)
+			if err != nil {
+				return err
+			}
 			d, err := live.Push(context.Background(), cl, args[0], path, live.PushOptions{Instances: inst, MemoryMB: m, DiskMB: k,
 				Buildpack: bp, Command: cmdline, Timeout: timeout, Progress: cmd.OutOrStdout(), Routes: routes, HealthCheck: hc, Drains: drains,
 				NoWait: !wait, Docker: docker})

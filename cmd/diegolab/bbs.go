@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/diegolab/diegolab/real/bbsserver"
+	"github.com/diegolab/diegolab/real/tlsconf"
 )
 
 func init() { register(newBBSCmd) }
@@ -40,10 +41,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newBBSCmd() *cobra.Command {
 	var cfg bbsserver.Config
-	var tokenFile, repTokenFile, routerTokenFile, addrFile string
+	var tokenFile, repTokenFile, routerTokenFile, addrFile, tlsDir string
 	c := &cobra.Command{
 		Use:   "bbs",
-		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite",
+		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite or PostgreSQL",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -64,6 +65,20 @@ func newBBSCmd() *cobra.Command {
 			if cfg.Dir == "" {
 				return usagef("--dir is required")
 			}
+			if cfg.LockTTL < 300*time.Millisecond || cfg.LockTTL > 10*time.Minute {
+				return usagef("--lock-ttl must be in [300ms, 10m], got %v", cfg.LockTTL)
+			}
+			if cfg.LockRetry <= 0 {
+				return usagef("--lock-retry must be > 0, got %v", cfg.LockRetry)
+			}
+			if tlsDir != "" {
+				if cfg.TLS, err = tlsconf.Server(tlsDir, "bbs"); err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
+				if cfg.RepTLS, err = tlsconf.Client(tlsDir, "bbs"); err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			s, err := bbsserver.New(cfg)
 			if err != nil {
@@ -82,6 +97,12 @@ func newBBSCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "state directory (bbs.db, blobs, events.jsonl)")
+	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://...; password from PGPASSWORD or ~/.pgpass) instead of SQLite in --dir")
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates made by diegolab certs (none: plain HTTP)")
+	f.StringVar(&cfg.BlobsDir, "blobs-dir", "", "packages and droplets (default DIR/blobs; the BBSs of a pair on one machine share one)")
+	f.StringVar(&cfg.ID, "id", "", "this BBS's name in the lock row of an active/passive pair (default: the absolute --dir)")
+	f.DurationVar(&cfg.LockTTL, "lock-ttl", 15*time.Second, "TTL of the active BBS's lock (a passive takes over when it expires)")
+	f.DurationVar(&cfg.LockRetry, "lock-retry", time.Second, "how often the lock is renewed or competed for (at most lock-ttl/3)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "listen address (127.0.0.1 only)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the client bearer token")
 	f.StringVar(&repTokenFile, "rep-token-file", "", "file holding the reps' bearer token")

@@ -12,13 +12,14 @@ import (
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/rep"
+	"github.com/diegolab/diegolab/real/tlsconf"
 )
 
 func init() { register(newRepCmd) }
 
 func newRepCmd() *cobra.Command {
 	var cfg rep.Config
-	var tokenFile string
+	var tokenFile, tlsDir string
 	c := &cobra.Command{
 		Use:   "rep",
 		Short: "Run a real-mode cell: a rep that runs its work in runc containers",
@@ -35,6 +36,14 @@ func newRepCmd() *cobra.Command {
 				return usagef("--bbs is required")
 			case cfg.Dir == "" || cfg.StackDir == "":
 				return usagef("--dir and --stack are required")
+			}
+			if tlsDir != "" {
+				if cfg.TLS, err = tlsconf.Server(tlsDir, "rep"); err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
+				if cfg.BBSTLS, err = tlsconf.Client(tlsDir, "rep"); err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			r, err := rep.New(cfg)
@@ -59,13 +68,14 @@ func newRepCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS with the certificates made by diegolab certs (none: plain HTTP)")
 	f.StringVar(&cfg.CellID, "cell-id", "", "cell id")
 	f.StringVar(&cfg.Zone, "zone", "z1", "availability zone")
 	f.IntVar(&cfg.Index, "index", 0, "cell index")
 	f.IntVar(&cfg.Capacity.MemoryMB, "memory-mb", 1024, "memory capacity (MB)")
 	f.IntVar(&cfg.Capacity.DiskMB, "disk-mb", 4096, "disk capacity (MB)")
 	f.IntVar(&cfg.Capacity.Containers, "containers", model.DefaultContainers, "container capacity")
-	f.StringVar(&cfg.BBSURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT)")
+	f.StringVar(&cfg.BBSURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT); an active/passive pair: both URLs, comma-separated")
 	f.StringVar(&cfg.Dir, "dir", "", "state directory")
 	f.StringVar(&cfg.StackDir, "stack", "", "busybox stack directory (make stack)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "listen address (127.0.0.1 only)")

@@ -15,12 +15,13 @@ import (
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/logs"
 	"github.com/diegolab/diegolab/real/router"
+	"github.com/diegolab/diegolab/real/tlsconf"
 )
 
 func init() { register(newRouterCmd) }
 
 func newRouterCmd() *cobra.Command {
-	var listen, bbsURL, tokenFile, addrFile string
+	var listen, bbsURL, tokenFile, addrFile, tlsDir string
 	var syncInterval time.Duration
 	c := &cobra.Command{
 		Use:   "router",
@@ -50,6 +51,13 @@ func newRouterCmd() *cobra.Command {
 				return usagef("--listen: %v", err)
 			}
 			bbs := api.NewClient(bbsURL, tok, 10*time.Second)
+			if tlsDir != "" {
+				cfg, err := tlsconf.Client(tlsDir, "router")
+				if err != nil {
+					return usagef("--tls-dir: %v", err)
+				}
+				bbs.WithTLS(cfg)
+			}
 			ship := logs.NewShipper(bbs, log)
 			defer ship.Close()
 			tab := router.NewTable()
@@ -81,8 +89,9 @@ func newRouterCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
+	f.StringVar(&tlsDir, "tls-dir", "", "mutual TLS to the BBS with the certificates made by diegolab certs (none: plain HTTP)")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address (127.0.0.1 only)")
-	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT)")
+	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT); an active/passive pair: both URLs, comma-separated")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the router's bearer token")
 	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
 	f.DurationVar(&syncInterval, "sync-interval", router.DefaultSyncInterval, "route emitter full sync period")

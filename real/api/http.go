@@ -11,8 +11,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
+
+// ActiveHeader names, in a passive BBS's 503, the URL of the active one.
+const ActiveHeader = "X-Diegolab-Active-BBS"
 
 // MaxBody is the default limit of a JSON request body.
 const MaxBody = 1 << 20
@@ -89,14 +93,25 @@ func WriteError(w http.ResponseWriter, status int, err error) {
 
 // Client talks to a diegolab HTTP API (the BBS or a rep).
 type Client struct {
+	// URL is the base URL the client talks to (under mu once in use: failover.go
+	// moves it to the BBS that answers).
 	URL   string
 	Token string
 	HTTP  *http.Client
+	// URLs, when set, are every BBS of an active/passive pair (failover.go).
+	URLs []string
+	mu   sync.Mutex
 }
 
-// NewClient returns a client with a timeout per request.
+// NewClient returns a client with a timeout per request. url may be a
+// comma-separated list of the BBSs of a pair (failover.go).
 func NewClient(url, token string, timeout time.Duration) *Client {
-	return &Client{URL: strings.TrimRight(url, "/"), Token: token, HTTP: &http.Client{Timeout: timeout}}
+	urls := SplitURLs(url)
+	c := &Client{URL: strings.TrimRight(url, "/"), Token: token, HTTP: &http.Client{Timeout: timeout}}
+	if len(urls) > 1 {
+		c.URL, c.URLs = urls[0], urls
+	}
+	return c
 }
 
 // Do sends in (JSON; nil for no body) and decodes a 2xx reply into out (nil to
@@ -133,9 +148,16 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 // maxRateRetries bounds the retries of a rate-limited request.
 const maxRateRetries = 5
 
-// DoRaw sends a raw body with a content type.
+// DoRaw sends a raw body with a content type (to the active BBS of a pair: a body
+// that is not an io.Seeker is sent once, without failover).
 func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader, ctype string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	return c.withFailover(func(base string) error {
+		return c.doRaw(ctx, base, method, path, body, ctype, out)
+	}, rewinder(body))
+}
+
+func (c *Client) doRaw(ctx context.Context, base, method, path string, body io.Reader, ctype string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}
@@ -146,20 +168,11 @@ func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader,
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		// err (a *url.Error) already names the method and URL.
-		return fmt.Errorf("API unreachable (is the cluster up? diegolab live status): %w", err)
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var e Error
-		if json.Unmarshal(b, &e) != nil || e.Message == "" {
-			e.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
-		}
-		e.Status = resp.StatusCode
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 {
-			e.RetryAfter = time.Duration(min(secs, 60)) * time.Second
-		}
-		return &e
+		return replyError(method, path, resp)
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
@@ -173,6 +186,26 @@ func (c *Client) DoRaw(ctx context.Context, method, path string, body io.Reader,
 		return fmt.Errorf("%s %s: decoding the reply: %w", method, path, err)
 	}
 	return nil
+}
+
+// replyError reads a non-2xx reply into an *Error.
+func replyError(method, path string, resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e Error
+	if json.Unmarshal(b, &e) != nil || e.Message == "" {
+		e.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	e.Status = resp.StatusCode
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 {
+		e.RetryAfter = time.Duration(min(secs, 60)) * time.Second
+	}
+	if v, ok := resp.Header[http.CanonicalHeaderKey(ActiveHeader)]; ok && resp.StatusCode == http.StatusServiceUnavailable {
+		e.Passive = true
+		if len(v) > 0 {
+			e.Active = strings.TrimRight(v[0], "/")
+		}
+	}
+	return &e
 }
 
 // StatusOf returns the HTTP status of an *Error (0 otherwise).

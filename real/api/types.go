@@ -24,6 +24,10 @@ type Error struct {
 	Status int `json:"-"`
 	// RetryAfter is a 429's Retry-After (set by the client).
 	RetryAfter time.Duration `json:"-"`
+	// Passive: the reply came from a passive BBS (ActiveHeader), which named the
+	// active one in Active ("" when none holds the lock right now).
+	Passive bool   `json:"-"`
+	Active  string `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }

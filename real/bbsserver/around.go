@@ -46,6 +46,16 @@ func (h *hub) unsubscribe(ch chan api.ActualEvent) {
 	}
 }
 
+// closeAll disconnects every subscriber (a BBS that stops being active).
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		delete(h.subs, ch)
+		close(ch)
+	}
+}
+
 func (h *hub) publish(evs []api.ActualEvent) {
 	if len(evs) == 0 {
 		return

@@ -136,11 +136,17 @@ func status(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, model.ErrInvalid), errors.Is(err, errRequest), errors.Is(err, errLimit):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, errNotActive):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
 
 func reply(w http.ResponseWriter, err error, v any) {
+	if errors.Is(err, errNotActive) {
+		writeNotActive(w, err)
+		return
+	}
 	if err != nil {
 		api.WriteError(w, status(err), err)
 		return
@@ -169,6 +175,9 @@ func (s *Server) read(fn func(now time.Duration) error) error {
 	defer s.mu.Unlock()
 	if s.fatal != nil {
 		return s.fatal
+	}
+	if !s.lease.active {
+		return s.notActive()
 	}
 	return fn(s.now())
 }
@@ -201,7 +210,8 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		}
 		s.cells[p.CellID] = &cellEntry{Presence: p, lastSeen: now}
 		s.plane.Heartbeat(now, p.CellID)
-		return nil
+		// Kept in the database too, so that a BBS taking over knows the cells.
+		return s.store.PutPresence(p.CellID, p, now+s.plane.Config().PresenceTTL)
 	})
 	reply(w, err, nil)
 }
@@ -239,15 +249,19 @@ func (s *Server) validatePresence(p *api.Presence) error {
 		}
 	}
 	u, err := url.Parse(p.RepURL)
-	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
-		return badf("rep_url: %q must be http://127.0.0.1:PORT", p.RepURL)
+	want := "http"
+	if s.cfg.TLS != nil {
+		want = "https" // mutual TLS: reps listen with TLS too
+	}
+	if err != nil || u.Scheme != want || u.Hostname() != "127.0.0.1" {
+		return badf("rep_url: %q must be %s://127.0.0.1:PORT", p.RepURL, want)
 	}
 	return nil
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
 	cell := r.PathValue("cell")
-	err := s.do(func(now time.Duration) error { s.plane.Leave(now, cell); return nil })
+	err := s.do(func(now time.Duration) error { s.plane.Leave(now, cell); return s.store.DeletePresence(cell) })
 	reply(w, err, nil)
 }
 

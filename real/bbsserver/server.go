@@ -2,6 +2,7 @@ package bbsserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/diegolab/diegolab/model"
@@ -31,6 +33,12 @@ import (
 type Config struct {
 	// Dir holds bbs.db, blobs/, events.jsonl and summary.json.
 	Dir string
+	// BlobsDir holds the packages and droplets (default Dir/blobs); the BBSs of a
+	// pair on one machine share one.
+	BlobsDir string
+	// DB, when set, is a postgres:// URL: the store lives in that PostgreSQL database
+	// instead of Dir/bbs.db (sqlstore.OpenTarget).
+	DB string
 	// Listen is a 127.0.0.1 address ("127.0.0.1:0" picks a port).
 	Listen string
 	// Token authorizes clients (the CLI); RepToken authorizes reps, and is what the
@@ -39,6 +47,17 @@ type Config struct {
 	Token, RepToken, RouterToken string
 	// LogBound is the log service's per-app buffer (logs.DefaultBound when 0).
 	LogBound int
+	// ID names this BBS in the lock row (default: the absolute Dir). A restarted BBS
+	// with the same ID takes its own unexpired lock back at once.
+	ID string
+	// LockTTL is the lock's TTL (Locket's 15 s when zero); LockRetry how often the
+	// active renews it and a passive tries to take it (1 s when zero; at most a
+	// third of the TTL).
+	LockTTL, LockRetry time.Duration
+	// TLS, when set, is the listener's mutual TLS (real/tlsconf.Server: clients
+	// must present a certificate of the cluster's CA); RepTLS is what the BBS
+	// presents to reps (tlsconf.Client). Both or neither.
+	TLS, RepTLS *tls.Config
 	// Plane timers (Diego's defaults when zero).
 	ConvergenceInterval, PresenceTTL, StaleUnclaimed time.Duration
 	// TickInterval is how often Tick runs (default 1 s).
@@ -64,6 +83,8 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	store   Store
+	locker  locker // the lock's own connection (lease.go); the store itself when in memory
+	pc      control.Config
 	events  *os.File
 	blobs   string
 	epoch   time.Time
@@ -74,9 +95,14 @@ type Server struct {
 	srv     *http.Server
 
 	mu    sync.Mutex
-	plane *control.Plane
-	cells map[string]*cellEntry
-	fatal error
+	lease lease
+	// activeFlag mirrors lease.active for the request gate, without mu.
+	activeFlag atomic.Bool
+	// lockFrozen stops the lock loop (tests: a process stopped or cut off).
+	lockFrozen atomic.Bool
+	plane      *control.Plane
+	cells      map[string]*cellEntry
+	fatal      error
 
 	fatalCh chan error
 	wg      sync.WaitGroup
@@ -141,62 +167,91 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SampleEvery <= 0 {
 		cfg.SampleEvery = 10 * time.Second
 	}
+	if cfg.LockTTL <= 0 {
+		cfg.LockTTL = 15 * time.Second
+	}
+	if cfg.LockRetry <= 0 {
+		cfg.LockRetry = time.Second
+	}
+	cfg.LockRetry = min(cfg.LockRetry, cfg.LockTTL/3)
+	if cfg.ID == "" {
+		abs, err := filepath.Abs(cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("bbs: %w", err)
+		}
+		cfg.ID = abs
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "blobs"), 0o700); err != nil {
+	if cfg.BlobsDir == "" {
+		cfg.BlobsDir = filepath.Join(cfg.Dir, "blobs")
+	}
+	if err := os.MkdirAll(cfg.BlobsDir, 0o700); err != nil {
 		return nil, fmt.Errorf("bbs: %w", err)
+	}
+	target := filepath.Join(cfg.Dir, "bbs.db")
+	if cfg.DB != "" {
+		if !sqlstore.IsPostgresURL(cfg.DB) {
+			return nil, &model.ValidationError{Field: "db", Problem: "must be a postgres:// or postgresql:// URL (leave it empty for SQLite in the state directory)"}
+		}
+		target = cfg.DB
 	}
 	st := cfg.Store
 	if st == nil {
 		var err error
-		if st, err = sqlstore.Open(filepath.Join(cfg.Dir, "bbs.db")); err != nil {
+		if st, err = sqlstore.OpenTarget(target); err != nil {
 			return nil, err
 		}
 	}
-	s := &Server{cfg: cfg, log: log, store: st, blobs: filepath.Join(cfg.Dir, "blobs"),
+	s := &Server{cfg: cfg, log: log, store: st, blobs: cfg.BlobsDir, pc: pc,
 		started: time.Now(), cells: map[string]*cellEntry{}, fatalCh: make(chan error, 1),
 		reps: &http.Client{Timeout: cfg.StateTimeout}, limits: cfg.Limits,
 		rate: newRateLimiter(cfg.Limits.RequestRate, cfg.Limits.RequestBurst, time.Now)}
-	fail := func(err error) (*Server, error) { st.Close(); return nil, fmt.Errorf("bbs: %w", err) }
-	ep, ok, err := st.GetMeta(metaEpoch)
+	fail := func(err error) (*Server, error) {
+		st.Close()
+		if s.locker != nil {
+			s.locker.Close()
+		}
+		return nil, fmt.Errorf("bbs: %w", err)
+	}
+	if cfg.Store != nil {
+		s.locker = storeLocker{cfg.Store} // one process holds an in-memory store: no second connection
+	} else if s.locker, err = openLocker(target, cfg.LockTTL); err != nil {
+		return fail(err)
+	}
+	// The listener first: the lock row records this BBS's URL.
+	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fail(err)
 	}
-	if ok {
-		n, err := strconv.ParseInt(ep, 10, 64)
-		if err != nil {
-			return fail(fmt.Errorf("meta %s: %q is not a number", metaEpoch, ep))
-		}
-		s.epoch = time.Unix(0, n)
-		s.grace = pc.PresenceTTL // a restart: let the reps heartbeat before Tick
+	if cfg.TLS != nil {
+		s.ln = tls.NewListener(s.ln, cfg.TLS)
+		s.reps = (&api.Client{HTTP: s.reps}).WithTLS(cfg.RepTLS).HTTP
+	}
+	held, holder, until, err := s.renew()
+	if err != nil {
+		s.ln.Close()
+		return fail(err)
+	}
+	s.lease.holder = holder
+	if held {
+		s.lease.until = until
+		err = s.activate()
 	} else {
-		s.epoch = s.started
-		if err := st.PutMeta(metaEpoch, strconv.FormatInt(s.epoch.UnixNano(), 10)); err != nil {
-			return fail(err)
-		}
+		// Passive: a plane over the rows as they are, for the code that reads it
+		// (the run record); activate reopens it when this BBS takes over.
+		err = s.load(false)
+		log.Info("bbs passive: another BBS holds the lock", "active", holder)
 	}
-	issued := uint64(0)
-	if v, ok, err := st.GetMeta(metaIssued); err != nil {
-		return fail(err)
-	} else if ok {
-		if issued, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return fail(fmt.Errorf("meta %s: %q is not a number", metaIssued, v))
-		}
-	}
-	seed := uint64(time.Now().UnixNano())
-	s.plane, err = control.Open(pc, st, rand.New(rand.NewPCG(seed, seed>>1)), issued)
 	if err != nil {
+		s.ln.Close()
 		return fail(err)
 	}
 	s.events, err = os.OpenFile(filepath.Join(cfg.Dir, record.EventsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fail(err)
-	}
-	s.ln, err = net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		s.events.Close()
+		s.ln.Close()
 		return fail(err)
 	}
 	s.logs = logs.New(cfg.LogBound, log)
@@ -207,15 +262,81 @@ func New(cfg Config) (*Server, error) {
 		s.events.Close()
 		return fail(err)
 	}
-	s.srv = &http.Server{Handler: metrics.Measure(s.routes(), s.metrics.RequestLatency), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: metrics.Measure(s.passiveGate(s.routes()), s.metrics.RequestLatency), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
+}
+
+// load (re)builds the in-memory side from the database: the cluster epoch, the
+// auctioneer's guid counter, the plane (control.Open over the rows) and, when
+// active, the cells' unexpired presences. Called with mu held (or before Serve).
+func (s *Server) load(active bool) error {
+	st := s.store
+	restart := false
+	ep, ok, err := st.GetMeta(metaEpoch)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ok:
+		n, err := strconv.ParseInt(ep, 10, 64)
+		if err != nil {
+			return fmt.Errorf("meta %s: %q is not a number", metaEpoch, ep)
+		}
+		s.epoch = time.Unix(0, n)
+		restart = true
+	case active:
+		s.epoch = time.Now()
+		if err := st.PutMeta(metaEpoch, strconv.FormatInt(s.epoch.UnixNano(), 10)); err != nil {
+			return err
+		}
+	default:
+		s.epoch = time.Now() // until an active BBS writes the epoch
+	}
+	issued := uint64(0)
+	if v, ok, err := st.GetMeta(metaIssued); err != nil {
+		return err
+	} else if ok {
+		if issued, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return fmt.Errorf("meta %s: %q is not a number", metaIssued, v)
+		}
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s.plane, err = control.Open(s.pc, st, rand.New(rand.NewPCG(seed, seed>>1)), issued); err != nil {
+		return err
+	}
+	s.cells = map[string]*cellEntry{}
+	s.grace = 0
+	if !active {
+		return nil
+	}
+	now := s.now()
+	ps, err := sqlstore.ListPresences[api.Presence](st, now)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		s.cells[p.CellID] = &cellEntry{Presence: p, lastSeen: now}
+		s.plane.Heartbeat(now, p.CellID)
+	}
+	// A restart that found no presence (a database from before presences were
+	// kept): let the reps heartbeat before Tick marks their instances missing.
+	if restart && len(ps) == 0 {
+		s.grace = s.pc.PresenceTTL
+	}
+	s.lease.graceFrom = time.Now()
+	return nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.TLS != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // now is the time since the cluster started.
 func (s *Server) now() time.Duration { return time.Since(s.epoch) }
@@ -228,6 +349,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	s.wg.Add(1)
 	go s.tickLoop(ctx)
+	s.wg.Add(1)
+	go s.lockLoop(ctx)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -242,13 +365,18 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logs.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writeRecord(); err != nil {
-		s.log.Warn("run record", "err", err)
+	if s.lease.active {
+		if err := s.writeRecord(); err != nil {
+			s.log.Warn("run record", "err", err)
+		}
+		s.demote("shutting down")
+		s.release()
 	}
 	s.events.Close()
 	if cerr := s.store.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
+	s.locker.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -264,7 +392,10 @@ func (s *Server) tickLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if time.Since(s.started) < s.grace {
+			s.mu.Lock()
+			wait := time.Since(s.lease.graceFrom) < s.grace
+			s.mu.Unlock()
+			if wait {
 				continue
 			}
 			_ = s.do(func(now time.Duration) error {
@@ -297,6 +428,10 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 		s.mu.Unlock()
 		return s.fatal
 	}
+	if err := s.checkLease(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	now := s.now()
 	start := time.Now()
 	if err := s.store.Begin(); err != nil {
@@ -313,6 +448,17 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 		s.mu.Unlock()
 		return errors.Join(err, derr)
 	}
+	if held, ferr := s.fence(); ferr != nil || !held {
+		_ = s.store.Rollback()
+		if ferr != nil {
+			s.die(ferr)
+		}
+		s.mu.Unlock()
+		if ferr != nil {
+			return ferr
+		}
+		return s.notActive()
+	}
 	if cerr := s.store.Commit(); cerr != nil {
 		s.die(cerr)
 		s.mu.Unlock()
@@ -328,7 +474,7 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 
 // isStoreError: an error that is not one of the model's refusals.
 func isStoreError(err error) bool {
-	for _, e := range []error{model.ErrInvalid, model.ErrInvalidTransition, model.ErrNotFound, model.ErrExists, errRequest, errLimit} {
+	for _, e := range []error{model.ErrInvalid, model.ErrInvalidTransition, model.ErrNotFound, model.ErrExists, errRequest, errLimit, errNotActive} {
 		if errors.Is(err, e) {
 			return false
 		}

@@ -1,6 +1,8 @@
 package bbsserver
 
 import (
+	"time"
+
 	"github.com/diegolab/diegolab/model/bbs"
 	"github.com/diegolab/diegolab/real/sqlstore"
 )
@@ -21,7 +23,36 @@ type Store interface {
 	GetSpec(kind, name string, v any) (bool, error)
 	PutSpec(kind, name string, v any) error
 	DeleteSpec(kind, name string) error
+	// The lock and the cells' presences (lease.go).
+	sqlstore.PresenceLister
+	AcquireLock(name, owner, value string, now time.Time, ttl time.Duration) (bool, error)
+	LockHolder(name string) (owner, value string, expires time.Time, ok bool, err error)
+	ReleaseLock(name, owner string) error
+	FenceLock(name, owner string, now time.Time) (bool, error)
+	PutPresence(cellID string, body any, expiresAt time.Duration) error
+	DeletePresence(cellID string) error
+	Dialect() string
 }
+
+// locker holds the BBS's lock (lease.go): a connection of its own to the database,
+// outside the store's transactions.
+type locker interface {
+	AcquireLock(name, owner, value string, now time.Time, ttl time.Duration) (bool, error)
+	LockHolder(name string) (owner, value string, expires time.Time, ok bool, err error)
+	ReleaseLock(name, owner string) error
+	Close() error
+}
+
+// storeLocker is an in-memory store used as its own locker; closing it is the
+// server's business (it closes the store).
+type storeLocker struct{ Store }
+
+func (storeLocker) Close() error { return nil }
+
+var (
+	_ locker = (*sqlstore.Store)(nil)
+	_ locker = storeLocker{sqlstore.NewMem()}
+)
 
 var (
 	_ Store = (*sqlstore.Store)(nil)

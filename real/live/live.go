@@ -20,7 +20,9 @@ import (
 
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/sqlstore"
 	"github.com/diegolab/diegolab/real/stack"
+	"github.com/diegolab/diegolab/real/tlsconf"
 )
 
 // Files in the cluster directory.
@@ -43,6 +45,22 @@ type ClientConfig struct {
 	Token string `json:"token"`
 	// RouterURL is where apps are reached (http://127.0.0.1:8080 by default).
 	RouterURL string `json:"router_url,omitempty"`
+	// TLSDir, when set, holds the certificates (diegolab certs) the CLI presents to
+	// a BBS that requires mutual TLS.
+	TLSDir string `json:"tls_dir,omitempty"`
+}
+
+// NewClient is an API client for this config (with its TLS, if any).
+func (c ClientConfig) NewClient(timeout time.Duration) (*api.Client, error) {
+	cl := api.NewClient(c.URL, c.Token, timeout)
+	if c.TLSDir != "" {
+		cfg, err := tlsconf.Client(c.TLSDir, "client")
+		if err != nil {
+			return nil, err
+		}
+		cl.WithTLS(cfg)
+	}
+	return cl, nil
 }
 
 // LoadClientConfig reads DIR/config.json.
@@ -83,7 +101,15 @@ type Options struct {
 	// RegistryCache also turns the private registry cache on for Docker apps that
 	// do not choose (and implies Registries).
 	Registries, RegistryCache bool
+	// DB is the BBS's PostgreSQL URL (empty: SQLite in the cluster directory).
+	DB string `json:",omitempty"`
+	// TLS: mutual TLS between every component and the CLI, with certificates made
+	// in DIR/tls (tlsconf; kept across ups).
+	TLS bool `json:",omitempty"`
 }
+
+// tlsDir is where `live up --tls` keeps the cluster's certificates.
+func tlsDir(dir string) string { return filepath.Join(dir, "tls") }
 
 // Proc is one child process.
 type Proc struct {
@@ -139,6 +165,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if o.Wait <= 0 {
 		o.Wait = 60 * time.Second
 	}
+	if o.DB != "" && !sqlstore.IsPostgresURL(o.DB) {
+		return nil, fmt.Errorf("db: %q must be a postgres:// or postgresql:// URL (leave it empty for SQLite)", o.DB)
+	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, err
@@ -186,6 +215,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return nil, err
 		}
 	}
+	if o.TLS {
+		if err := tlsconf.Generate(tlsDir(dir), tlsconf.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	ob, _ := json.MarshalIndent(o, "", "  ")
 	if err := os.WriteFile(filepath.Join(sdir, optionsFile), append(ob, '\n'), 0o600); err != nil {
 		return nil, err
@@ -226,7 +260,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, _ := json.MarshalIndent(ClientConfig{URL: st.URL, Token: tok, RouterURL: st.RouterURL}, "", "  ")
+	cc := ClientConfig{URL: st.URL, Token: tok, RouterURL: st.RouterURL}
+	if o.TLS {
+		cc.TLSDir = tlsDir(dir)
+	}
+	cfg, _ := json.MarshalIndent(cc, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n'), 0o600); err != nil {
 		return fail(err)
 	}
@@ -293,7 +331,11 @@ func RestartBBS(ctx context.Context, dir string, wait time.Duration) (*State, er
 			return nil, err
 		}
 	}
-	if err := waitHealthy(ctx, api.NewClient(cfg.URL, cfg.Token, 5*time.Second), 0, wait); err != nil {
+	cl, err := cfg.NewClient(5 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHealthy(ctx, cl, 0, wait); err != nil {
 		return nil, err
 	}
 	return ReadState(dir)
@@ -456,7 +498,11 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 		return err
 	}
 	var cells []api.CellInfo
-	if err := api.NewClient(cfg.URL, cfg.Token, 5*time.Second).Do(ctx, http.MethodGet, "/v1/cells", nil, &cells); err != nil {
+	cl, err := cfg.NewClient(5 * time.Second)
+	if err != nil {
+		return err
+	}
+	if err := cl.Do(ctx, http.MethodGet, "/v1/cells", nil, &cells); err != nil {
 		return err
 	}
 	for _, c := range cells {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/record"
 )
 
@@ -25,7 +24,10 @@ func Record(ctx context.Context, dir, out string) error {
 	if err != nil {
 		return err
 	}
-	cl := api.NewClient(cfg.URL, cfg.Token, time.Minute)
+	cl, err := cfg.NewClient(time.Minute)
+	if err != nil {
+		return err
+	}
 	var f record.Files
 	if err := cl.Do(ctx, http.MethodGet, "/v1/record", nil, &f); err != nil {
 		return fmt.Errorf("run record: %w", err)

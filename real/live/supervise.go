@@ -12,8 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/diegolab/diegolab/real/api"
 )
 
 // The supervisor keeps a cluster's components alive as monit keeps Diego's jobs:
@@ -232,6 +230,12 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	if o.LogBound > 0 {
 		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
 	}
+	if o.DB != "" {
+		args = append(args, "--db", o.DB)
+	}
+	if o.TLS {
+		args = append(args, "--tls-dir", tlsDir(dir))
+	}
 	args = appendDur(args, "--presence-ttl", o.PresenceTTL)
 	args = appendDur(args, "--convergence-interval", o.ConvergenceInterval)
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
@@ -247,6 +251,9 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		return fmt.Errorf("bbs did not start: %w", err)
 	}
 	st.URL = "http://" + addr
+	if o.TLS {
+		st.URL = "https://" + addr
+	}
 	for i, a := range st.BBS.Args {
 		if a == "127.0.0.1:0" {
 			st.BBS.Args[i] = addr
@@ -256,7 +263,14 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cl := api.NewClient(st.URL, tok, 5*time.Second)
+	cc := ClientConfig{URL: st.URL, Token: tok}
+	if o.TLS {
+		cc.TLSDir = tlsDir(dir)
+	}
+	cl, err := cc.NewClient(5 * time.Second)
+	if err != nil {
+		return err
+	}
 	if err := waitHealthy(ctx, cl, 0, o.Wait); err != nil {
 		return err
 	}
@@ -275,6 +289,9 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		args := []string{o.Binary, "rep", "--cell-id", id, "--zone", fmt.Sprintf("z%d", i%2), "--index", strconv.Itoa(i),
 			"--memory-mb", strconv.Itoa(o.MemoryMB), "--disk-mb", strconv.Itoa(o.DiskMB), "--containers", strconv.Itoa(o.Containers),
 			"--bbs", st.URL, "--dir", cdir, "--stack", st.Stack, "--listen", "127.0.0.1:0", "--token-file", repTok}
+		if o.TLS {
+			args = append(args, "--tls-dir", tlsDir(dir))
+		}
 		args = appendDur(args, "--heartbeat", o.Heartbeat)
 		args = appendDur(args, "--bulk-sync", o.BulkSync)
 		args = appendDur(args, "--start-timeout", o.StartTimeout)
@@ -309,6 +326,9 @@ func (s *supervisor) startRouter(ctx context.Context, tokenFile string) error {
 	addrFile := filepath.Join(rdir, "addr")
 	_ = os.Remove(addrFile)
 	args := []string{o.Binary, "router", "--listen", listen, "--bbs", st.URL, "--token-file", tokenFile, "--addr-file", addrFile}
+	if o.TLS {
+		args = append(args, "--tls-dir", tlsDir(s.dir))
+	}
 	args = appendDur(args, "--sync-interval", o.RouteSync)
 	st.Router = Proc{Name: "router", Args: args, Dir: rdir}
 	c := &child{proc: &st.Router}

@@ -2,6 +2,7 @@ package rep
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ type Config struct {
 	StackDir string
 	// Listen is a 127.0.0.1 address.
 	Listen string
+	// TLS, when set, is the listener's mutual TLS (real/tlsconf.Server) and BBSTLS
+	// what the rep presents to the BBS (tlsconf.Client). Both or neither.
+	TLS, BBSTLS *tls.Config
 	// Heartbeat (5 s) and BulkSync (30 s) intervals; StartTimeout (60 s) for a
 	// container's port to accept connections; StopGrace (10 s) between SIGTERM and
 	// SIGKILL.
@@ -161,10 +165,13 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rep: %w", err)
 	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
 	r := &Rep{cfg: cfg, log: log, ex: ex, ln: ln, lrps: map[string]*lrpC{}, tasks: map[string]*taskC{},
-		dropets: map[string]*sync.Mutex{}, bbs: api.NewClient(cfg.BBSURL, cfg.Token, 30*time.Second),
+		dropets: map[string]*sync.Mutex{}, bbs: api.NewClient(cfg.BBSURL, cfg.Token, 30*time.Second).WithTLS(cfg.BBSTLS),
 		epoch: time.Now(), drain: make(chan struct{}), evacuated: make(chan struct{})}
-	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second), log)
+	r.ship = logs.NewShipper(api.NewClient(cfg.BBSURL, cfg.Token, 10*time.Second).WithTLS(cfg.BBSTLS), log)
 	r.metrics = metrics.NewRep(cfg.CellID, r.containerCounts, r.ship.Counts)
 	r.initDocker()
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -181,7 +188,12 @@ func executorConfig(cfg Config, log *slog.Logger) executor.Config {
 }
 
 // URL is the rep's base URL.
-func (r *Rep) URL() string { return "http://" + r.ln.Addr().String() }
+func (r *Rep) URL() string {
+	if r.cfg.TLS != nil {
+		return "https://" + r.ln.Addr().String()
+	}
+	return "http://" + r.ln.Addr().String()
+}
 
 // Serve runs the API, the heartbeat and the bulk sync until ctx ends or a drain's
 // evacuation has ended; then it releases its presence and destroys its containers.

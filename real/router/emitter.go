@@ -84,7 +84,8 @@ func (e *Emitter) Run(ctx context.Context) {
 			}
 		}
 	}()
-	stream := &api.Client{URL: e.BBS.URL, Token: e.BBS.Token, HTTP: &http.Client{}}
+	// No timeout on the stream; the BBS client's transport (its TLS, if any).
+	stream := &api.Client{URL: e.BBS.Base(), URLs: e.BBS.URLs, Token: e.BBS.Token, HTTP: &http.Client{Transport: e.BBS.HTTP.Transport}}
 	for ctx.Err() == nil {
 		err := e.follow(ctx, stream, ask)
 		if ctx.Err() != nil {
@@ -102,21 +103,13 @@ func (e *Emitter) Run(ctx context.Context) {
 // follow reads the event stream; the stream is opened before the sync it asks for,
 // so no change falls between the two.
 func (e *Emitter) follow(ctx context.Context, stream *api.Client, ask func()) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, stream.URL+"/v1/events", nil)
+	body, err := stream.Stream(ctx, "/v1/events") // from the active BBS of a pair
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+stream.Token)
-	resp, err := stream.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /v1/events: %s", resp.Status)
-	}
+	defer body.Close()
 	ask()
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		var ev api.ActualEvent

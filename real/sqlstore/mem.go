@@ -28,6 +28,9 @@ type Mem struct {
 	domains map[string]time.Duration
 	meta    map[string]string
 	specs   map[specKey]string
+	// locks and presences: mem_lease.go
+	locks     map[string]memLock
+	presences map[string]memPresence
 	// undo holds, while a transaction is open, what restores each row it changed,
 	// in the order of the changes (nil: no transaction).
 	undo []func()
@@ -51,7 +54,8 @@ type specKey struct{ kind, name string }
 // NewMem returns an empty in-memory store.
 func NewMem() *Mem {
 	return &Mem{desired: map[string]string{}, actual: map[actualKey]actualRow{}, tasks: map[string]string{},
-		domains: map[string]time.Duration{}, meta: map[string]string{}, specs: map[specKey]string{}}
+		domains: map[string]time.Duration{}, meta: map[string]string{}, specs: map[specKey]string{},
+		locks: map[string]memLock{}, presences: map[string]memPresence{}}
 }
 
 // Close abandons an open transaction.

@@ -9,58 +9,19 @@ import (
 	"slices"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/bbs"
 	"github.com/diegolab/diegolab/model/converge"
 )
 
-// Store is a bbs.Store on SQLite.
+// Store is a bbs.Store on SQLite or PostgreSQL (dialect.go).
 type Store struct {
 	db *sql.DB
 	tx *sql.Tx
+	d  dialect
 }
 
 var _ bbs.Store = (*Store)(nil)
-
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS desired_lrps (process_guid TEXT PRIMARY KEY, body TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS actual_lrps (process_guid TEXT NOT NULL, idx INTEGER NOT NULL, presence INTEGER NOT NULL,
-		cell_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (process_guid, idx, presence))`,
-	`CREATE INDEX IF NOT EXISTS actual_lrps_cell ON actual_lrps (cell_id)`,
-	`CREATE TABLE IF NOT EXISTS tasks (task_guid TEXT PRIMARY KEY, body TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS domains (name TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS specs (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, name))`,
-}
-
-// Open opens (creating if needed) the SQLite database at path, in WAL mode with a
-// busy timeout, and creates the schema.
-func Open(path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	var mode string
-	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
-	}
-	if mode != "wal" {
-		db.Close()
-		return nil, fmt.Errorf("sqlstore: %s: journal mode is %q, want wal", path, mode)
-	}
-	for _, s := range schema {
-		if _, err := db.Exec(s); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("sqlstore: schema: %w", err)
-		}
-	}
-	return &Store{db: db}, nil
-}
 
 // Close closes the database (rolling back an open transaction).
 func (s *Store) Close() error {
@@ -134,7 +95,7 @@ func (s *Store) exec(query string, args ...any) error {
 func (s *Store) getBody(v any, query string, args ...any) (bool, error) {
 	var body string
 	err := s.q().QueryRow(query, args...).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
+	if isNoRows(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -169,6 +130,8 @@ func listBodies[T any](s *Store, query string, args ...any) ([]T, error) {
 	}
 	return out, nil
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 func encode(v any) (string, error) {
 	b, err := json.Marshal(v)
