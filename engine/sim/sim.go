@@ -304,6 +304,15 @@ func (s *Sim) stopHeartbeats(now time.Duration, c *cell) {
 	if now > 0 {
 		last = (now - 1) / hb * hb
 	}
+	if s.sc.Calibration.HeartbeatPhase == scenarios.HeartbeatSpread && now > 0 {
+		// Out of phase, as reps started one after another: cell i of n heartbeats at
+		// i*hb/n past each multiple of hb.
+		phase := hb * time.Duration(s.cellByID[c.ID]) / time.Duration(len(s.cells))
+		last = (now-1-phase)/hb*hb + phase
+		if now-1 < phase {
+			last = max(0, phase-hb)
+		}
+	}
 	s.plane.Release(now, c.ID, last)
 	s.k.Schedule(max(now, last+s.sc.Timers.PresenceTTL), s, engine.Payload{Kind: kPresenceCheck})
 }
