@@ -79,6 +79,19 @@ type Options struct {
 	// EvacuationTimeout bounds a rep's drain (`live drain`, SIGTERM; Diego's 600 s
 	// when zero).
 	EvacuationTimeout time.Duration
+	// Scenario runs (real/scenario) name and place the cells as a scenario does and
+	// inject faults; these stay empty for `live up`.
+	//   CellIDs, CellZones: cell i's id and zone (default cell-i, zone z(i mod 2)).
+	//   Algorithm, Auction*: the BBS's auction (`diegolab bbs` flags; defaults when empty).
+	//   HoldDeadReps: the supervisor restarts a dead rep only once its hold file
+	//   (supervisor/hold/CELL) is gone, so a crash-cell fault stays crashed until
+	//   restore-cell (see Hold).
+	CellIDs, CellZones      []string `json:",omitempty"`
+	Algorithm               string   `json:",omitempty"`
+	StartingContainerWeight *float64 `json:",omitempty"`
+	BinPackFirstFitWeight   float64  `json:",omitempty"`
+	MaxStartingContainers   int      `json:",omitempty"`
+	HoldDeadReps            bool     `json:",omitempty"`
 }
 
 // Proc is one child process.
