@@ -95,6 +95,7 @@ func newBBSCmd() *cobra.Command {
 	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")
 	f.DurationVar(&cfg.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
 	f.StringVar(&cfg.Algorithm, "algorithm", "diego", "auction placement algorithm")
+	f.DurationVar(&cfg.TickInterval, "tick-interval", time.Second, "how often presences and convergence are checked")
 	f.Float64Var(&settings.StartingContainerWeight, "starting-container-weight", settings.StartingContainerWeight, "auction: weight of starting containers in a cell's score")
 	f.Float64Var(&settings.BinPackFirstFitWeight, "bin-pack-first-fit-weight", settings.BinPackFirstFitWeight, "auction: weight of the cell index (bin packing)")
 	f.IntVar(&settings.MaxStartingContainers, "max-starting-containers", settings.MaxStartingContainers, "auction: containers starting at once per cell (0 = unlimited)")

@@ -43,7 +43,7 @@ func waitRelease(ctx context.Context, dir string, c *child, due chan<- *child) {
 	}
 }
 
-// auctionArgs are the BBS flags of the scenario's auction (none for `live up`).
+// auctionArgs are the BBS flags of the scenario's auction and tick (none for `live up`).
 func (o Options) auctionArgs() []string {
 	var a []string
 	if o.Algorithm != "" {
@@ -54,6 +54,9 @@ func (o Options) auctionArgs() []string {
 	}
 	if o.BinPackFirstFitWeight != 0 {
 		a = append(a, "--bin-pack-first-fit-weight", strconv.FormatFloat(o.BinPackFirstFitWeight, 'g', -1, 64))
+	}
+	if o.TickInterval > 0 {
+		a = append(a, "--tick-interval", o.TickInterval.String())
 	}
 	if o.MaxStartingContainers != 0 {
 		a = append(a, "--max-starting-containers", strconv.Itoa(o.MaxStartingContainers))

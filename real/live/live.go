@@ -83,6 +83,8 @@ type Options struct {
 	// inject faults; these stay empty for `live up`.
 	//   CellIDs, CellZones: cell i's id and zone (default cell-i, zone z(i mod 2)).
 	//   Algorithm, Auction*: the BBS's auction (`diegolab bbs` flags; defaults when empty).
+	//   TickInterval: the BBS's tick (a scenario run ticks finer, as the simulator
+	//   notices a lapsed presence at its exact time).
 	//   HoldDeadReps: the supervisor restarts a dead rep only once its hold file
 	//   (supervisor/hold/CELL) is gone, so a crash-cell fault stays crashed until
 	//   restore-cell (see Hold).
@@ -92,6 +94,8 @@ type Options struct {
 	BinPackFirstFitWeight   float64  `json:",omitempty"`
 	MaxStartingContainers   int      `json:",omitempty"`
 	HoldDeadReps            bool     `json:",omitempty"`
+	// TickInterval is how often the BBS checks presences and convergence (1 s).
+	TickInterval time.Duration `json:",omitempty"`
 }
 
 // Proc is one child process.

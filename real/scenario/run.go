@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -125,6 +126,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 		}
 	}
 	// The reps' containers run in user namespaces whose root must traverse the path.
+	if err := os.MkdirAll(d.dir, 0o711); err != nil {
+		return nil, err
+	}
 	if err := os.Chmod(d.dir, 0o711); err != nil {
 		return nil, err
 	}
@@ -166,7 +170,7 @@ func (d *driver) up(ctx context.Context) error {
 		Wait: 60 * time.Second, RouterListen: "127.0.0.1:0",
 		CellIDs: d.ids, CellZones: d.zones, Algorithm: sc.Algorithm, StartingContainerWeight: &scw,
 		BinPackFirstFitWeight: sc.Auction.BinPackFirstFitWeight, MaxStartingContainers: sc.Auction.MaxStartingContainers,
-		HoldDeadReps: true,
+		HoldDeadReps: true, TickInterval: 100 * time.Millisecond,
 	}
 	d.wall0 = time.Now()
 	d.logf("starting %d cells in %s", len(d.ids), d.dir)
@@ -274,11 +278,21 @@ type step struct {
 
 // play runs the scenario's steps at their times, then waits for its end.
 func (d *driver) play(ctx context.Context) error {
+	// t0 is the next multiple of the convergence interval in cluster time: the BBS
+	// converges at those multiples, and the simulator at multiples from its start, so
+	// the two see the same convergence phase.
 	var h api.Health
 	if err := d.cl.Do(ctx, http.MethodGet, "/v1/health", nil, &h); err != nil {
 		return err
 	}
-	d.wall0, d.t0 = time.Now(), h.Now
+	got := time.Now()
+	iv := d.sc.Timers.ConvergenceInterval.Seconds()
+	t0 := math.Ceil(h.Now/iv) * iv
+	d.wall0, d.t0 = got.Add(time.Duration((t0-h.Now)*float64(time.Second))), t0
+	d.logf("t0: cluster time %.3fs (waiting %.1fs for the convergence phase)", d.t0, t0-h.Now)
+	if err := sleepCtx(ctx, time.Until(d.wall0)); err != nil {
+		return err
+	}
 	d.logf("t0: cluster time %.3fs", d.t0)
 	var steps []step
 	for gi, g := range d.sc.Apps {
@@ -322,6 +336,20 @@ func (d *driver) play(ctx context.Context) error {
 		}
 	}
 	return d.waitUntil(ctx, d.sc.Duration)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // waitUntil sleeps until scenario time at, handling ended drains meanwhile.

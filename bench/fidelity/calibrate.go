@@ -1,0 +1,116 @@
+package fidelity
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/diegolab/diegolab/record"
+	"github.com/diegolab/diegolab/scenarios"
+	"github.com/diegolab/diegolab/scenarios/behave"
+)
+
+// Calibration is what live runs measured of the costs the simulator does not model by
+// itself, and the [calibration] table that adds them (scenarios.Calibration).
+type Calibration struct {
+	// StartOverhead: per instance start, the time from CLAIMED to RUNNING minus the
+	// workload's drawn start time (what creating and starting the container, the
+	// health check and the reports cost), over every start of every live run.
+	StartOverhead record.Percentiles `json:"start_overhead_seconds"`
+	StartMean     float64            `json:"start_overhead_mean"`
+	StartStddev   float64            `json:"start_overhead_stddev"`
+	// AuctionWait: the live auctions' mean wait per placed LRP (request to placement).
+	AuctionWait record.Percentiles `json:"auction_wait_seconds"`
+	// AuctionLatency is what the table adds to state_fetch: the live mean wait beyond
+	// the scenario's state_fetch mean.
+	AuctionLatency float64 `json:"auction_latency_seconds"`
+	Runs           int     `json:"runs"`
+}
+
+// Calibrate measures live runs of sc (run without --start-overhead, so the workload
+// waited its whole drawn start time).
+func Calibrate(sc *scenarios.Scenario, realDirs []string) (*Calibration, error) {
+	group := map[string]*scenarios.AppGroup{}
+	for gi := range sc.Apps {
+		for _, g := range sc.Apps[gi].ProcessGUIDs() {
+			group[g] = &sc.Apps[gi]
+		}
+	}
+	var over, waits []float64
+	for _, dir := range realDirs {
+		sum, err := record.ReadSummary(dir)
+		if err != nil {
+			return nil, err
+		}
+		run := *sc
+		run.Seed = sum.Seed // the workload drew from the run's seed
+		claimed := map[string]float64{}
+		err = record.ReadEvents(dir, func(e *record.Event) error {
+			switch {
+			case e.Type == record.TypeAuction:
+				for range e.LRPsPlaced {
+					waits = append(waits, e.MeanWait)
+				}
+			case e.Type != record.TypeActualLRP || e.Presence != "ORDINARY":
+			case e.State == "CLAIMED":
+				claimed[e.InstanceGUID] = e.T
+			case e.State == "RUNNING":
+				c, ok := claimed[e.InstanceGUID]
+				g := group[e.ProcessGUID]
+				if !ok || g == nil {
+					return nil
+				}
+				delete(claimed, e.InstanceGUID)
+				plan := behave.NewWorkload(&run, g, e.ProcessGUID).Plan(e.Index, e.InstanceGUID)
+				over = append(over, e.T-c-plan.StartAfter.Seconds())
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(over) == 0 {
+		return nil, fmt.Errorf("calibration: no instance start in %s", strings.Join(realDirs, ", "))
+	}
+	c := &Calibration{StartOverhead: record.PercentilesOf(over), AuctionWait: record.PercentilesOf(waits), Runs: len(realDirs)}
+	c.StartMean, c.StartStddev = meanStd(over)
+	c.AuctionLatency = math.Max(0, c.AuctionWait.Mean-sc.Auction.StateFetch.AnalyticMean().Seconds())
+	return c, nil
+}
+
+func meanStd(x []float64) (float64, float64) {
+	m := 0.0
+	for _, v := range x {
+		m += v
+	}
+	m /= float64(len(x))
+	s := 0.0
+	for _, v := range x {
+		s += (v - m) * (v - m)
+	}
+	if len(x) > 1 {
+		s /= float64(len(x) - 1)
+	}
+	return m, math.Sqrt(s)
+}
+
+// TOML is the [calibration] table of c, with the measurement in comments.
+func (c *Calibration) TOML(scenario string) string {
+	d := func(s float64) string {
+		return time.Duration(math.Max(0, s) * float64(time.Second)).Round(time.Millisecond).String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Measured by `diegolab fidelity %s --calibrate` over %d live run(s):\n", scenario, c.Runs)
+	fmt.Fprintf(&b, "#   start overhead (CLAIMED to RUNNING minus the drawn start time): n %d, mean %.3fs, stddev %.3fs, p50 %.3fs, p90 %.3fs, max %.3fs\n",
+		c.StartOverhead.Count, c.StartMean, c.StartStddev, c.StartOverhead.P50, c.StartOverhead.P90, c.StartOverhead.Max)
+	fmt.Fprintf(&b, "#   auction wait per placed LRP: mean %.3fs, p50 %.3fs, p99 %.3fs\n", c.AuctionWait.Mean, c.AuctionWait.P50, c.AuctionWait.P99)
+	b.WriteString("[calibration]\n")
+	b.WriteString("draws = \"instance\"          # the workload's per-instance draws\n")
+	b.WriteString("heartbeat_phase = \"spread\"  # live reps heartbeat out of phase\n")
+	fmt.Fprintf(&b, "start_overhead = {dist = \"normal\", mean = %q, stddev = %q}\n", d(c.StartMean), d(c.StartStddev))
+	fmt.Fprintf(&b, "auction_latency = %q\n", d(c.AuctionLatency))
+	return b.String()
+}
+
