@@ -2,6 +2,7 @@ package record
 
 import (
 	"sort"
+	"strconv"
 )
 
 // Derived figures: what a run did, computed from its events.jsonl alone, the same way
@@ -39,8 +40,13 @@ type Derived struct {
 	InstanceSecondsMissing float64        `json:"instance_seconds_missing"`
 	DesiredInstanceSeconds float64        `json:"desired_instance_seconds"`
 	Faults                 []DerivedFault `json:"faults"`
-	// Crashes counts CRASHED transitions by the crash count they reached.
+	// Crashes counts the crashes reported (the crash count rising on a row).
 	Crashes int `json:"crashes"`
+	// RestartsByCrashCount and GivenUp as summary.json's health defines them: an
+	// ORDINARY row going back to UNCLAIMED with crash count c > 0 ("8+" pools c >= 8),
+	// and a row CRASHED with 200 crashes.
+	RestartsByCrashCount map[string]int `json:"restarts_by_crash_count"`
+	GivenUp              int            `json:"given_up"`
 }
 
 // FaultSettle is how long after a timeline event its effect may first show.
@@ -54,6 +60,7 @@ type rowKey struct {
 
 type row struct {
 	instance, state, cell string
+	crashes               int
 }
 
 type deriver struct {
@@ -101,7 +108,7 @@ func (d *deriver) refresh(k instKey) {
 // timeline event's recovery.
 func Derive(dir string, end float64) (*Derived, error) {
 	d := &deriver{desired: map[string]int{}, rows: map[rowKey]row{}, dead: map[string]bool{}, running: map[instKey]bool{}}
-	out := &Derived{}
+	out := &Derived{RestartsByCrashCount: map[string]int{}}
 	type mark struct {
 		i        int
 		baseline int
@@ -160,6 +167,21 @@ func Derive(dir string, end float64) (*Derived, error) {
 			}
 		case TypeActualLRP:
 			k := rowKey{e.ProcessGUID, e.Index, e.Presence}
+			if prev, had := d.rows[k]; e.Presence == "ORDINARY" && e.Change != ChangeRemoved {
+				if e.State == "UNCLAIMED" && e.CrashCount > 0 && had && prev.state != "UNCLAIMED" {
+					key := strconv.Itoa(e.CrashCount)
+					if e.CrashCount >= 8 {
+						key = "8+"
+					}
+					out.RestartsByCrashCount[key]++
+				}
+				if e.State == "CRASHED" && e.CrashCount >= 200 && prev.state != "CRASHED" {
+					out.GivenUp++
+				}
+				if e.CrashCount > prev.crashes {
+					out.Crashes += e.CrashCount - prev.crashes
+				}
+			}
 			if e.InstanceGUID != "" {
 				for _, p := range []string{"ORDINARY", "EVACUATING", "SUSPECT"} {
 					o := rowKey{e.ProcessGUID, e.Index, p}
@@ -171,10 +193,7 @@ func Derive(dir string, end float64) (*Derived, error) {
 			if e.Change == ChangeRemoved {
 				delete(d.rows, k)
 			} else {
-				d.rows[k] = row{instance: e.InstanceGUID, state: e.State, cell: e.CellID}
-				if e.State == "CRASHED" {
-					out.Crashes++
-				}
+				d.rows[k] = row{instance: e.InstanceGUID, state: e.State, cell: e.CellID, crashes: e.CrashCount}
 			}
 			d.refresh(instKey{e.ProcessGUID, e.Index})
 		case TypeCell:

@@ -1,6 +1,7 @@
 package record_test
 
 import (
+	"maps"
 	"math"
 	"testing"
 
@@ -45,6 +46,9 @@ func TestDeriveAgreesWithTheSimulator(t *testing.T) {
 				case f.RecoverySeconds != nil && math.Abs(*f.RecoverySeconds-*g.RecoverySeconds) > 1e-3:
 					t.Errorf("fault %d %s: recovery derived %v s, simulator %v s", i, f.Action, *g.RecoverySeconds, *f.RecoverySeconds)
 				}
+			}
+			if !maps.Equal(d.RestartsByCrashCount, sum.Health.RestartsByCrashCount) || d.GivenUp != sum.Health.GivenUp {
+				t.Errorf("restarts derived %v given up %d, simulator %v and %d", d.RestartsByCrashCount, d.GivenUp, sum.Health.RestartsByCrashCount, sum.Health.GivenUp)
 			}
 			if n := len(d.Timeline); n == 0 || d.Timeline[n-1].Running != sum.RunningInstances || d.Timeline[n-1].Desired != sum.DesiredInstances {
 				t.Errorf("timeline ends at %+v, summary running %d desired %d", d.Timeline[len(d.Timeline)-1], sum.RunningInstances, sum.DesiredInstances)

@@ -114,3 +114,15 @@ func (c *Calibration) TOML(scenario string) string {
 	return b.String()
 }
 
+// Apply sets sc's [calibration] table to c's figures (what TOML writes).
+func (c *Calibration) Apply(sc *scenarios.Scenario) {
+	sec := func(s float64) time.Duration {
+		return time.Duration(math.Max(0, s) * float64(time.Second)).Round(time.Millisecond)
+	}
+	sc.Calibration = scenarios.Calibration{
+		Draws:          scenarios.DrawsInstance,
+		HeartbeatPhase: scenarios.HeartbeatSpread,
+		StartOverhead:  scenarios.Dist{Kind: scenarios.DistNormal, Mean: sec(c.StartMean), Stddev: sec(c.StartStddev)},
+		AuctionLatency: scenarios.Const(sec(c.AuctionLatency)),
+	}
+}

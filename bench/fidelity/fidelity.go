@@ -51,10 +51,10 @@ func Measure(dir string, duration float64) (*Run, error) {
 	}
 	v["instance_seconds_missing"] = der.InstanceSecondsMissing
 	v["missing_fraction"] = ratio(der.InstanceSecondsMissing, der.DesiredInstanceSeconds)
-	for k, n := range sum.Health.RestartsByCrashCount {
+	for k, n := range der.RestartsByCrashCount {
 		v["restarts_by_crash_count."+k] = float64(n)
 	}
-	v["given_up"] = float64(sum.Health.GivenUp)
+	v["given_up"] = float64(der.GivenUp)
 	v["crashes"] = float64(der.Crashes)
 	for k, n := range sum.PlacementFailures {
 		v["placement_failures."+k] = float64(n)
@@ -192,6 +192,9 @@ type Report struct {
 	Rows    []Row   `json:"metrics"`
 	// Off counts the rows whose verdict is "off".
 	Off int `json:"off"`
+	// Calibration, when set, was measured from the live runs and applied to the
+	// simulated ones.
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // Grid samples a run's timeline every Step seconds up to duration.

@@ -52,6 +52,10 @@ func view(rep *Report) reports.FidelityView {
 			{"simulated seeds", strings.Join(seeds, " ")}, {"live runs", strconv.Itoa(len(rep.RealDirs))},
 			{"metrics off tolerance", strconv.Itoa(rep.Off)}},
 	}
+	if c := rep.Calibration; c != nil {
+		v.Header = append(v.Header, [2]string{"calibration (measured live, applied to the simulation)",
+			fmt.Sprintf("start overhead mean %.3fs stddev %.3fs; auction latency %.3fs; heartbeats spread; per-instance draws", c.StartMean, c.StartStddev, c.AuctionLatency)})
+	}
 	if rep.Off > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%d metric(s) outside their tolerance (verdict off).", rep.Off))
 	}

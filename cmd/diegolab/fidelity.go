@@ -39,8 +39,10 @@ func newFidelityCmd() *cobra.Command {
 into --out: per metric the simulated mean and 95 % CI, the real mean and range, the
 difference and a verdict against the metric's tolerance (docs/fidelity.md).
 Live run i uses seed i of --seeds (cycling). --real-records compares existing live
-records instead of running the cluster. With --strict the command fails when a
-metric is off its tolerance.`,
+records instead of running the cluster. --calibrate measures the live runs' start
+overhead and auction wait, writes them as a [calibration] table (calibration.toml)
+and simulates with it. With --strict the command fails when a metric is off its
+tolerance.`,
 		Args: cobra.ExactArgs(1),
 		Example: `  sudo diegolab fidelity scenarios/fidelity/cell-crash.toml --real-runs 2 --seeds 1-10 -o out/fidelity
   diegolab fidelity scenarios/fidelity/cell-crash.toml --real-records out/a,out/b --seeds 1-10`,
@@ -97,25 +99,6 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 	}
 	dur := base.Duration.Seconds()
 	var simRuns, realRuns []*fidelity.Run
-	for _, seed := range seeds {
-		sc, err := load(seed)
-		if err != nil {
-			return err
-		}
-		dir := filepath.Join(out, "sim", "seed-"+strconv.FormatUint(seed, 10))
-		s, err := sim.New(sc, sim.Options{OutDir: dir})
-		if err != nil {
-			return usageError{err}
-		}
-		if _, err := s.Run(); err != nil {
-			return fmt.Errorf("scenario %s (seed %d): %w", sc.Name, seed, err)
-		}
-		r, err := fidelity.Measure(dir, dur)
-		if err != nil {
-			return err
-		}
-		simRuns = append(simRuns, r)
-	}
 	dirs := f.realRecords
 	if len(dirs) == 0 {
 		sctx, cancel := signalContext()
@@ -145,11 +128,16 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 		}
 		realRuns = append(realRuns, r)
 	}
+	var cal *fidelity.Calibration
+	if f.calibrate && f.real.startOverhead > 0 {
+		return usagef("--calibrate measures live runs without --start-overhead (the workload must wait its whole drawn start time)")
+	}
 	if f.calibrate {
 		c, err := fidelity.Calibrate(base, dirs)
 		if err != nil {
 			return err
 		}
+		cal = c
 		t := c.TOML(arg)
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return err
@@ -159,7 +147,32 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 		}
 		fmt.Fprint(w, t)
 	}
+	for _, seed := range seeds {
+		sc, err := load(seed)
+		if err != nil {
+			return err
+		}
+		if cal != nil {
+			cal.Apply(sc)
+		}
+		dir := filepath.Join(out, "sim", "seed-"+strconv.FormatUint(seed, 10))
+		s, err := sim.New(sc, sim.Options{OutDir: dir})
+		if err != nil {
+			return usageError{err}
+		}
+		if _, err := s.Run(); err != nil {
+			return fmt.Errorf("scenario %s (seed %d): %w", sc.Name, seed, err)
+		}
+		r, err := fidelity.Measure(dir, dur)
+		if err != nil {
+			return err
+		}
+		simRuns = append(simRuns, r)
+	}
 	rep := fidelity.Compare(base.Name, dur, simRuns, realRuns)
+	if cal != nil {
+		rep.Calibration = cal
+	}
 	if err := fidelity.Write(out, rep); err != nil {
 		return err
 	}

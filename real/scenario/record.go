@@ -105,6 +105,7 @@ func (d *driver) writeRecord(ctx context.Context) (*record.Summary, error) {
 	s.Scenario, s.Mode, s.Seed, s.Algorithm = d.sc.Name, "real", d.sc.Seed, d.sc.Algorithm
 	s.SimSeconds = d.sc.Duration.Seconds()
 	s.Health.InstanceSecondsMissing = der.InstanceSecondsMissing
+	s.Health.RestartsByCrashCount, s.Health.GivenUp, s.Health.Crashes = der.RestartsByCrashCount, der.GivenUp, der.Crashes
 	s.Faults = make([]record.Fault, len(der.Faults))
 	for i, f := range der.Faults {
 		s.Faults[i] = record.Fault{At: record.Round6(f.At), Action: f.Action, Target: f.Target, RecoverySeconds: f.RecoverySeconds}
