@@ -3,6 +3,7 @@ package fidelity
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,9 +18,14 @@ type Calibration struct {
 	// StartOverhead: per instance start, the time from CLAIMED to RUNNING minus the
 	// workload's drawn start time (what creating and starting the container, the
 	// health check and the reports cost), over every start of every live run.
-	StartOverhead record.Percentiles `json:"start_overhead_seconds"`
-	StartMean     float64            `json:"start_overhead_mean"`
-	StartStddev   float64            `json:"start_overhead_stddev"`
+	// First* are the same over the first start of each instance index (the initial
+	// burst, scale-ups), the others over later starts (restarts, replacements).
+	StartOverhead      record.Percentiles `json:"start_overhead_seconds"`
+	StartMean          float64            `json:"start_overhead_mean"`
+	StartStddev        float64            `json:"start_overhead_stddev"`
+	FirstStartOverhead record.Percentiles `json:"first_start_overhead_seconds"`
+	FirstStartMean     float64            `json:"first_start_overhead_mean"`
+	FirstStartStddev   float64            `json:"first_start_overhead_stddev"`
 	// AuctionWait: the live auctions' mean wait per placed LRP (request to placement).
 	AuctionWait record.Percentiles `json:"auction_wait_seconds"`
 	// AuctionLatency is what the table adds to state_fetch: the live mean wait beyond
@@ -37,7 +43,7 @@ func Calibrate(sc *scenarios.Scenario, realDirs []string) (*Calibration, error) 
 			group[g] = &sc.Apps[gi]
 		}
 	}
-	var over, waits []float64
+	var over, first, waits []float64
 	for _, dir := range realDirs {
 		sum, err := record.ReadSummary(dir)
 		if err != nil {
@@ -46,6 +52,8 @@ func Calibrate(sc *scenarios.Scenario, realDirs []string) (*Calibration, error) 
 		run := *sc
 		run.Seed = sum.Seed // the workload drew from the run's seed
 		claimed := map[string]float64{}
+		isFirst := map[string]bool{} // instance guid -> its claim was its index's first
+		begun := map[string]bool{}   // "guid/index" claimed before
 		err = record.ReadEvents(dir, func(e *record.Event) error {
 			switch {
 			case e.Type == record.TypeAuction:
@@ -55,6 +63,9 @@ func Calibrate(sc *scenarios.Scenario, realDirs []string) (*Calibration, error) 
 			case e.Type != record.TypeActualLRP || e.Presence != "ORDINARY":
 			case e.State == "CLAIMED":
 				claimed[e.InstanceGUID] = e.T
+				k := e.ProcessGUID + "/" + strconv.Itoa(e.Index)
+				isFirst[e.InstanceGUID] = !begun[k]
+				begun[k] = true
 			case e.State == "RUNNING":
 				c, ok := claimed[e.InstanceGUID]
 				g := group[e.ProcessGUID]
@@ -63,7 +74,11 @@ func Calibrate(sc *scenarios.Scenario, realDirs []string) (*Calibration, error) 
 				}
 				delete(claimed, e.InstanceGUID)
 				plan := behave.NewWorkload(&run, g, e.ProcessGUID).Plan(e.Index, e.InstanceGUID)
-				over = append(over, e.T-c-plan.StartAfter.Seconds())
+				if isFirst[e.InstanceGUID] {
+					first = append(first, e.T-c-plan.StartAfter.Seconds())
+				} else {
+					over = append(over, e.T-c-plan.StartAfter.Seconds())
+				}
 			}
 			return nil
 		})
@@ -71,11 +86,16 @@ func Calibrate(sc *scenarios.Scenario, realDirs []string) (*Calibration, error) 
 			return nil, err
 		}
 	}
-	if len(over) == 0 {
+	if len(first) == 0 {
 		return nil, fmt.Errorf("calibration: no instance start in %s", strings.Join(realDirs, ", "))
 	}
-	c := &Calibration{StartOverhead: record.PercentilesOf(over), AuctionWait: record.PercentilesOf(waits), Runs: len(realDirs)}
+	if len(over) == 0 {
+		over = first // no restart to measure: later starts cost what first ones do
+	}
+	c := &Calibration{StartOverhead: record.PercentilesOf(over), FirstStartOverhead: record.PercentilesOf(first),
+		AuctionWait: record.PercentilesOf(waits), Runs: len(realDirs)}
 	c.StartMean, c.StartStddev = meanStd(over)
+	c.FirstStartMean, c.FirstStartStddev = meanStd(first)
 	c.AuctionLatency = math.Max(0, c.AuctionWait.Mean-sc.Auction.StateFetch.AnalyticMean().Seconds())
 	return c, nil
 }
@@ -103,12 +123,19 @@ func (c *Calibration) TOML(scenario string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Measured by `diegolab fidelity %s --calibrate` over %d live run(s):\n", scenario, c.Runs)
-	fmt.Fprintf(&b, "#   start overhead (CLAIMED to RUNNING minus the drawn start time): n %d, mean %.3fs, stddev %.3fs, p50 %.3fs, p90 %.3fs, max %.3fs\n",
-		c.StartOverhead.Count, c.StartMean, c.StartStddev, c.StartOverhead.P50, c.StartOverhead.P90, c.StartOverhead.Max)
+	for _, m := range []struct {
+		what      string
+		p         record.Percentiles
+		mean, std float64
+	}{{"first start of an index", c.FirstStartOverhead, c.FirstStartMean, c.FirstStartStddev}, {"later start", c.StartOverhead, c.StartMean, c.StartStddev}} {
+		fmt.Fprintf(&b, "#   %s, overhead (CLAIMED to RUNNING minus the drawn start time): n %d, mean %.3fs, stddev %.3fs, p50 %.3fs, p90 %.3fs, max %.3fs\n",
+			m.what, m.p.Count, m.mean, m.std, m.p.P50, m.p.P90, m.p.Max)
+	}
 	fmt.Fprintf(&b, "#   auction wait per placed LRP: mean %.3fs, p50 %.3fs, p99 %.3fs\n", c.AuctionWait.Mean, c.AuctionWait.P50, c.AuctionWait.P99)
 	b.WriteString("[calibration]\n")
 	b.WriteString("draws = \"instance\"          # the workload's per-instance draws\n")
 	b.WriteString("heartbeat_phase = \"spread\"  # live reps heartbeat out of phase\n")
+	fmt.Fprintf(&b, "first_start_overhead = {dist = \"normal\", mean = %q, stddev = %q}\n", d(c.FirstStartMean), d(c.FirstStartStddev))
 	fmt.Fprintf(&b, "start_overhead = {dist = \"normal\", mean = %q, stddev = %q}\n", d(c.StartMean), d(c.StartStddev))
 	fmt.Fprintf(&b, "auction_latency = %q\n", d(c.AuctionLatency))
 	return b.String()
@@ -120,9 +147,10 @@ func (c *Calibration) Apply(sc *scenarios.Scenario) {
 		return time.Duration(math.Max(0, s) * float64(time.Second)).Round(time.Millisecond)
 	}
 	sc.Calibration = scenarios.Calibration{
-		Draws:          scenarios.DrawsInstance,
-		HeartbeatPhase: scenarios.HeartbeatSpread,
-		StartOverhead:  scenarios.Dist{Kind: scenarios.DistNormal, Mean: sec(c.StartMean), Stddev: sec(c.StartStddev)},
-		AuctionLatency: scenarios.Const(sec(c.AuctionLatency)),
+		Draws:              scenarios.DrawsInstance,
+		HeartbeatPhase:     scenarios.HeartbeatSpread,
+		StartOverhead:      scenarios.Dist{Kind: scenarios.DistNormal, Mean: sec(c.StartMean), Stddev: sec(c.StartStddev)},
+		FirstStartOverhead: scenarios.Dist{Kind: scenarios.DistNormal, Mean: sec(c.FirstStartMean), Stddev: sec(c.FirstStartStddev)},
+		AuctionLatency:     scenarios.Const(sec(c.AuctionLatency)),
 	}
 }

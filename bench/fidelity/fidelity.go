@@ -197,9 +197,9 @@ type Report struct {
 	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
-// Grid samples a run's timeline every Step seconds up to duration.
+// Grid samples a run's timeline every Step seconds over [0, duration).
 func Grid(d *record.Derived, duration float64) (running, desired []float64) {
-	n := int(duration/Step) + 1
+	n := int(math.Ceil(duration / Step)) // left sums over [0, duration)
 	running, desired = make([]float64, n), make([]float64, n)
 	for i := range n {
 		des, run := record.RunningAt(d.Timeline, float64(i)*Step)

@@ -13,7 +13,8 @@ import (
 )
 
 var calibrated = []string{`calibration.draws="instance"`, `calibration.heartbeat_phase="spread"`,
-	`calibration.start_overhead={dist="uniform", min="100ms", max="300ms"}`, `calibration.auction_latency="20ms"`}
+	`calibration.start_overhead={dist="uniform", min="100ms", max="300ms"}`, `calibration.auction_latency="20ms"`,
+	`calibration.first_start_overhead={dist="normal", mean="2s", stddev="500ms"}`}
 
 // With every calibration on, the simulator stays deterministic: two runs of the same
 // scenario and seed write byte-identical records; and the calibration changes the run.

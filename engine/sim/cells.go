@@ -280,7 +280,7 @@ func (s *Sim) createLRP(now time.Duration, id int32) {
 	} else {
 		d = behave.StartTime(g, s.rStart)
 	}
-	if oh := s.sc.Calibration.StartOverhead; oh != (scenarios.Dist{}) {
+	if oh := s.startOverhead(ct); oh != (scenarios.Dist{}) {
 		d += oh.Sample(s.rLatency)
 	}
 	if s.pullStart(now, id, d) {
@@ -378,6 +378,25 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	if plan.Crashes {
 		ct.timer = s.k.After(plan.CrashAfter, s, engine.Payload{Kind: kCrash, A: int64(id), B: int64(ct.gen)})
 	}
+}
+
+// startOverhead is the calibration's overhead of this start: FirstStartOverhead for
+// the first container of an (app, index), when set, else StartOverhead. The first
+// starts are remembered only when the calibration asks for them.
+func (s *Sim) startOverhead(ct *container) scenarios.Dist {
+	c := &s.sc.Calibration
+	if c.FirstStartOverhead == (scenarios.Dist{}) {
+		return c.StartOverhead
+	}
+	if s.begun == nil {
+		s.begun = map[int64]bool{}
+	}
+	k := int64(ct.app)<<32 | int64(ct.index)
+	if s.begun[k] {
+		return c.StartOverhead
+	}
+	s.begun[k] = true
+	return c.FirstStartOverhead
 }
 
 // instancePlan draws the instance's start, start failure and crash from its own

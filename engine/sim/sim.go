@@ -78,6 +78,9 @@ type Sim struct {
 	taskBeh map[string]int // task guid -> task group
 
 	rStart, rCrash, rTasks, rFaults, rLatency *rand.Rand
+	// begun: (app id << 32 | index) of instances whose first container was created
+	// (only with calibration first_start_overhead).
+	begun map[int64]bool
 
 	events *record.EventWriter
 	m      metrics
