@@ -377,12 +377,7 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 	if s.kind == 0 {
 		g := &d.sc.Apps[s.i]
 		d.logf("desire %s: %d apps x %d instances", g.Name, g.Count, g.Instances)
-		for _, guid := range g.ProcessGUIDs() {
-			if err := d.scale(ctx, guid, g.Instances); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
+		return nil, d.scaleAll(ctx, g.ProcessGUIDs(), g.Instances)
 	}
 	if s.kind == 2 {
 		ci := s.i
@@ -403,10 +398,8 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 	switch ev.Action {
 	case scenarios.ActionScale:
 		target = ev.App + " -> " + strconv.Itoa(ev.Instances)
-		for _, guid := range d.sc.MatchApps(ev.App) {
-			if err := d.scale(ctx, guid, ev.Instances); err != nil {
-				return nil, err
-			}
+		if err := d.scaleAll(ctx, d.sc.MatchApps(ev.App), ev.Instances); err != nil {
+			return nil, err
 		}
 	case scenarios.ActionStopApp:
 		target = ev.App
@@ -440,6 +433,26 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 	d.logf("%s %s", ev.Action, target)
 	d.event(record.Event{T: at, Type: record.TypeTimeline, Action: ev.Action, Target: target})
 	return more, nil
+}
+
+// scaleAll scales the apps to n instances, a few requests at once: the simulator
+// desires a group at one instant, and one request after another would spread a large
+// group over seconds of a loaded BBS.
+func (d *driver) scaleAll(ctx context.Context, guids []string, n int) error {
+	errs := make([]error, len(guids))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, g := range guids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = d.scale(ctx, g, n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (d *driver) scale(ctx context.Context, guid string, n int) error {
