@@ -51,7 +51,7 @@ func buildBinaries(t *testing.T) (bin, workload string) {
 }
 
 // TestFidelityInBothModes runs the CI scenario once live, calibrates the simulator with
-// the start overhead that run measured, simulates seeds 1-5, and fails when a metric
+// the start overhead that run measured, simulates seeds 1-10, and fails when a metric
 // with a goal leaves its tolerance (docs/fidelity.md).
 func TestFidelityInBothModes(t *testing.T) {
 	requireHost(t)
@@ -90,14 +90,14 @@ func TestFidelityInBothModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The simulator, calibrated with this machine's start overhead as measured in
-	// this live run (fidelity --calibrate), over seeds 1-5.
+	// this live run (fidelity --calibrate), over seeds 1-10.
 	cal, err := fidelity.Calibrate(sc, []string{realDir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(cal.TOML("testdata/ci-crash.toml"))
 	var simRuns []*fidelity.Run
-	for seed := uint64(1); seed <= 5; seed++ {
+	for seed := uint64(1); seed <= 10; seed++ {
 		s := *sc
 		s.Seed = seed
 		cal.Apply(&s)
@@ -140,4 +140,76 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p[:len(p)-1]))
 	return len(p), nil
+}
+
+// TestFaultsLive plays crash-instances, partition-cell (and its end), stop-app,
+// crash-cell of a drawn cell and restore-cell live, and checks each left its mark: the
+// timeline and cell events, the cell the simulator draws for the same seed, the final
+// instances, and no workload process left behind.
+func TestFaultsLive(t *testing.T) {
+	requireHost(t)
+	bin, workload := buildBinaries(t)
+	sc, err := scenarios.Load("testdata/faults.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simDir := t.TempDir()
+	sm, err := sim.New(sc, sim.Options{OutDir: simDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simSum, err := sm.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Binary: bin, Workload: workload, Log: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Faults) != len(simSum.Faults) {
+		t.Fatalf("%d faults live, %d simulated", len(sum.Faults), len(simSum.Faults))
+	}
+	for i, f := range sum.Faults {
+		s := simSum.Faults[i]
+		if f.Action != s.Action || f.Target != s.Target {
+			t.Errorf("fault %d: live %s %s, simulated %s %s", i, f.Action, f.Target, s.Action, s.Target)
+		}
+		if f.At < s.At || f.At > s.At+1 {
+			t.Errorf("fault %d %s at %vs, scheduled at %vs", i, f.Action, f.At, s.At)
+		}
+	}
+	states := map[string][]string{}
+	if err := record.ReadEvents(out, func(e *record.Event) error {
+		if e.Type == record.TypeCell {
+			states[e.CellID] = append(states[e.CellID], e.State)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	has := func(cell, state string) bool {
+		for _, s := range states[cell] {
+			if s == state {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range [][2]string{{"cell-2", "partitioned"}, {"cell-2", "up"}, {"cell-0", "crashed"}, {"cell-0", "up"}} {
+		if !has(w[0], w[1]) {
+			t.Errorf("no %s event for %s (events: %v)", w[1], w[0], states)
+		}
+	}
+	if sum.DesiredInstances != 6 || sum.RunningInstances != 6 || sum.Health.Crashes < 2 {
+		t.Errorf("end: %d desired, %d running, %d crashes; want 6, 6, >= 2", sum.DesiredInstances, sum.RunningInstances, sum.Health.Crashes)
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && exe == workload {
+			t.Errorf("workload process %s is still running", e.Name())
+		}
+	}
 }

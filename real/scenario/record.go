@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,7 +41,7 @@ func (d *driver) writeRecord(ctx context.Context) (*record.Summary, error) {
 			return nil // before the scenario, or a staging task
 		}
 		c := *e
-		c.T -= d.t0
+		c.T = record.Round6(c.T - d.t0) // microseconds: no float noise from the shift
 		c.ProcessGUID = name(c.ProcessGUID)
 		evs = append(evs, c)
 		return nil
@@ -154,7 +155,7 @@ func cmpF(a, b float64) int {
 
 // writeEvent writes e through the record's writer (the one format both modes share).
 func writeEvent(w *record.EventWriter, e *record.Event) {
-	t := time.Duration(e.T * float64(time.Second))
+	t := time.Duration(math.Round(e.T * float64(time.Second)))
 	switch e.Type {
 	case record.TypeActualLRP:
 		w.WriteActualLRP(t, e.Change, record.ActualLRP{ProcessGUID: e.ProcessGUID, InstanceGUID: e.InstanceGUID, CellID: e.CellID,

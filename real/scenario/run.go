@@ -82,7 +82,7 @@ func (d *driver) logf(format string, args ...any) {
 }
 
 // now is the scenario time (since t0).
-func (d *driver) now() float64 { return time.Since(d.wall0).Seconds() }
+func (d *driver) now() float64 { return record.Round6(time.Since(d.wall0).Seconds()) }
 
 func (d *driver) event(e record.Event) {
 	d.mu.Lock()
