@@ -17,8 +17,14 @@ all: build
 deps:
 	$(GO) mod download
 
-build: deps $(ECHARTS_DEP)
+build: deps $(ECHARTS_DEP) workload
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/diegolab
+
+# Real mode's scenario app (`run --real`), static for the busybox stack; found next to
+# bin/diegolab.
+.PHONY: workload
+workload:
+	CGO_ENABLED=0 $(GO) build -o bin/workload ./cmd/workload
 
 # Simulate the default scenario (scenarios/quickstart.toml) and write out/quickstart/.
 run: build

@@ -102,6 +102,8 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		p.errorf("timers.presence_heartbeat", fmt.Sprintf("must be shorter than presence_ttl (%s), got %s: the presence would expire between heartbeats", s.Timers.PresenceTTL, s.Timers.PresenceHeartbeat))
 	}
 
+	s.Calibration = p.calibration(&doc.Calibration)
+
 	inv := newInventory()
 	total := 0
 	for i := range doc.Cells {

@@ -25,10 +25,12 @@ type fileDoc struct {
 	Run     runDoc     `toml:"run"`
 	Auction auctionDoc `toml:"auction"`
 	Timers  timersDoc  `toml:"timers"`
-	Cells   []cellDoc  `toml:"cells"`
-	Apps    []appDoc   `toml:"apps"`
-	Tasks   []taskDoc  `toml:"tasks"`
-	Events  []eventDoc `toml:"events"`
+	// Calibration is opt-in (calibration.go).
+	Calibration calibrationDoc `toml:"calibration"`
+	Cells       []cellDoc      `toml:"cells"`
+	Apps        []appDoc       `toml:"apps"`
+	Tasks       []taskDoc      `toml:"tasks"`
+	Events      []eventDoc     `toml:"events"`
 
 	// Staging, registries and the network (staging.go).
 	DockerCache rawValue      `toml:"docker_cache"`
@@ -140,10 +142,12 @@ var knownKeys = map[string][]string{
 	"run":     tomlKeys(reflect.TypeFor[runDoc]()),
 	"auction": tomlKeys(reflect.TypeFor[auctionDoc]()),
 	"timers":  tomlKeys(reflect.TypeFor[timersDoc]()),
-	"cells":   tomlKeys(reflect.TypeFor[cellDoc]()),
-	"apps":    tomlKeys(reflect.TypeFor[appDoc]()),
-	"tasks":   tomlKeys(reflect.TypeFor[taskDoc]()),
-	"events":  tomlKeys(reflect.TypeFor[eventDoc]()),
+	// calibration.go
+	"calibration": tomlKeys(reflect.TypeFor[calibrationDoc]()),
+	"cells":       tomlKeys(reflect.TypeFor[cellDoc]()),
+	"apps":        tomlKeys(reflect.TypeFor[appDoc]()),
+	"tasks":       tomlKeys(reflect.TypeFor[taskDoc]()),
+	"events":      tomlKeys(reflect.TypeFor[eventDoc]()),
 	// staging.go
 	"network":    tomlKeys(reflect.TypeFor[networkDoc]()),
 	"registries": tomlKeys(reflect.TypeFor[registryDoc]()),

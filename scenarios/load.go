@@ -262,7 +262,7 @@ func normalizeArrays(raw map[string]any) {
 // checkStructure reports (and removes) top-level keys of the wrong kind, so the
 // schema decode below cannot fail on them.
 func checkStructure(raw map[string]any, p *problems) {
-	for _, k := range []string{"run", "auction", "timers", "network"} {
+	for _, k := range []string{"run", "auction", "timers", "network", "calibration"} {
 		if v, ok := raw[k]; ok {
 			if _, isTable := v.(map[string]any); !isTable {
 				p.errorf(k, fmt.Sprintf("must be a table ([%s]), got %s", k, describe(v)))
@@ -349,7 +349,7 @@ func applyOverride(raw map[string]any, o string, p *problems) {
 		}
 	}
 	switch segs[0] {
-	case "run", "auction", "timers":
+	case "run", "auction", "timers", "calibration":
 		if len(segs) < 2 {
 			bad(fmt.Sprintf("expected %s.<key>=value", segs[0]))
 			return
@@ -400,7 +400,7 @@ func applyOverride(raw map[string]any, o string, p *problems) {
 		}
 		p.override[pathOf(segs)] = o
 	default:
-		bad(fmt.Sprintf("unknown key %q: overrides address run.<key>, auction.<key>, timers.<key>, cells.<name>.<key>, apps.<name>.<key>, tasks.<name>.<key>, docker_cache or network.<key>", key))
+		bad(fmt.Sprintf("unknown key %q: overrides address run.<key>, auction.<key>, timers.<key>, calibration.<key>, cells.<name>.<key>, apps.<name>.<key>, tasks.<name>.<key>, docker_cache or network.<key>", key))
 	}
 }
 

@@ -267,6 +267,8 @@ func TestParseDefaults(t *testing.T) {
 			StaleUnclaimed: 30 * time.Second, EvacuationTimeout: 600 * time.Second, ExpirePendingTask: 30 * time.Minute,
 			ExpireCompletedTask: 2 * time.Minute, KickTask: 30 * time.Second, MaxTaskRetries: 3,
 		},
+		// No [calibration] table: the values that change nothing.
+		Calibration: Calibration{Draws: DrawsStream, HeartbeatPhase: HeartbeatAligned},
 		Cells: []CellGroup{{
 			Name: "cell", Count: 4, Zones: []string{"z1", "z2"}, MemoryMB: 8192, DiskMB: 16384,
 			Containers: 249, Stacks: []string{"cflinuxfs4"}, Docker: true, Line: 4,

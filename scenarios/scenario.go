@@ -24,6 +24,7 @@ type Scenario struct {
 	Algorithm               string
 	Auction                 Auction
 	Timers                  Timers
+	Calibration             Calibration // opt-in; the zero value changes nothing
 	Cells                   []CellGroup
 	Apps                    []AppGroup
 	Tasks                   []TaskGroup

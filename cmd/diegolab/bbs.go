@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/diegolab/diegolab/model/auction"
 	"github.com/diegolab/diegolab/real/bbsserver"
 	"github.com/diegolab/diegolab/real/tlsconf"
 )
@@ -42,6 +43,8 @@ func signalContext() (context.Context, context.CancelFunc) {
 func newBBSCmd() *cobra.Command {
 	var cfg bbsserver.Config
 	var tokenFile, repTokenFile, routerTokenFile, addrFile, tlsDir string
+	settings := auction.DefaultSettings()
+	cfg.Auction = &settings
 	c := &cobra.Command{
 		Use:   "bbs",
 		Short: "Run real mode's BBS: the control plane behind an HTTP API, persisted in SQLite or PostgreSQL",
@@ -112,6 +115,12 @@ func newBBSCmd() *cobra.Command {
 	f.DurationVar(&cfg.ConvergenceInterval, "convergence-interval", 30*time.Second, "convergence interval")
 	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")
 	f.DurationVar(&cfg.StaleUnclaimed, "stale-unclaimed", 30*time.Second, "re-auction UNCLAIMED instances older than this")
+	f.StringVar(&cfg.Algorithm, "algorithm", "diego", "auction placement algorithm")
+	f.DurationVar(&cfg.TickInterval, "tick-interval", time.Second, "how often presences and convergence are checked")
+	f.Float64Var(&settings.StartingContainerWeight, "starting-container-weight", settings.StartingContainerWeight, "auction: weight of starting containers in a cell's score")
+	f.Float64Var(&settings.BinPackFirstFitWeight, "bin-pack-first-fit-weight", settings.BinPackFirstFitWeight, "auction: weight of the cell index (bin packing)")
+	f.IntVar(&settings.MaxStartingContainers, "max-starting-containers", settings.MaxStartingContainers, "auction: containers starting at once per cell (0 = unlimited)")
+	f.IntVar(&settings.ProxyMemoryMB, "proxy-memory-mb", settings.ProxyMemoryMB, "auction: memory of each instance's proxy (MB)")
 	limitFlags(f, &cfg.Limits)
 	f.StringVar(&cfg.Docker.Upstream, "registry-upstream", "", "host:port of the upstream registry short Docker image names refer to")
 	f.StringVar(&cfg.Docker.Cache, "registry-cache", "", "host:port of the private Docker registry cache (empty: none)")

@@ -32,6 +32,7 @@ type runFlags struct {
 	noReport  bool
 	cpuProf   string
 	memProf   string
+	real      realFlags // --real (run_real.go)
 }
 
 func newRunCmd() *cobra.Command {
@@ -55,6 +56,9 @@ Shipped scenarios: ` + joinNames(scenarios.Shipped()),
 			if len(args) == 1 {
 				arg = args[0]
 			}
+			if f.real.on {
+				return runReal(cmd.OutOrStdout(), arg, f)
+			}
 			return runScenario(cmd.OutOrStdout(), arg, f)
 		},
 	}
@@ -68,6 +72,7 @@ Shipped scenarios: ` + joinNames(scenarios.Shipped()),
 	fl.BoolVar(&f.noReport, "no-report", false, "do not write report.html")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile into this directory (go tool pprof)")
 	fl.StringVar(&f.memProf, "memprofile", "", "write a heap profile into this directory at the end of the run")
+	realFlagsOn(cmd, &f.real)
 	return cmd
 }
 

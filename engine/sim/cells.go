@@ -10,6 +10,7 @@ import (
 	"github.com/diegolab/diegolab/model/control"
 	"github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/scenarios"
+	"github.com/diegolab/diegolab/scenarios/behave"
 )
 
 // cellState is the simulated machine's condition, not the BBS's view of it.
@@ -273,9 +274,14 @@ func (s *Sim) createLRP(now time.Duration, id int32) {
 	ct := &s.containers.items[id]
 	ct.beh = s.behOf(ct.app)
 	g := s.behaviour(ct.beh)
-	d := 5 * time.Second
-	if g != nil {
-		d = g.StartTime.Sample(s.rStart)
+	var d time.Duration
+	if s.sc.Calibration.Draws == scenarios.DrawsInstance {
+		d = s.instancePlan(ct, g).StartAfter
+	} else {
+		d = behave.StartTime(g, s.rStart)
+	}
+	if oh := s.startOverhead(ct); oh != (scenarios.Dist{}) {
+		d += oh.Sample(s.rLatency)
 	}
 	if s.pullStart(now, id, d) {
 		return // a pushed app: the image is resolved and pulled first
@@ -296,12 +302,16 @@ func (s *Sim) runTask(now time.Duration, id int32) {
 	if s.stagingRun(now, id) {
 		return // a staging task runs its lifecycle's steps
 	}
-	d := time.Minute
+	var g *scenarios.TaskGroup
 	if gi, ok := s.taskBeh[ct.guid]; ok {
-		g := &s.sc.Tasks[gi]
-		d = g.Duration.Sample(s.rTasks)
-		ct.failed = g.FailureProbability > 0 && s.rTasks.Float64() < g.FailureProbability
+		g = &s.sc.Tasks[gi]
 	}
+	r := s.rTasks
+	if s.sc.Calibration.Draws == scenarios.DrawsInstance {
+		r = behave.Task(s.sc.Seed, ct.guid) // as real mode's workload draws it
+	}
+	var d time.Duration
+	d, ct.failed = behave.TaskRun(g, r)
 	ct.timer = s.k.After(d, s, engine.Payload{Kind: kTaskDone, A: int64(id), B: int64(ct.gen)})
 }
 
@@ -341,8 +351,13 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	c := s.cells[ct.cell]
 	g := s.behaviour(ct.beh)
 	s.carry(now, id, ct.Created(true))
-	if g != nil && (g.StartFailureProbability > 0 && s.rStart.Float64() < g.StartFailureProbability ||
-		g.CrashProbabilityAtStart > 0 && s.rStart.Float64() < g.CrashProbabilityAtStart) {
+	var plan behave.Plan
+	if s.sc.Calibration.Draws == scenarios.DrawsInstance {
+		plan = s.instancePlan(ct, g)
+	} else {
+		plan.StartFails = behave.StartFails(g, s.rStart)
+	}
+	if plan.StartFails {
 		s.crashContainer(now, id, rep.ReasonStartFailed)
 		return
 	}
@@ -357,9 +372,38 @@ func (s *Sim) containerStart(now time.Duration, id int32, gen uint32) {
 	if s.carry(now, id, st); s.live(id, gen) == nil {
 		return // the BBS refused the start: the rep stopped the container
 	}
-	if g != nil && g.Crash != nil {
-		ct.timer = s.k.After(g.Crash.After.Sample(s.rCrash), s, engine.Payload{Kind: kCrash, A: int64(id), B: int64(ct.gen)})
+	if s.sc.Calibration.Draws != scenarios.DrawsInstance {
+		plan.CrashAfter, plan.Crashes = behave.CrashAfter(g, s.rCrash)
 	}
+	if plan.Crashes {
+		ct.timer = s.k.After(plan.CrashAfter, s, engine.Payload{Kind: kCrash, A: int64(id), B: int64(ct.gen)})
+	}
+}
+
+// startOverhead is the calibration's overhead of this start: FirstStartOverhead for
+// the first container of an (app, index), when set, else StartOverhead. The first
+// starts are remembered only when the calibration asks for them.
+func (s *Sim) startOverhead(ct *container) scenarios.Dist {
+	c := &s.sc.Calibration
+	if c.FirstStartOverhead == (scenarios.Dist{}) {
+		return c.StartOverhead
+	}
+	if s.begun == nil {
+		s.begun = map[int64]bool{}
+	}
+	k := int64(ct.app)<<32 | int64(ct.index)
+	if s.begun[k] {
+		return c.StartOverhead
+	}
+	s.begun[k] = true
+	return c.FirstStartOverhead
+}
+
+// instancePlan draws the instance's start, start failure and crash from its own
+// generator (calibration draws = "instance"), as real mode's workload does: each call
+// draws the same plan again, so the container need not keep it.
+func (s *Sim) instancePlan(ct *container, g *scenarios.AppGroup) behave.Plan {
+	return behave.PlanInstance(g, behave.Instance(s.sc.Seed, s.apps.guid(ct.app), int(ct.index), ct.guid))
 }
 
 func (s *Sim) containerCrash(now time.Duration, id int32, gen uint32, reason string) {

@@ -8,6 +8,7 @@ import (
 	"github.com/diegolab/diegolab/model/bbs"
 	"github.com/diegolab/diegolab/model/control"
 	"github.com/diegolab/diegolab/record"
+	"github.com/diegolab/diegolab/scenarios"
 )
 
 // drain carries out the plane's outputs until it has none (control.Drain), as the
@@ -75,7 +76,11 @@ func (k simSink) Observe(now time.Duration, r control.Ready) error {
 // StartAuction: the auction runs once the cell states are fetched (a sampled latency).
 func (k simSink) StartAuction(time.Duration) {
 	s := k.s
-	s.k.After(s.sc.Auction.StateFetch.Sample(s.rLatency), s, engine.Payload{Kind: kAuction})
+	d := s.sc.Auction.StateFetch.Sample(s.rLatency)
+	if l := s.sc.Calibration.AuctionLatency; l != (scenarios.Dist{}) {
+		d += l.Sample(s.rLatency)
+	}
+	s.k.After(d, s, engine.Payload{Kind: kAuction})
 }
 
 func (k simSink) PrefetchWork(work []control.Work) { k.s.prefetchWork(work) }

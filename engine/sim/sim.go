@@ -78,6 +78,9 @@ type Sim struct {
 	taskBeh map[string]int // task guid -> task group
 
 	rStart, rCrash, rTasks, rFaults, rLatency *rand.Rand
+	// begun: (app id << 32 | index) of instances whose first container was created
+	// (only with calibration first_start_overhead).
+	begun map[int64]bool
 
 	events *record.EventWriter
 	m      metrics
@@ -303,6 +306,15 @@ func (s *Sim) stopHeartbeats(now time.Duration, c *cell) {
 	last := time.Duration(0)
 	if now > 0 {
 		last = (now - 1) / hb * hb
+	}
+	if s.sc.Calibration.HeartbeatPhase == scenarios.HeartbeatSpread && now > 0 {
+		// Out of phase, as reps started one after another: cell i of n heartbeats at
+		// i*hb/n past each multiple of hb.
+		phase := hb * time.Duration(s.cellByID[c.ID]) / time.Duration(len(s.cells))
+		last = (now-1-phase)/hb*hb + phase
+		if now-1 < phase {
+			last = max(0, phase-hb)
+		}
 	}
 	s.plane.Release(now, c.ID, last)
 	s.k.Schedule(max(now, last+s.sc.Timers.PresenceTTL), s, engine.Payload{Kind: kPresenceCheck})

@@ -60,6 +60,11 @@ type Config struct {
 	TLS, RepTLS *tls.Config
 	// Plane timers (Diego's defaults when zero).
 	ConvergenceInterval, PresenceTTL, StaleUnclaimed time.Duration
+	// Algorithm names the auction's placement algorithm ("diego" when empty); Auction
+	// holds its settings (Diego's defaults when nil): what a scenario's run.algorithm
+	// and [auction] set for `diegolab run --real`.
+	Algorithm string
+	Auction   *auction.Settings
 	// TickInterval is how often Tick runs (default 1 s).
 	TickInterval time.Duration
 	// StateTimeout bounds one rep /state fetch and one /work, /stop, /cancel (5 s).
@@ -153,6 +158,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StaleUnclaimed > 0 {
 		pc.BBS.StaleUnclaimed = cfg.StaleUnclaimed
+	}
+	if cfg.Algorithm != "" {
+		pc.Algorithm = cfg.Algorithm
+	}
+	if cfg.Auction != nil {
+		if err := cfg.Auction.Validate(); err != nil {
+			return nil, &model.ValidationError{Field: "auction", Problem: err.Error()}
+		}
+		pc.Auction = *cfg.Auction
 	}
 	if err := cfg.Limits.Validate(); err != nil {
 		return nil, &model.ValidationError{Field: "limits", Problem: err.Error()}

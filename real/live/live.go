@@ -106,6 +106,23 @@ type Options struct {
 	// TLS: mutual TLS between every component and the CLI, with certificates made
 	// in DIR/tls (tlsconf; kept across ups).
 	TLS bool `json:",omitempty"`
+	// Scenario runs (real/scenario) name and place the cells as a scenario does and
+	// inject faults; these stay empty for `live up`.
+	//   CellIDs, CellZones: cell i's id and zone (default cell-i, zone z(i mod 2)).
+	//   Algorithm, Auction*: the BBS's auction (`diegolab bbs` flags; defaults when empty).
+	//   TickInterval: the BBS's tick (a scenario run ticks finer, as the simulator
+	//   notices a lapsed presence at its exact time).
+	//   HoldDeadReps: the supervisor restarts a dead rep only once its hold file
+	//   (supervisor/hold/CELL) is gone, so a crash-cell fault stays crashed until
+	//   restore-cell (see Hold).
+	CellIDs, CellZones      []string `json:",omitempty"`
+	Algorithm               string   `json:",omitempty"`
+	StartingContainerWeight *float64 `json:",omitempty"`
+	BinPackFirstFitWeight   float64  `json:",omitempty"`
+	MaxStartingContainers   int      `json:",omitempty"`
+	HoldDeadReps            bool     `json:",omitempty"`
+	// TickInterval is how often the BBS checks presences and convergence (1 s).
+	TickInterval time.Duration `json:",omitempty"`
 }
 
 // tlsDir is where `live up --tls` keeps the cluster's certificates.

@@ -181,6 +181,13 @@ func Supervise(ctx context.Context, dir string, log *slog.Logger) error {
 			if ev.err != nil {
 				reason = ev.err.Error()
 			}
+			if c.rep && s.o.HoldDeadReps && held(dir, c.proc.Name) {
+				c.lastExit = fmt.Sprintf("%s at %s: held (a scenario fault), restarted when released", reason, time.Now().UTC().Format(time.RFC3339))
+				log.Info("rep held; restarting it when released", "component", c.proc.Name, "pid", ev.pid)
+				_ = s.save()
+				go waitRelease(ctx, dir, c, due)
+				continue
+			}
 			if c.rep && ev.err == nil {
 				c.lastExit = fmt.Sprintf("drained at %s: not restarted", time.Now().UTC().Format(time.RFC3339))
 				log.Info("rep drained; not restarting it", "component", c.proc.Name, "pid", ev.pid)
@@ -240,6 +247,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	args = appendDur(args, "--convergence-interval", o.ConvergenceInterval)
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
 	args = append(args, regArgs...)
+	args = append(args, o.auctionArgs()...)
 	st.BBS = Proc{Name: "bbs", Args: args, Dir: bbsDir}
 	bbs := &child{proc: &st.BBS}
 	s.kids = append(s.kids, bbs)
@@ -276,7 +284,13 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	}
 	st.Reps = make([]Proc, o.Cells) // sized once: the children point into it
 	for i := range o.Cells {
-		id := fmt.Sprintf("cell-%d", i)
+		id, zone := fmt.Sprintf("cell-%d", i), fmt.Sprintf("z%d", i%2)
+		if i < len(o.CellIDs) {
+			id = o.CellIDs[i]
+		}
+		if i < len(o.CellZones) {
+			zone = o.CellZones[i]
+		}
 		cdir := filepath.Join(dir, "cells", id)
 		for _, d := range []string{filepath.Join(dir, "cells"), cdir} { // searchable: see Up
 			if err := os.MkdirAll(d, 0o711); err != nil {
@@ -286,7 +300,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 				return err
 			}
 		}
-		args := []string{o.Binary, "rep", "--cell-id", id, "--zone", fmt.Sprintf("z%d", i%2), "--index", strconv.Itoa(i),
+		args := []string{o.Binary, "rep", "--cell-id", id, "--zone", zone, "--index", strconv.Itoa(i),
 			"--memory-mb", strconv.Itoa(o.MemoryMB), "--disk-mb", strconv.Itoa(o.DiskMB), "--containers", strconv.Itoa(o.Containers),
 			"--bbs", st.URL, "--dir", cdir, "--stack", st.Stack, "--listen", "127.0.0.1:0", "--token-file", repTok}
 		if o.TLS {

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/diegolab/diegolab/real/scenario"
+	"github.com/diegolab/diegolab/reports"
+)
+
+// realFlags are run's flags for a live run (`diegolab run SCENARIO --real`).
+type realFlags struct {
+	on            bool
+	workload      string
+	dir           string
+	keep          bool
+	limits        scenario.Limits
+	startOverhead time.Duration
+}
+
+func realFlagsOn(cmd *cobra.Command, r *realFlags) {
+	fl := cmd.Flags()
+	d := scenario.DefaultLimits()
+	fl.BoolVar(&r.on, "real", false, "run the scenario on a live cluster (root, runc) instead of simulating it: real/scenario")
+	fl.StringVar(&r.workload, "workload", "", "--real: the workload program (default: workload next to this binary; make workload)")
+	fl.StringVar(&r.dir, "cluster-dir", "", "--real: the cluster's directory (default: a temporary one)")
+	fl.BoolVar(&r.keep, "keep-cluster-dir", false, "--real: keep the cluster's directory (logs) after the run")
+	fl.IntVar(&r.limits.Cells, "max-cells", d.Cells, "--real: the most cells (reps) this machine runs")
+	fl.IntVar(&r.limits.Instances, "max-instances", d.Instances, "--real: the most instances (containers) this machine runs at once")
+	fl.DurationVar(&r.limits.Duration, "max-duration", d.Duration, "--real: the longest scenario run live")
+	fl.DurationVar(&r.startOverhead, "start-overhead", 0, "--real: taken off each drawn start time (the container's own create and start cost)")
+}
+
+func runReal(w io.Writer, arg string, f runFlags) error {
+	if f.cpuProf != "" || f.memProf != "" || f.noEvents {
+		return usagef("--real takes no --cpuprofile, --memprofile or --no-events")
+	}
+	sc, err := loadScenario(arg, f)
+	if err != nil {
+		return err
+	}
+	if err := scenario.Check(sc, f.real.limits); err != nil {
+		return usageError{fmt.Errorf("scenario %s cannot run live:\n%w", sc.Name, err)}
+	}
+	out := f.out
+	if out == "" {
+		out = filepath.Join("out", sc.Name+"-real")
+	}
+	ctx, cancel := signalContext() // Ctrl-C: the cluster is taken down before returning
+	defer cancel()
+	var log io.Writer
+	if !f.quiet {
+		log = w
+	}
+	start := time.Now()
+	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Dir: f.real.dir, Keep: f.real.keep, Workload: f.real.workload,
+		Limits: f.real.limits, StartOverhead: f.real.startOverhead, Log: log})
+	if err != nil {
+		return fmt.Errorf("scenario %s (seed %d, real): %w", sc.Name, sc.Seed, err)
+	}
+	if !f.noReport {
+		if err := reports.WriteRunReport(out, ""); err != nil {
+			return fmt.Errorf("report for %s: %w", out, err)
+		}
+	}
+	if !f.quiet {
+		printSummary(w, sum, time.Since(start), out)
+	}
+	return nil
+}
