@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/rivermigrate"
+
 	"github.com/diegolab/diegolab/bench"
 	"github.com/diegolab/diegolab/bench/sweep"
 	"github.com/diegolab/diegolab/internal/pgtest"
@@ -304,5 +307,47 @@ func TestResultWrittenOnce(t *testing.T) {
 	var left int
 	if err := q.pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE state <> 'completed'").Scan(&left); err != nil || left != 0 {
 		t.Errorf("%d jobs not completed (%v)", left, err)
+	}
+}
+
+// TestReadyAfterSetup: a fresh database is not ready (Open must create the tables
+// under the lock); after one Open it is, so the next workers skip the lock. A database
+// with diegolab's tables but River's migrations rolled back one step is not ready.
+func TestReadyAfterSetup(t *testing.T) {
+	url := pg.Get(t).CreateDB(t, "ready")
+	ctx := context.Background()
+	bare, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	if ok, err := (&Queue{pool: bare}).ready(ctx); err != nil || ok {
+		t.Fatalf("fresh database: ready = %v, %v; want false, nil", ok, err)
+	}
+	q, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if ok, err := q.ready(ctx); err != nil || !ok {
+		t.Fatalf("after Open: ready = %v, %v; want true, nil", ok, err)
+	}
+	m, err := q.migrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{MaxSteps: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := q.ready(ctx); err != nil || ok {
+		t.Fatalf("one River migration unapplied: ready = %v, %v; want false, nil", ok, err)
+	}
+	q2, err := Open(ctx, url) // migrates up again under the lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	if ok, err := q2.ready(ctx); err != nil || !ok {
+		t.Fatalf("after the second Open: ready = %v, %v; want true, nil", ok, err)
 	}
 }

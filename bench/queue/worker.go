@@ -117,7 +117,7 @@ func (q *Queue) Work(ctx context.Context, o WorkerOptions) (*WorkReport, error) 
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("queue: start worker: %w", err)
 	}
-	tick := time.NewTicker(250 * time.Millisecond)
+	tick := time.NewTicker(emptyCheck)
 	defer tick.Stop()
 	var loopErr error
 loop:
@@ -151,6 +151,11 @@ loop:
 	rep.Wall = time.Since(start)
 	return &rep, loopErr
 }
+
+// emptyCheck is how often a worker asks whether the queue has emptied: a worker's last
+// wait is up to one of these after the last run anywhere ends. At 250 ms that tail was
+// a third of a 48-run sweep's wall time on 4 workers; the query is one index scan.
+const emptyCheck = 50 * time.Millisecond
 
 type pendingSweep struct {
 	sweep, name, version string
