@@ -366,6 +366,32 @@ func apparentSize(dir string) (int64, error) {
 	return n, err
 }
 
+// Hold takes the layers of an image a container already runs on (a container a
+// previous process of the cell created and this one adopts) as Pull would, so that
+// they are not evicted from under it: layers are the directories Pull returned,
+// digest the image's. ok is false, and nothing is held, when one of them is no
+// longer in the cache.
+func (s *Store) Hold(digest string, layers []string) (p *Pulled, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(layers))
+	for _, dir := range layers {
+		k := filepath.Base(dir)
+		e, found := s.layers[k]
+		if !found || filepath.Join(s.cfg.Dir, k) != dir || !isClosed(e.ready) || e.err != nil {
+			return nil, false
+		}
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		e := s.layers[k]
+		e.refs++
+		s.clock++
+		e.used = s.clock
+	}
+	return &Pulled{Digest: digest, Layers: layers, keys: keys}, true
+}
+
 // Release gives back the layers of p; they may be evicted afterwards.
 func (s *Store) Release(p *Pulled) {
 	if p == nil {

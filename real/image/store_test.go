@@ -320,3 +320,50 @@ func TestTamperedLayerRefused(t *testing.T) {
 		t.Errorf("the tampered layer was kept: %+v", s.Usage())
 	}
 }
+
+// TestHoldAdoptedLayers: a restarted cell's store adopts the layers on disk with no
+// reference; a container it re-adopts holds its image's layers with Hold, and they
+// survive an eviction to nothing until released. Hold of a layer the cache no longer
+// has holds nothing.
+func TestHoldAdoptedLayers(t *testing.T) {
+	needRoot(t)
+	reg := startRegistry(t)
+	ctx := context.Background()
+	push(t, reg.Addr()+"/img/a:1", []registry.Entry{{Path: "fa", Data: []byte(strings.Repeat("a", 50_000))}})
+	push(t, reg.Addr()+"/img/b:1", []registry.Entry{{Path: "fb", Data: []byte(strings.Repeat("b", 50_000))}})
+	s := newStore(t, 0, 0)
+	pa, err := s.Pull(ctx, reg.Addr()+"/img/a:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := s.Pull(ctx, reg.Addr()+"/img/b:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rep dies; a new one opens the cache and re-adopts a's container only.
+	s2, err := New(Config{Dir: s.cfg.Dir, MaxBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, ok := s2.Hold(pa.Digest, pa.Layers)
+	if !ok || held.Digest != pa.Digest {
+		t.Fatalf("Hold(a) = %+v, %v; want a's layers held", held, ok)
+	}
+	s2.evict()
+	if _, err := os.Stat(pa.Layers[0]); err != nil {
+		t.Errorf("a held, yet evicted: %v", err)
+	}
+	if _, err := os.Stat(pb.Layers[0]); !os.IsNotExist(err) {
+		t.Errorf("b not held, yet still on disk (%v)", err)
+	}
+	if _, ok := s2.Hold(pb.Digest, pb.Layers); ok {
+		t.Error("Hold(b) after b was evicted: ok, want not ok")
+	}
+	if _, ok := s2.Hold(pa.Digest, []string{filepath.Join(t.TempDir(), filepath.Base(pa.Layers[0]))}); ok {
+		t.Error("Hold of a layer outside the cache's directory: ok, want not ok")
+	}
+	s2.Release(held)
+	if _, err := os.Stat(pa.Layers[0]); !os.IsNotExist(err) {
+		t.Errorf("a released above the bound, yet still on disk (%v)", err)
+	}
+}

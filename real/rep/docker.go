@@ -98,10 +98,10 @@ func (r *Rep) stageDocker(ri api.RunInfo, log func(string)) (failed bool, reason
 
 // pullFor pulls an LRP's image into the cell's cache and fills spec's root file
 // system from it; the returned function releases the layers (at destroy).
-func (r *Rep) pullFor(d *api.DockerRun, spec *executor.ContainerSpec, say func(string)) (func(), error) {
+func (r *Rep) pullFor(d *api.DockerRun, spec *executor.ContainerSpec, say func(string)) (digest string, release func(), err error) {
 	store, err := r.images()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, pullTimeout)
 	defer cancel()
@@ -110,7 +110,7 @@ func (r *Rep) pullFor(d *api.DockerRun, spec *executor.ContainerSpec, say func(s
 	source := sourceOf(d.Image)
 	if err != nil {
 		r.docker.pulls.WithLabelValues(source, "failed").Inc()
-		return nil, err
+		return "", nil, err
 	}
 	r.docker.pulls.WithLabelValues(p.Source, "ok").Inc()
 	r.docker.pulled.WithLabelValues(p.Source).Add(float64(p.PulledBytes))
@@ -119,6 +119,12 @@ func (r *Rep) pullFor(d *api.DockerRun, spec *executor.ContainerSpec, say func(s
 	say(fmt.Sprintf("Pulled %s (%s): %d bytes downloaded, %d bytes from the cell's cache in %v", d.Image, p.Digest,
 		p.PulledBytes, p.CachedBytes, p.Elapsed.Round(time.Millisecond)))
 	spec.Layers, spec.WorkingDir, spec.AppDir = p.Layers, d.WorkingDir, ""
+	return p.Digest, r.running(store, p), nil
+}
+
+// running counts a container on p's image and returns what releases p's layers
+// and the count (once) when the container is destroyed.
+func (r *Rep) running(store *image.Store, p *image.Pulled) func() {
 	r.docker.mu.Lock()
 	r.docker.running[p.Digest]++
 	r.docker.mu.Unlock()
@@ -132,7 +138,27 @@ func (r *Rep) pullFor(d *api.DockerRun, spec *executor.ContainerSpec, say func(s
 			r.docker.mu.Unlock()
 			store.Release(p)
 		})
-	}, nil
+	}
+}
+
+// holdAdopted takes the image layers of a container a previous life of the rep
+// created (its meta names them), so that they are not evicted while it runs; ct
+// then releases them when destroyed. A container not on an image is returned as is.
+func (r *Rep) holdAdopted(ct Container, m lrpMeta) Container {
+	if m.Digest == "" {
+		return ct
+	}
+	store, err := r.images()
+	if err != nil {
+		r.log.Warn("re-adopted container: layer cache", "instance", m.Instance.InstanceGUID, "err", err)
+		return ct
+	}
+	p, ok := store.Hold(m.Digest, m.Layers)
+	if !ok {
+		r.log.Warn("re-adopted container: its image layers are no longer in the cell's cache", "instance", m.Instance.InstanceGUID, "digest", m.Digest)
+		return ct
+	}
+	return imageContainer{Container: ct, release: r.running(store, p)}
 }
 
 // ImageDigests reports the cell's containers by image digest.

@@ -149,11 +149,10 @@ func (r *Rep) createLRP(c *lrpC) (Container, error) {
 	spec := executor.ContainerSpec{
 		ID: "l-" + c.key.ProcessGUID + "-" + strconv.Itoa(c.key.Index) + "-" + c.ik.InstanceGUID, MemoryMB: max(c.res.MemoryMB, 1),
 		DiskMB: c.res.DiskMB, MaxPids: c.res.MaxPids, AppDir: appDir, Command: ri.Command, Ports: []int{appPort},
-		Env:  []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
-		Log:  r.sink(ri.App, api.SourceApp, c.key.Index),
-		Meta: r.lrpMeta(c),
+		Env: []string{"INSTANCE_INDEX=" + strconv.Itoa(c.key.Index), "INSTANCE_GUID=" + c.ik.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(c.key.Index)},
+		Log: r.sink(ri.App, api.SourceApp, c.key.Index),
 	}
-	release := func() {}
+	release, digest := func() {}, ""
 	if ri.Docker != nil {
 		// The image's env first: the instance's own variables win.
 		spec.Env = append(append([]string(nil), ri.Env...), spec.Env...)
@@ -161,11 +160,12 @@ func (r *Rep) createLRP(c *lrpC) (Container, error) {
 			spec.Ports = ri.Ports[:1]
 		}
 		var err error
-		if release, err = r.pullFor(ri.Docker, &spec, func(m string) { r.cell(c, "%s", m) }); err != nil {
+		if digest, release, err = r.pullFor(ri.Docker, &spec, func(m string) { r.cell(c, "%s", m) }); err != nil {
 			r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)
 			return nil, err
 		}
 	}
+	spec.Meta = r.lrpMeta(c, digest, spec.Layers)
 	r.cell(c, "creating container for instance %s", c.ik.InstanceGUID)
 	ct, err := r.ex.Create(r.ctx, spec)
 	if err != nil {

@@ -28,12 +28,15 @@ type lrpMeta struct {
 	App         string             `json:"app"`
 	HealthCheck api.HealthCheck    `json:"health_check"`
 	Born        time.Time          `json:"born"`
+	// Digest and Layers: the image a Docker app's container runs on (docker.go).
+	Digest string   `json:"digest,omitempty"`
+	Layers []string `json:"layers,omitempty"`
 }
 
 // lrpMeta is c's lrpMeta, encoded.
-func (r *Rep) lrpMeta(c *lrpC) json.RawMessage {
+func (r *Rep) lrpMeta(c *lrpC, digest string, layers []string) json.RawMessage {
 	r.mu.Lock()
-	m := lrpMeta{Key: c.key, Instance: c.ik, Resource: c.res, App: c.app, HealthCheck: c.hc, Born: c.born}
+	m := lrpMeta{Key: c.key, Instance: c.ik, Resource: c.res, App: c.app, HealthCheck: c.hc, Born: c.born, Digest: digest, Layers: layers}
 	r.mu.Unlock()
 	b, _ := json.Marshal(m)
 	return b
@@ -65,7 +68,8 @@ func (r *Rep) recoverContainers() {
 		if !ok {
 			continue
 		}
-		addr, _ := ct.HostAddr(appPort)
+		addr, _ := ct.HostAddr(portOf(ct))
+		ct = r.holdAdopted(ct, m)
 		c := &lrpC{Container: mrep.AdoptLRP(), key: m.Key, ik: m.Instance, res: m.Resource, born: m.Born, ct: ct,
 			addr: addr, app: m.App, hc: m.HealthCheck}
 		r.lrps[m.Instance.InstanceGUID] = c
