@@ -99,10 +99,12 @@ func loadScenario(arg string, f runFlags) (*scenarios.Scenario, error) {
 }
 
 func runScenario(w io.Writer, arg string, f runFlags) error {
+	t0 := time.Now()
 	sc, err := loadScenario(arg, f)
 	if err != nil {
 		return err
 	}
+	load := time.Since(t0)
 	out := f.out
 	if out == "" {
 		out = filepath.Join("out", sc.Name)
@@ -126,10 +128,14 @@ func runScenario(w io.Writer, arg string, f runFlags) error {
 		return fmt.Errorf("scenario %s (seed %d): %w", sc.Name, sc.Seed, err)
 	}
 	wall := time.Since(start)
+	t0 = time.Now()
 	if !f.noReport {
 		if err := reports.WriteRunReport(out, ""); err != nil {
 			return fmt.Errorf("report for %s: %w", out, err)
 		}
+	}
+	if err := completePerf(out, load, time.Since(t0)); err != nil {
+		return fmt.Errorf("perf.json in %s: %w", out, err)
 	}
 	if f.quiet {
 		return nil
