@@ -79,7 +79,7 @@ Shipped specs: ` + strings.Join(bench.Shipped(), ", ") + `
 	fl.StringVar(&f.shard, "shard", "", "run only shard I of N of the matrix (I/N, I from 0; docs/distributed.md)")
 	fl.StringVar(&f.queue, "queue", "", "enqueue the runs in this PostgreSQL work queue (postgres://...) instead of running them")
 	fl.BoolVar(&f.records, "records", false, "with --queue: store every run's record in the database (collect puts them in records/)")
-	cmd.AddCommand(newBenchScaleCmd())
+	cmd.AddCommand(newBenchScaleCmd(), newBenchAuctionStateCmd())
 	addDistCommands(cmd)
 	return cmd
 }
