@@ -39,7 +39,14 @@ const (
 
 // perfColumns follow the key columns in perf.csv: wall-clock figures that depend on the
 // machine and never enter results.csv.
-var perfColumns = []string{"wall_s", "events_per_s", "sim_to_wall", "auction_batches", "wall_per_batch_ms", "compaction_runs"}
+//
+// The phase columns split a run the way perf.json does: load_s (scenario parsed and
+// validated), build_s (cells, control plane, instant 0), simulate_s (the rest of the
+// run), write_s (metrics and, for a representative run, its record). peak_rss_bytes and
+// peak_live_heap_bytes are the process's, so far: with several workers they cover
+// every run in flight, not this run alone.
+var perfColumns = []string{"wall_s", "events_per_s", "sim_to_wall", "auction_batches", "wall_per_batch_ms", "compaction_runs",
+	"load_s", "build_s", "simulate_s", "write_s", "peak_rss_bytes", "peak_live_heap_bytes"}
 
 // Options control Execute.
 type Options struct {
@@ -314,23 +321,26 @@ func runDirName(r Run) string {
 func execute(j job, metrics []string) result {
 	res := result{job: j}
 	r := j.run
+	t0 := time.Now()
 	sc, err := r.Load()
 	if err != nil {
 		res.err = err
 		return res
 	}
+	load := time.Since(t0)
 	s, err := sim.New(sc, sim.Options{OutDir: j.outDir, NoEvents: true})
 	if err != nil {
 		res.err = err
 		return res
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	sum, err := s.Run()
 	wall := time.Since(t0)
 	if err != nil {
 		res.err = err
 		return res
 	}
+	t1 := time.Now()
 	m := Compute(Outcome{Scenario: sc, Summary: sum, Cells: s.CellRows(), Placements: s.PlacementRows()})
 	compRuns := 0
 	if slices.Contains(metrics, MCompactionCells) || slices.Contains(metrics, MCompactionRatio) {
@@ -353,6 +363,10 @@ func execute(j job, metrics []string) result {
 	res.perf = []string{r.Scenario, r.Algorithm, r.Settings, strconv.FormatUint(r.Seed, 10),
 		formatFloat(secs), formatFloat(ratio(float64(sum.Events), secs)), formatFloat(ratio(sum.SimSeconds, secs)),
 		strconv.Itoa(sum.Auction.Batches), formatFloat(1000 * ratio(secs, float64(sum.Auction.Batches))), strconv.Itoa(compRuns)}
+	ph := s.Phases()
+	write := ph.Write + time.Since(t1) // the record (representative runs) and the metrics
+	res.perf = append(res.perf, formatFloat(load.Seconds()), formatFloat(ph.Build.Seconds()), formatFloat(ph.Simulate.Seconds()),
+		formatFloat(write.Seconds()), strconv.FormatUint(sim.PeakRSS(), 10), strconv.FormatUint(s.PeakLiveHeap(), 10))
 	return res
 }
 

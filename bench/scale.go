@@ -107,9 +107,12 @@ const prefaultPerInstance = 1024
 
 // ScaleOptions tunes MeasureScale.
 type ScaleOptions struct {
-	// Progress, if not nil, is called every 10 s of wall time from another goroutine (a
-	// day at 10,000 cells takes minutes).
+	// Progress, if not nil, is called every ProgressEvery of wall time from another
+	// goroutine (a day at 10,000 cells takes minutes).
 	Progress func(ScaleProgress)
+	// ProgressEvery is how often Progress is called (default 10 s; at least 100 ms, the
+	// sampling period).
+	ProgressEvery time.Duration
 	// HugePages asks Linux for transparent huge pages on the heap as it grows
 	// (internal/hugepages), from the sampling goroutine every 10 s of wall time. It
 	// changes no result, only how fast the heap is reached.
@@ -170,7 +173,11 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, opts ScaleOptions
 		defer wg.Done()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		next, nextTHP := progressEvery, time.Duration(0)
+		every := opts.ProgressEvery
+		if every <= 0 {
+			every = progressEvery
+		}
+		next, nextTHP := every, time.Duration(0)
 		for {
 			select {
 			case <-stop:
@@ -184,7 +191,7 @@ func MeasureScale(ctx context.Context, sc *scenarios.Scenario, opts ScaleOptions
 					nextTHP = wall + progressEvery
 				}
 				if opts.Progress != nil && wall >= next {
-					next += progressEvery
+					next += every
 					opts.Progress(ScaleProgress{Simulated: time.Duration(simNow.Load()), Duration: sc.Duration, Wall: wall})
 				}
 			}

@@ -196,6 +196,31 @@ type Perf struct {
 	// process did before the run).
 	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
 	GoVersion    string `json:"go_version"`
+	// Phases splits the process's wall time by what it did (absent in records written
+	// before it existed).
+	Phases *Phases `json:"phases,omitempty"`
+}
+
+// Phases is the wall time of a `diegolab run` process split into its parts, in seconds.
+// The simulator fills Build, Simulate and Write; the command that ran it adds Load,
+// Report (written after perf.json first) and Process, and rewrites perf.json. Process is
+// the whole process from its start to the rewrite (what /usr/bin/time measures, less
+// the runtime's start-up and exit): the parts plus what lies between them.
+type Phases struct {
+	// LoadSeconds: reading, parsing and validating the scenario.
+	LoadSeconds float64 `json:"load_seconds"`
+	// BuildSeconds: cells, the control plane and the instant 0 (apps desired at the
+	// start: the initial state).
+	BuildSeconds float64 `json:"build_seconds"`
+	// SimulateSeconds: from the instant 0 to the end of the run.
+	SimulateSeconds float64 `json:"simulate_seconds"`
+	// WriteSeconds: the run record's files (summary, cells, placements, timeseries;
+	// events.jsonl is written while simulating).
+	WriteSeconds float64 `json:"write_seconds"`
+	// ReportSeconds: report.html (0 with --no-report).
+	ReportSeconds float64 `json:"report_seconds"`
+	// ProcessSeconds: the whole process so far.
+	ProcessSeconds float64 `json:"process_seconds"`
 }
 
 // WriteJSON writes v as indented JSON with a trailing newline to dir/name.

@@ -31,7 +31,7 @@ const (
 // for, low enough that a typo cannot make the loader or a driver allocate without end.
 const (
 	maxCellsPerGroup  = 100_000
-	maxAppsPerGroup   = 1_000_000
+	maxAppsPerGroup   = 10_000_000
 	maxInstances      = 100_000
 	maxTasksPerGroup  = 10_000_000
 	maxMB             = 1 << 30 // 1 PB in MB

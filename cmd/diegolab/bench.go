@@ -79,7 +79,7 @@ Shipped specs: ` + strings.Join(bench.Shipped(), ", ") + `
 	fl.StringVar(&f.shard, "shard", "", "run only shard I of N of the matrix (I/N, I from 0; docs/distributed.md)")
 	fl.StringVar(&f.queue, "queue", "", "enqueue the runs in this PostgreSQL work queue (postgres://...) instead of running them")
 	fl.BoolVar(&f.records, "records", false, "with --queue: store every run's record in the database (collect puts them in records/)")
-	cmd.AddCommand(newBenchScaleCmd())
+	cmd.AddCommand(newBenchScaleCmd(), newBenchAuctionStateCmd())
 	addDistCommands(cmd)
 	return cmd
 }
@@ -149,6 +149,7 @@ type scaleFlags struct {
 	hugePages bool
 	// profileFrom: start the profile at this simulated time instead of at the start.
 	profileFrom string
+	quiet       bool
 }
 
 func newBenchScaleCmd() *cobra.Command {
@@ -188,6 +189,7 @@ without. Results do not depend on it.`,
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile into this directory")
 	fl.StringVar(&f.memProf, "memprofile", "", "write a heap profile into this directory")
 	fl.BoolVar(&f.hugePages, "hugepages", true, "back the heap with transparent huge pages (Linux)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr (there is none when stderr is not a terminal)")
 	fl.StringVar(&f.profileFrom, "profile-from", "", "start --cpuprofile/--memprofile when the first size's simulated clock reaches this time (1h: the steady state only)")
 	return cmd
 }
@@ -240,15 +242,23 @@ func runScale(cmd *cobra.Command, f scaleFlags) error {
 	}
 	defer func() { stopProf() }()
 	for _, sc := range scs {
-		name := sc.Name
-		r, err := bench.MeasureScale(ctx, sc, bench.ScaleOptions{HugePages: f.hugePages, At: at, AtSim: from, Progress: func(p bench.ScaleProgress) {
-			left := "time left not known yet" // the first placements happen at t = 0
-			if p.Simulated > 0 {
-				left = "about " + p.ETA().Round(time.Second).String() + " left"
+		prog := newSimProgress(sc.Name, sc.Duration, f.quiet)
+		opts := bench.ScaleOptions{HugePages: f.hugePages, At: at, AtSim: from}
+		if prog != nil {
+			prog.building(scenarioSize(sc))
+			opts.ProgressEvery = progressRedraw
+			opts.Progress = func(p bench.ScaleProgress) {
+				if p.Simulated == 0 {
+					return // still building: the line says so
+				}
+				if prog.start.IsZero() {
+					prog.begin()
+				}
+				prog.update(p.Simulated)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s of %s simulated in %s, %s\n", name,
-				p.Simulated.Round(time.Second), p.Duration, p.Wall.Round(time.Second), left)
-		}})
+		}
+		r, err := bench.MeasureScale(ctx, sc, opts)
+		prog.done()
 		if err != nil {
 			return err
 		}

@@ -104,10 +104,12 @@ func loadScenario(arg string, f runFlags) (*scenarios.Scenario, error) {
 }
 
 func runScenario(w io.Writer, arg string, f runFlags) error {
+	t0 := time.Now()
 	sc, err := loadScenario(arg, f)
 	if err != nil {
 		return err
 	}
+	load := time.Since(t0)
 	out := f.out
 	if out == "" {
 		out = filepath.Join("out", sc.Name)
@@ -115,26 +117,43 @@ func runScenario(w io.Writer, arg string, f runFlags) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	s, err := sim.New(sc, sim.Options{OutDir: out, NoEvents: f.noEvents})
+	prog := newSimProgress(sc.Name, sc.Duration, f.quiet)
+	opts := sim.Options{OutDir: out, NoEvents: f.noEvents}
+	if prog != nil {
+		prog.building(scenarioSize(sc))
+		opts.Progress = prog.update
+	}
+	s, err := sim.New(sc, opts)
 	if err != nil {
+		prog.done()
 		return usageError{err}
 	}
 	stop := startProfile(f.cpuProf, f.memProf)
 	start := time.Now()
-	sum, err := s.Run()
+	err = s.Start() // the instant 0: apps desired at the start
+	prog.begin()
+	var sum *record.Summary
+	if err == nil {
+		sum, err = s.Run()
+	}
 	if f.memProf != "" {
 		runtime.GC() // a heap profile shows the heap as of the last GC: make it the end of the run
 	}
 	stop()
+	prog.done()
 	runtime.KeepAlive(s) // ... with the simulation still alive
 	if err != nil {
 		return fmt.Errorf("scenario %s (seed %d): %w", sc.Name, sc.Seed, err)
 	}
 	wall := time.Since(start)
+	t0 = time.Now()
 	if !f.noReport {
 		if err := reports.WriteRunReport(out, ""); err != nil {
 			return fmt.Errorf("report for %s: %w", out, err)
 		}
+	}
+	if err := completePerf(out, load, time.Since(t0)); err != nil {
+		return fmt.Errorf("perf.json in %s: %w", out, err)
 	}
 	if f.quiet {
 		return nil

@@ -190,14 +190,20 @@ func usedFraction(total, avail int) float64 {
 
 func (s *Sim) writeRecord(sum *record.Summary, wall time.Duration) error {
 	dir := s.opts.OutDir
+	start := time.Now() // perf.json only
 	files := record.Files{Summary: sum, Cells: s.CellRows(), Placements: s.PlacementRows(), Timeseries: s.m.samples}
 	if err := record.WriteFiles(dir, &files); err != nil {
 		return err
 	}
+	s.phases.Write = time.Since(start)
 	s.m.peakLive = max(s.m.peakLive, liveHeap())
 	perf := record.Perf{
 		WallSeconds: wall.Seconds(), GoVersion: runtime.Version(),
 		PeakLiveHeapBytes: s.m.peakLive, PeakRSSBytes: peakRSS(),
+		Phases: &record.Phases{
+			BuildSeconds: s.phases.Build.Seconds(), SimulateSeconds: s.phases.Simulate.Seconds(),
+			WriteSeconds: s.phases.Write.Seconds(),
+		},
 	}
 	if wall > 0 {
 		perf.EventsPerSecond = float64(s.k.Processed()) / wall.Seconds()

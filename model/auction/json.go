@@ -2,9 +2,9 @@ package auction
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"io"
 	"strings"
 
@@ -183,56 +183,245 @@ func (r *jsonResources) decode(field string) (model.Resources, error) {
 // State and the Batch. Every error names the field, e.g. "cells[1].available.memory_mb:
 // 900 exceeds total 800", or the line and column of a syntax error; all wrap
 // model.ErrInvalid.
+//
+// It streams: the top-level object is read token by token and each cell, LRP and task
+// is decoded and added on its own, so the decoded form of the whole file is never held
+// (a million items would otherwise be a second copy of the input, and two passes of
+// the scanner over it). The first error in the file's order is reported. Settings
+// given after the cells, or none at all (JSON objects have no order, and settings are
+// optional), make the cells wait decoded until the end of the file, as the State is
+// built with the settings: put "settings" first to stream the cells too.
 func DecodeInput(data []byte) (*Input, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var js jsonState
-	if err := dec.Decode(&js); err != nil {
-		return nil, jsonError(data, err)
+	d := &stateDecoder{data: data, dec: json.NewDecoder(bytes.NewReader(data)), set: DefaultSettings()}
+	d.dec.DisallowUnknownFields()
+	if err := d.object(); err != nil {
+		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := d.dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: trailing data after the JSON object", model.ErrInvalid)
 	}
-	set := DefaultSettings()
-	if js.Settings != nil {
-		ss := js.Settings
+	if err := d.settle(); err != nil {
+		return nil, err
+	}
+	for i := range d.waiting {
+		if err := d.in.addCell(&d.waiting[i], cellAt(i)); err != nil {
+			return nil, err
+		}
+	}
+	d.in.Batch = d.batch
+	return d.in, nil
+}
+
+// stateDecoder walks STATE.json: the outer object by tokens, each array element by one
+// Decode into its json type, turned into the State or the Batch at once.
+type stateDecoder struct {
+	data    []byte
+	dec     *json.Decoder
+	set     Settings
+	in      *Input     // nil until the settings are settled (settle)
+	waiting []jsonCell // cells read before the settings (or in a file without them)
+	batch   Batch
+	seen    map[string]bool // top-level keys read
+}
+
+func cellAt(i int) string { return fmt.Sprintf("cells[%d]", i) }
+
+// object reads the top-level object, key by key.
+func (d *stateDecoder) object() error {
+	if err := d.delim('{', "the top level: a JSON object"); err != nil {
+		return err
+	}
+	d.seen = map[string]bool{}
+	for d.dec.More() {
+		tok, err := d.dec.Token()
+		if err != nil {
+			return d.syntax(err)
+		}
+		key, _ := tok.(string) // More said a key comes: Token returns it as a string
+		if d.seen[key] {
+			return fmt.Errorf("%w: %s: given twice (line %d)", model.ErrInvalid, key, d.line())
+		}
+		d.seen[key] = true
+		switch key {
+		case "settings":
+			err = d.settings()
+		case "cells":
+			err = d.array("cells", d.cell)
+		case "lrps":
+			err = d.array("lrps", d.lrp)
+		case "tasks":
+			err = d.array("tasks", d.task)
+		default:
+			return fmt.Errorf("%w: line %d: json: unknown field %q", model.ErrInvalid, d.line(), key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := d.dec.Token(); err != nil { // the closing brace
+		return d.syntax(err)
+	}
+	return nil
+}
+
+// delim reads the next token, which must be the delimiter want.
+func (d *stateDecoder) delim(want json.Delim, what string) error {
+	tok, err := d.dec.Token()
+	if err != nil {
+		return d.syntax(err)
+	}
+	if got, ok := tok.(json.Delim); !ok || got != want {
+		return fmt.Errorf("%w: line %d: expected %s, got %v", model.ErrInvalid, d.line(), what, tok)
+	}
+	return nil
+}
+
+// array reads a JSON array (or null) of key's elements, handing each to one(i).
+func (d *stateDecoder) array(key string, one func(i int) error) error {
+	if d.peekNull() {
+		_, err := d.dec.Token()
+		return d.syntax(err)
+	}
+	if err := d.delim('[', key+": a JSON array"); err != nil {
+		return err
+	}
+	for i := 0; d.dec.More(); i++ {
+		if err := one(i); err != nil {
+			return err
+		}
+	}
+	_, err := d.dec.Token() // the closing bracket
+	return d.syntax(err)
+}
+
+// peekNull reports whether the next value is null.
+func (d *stateDecoder) peekNull() bool {
+	off := int(d.dec.InputOffset())
+	rest := d.data[min(off, len(d.data)):]
+	rest = bytes.TrimLeft(rest, " \t\r\n:")
+	return bytes.HasPrefix(rest, []byte("null"))
+}
+
+// element decodes the next array element into v; at names it in errors.
+func (d *stateDecoder) element(v any, at string) error {
+	start := d.dec.InputOffset()
+	if err := d.dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			// Decode gives a type error's offset within the element: make it the file's
+			// (the element starts after the separators following the last token).
+			rest := d.data[min(int(start), len(d.data)):]
+			typ.Offset += start + int64(len(rest)-len(bytes.TrimLeft(rest, ", \t\r\n:")))
+		}
+		return d.elementError(err, at)
+	}
+	return nil
+}
+
+func (d *stateDecoder) settings() error {
+	var ss *jsonSettings
+	if err := d.element(&ss, "settings"); err != nil {
+		return err
+	}
+	if ss != nil {
 		if ss.StartingContainerWeight != nil {
-			set.StartingContainerWeight = *ss.StartingContainerWeight
+			d.set.StartingContainerWeight = *ss.StartingContainerWeight
 		}
 		if ss.BinPackFirstFitWeight != nil {
-			set.BinPackFirstFitWeight = *ss.BinPackFirstFitWeight
+			d.set.BinPackFirstFitWeight = *ss.BinPackFirstFitWeight
 		}
 		if ss.MaxStartingContainers != nil {
-			set.MaxStartingContainers = *ss.MaxStartingContainers
+			d.set.MaxStartingContainers = *ss.MaxStartingContainers
 		}
 		if ss.ProxyMemoryMB != nil {
-			set.ProxyMemoryMB = *ss.ProxyMemoryMB
+			d.set.ProxyMemoryMB = *ss.ProxyMemoryMB
 		}
 	}
-	if err := set.Validate(); err != nil {
-		return nil, fmt.Errorf("settings.%w", err)
+	return d.settle()
+}
+
+// settle validates the settings and makes the State, once.
+func (d *stateDecoder) settle() error {
+	if d.in != nil {
+		return nil
 	}
-	in := &Input{Settings: set, State: NewState(set)}
-	for i := range js.Cells {
-		if err := in.addCell(&js.Cells[i], fmt.Sprintf("cells[%d]", i)); err != nil {
-			return nil, err
-		}
+	if err := d.set.Validate(); err != nil {
+		return fmt.Errorf("settings.%w", err)
 	}
-	for i := range js.LRPs {
-		l, err := decodeLRP(&js.LRPs[i], fmt.Sprintf("lrps[%d]", i))
-		if err != nil {
-			return nil, err
-		}
-		in.Batch.LRPs = append(in.Batch.LRPs, l)
+	d.in = &Input{Settings: d.set, State: NewState(d.set)}
+	return nil
+}
+
+func (d *stateDecoder) cell(i int) error {
+	var jc jsonCell
+	if err := d.element(&jc, cellAt(i)); err != nil {
+		return err
 	}
-	for i := range js.Tasks {
-		t, err := decodeTask(&js.Tasks[i], fmt.Sprintf("tasks[%d]", i))
-		if err != nil {
-			return nil, err
-		}
-		in.Batch.Tasks = append(in.Batch.Tasks, t)
+	if d.in == nil {
+		d.waiting = append(d.waiting, jc) // the settings may still come
+		return nil
 	}
-	return in, nil
+	return d.in.addCell(&jc, cellAt(i))
+}
+
+func (d *stateDecoder) lrp(i int) error {
+	var w jsonWork
+	at := fmt.Sprintf("lrps[%d]", i)
+	if err := d.element(&w, at); err != nil {
+		return err
+	}
+	l, err := decodeLRP(&w, at)
+	if err != nil {
+		return err
+	}
+	d.batch.LRPs = append(d.batch.LRPs, l)
+	return nil
+}
+
+func (d *stateDecoder) task(i int) error {
+	var w jsonWork
+	at := fmt.Sprintf("tasks[%d]", i)
+	if err := d.element(&w, at); err != nil {
+		return err
+	}
+	t, err := decodeTask(&w, at)
+	if err != nil {
+		return err
+	}
+	d.batch.Tasks = append(d.batch.Tasks, t)
+	return nil
+}
+
+// line is the line of the decoder's position.
+func (d *stateDecoder) line() int { return lineOf(d.data, d.dec.InputOffset()) }
+
+// syntax turns a token error into one with a line and column.
+func (d *stateDecoder) syntax(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: line %d: unexpected end of JSON input", model.ErrInvalid, lineOf(d.data, int64(len(d.data))))
+	}
+	return jsonError(d.data, err)
+}
+
+// elementError names the element in a decoding error: a field of the wrong type is
+// given by its path under the element (cells[3].total.memory_mb), an unknown field or
+// a syntax error with the element and its line.
+func (d *stateDecoder) elementError(err error, at string) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return fmt.Errorf("%w: %s.%s: expected %s, got JSON %s (line %d)", model.ErrInvalid, at, typ.Field, typ.Type, typ.Value, lineOf(d.data, typ.Offset))
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) || errors.As(err, &typ) {
+		return jsonError(d.data, err)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return d.syntax(err)
+	}
+	return fmt.Errorf("%w: %s (line %d): %v", model.ErrInvalid, at, d.line(), err)
 }
 
 func jsonError(data []byte, err error) error {

@@ -44,7 +44,16 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"syntax", "{\n  \"cells\": [,]}", "line 2"},
 		{"unknown field", `{"cells": [], "bogus": 1}`, `unknown field "bogus"`},
-		{"wrong type", `{"cells": [{"id": 5}]}`, "cells.id"},
+		{"wrong type", `{"cells": [{"id": 5}]}`, "cells[0].id: expected string, got JSON number (line 1)"},
+		{"wrong type deep", "{\"lrps\": [\n{\"process_guid\": \"a\", \"index\": 0, \"memory_mb\": 1, \"disk_mb\": 1, \"rootfs\": \"docker:///x\"},\n{\"memory_mb\": \"x\"}]}", "lrps[1].memory_mb: expected int, got JSON string (line 3)"},
+		{"unknown field in a cell", "{\"cells\": [\n{\"id\": \"c\", \"colour\": 1}]}", `cells[0] (line 2): json: unknown field "colour"`},
+		{"unknown field in an item", "{\"tasks\": [{\"task_guid\": \"t\", \"memory\": 1}]}", `tasks[0] (line 1): json: unknown field "memory"`},
+		{"syntax in an element", "{\"cells\": [\n{\"id\": \"c\",,}]}", "line 2"},
+		{"cut short", `{"cells": [{"id": "c"}`, "unexpected end of JSON input"},
+		{"not an object", `[1]`, "expected the top level: a JSON object"},
+		{"not an array", `{"lrps": {}}`, "expected lrps: a JSON array"},
+		{"key twice", `{"lrps": [], "lrps": []}`, "lrps: given twice"},
+		{"settings after cells", cell(`{"memory_mb": 100, "disk_mb": 100, "containers": 10}`)[:len(okCell)-1] + `, "settings": {"proxy_memory_mb": -3}}`, "settings.proxy_memory_mb"},
 		{"missing available field", cell(`{"memory_mb": 100, "disk_mb": 100}`), "cells[0].available.containers: missing"},
 		{"negative", cell(`{"memory_mb": -1, "disk_mb": 100, "containers": 10}`), "cells[0].available.memory_mb: must be >= 0, got -1"},
 		{"available over total", cell(`{"memory_mb": 101, "disk_mb": 100, "containers": 10}`), "cells[0].available.memory_mb: 101 exceeds total 100"},
@@ -65,5 +74,29 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("error %v wraps neither ErrInvalid nor ErrExists", err)
 			}
 		})
+	}
+}
+
+// TestDecodeOrder: the keys of STATE.json may come in any order (settings after the
+// cells still apply to them), and null stands for an empty list.
+func TestDecodeOrder(t *testing.T) {
+	cells := `"cells": [{"id": "c", "zone": "z", "index": 0, "total": {"memory_mb": 100, "disk_mb": 100, "containers": 10}, "available": {"memory_mb": 100, "disk_mb": 100, "containers": 10}}]`
+	lrps := `"lrps": [{"process_guid": "a", "index": 0, "memory_mb": 60, "disk_mb": 1, "rootfs": "docker:///x"}]`
+	for _, doc := range []string{
+		`{"settings": {"proxy_memory_mb": 50}, ` + cells + `, ` + lrps + `}`,
+		`{` + lrps + `, ` + cells + `, "settings": {"proxy_memory_mb": 50}, "tasks": null}`,
+	} {
+		in, err := DecodeInput([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if in.Settings.ProxyMemoryMB != 50 || in.State.Settings().ProxyMemoryMB != 50 || in.State.Len() != 1 || len(in.Batch.LRPs) != 1 {
+			t.Fatalf("%s: settings %+v, state's %+v, %d cells, %d lrps", doc, in.Settings, in.State.Settings(), in.State.Len(), len(in.Batch.LRPs))
+		}
+		// 60 MB + 50 MB of proxy memory do not fit in 100 MB: the settings reached the cell
+		res := in.State.Schedule(in.Batch, Diego{}, nil)
+		if len(res.LRPs) != 1 || res.LRPs[0].Error == "" {
+			t.Fatalf("%s: results %+v, want the LRP refused for memory", doc, res.LRPs)
+		}
 	}
 }

@@ -201,8 +201,11 @@ func (s *State) AddCell(c model.Cell) error {
 		rec.leaf = g.free[n-1]
 		g.free = g.free[:n-1]
 	} else {
-		if g.coldStale {
-			s.refreshColdLeaves(g) // grow rebuilds the cold part from the leaves
+		if g.coldStale && len(g.cells) == g.t.size {
+			// grow is about to rebuild the cold part from the leaves: bring them up to
+			// date first. Only then: the tree grows by a factor of fan, so the leaves
+			// are rewritten O(cells) times in all, not once per cell added.
+			s.refreshColdLeaves(g)
 		}
 		rec.leaf = len(g.cells)
 		g.cells = append(g.cells, nil)
