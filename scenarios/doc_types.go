@@ -78,6 +78,7 @@ type cellFields struct {
 	PlacementTags         rawValue `toml:"placement_tags"`
 	OptionalPlacementTags rawValue `toml:"optional_placement_tags"`
 	VolumeDrivers         rawValue `toml:"volume_drivers"`
+	computeCellFields
 }
 
 type cellDoc struct {
@@ -102,6 +103,7 @@ type appDoc struct {
 	CrashProbabilityAtStart rawValue `toml:"crash_probability_at_start"`
 	StartFailureProbability rawValue `toml:"start_failure_probability"`
 	stagingAppFields
+	computeWorkFields
 }
 
 type taskDoc struct {
@@ -118,6 +120,7 @@ type taskDoc struct {
 	StartAt            rawValue `toml:"start_at"`
 	RatePerMinute      rawValue `toml:"rate_per_minute"`
 	FailureProbability rawValue `toml:"failure_probability"`
+	computeWorkFields
 }
 
 type eventDoc struct {

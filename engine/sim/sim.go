@@ -87,6 +87,9 @@ type Sim struct {
 	// Staging world (staging.go); nil unless the scenario pushes apps.
 	stg    *stagingWorld
 	rStage *rand.Rand
+
+	// cm follows CPU and GPUs (compute.go); nil unless some cell declares them.
+	cm *computeMetrics
 }
 
 // New prepares a run of sc.
@@ -136,6 +139,9 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		rTasks:   k.Stream("tasks"),
 		rFaults:  k.Stream("faults"),
 		rLatency: k.Stream("latency"),
+	}
+	if sc.DeclaresCompute() {
+		s.cm = &computeMetrics{}
 	}
 	s.apps.init(s.guids)
 	s.view.UseGUIDs(s.guids)

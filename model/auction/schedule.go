@@ -165,7 +165,7 @@ func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand
 	}
 	// Reserve the plain (un-proxied) resources (Diego: cell.ReserveLRP).
 	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
-	s.takeCompute(win, &req, alg, r, "")
+	s.takeCompute(win, &req, alg, r, "", gid)
 	s.countLRP(win, gid, +1)
 	s.refresh(win)
 	return win.cell.ID, ""
@@ -204,7 +204,7 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 		return "", "task " + t.GUID + " already on cell " + win.cell.ID
 	}
 	_ = s.take(win, t.Resource, true)
-	s.takeCompute(win, &req, alg, r, t.GUID)
+	s.takeCompute(win, &req, alg, r, t.GUID, -1)
 	win.tasks[t.GUID] = struct{}{}
 	s.refresh(win)
 	return win.cell.ID, ""

@@ -401,6 +401,13 @@ func (s *State) give(rec *cellRec, r model.Resource, starting bool) error {
 // AddLRP records an LRP instance of processGUID on the cell: its resources leave
 // Available and, when starting, StartingContainers rises.
 func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bool) error {
+	return s.AddLRPCompute(cellID, processGUID, r, nil, starting)
+}
+
+// AddLRPCompute is AddLRP for an instance that also holds CPU and GPUs (comp, nil for
+// none): they leave the cell's compute too (on the devices BestFitDevices picks), and
+// RemoveLRP gives them back.
+func (s *State) AddLRPCompute(cellID, processGUID string, r model.Resource, comp *model.Compute, starting bool) error {
 	rec, err := s.lookup(cellID, r)
 	if err != nil {
 		return err
@@ -408,10 +415,18 @@ func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bo
 	if processGUID == "" {
 		return &model.ValidationError{Field: "process_guid", Problem: "must not be empty"}
 	}
+	if err := comp.Validate("compute"); err != nil {
+		return err
+	}
+	if comp.Declared() && rec.cell.Compute != nil && !rec.cell.Compute.Fits(comp) {
+		return s.addCompute(rec, comp, "", -1) // the error, before anything changes
+	}
 	if err := s.take(rec, r, starting); err != nil {
 		return err
 	}
-	s.countLRP(rec, s.internGUID(processGUID), +1)
+	gid := s.internGUID(processGUID)
+	_ = s.addCompute(rec, comp, "", gid) // fits: checked above
+	s.countLRP(rec, gid, +1)
 	s.refresh(rec)
 	return nil
 }
@@ -460,6 +475,9 @@ func (s *State) removeLRP(rec *cellRec, processGUID string, r model.Resource, st
 	if err := s.give(rec, r, starting); err != nil {
 		return err
 	}
+	if rec.side != nil {
+		s.giveLRPCompute(rec, gid)
+	}
 	s.countLRP(rec, gid, -1)
 	s.refresh(rec)
 	return nil
@@ -467,6 +485,12 @@ func (s *State) removeLRP(rec *cellRec, processGUID string, r model.Resource, st
 
 // AddTask records a task on the cell.
 func (s *State) AddTask(cellID, taskGUID string, r model.Resource, starting bool) error {
+	return s.AddTaskCompute(cellID, taskGUID, r, nil, starting)
+}
+
+// AddTaskCompute is AddTask for a task that also holds CPU and GPUs (comp, nil for
+// none); RemoveTask gives them back.
+func (s *State) AddTaskCompute(cellID, taskGUID string, r model.Resource, comp *model.Compute, starting bool) error {
 	rec, err := s.lookup(cellID, r)
 	if err != nil {
 		return err
@@ -477,9 +501,16 @@ func (s *State) AddTask(cellID, taskGUID string, r model.Resource, starting bool
 	if _, dup := rec.tasks[taskGUID]; dup {
 		return &model.ExistsError{Kind: "task", Key: taskGUID + " on cell " + cellID}
 	}
+	if err := comp.Validate("compute"); err != nil {
+		return err
+	}
+	if comp.Declared() && rec.cell.Compute != nil && !rec.cell.Compute.Fits(comp) {
+		return s.addCompute(rec, comp, taskGUID, -1) // the error, before anything changes
+	}
 	if err := s.take(rec, r, starting); err != nil {
 		return err
 	}
+	_ = s.addCompute(rec, comp, taskGUID, -1) // fits: checked above
 	rec.tasks[taskGUID] = struct{}{}
 	s.refresh(rec)
 	return nil
