@@ -112,7 +112,16 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		total += g.Count
 		s.Cells = append(s.Cells, g)
 	}
-	if total == 0 {
+	var traced *traceLoad
+	s.Trace, traced = p.loadTrace(file, &doc.Trace, s.Duration)
+	if traced != nil {
+		for _, g := range traced.cells {
+			g.First = inv.add(g)
+			total += g.Count
+			s.Cells = append(s.Cells, g)
+		}
+	}
+	if total == 0 && (s.Trace == nil || traced != nil) {
 		p.errorf("cells", "no cells: add at least one [[cells]] group with count >= 1 (and memory_mb, disk_mb)")
 	}
 
@@ -128,6 +137,17 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 			appNames[g.Name] = key
 		}
 		s.Apps = append(s.Apps, g)
+	}
+	if traced != nil {
+		s.Apps = slices.Grow(s.Apps, len(traced.apps))
+		for i, g := range traced.apps {
+			if prev, dup := appNames[g.Name]; dup {
+				p.errorf("trace.pods", fmt.Sprintf("pod %q (%s line %d) has the name of %s: process guids would collide", g.Name, s.Trace.Pods, traced.lines[i], prev))
+				continue
+			}
+			appNames[g.Name] = fmt.Sprintf("the pod at %s line %d", s.Trace.Pods, traced.lines[i])
+			s.Apps = append(s.Apps, g)
+		}
 	}
 	s.indexApps()
 	taskNames := map[string]string{}

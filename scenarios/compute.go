@@ -101,9 +101,15 @@ func (s *Scenario) DeclaresCompute() bool {
 // computeWarnings flags app and task groups whose CPU or GPUs no cell group offers:
 // their work will fail placement.
 func (p *problems) computeWarnings(s *Scenario, groups []CellGroup) {
+	var offers []*model.CellCompute
+	for _, g := range groups {
+		if g.Count > 0 {
+			offers = append(offers, g.cellCompute())
+		}
+	}
 	fits := func(c *model.Compute) bool {
-		for _, g := range groups {
-			if g.Count > 0 && g.cellCompute().Fits(c) {
+		for _, o := range offers {
+			if o.Fits(c) {
 				return true
 			}
 		}

@@ -29,6 +29,7 @@ type fileDoc struct {
 	Apps    []appDoc   `toml:"apps"`
 	Tasks   []taskDoc  `toml:"tasks"`
 	Events  []eventDoc `toml:"events"`
+	Trace   traceDoc   `toml:"trace"`
 
 	// Staging, registries and the network (staging.go).
 	DockerCache rawValue      `toml:"docker_cache"`
@@ -147,6 +148,7 @@ var knownKeys = map[string][]string{
 	"apps":    tomlKeys(reflect.TypeFor[appDoc]()),
 	"tasks":   tomlKeys(reflect.TypeFor[taskDoc]()),
 	"events":  tomlKeys(reflect.TypeFor[eventDoc]()),
+	"trace":   tomlKeys(reflect.TypeFor[traceDoc]()),
 	// staging.go
 	"network":    tomlKeys(reflect.TypeFor[networkDoc]()),
 	"registries": tomlKeys(reflect.TypeFor[registryDoc]()),

@@ -37,6 +37,10 @@ type Scenario struct {
 	Network     Network
 	Registries  []Registry
 	Images      []Image
+
+	// Trace is the [trace] table (trace.go); nil without one. Its cells and apps are in
+	// Cells and Apps, after the tables'.
+	Trace *Trace
 }
 
 // Auction holds the auctioneer's settings (DIEGO.md §0, §1.4).
