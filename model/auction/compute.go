@@ -68,6 +68,7 @@ func (s *State) takeCompute(rec *cellRec, req *Request, alg Algorithm, r *rand.R
 	if !rec.cell.Compute.Take(req.Compute, devs) {
 		return // cannot happen: the cell passed Fits
 	}
+	s.computeChanged(rec)
 	s.hold(rec, req.Compute, devs, task, gid)
 }
 
@@ -108,6 +109,7 @@ func (s *State) addCompute(rec *cellRec, comp *model.Compute, task string, gid i
 	}
 	devs := rec.cell.Compute.BestFitDevices(comp)
 	rec.cell.Compute.Take(comp, devs)
+	s.computeChanged(rec)
 	s.hold(rec, comp, devs, task, gid)
 	return nil
 }
@@ -163,6 +165,7 @@ func (s *State) giveLRPCompute(rec *cellRec, gid int32) {
 
 func (s *State) give1(rec *cellRec, h held) {
 	rec.cell.Compute.Give(h.comp, h.devs)
+	s.computeChanged(rec)
 	if tag := GPUAffinity(h.comp); tag != "" {
 		if rec.side.affinity[tag]--; rec.side.affinity[tag] <= 0 {
 			delete(rec.side.affinity, tag)

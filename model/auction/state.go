@@ -110,6 +110,13 @@ type State struct {
 
 	filterCache map[string][]uint8 // constraint key -> stage reached, per sig
 
+	// cidx groups cells by CPU and GPU state for ComputeScorer algorithms
+	// (compute_index.go); nil until one places a request.
+	cidx *computeIndex
+	// noComputeIndex makes ComputeScorers go through Choose like every algorithm (the
+	// differential test's reference).
+	noComputeIndex bool
+
 	// scratch space reused by Schedule
 	gids      []int32    // per de-duplicated LRP of the batch: its interned guid
 	order     []workItem // the batch's placement order
@@ -218,6 +225,9 @@ func (s *State) AddCell(c model.Cell) error {
 		g.active++
 		s.inflight += c.StartingContainers
 	}
+	if s.cidx != nil {
+		s.cidx.add(rec)
+	}
 	s.refresh(rec)
 	return nil
 }
@@ -236,6 +246,9 @@ func (s *State) RemoveCell(id string) bool {
 	g.cells[rec.leaf] = nil
 	s.setLeaf(g, rec.leaf, emptyNode, emptyTie, emptyCold)
 	g.free = append(g.free, rec.leaf)
+	if s.cidx != nil {
+		s.cidx.remove(rec)
+	}
 	rec.owner = nil // stale for every CellRef to it
 	s.heads[rec.head] = gidHead{}
 	s.freeHeads = append(s.freeHeads, rec.head)
