@@ -64,7 +64,7 @@ const (
 	maxRowErrors  = 20 // row errors reported per file; the rest are counted
 )
 
-// traceCells and traceApps are the groups a [trace] adds.
+// traceLoad holds the cell groups and apps a [trace] adds.
 type traceLoad struct {
 	cells []CellGroup
 	apps  []AppGroup
