@@ -30,8 +30,10 @@ type ReplayOptions struct {
 	// Typical is the share of pods FGD's target workload covers (0: 0.95, the paper's).
 	Typical float64
 	// KeepOrder places the pods in trace order (then the sampled ones) instead of
-	// shuffling them all.
+	// shuffling them all (Order "trace").
 	KeepOrder bool
+	// Order is the arrival order: OrderShuffled ("" too), OrderTrace or OrderPaper.
+	Order string
 	// RandomTies breaks the GPU policies' equal scores at random (Kubernetes'
 	// selectHost) instead of by cell order; the cell order is the trace's nodes
 	// shuffled per seed either way (the paper's simulator renames its nodes with a
@@ -75,12 +77,41 @@ const (
 	LoadMemory = "memory"
 )
 
+// Arrival orders of a replay's pods (ReplayOptions.Order, the spec's order).
+const (
+	// OrderShuffled: the trace's pods and the sampled ones, all shuffled together.
+	OrderShuffled = "shuffled"
+	// OrderTrace: the trace's pods in file order, then the sampled ones in the order
+	// they were drawn.
+	OrderTrace = "trace"
+	// OrderPaper: the trace's pods shuffled, then the sampled ones in the order they
+	// were drawn, as the paper's simulator does it (SortClusterPods shuffles the
+	// workload with --shuffle-pod, then TunePodsByNodeTotalResource appends the draws).
+	OrderPaper = "paper"
+	// OrderSampledFirst: the sampled pods in the order they were drawn, then the
+	// trace's pods in file order (the trace's creation order). The paper's simulator
+	// sorts pod events by creation time, stably, and a pod without one goes first:
+	// if its trace pods carry their times and the drawn copies do not (it strips them
+	// from the pods it samples from), this is its order.
+	OrderSampledFirst = "sampled-first"
+)
+
 // InflatePods returns the pods of one replay in arrival order: the trace's pods plus pods
 // drawn uniformly with replacement (a PCG stream seeded with seed) as long as the
 // requests of resource stay within tune x capacity (the paper's simulator,
 // TunePodsByNodeTotalResource), then, unless keepOrder, all of them shuffled with the
 // same stream (its --shuffle-pod).
 func InflatePods(tr *importer.OpenBTrace, resource string, tune float64, seed uint64, keepOrder bool) ([]importer.OpenBPod, error) {
+	order := OrderShuffled
+	if keepOrder {
+		order = OrderTrace
+	}
+	return InflatePodsOrdered(tr, resource, tune, seed, order)
+}
+
+// InflatePodsOrdered is InflatePods with an arrival order (OrderShuffled, OrderTrace,
+// OrderPaper).
+func InflatePodsOrdered(tr *importer.OpenBTrace, resource string, tune float64, seed uint64, order string) ([]importer.OpenBPod, error) {
 	amount, err := loadOf(resource)
 	if err != nil {
 		return nil, err
@@ -89,6 +120,15 @@ func InflatePods(tr *importer.OpenBTrace, resource string, tune float64, seed ui
 	capacity := map[string]int{LoadGPU: capGPU, LoadCPU: capCPU, LoadMemory: capMem}[resource]
 	rng := rand.New(rand.NewPCG(seed, 0x0be1_2023))
 	pods := append([]importer.OpenBPod(nil), tr.Pods...)
+	switch order {
+	case OrderShuffled, OrderTrace, OrderSampledFirst:
+	case OrderPaper:
+		// The simulator shuffles the workload before it draws (its global source
+		// serves both; here one stream, shuffle first as there).
+		rng.Shuffle(len(pods), func(i, j int) { pods[i], pods[j] = pods[j], pods[i] })
+	default:
+		return nil, fmt.Errorf("order %q: want %s, %s, %s or %s", order, OrderShuffled, OrderTrace, OrderPaper, OrderSampledFirst)
+	}
 	if tune > 0 {
 		sum := 0
 		for _, p := range pods {
@@ -104,8 +144,12 @@ func InflatePods(tr *importer.OpenBTrace, resource string, tune float64, seed ui
 			pods = append(pods, p)
 		}
 	}
-	if !keepOrder {
+	switch order {
+	case OrderShuffled:
 		rng.Shuffle(len(pods), func(i, j int) { pods[i], pods[j] = pods[j], pods[i] })
+	case OrderSampledFirst:
+		n := len(tr.Pods)
+		pods = append(pods[n:], pods[:n]...)
 	}
 	return pods, nil
 }
@@ -167,7 +211,14 @@ func RunReplay(tr *importer.OpenBTrace, o ReplayOptions) (*ReplayResult, error) 
 	if o.Resource == "" {
 		o.Resource = LoadGPU
 	}
-	pods, err := InflatePods(tr, o.Resource, o.Tune, o.Seed, o.KeepOrder)
+	arrival := o.Order
+	switch {
+	case o.KeepOrder:
+		arrival = OrderTrace
+	case arrival == "":
+		arrival = OrderShuffled
+	}
+	pods, err := InflatePodsOrdered(tr, o.Resource, o.Tune, o.Seed, arrival)
 	if err != nil {
 		return nil, err
 	}

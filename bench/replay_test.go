@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -123,4 +125,64 @@ func TestParseReproSpec(t *testing.T) {
 	if len(s.Traces) != 5 || len(s.Policies) != 6 || len(s.Seeds) != 10 || s.Tune != 1.3 || s.Paper["default"]["fgd"] != 95.23 {
 		t.Errorf("shipped spec: %+v", s)
 	}
+}
+
+// TestInflatePodsOrders: every arrival order holds the same pods (the trace's and the
+// same draws); trace keeps the file order first, sampled-first puts the draws first,
+// paper shuffles the trace's pods and appends the draws.
+func TestInflatePodsOrders(t *testing.T) {
+	tr := &importer.OpenBTrace{Nodes: []importer.OpenBNode{{Name: "n", MilliCPU: 1000, MemoryMiB: 100, GPUs: 4, GPUModel: "T4"}}}
+	for i := range 12 {
+		p := importer.OpenBPod{Name: "p" + strconv.Itoa(i), MemoryMiB: 1}
+		p.Compute.GPUs, p.Compute.GPUMilli = 1, 100
+		tr.Pods = append(tr.Pods, p)
+	}
+	names := func(ps []importer.OpenBPod) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = p.Name
+		}
+		return out
+	}
+	byOrder := map[string][]string{}
+	for _, o := range []string{OrderShuffled, OrderTrace, OrderPaper, OrderSampledFirst} {
+		pods, err := InflatePodsOrdered(tr, LoadGPU, 2, 11, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byOrder[o] = names(pods)
+	}
+	trace := byOrder[OrderTrace]
+	n := len(tr.Pods)
+	if len(trace) <= n {
+		t.Fatalf("no pods drawn: %v", trace)
+	}
+	for i, p := range tr.Pods {
+		if trace[i] != p.Name {
+			t.Fatalf("trace order %v does not start with the trace's pods", trace)
+		}
+	}
+	drawn := trace[n:]
+	if got := byOrder[OrderSampledFirst]; !slices.Equal(got[:len(drawn)], drawn) || !slices.Equal(got[len(drawn):], trace[:n]) {
+		t.Errorf("sampled-first %v, want the draws %v then the trace", got, drawn)
+	}
+	paper := byOrder[OrderPaper]
+	if slices.Equal(paper[:n], trace[:n]) || !slices.Equal(sortedCopy(paper[:n]), sortedCopy(trace[:n])) {
+		t.Errorf("paper order %v: want the trace's pods shuffled first", paper)
+	}
+	if slices.Equal(byOrder[OrderShuffled], trace) {
+		t.Errorf("shuffled order equals the trace order")
+	}
+	if _, err := InflatePodsOrdered(tr, LoadGPU, 2, 11, "sorted"); err == nil || !strings.Contains(err.Error(), `order "sorted"`) {
+		t.Errorf("unknown order: %v", err)
+	}
+	if _, err := ParseReproSpec("x.toml", []byte("nodes = \"n.csv\"\norder = \"sorted\"\n[[traces]]\nname = \"d\"\npods = \"p.csv\"\n")); err == nil || !strings.Contains(err.Error(), `order: must be "shuffled", "trace", "paper" or "sampled-first", got "sorted"`) {
+		t.Errorf("spec with an unknown order: %v", err)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
 }

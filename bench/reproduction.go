@@ -31,6 +31,7 @@ type ReproSpec struct {
 	Load       string  // the resource that sets the load (gpu)
 	Typical    float64 // FGD's target workload coverage (0.95)
 	RandomTies bool
+	Order      string // arrival order (ReplayOptions.Order; "" = shuffled)
 	// Paper holds the published figure per trace and policy (GPU allocation ratio in
 	// % at 100 % arrived load), for the side-by-side table.
 	Paper map[string]map[string]float64
@@ -52,6 +53,7 @@ type reproDoc struct {
 	Load       string                        `toml:"load"`
 	Typical    float64                       `toml:"typical"`
 	RandomTies bool                          `toml:"random_ties"`
+	Order      string                        `toml:"order"`
 	Paper      map[string]map[string]float64 `toml:"paper"`
 }
 
@@ -88,10 +90,15 @@ func ParseReproSpec(name string, data []byte) (*ReproSpec, error) {
 		if len(k) >= 1 && k[0] == "paper" {
 			continue
 		}
-		bad(k.String(), "unknown key (reproduction spec keys: name, nodes, policies, seeds, tune, load, typical, random_ties, [[traces]] with name and pods, [paper.TRACE] POLICY = figure)")
+		bad(k.String(), "unknown key (reproduction spec keys: name, nodes, policies, seeds, tune, load, typical, random_ties, order, [[traces]] with name and pods, [paper.TRACE] POLICY = figure)")
 	}
 	s := &ReproSpec{Name: doc.Name, File: name, Nodes: doc.Nodes, Traces: doc.Traces, Policies: doc.Policies, Tune: doc.Tune,
-		Load: doc.Load, Typical: doc.Typical, RandomTies: doc.RandomTies, Paper: doc.Paper}
+		Load: doc.Load, Typical: doc.Typical, RandomTies: doc.RandomTies, Order: doc.Order, Paper: doc.Paper}
+	switch s.Order {
+	case "", OrderShuffled, OrderTrace, OrderPaper, OrderSampledFirst:
+	default:
+		bad("order", fmt.Sprintf("must be %q, %q, %q or %q, got %q", OrderShuffled, OrderTrace, OrderPaper, OrderSampledFirst, s.Order))
+	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(name), ".toml")
 	}
@@ -232,7 +239,7 @@ func RunRepro(ctx context.Context, s *ReproSpec, workers int, done func(ReproRun
 				j := jobs[i]
 				start := time.Now()
 				res, err := RunReplay(traces[j.t], ReplayOptions{Algorithm: s.Policies[j.p], Seed: s.Seeds[j.k], Tune: s.Tune,
-					Resource: s.Load, Typical: s.Typical, RandomTies: s.RandomTies})
+					Resource: s.Load, Typical: s.Typical, RandomTies: s.RandomTies, Order: s.Order})
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("%s %s seed %d: %w", s.Traces[j.t].Name, s.Policies[j.p], s.Seeds[j.k], err)

@@ -33,6 +33,16 @@ type Compute struct {
 // Declared reports whether c asks for CPU or a GPU.
 func (c *Compute) Declared() bool { return c != nil && (c.MilliCPU > 0 || c.GPUs > 0) }
 
+// Clone copies c (nil stays nil).
+func (c *Compute) Clone() *Compute {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.GPUModels = slices.Clone(c.GPUModels)
+	return &d
+}
+
 // PerDevice is the milli-GPU the request takes on each of its devices (0 without GPUs).
 func (c *Compute) PerDevice() int {
 	switch {

@@ -30,6 +30,10 @@ type DesiredLRP struct {
 	// MaxPerCell caps the instances of this LRP on one cell (0 = no cap). Not in Diego:
 	// the Alibaba traces' max_instance_per_node, available to every algorithm.
 	MaxPerCell int `json:"max_per_cell,omitempty"`
+
+	// Compute is the CPU and GPUs each instance asks for beyond Diego's resources (nil:
+	// none, as in Diego; docs/fgd.md).
+	Compute *Compute `json:"compute,omitempty"`
 }
 
 // Resource is what each instance asks of a cell.
@@ -66,7 +70,7 @@ func (d *DesiredLRP) Validate() error {
 	if d.MaxPerCell < 0 {
 		return &ValidationError{Field: "max_per_cell", Problem: fmt.Sprintf("must be >= 0, got %d", d.MaxPerCell)}
 	}
-	return nil
+	return d.Compute.Validate("compute")
 }
 
 // ActualLRPKey names one instance slot of a DesiredLRP.

@@ -53,6 +53,9 @@ type Task struct {
 	RootFS        string   `json:"rootfs"`
 	PlacementTags []string `json:"placement_tags,omitempty"`
 	VolumeDrivers []string `json:"volume_drivers,omitempty"`
+	// Compute is the CPU and GPUs the task asks for beyond Diego's resources (nil:
+	// none, as in Diego; docs/fgd.md).
+	Compute *Compute `json:"compute,omitempty"`
 
 	CellID          string `json:"cell_id,omitempty"`
 	Failed          bool   `json:"failed"`
@@ -92,7 +95,7 @@ func (t *Task) Validate() error {
 	if t.RootFS == "" {
 		return &ValidationError{Field: "rootfs", Problem: "must not be empty"}
 	}
-	return nil
+	return t.Compute.Validate("compute")
 }
 
 // CheckTransition applies Diego's ValidateTransitionTo (DIEGO.md §3.3):

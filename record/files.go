@@ -11,6 +11,9 @@ type Files struct {
 	Cells      []CellRow      `json:"cells"`
 	Placements []PlacementRow `json:"placements"`
 	Timeseries []Sample       `json:"timeseries"`
+	// CellsCompute, when set (some cell declares CPU or GPUs), is written to cells.csv
+	// instead of Cells: the same rows with the compute columns (compute.go).
+	CellsCompute []CellComputeRow `json:"cells_compute,omitempty"`
 }
 
 // WriteFiles writes summary.json, cells.csv, placements.csv and timeseries.csv into dir
@@ -22,7 +25,11 @@ func WriteFiles(dir string, f *Files) error {
 	if err := WriteJSON(dir, SummaryFile, f.Summary); err != nil {
 		return err
 	}
-	if err := WriteCSV(dir, CellsFile, f.Cells); err != nil {
+	if f.CellsCompute != nil {
+		if err := WriteCSV(dir, CellsFile, f.CellsCompute); err != nil {
+			return err
+		}
+	} else if err := WriteCSV(dir, CellsFile, f.Cells); err != nil {
 		return err
 	}
 	if err := WriteCSV(dir, PlacementsFile, f.Placements); err != nil {

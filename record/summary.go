@@ -120,6 +120,8 @@ type Summary struct {
 	// Staging is set only for runs where some app is pushed (staged); see
 	// docs/staging.md.
 	Staging *StagingSummary `json:"staging,omitempty"`
+	// Compute is set only for runs where some cell declares CPU or GPUs (compute.go).
+	Compute *ComputeSummary `json:"compute,omitempty"`
 }
 
 // StagingSummary describes pushes, staging, image pulls and versions (docs/staging.md).

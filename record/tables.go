@@ -173,6 +173,8 @@ type Run struct {
 	Cells      []CellRow
 	Placements []PlacementRow
 	Timeseries []Sample
+	// CellsCompute is cells.csv with its compute columns; nil when it has none.
+	CellsCompute []CellComputeRow
 }
 
 // Read loads the run record in dir. summary.json and cells.csv are required; the other
@@ -183,7 +185,7 @@ func Read(dir string) (*Run, error) {
 	if r.Summary, err = ReadSummary(dir); err != nil {
 		return nil, fmt.Errorf("run record %s: %w", dir, err)
 	}
-	if r.Cells, err = ReadCSV[CellRow](dir, CellsFile); err != nil {
+	if r.Cells, r.CellsCompute, err = readCells(dir); err != nil {
 		return nil, fmt.Errorf("run record %s: %w", dir, err)
 	}
 	if p, err := ReadPerf(dir); err == nil {

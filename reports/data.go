@@ -42,6 +42,7 @@ type RunData struct {
 	Failures *FailuresData      // nil without events.jsonl
 	Auction  *AuctionData       // nil without events.jsonl
 	Staging  *StagingData       `json:",omitempty"` // nil unless summary.json has a staging section
+	Compute  *ComputeData       `json:",omitempty"` // nil unless summary.json has a compute section
 	Notes    []string           `json:",omitempty"` // what is missing, shown in the page
 	metrics  map[string]float64 // flattened summary.json, for comparisons
 }
@@ -271,6 +272,7 @@ func Compute(run *record.Run, events []record.Event, hasEvents bool) (*RunData, 
 	d.Evenness = evenness(run.Cells)
 	d.Zones = zoneBalance(run.Cells, run.Placements)
 	d.Staging = staging(run.Summary.Staging)
+	d.Compute = computeData(run.Summary, run.CellsCompute)
 	d.Header.DockerCache = d.Staging.dockerCache()
 	if len(run.Placements) == 0 {
 		d.Notes = append(d.Notes, record.PlacementsFile+" is absent or empty: no zone balance and no apps in the cell map")

@@ -150,6 +150,9 @@ func RenderRun(w io.Writer, d *RunData, asset Asset) error {
 	if d.Staging != nil {
 		p.After = stagingTables(d.Staging)
 	}
+	if d.Compute != nil {
+		p.After = append(p.After, computeTables(d.Compute)...)
+	}
 	p.Details = []table{all}
 	return p.write(w)
 }

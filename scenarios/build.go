@@ -114,7 +114,16 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		total += g.Count
 		s.Cells = append(s.Cells, g)
 	}
-	if total == 0 {
+	var traced *traceLoad
+	s.Trace, traced = p.loadTrace(file, &doc.Trace, s.Duration)
+	if traced != nil {
+		for _, g := range traced.cells {
+			g.First = inv.add(g)
+			total += g.Count
+			s.Cells = append(s.Cells, g)
+		}
+	}
+	if total == 0 && (s.Trace == nil || traced != nil) {
 		p.errorf("cells", "no cells: add at least one [[cells]] group with count >= 1 (and memory_mb, disk_mb)")
 	}
 
@@ -130,6 +139,17 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 			appNames[g.Name] = key
 		}
 		s.Apps = append(s.Apps, g)
+	}
+	if traced != nil {
+		s.Apps = slices.Grow(s.Apps, len(traced.apps))
+		for i, g := range traced.apps {
+			if prev, dup := appNames[g.Name]; dup {
+				p.errorf("trace.pods", fmt.Sprintf("pod %q (%s line %d) has the name of %s: process guids would collide", g.Name, s.Trace.Pods, traced.lines[i], prev))
+				continue
+			}
+			appNames[g.Name] = fmt.Sprintf("the pod at %s line %d", s.Trace.Pods, traced.lines[i])
+			s.Apps = append(s.Apps, g)
+		}
 	}
 	s.indexApps()
 	taskNames := map[string]string{}
@@ -172,6 +192,7 @@ func (p *problems) cellGroup(key string, d *cellFields) CellGroup {
 		OptionalPlacementTags: p.strings(key+".optional_placement_tags", d.OptionalPlacementTags, nil),
 		VolumeDrivers:         p.strings(key+".volume_drivers", d.VolumeDrivers, nil),
 	}
+	p.cellCompute(key, &d.computeCellFields, &g)
 	if d.Zones.set && len(g.Zones) == 0 {
 		p.errorf(key+".zones", `must list at least one zone, e.g. ["z1"]`)
 		g.Zones = []string{DefaultZone}
@@ -220,6 +241,7 @@ func (p *problems) appGroup(key string, d *appDoc, runDuration time.Duration) Ap
 		StartTime:               p.dist(key+".start_time", d.StartTime, Const(DefaultStartTime), false),
 		CrashProbabilityAtStart: p.float(key+".crash_probability_at_start", d.CrashProbabilityAtStart, 0, probability),
 		StartFailureProbability: p.float(key+".start_failure_probability", d.StartFailureProbability, 0, probability),
+		Compute:                 p.workCompute(key, &d.computeWorkFields),
 	}
 	if d.Domain.set && strings.TrimSpace(g.Domain) == "" {
 		p.errorf(key+".domain", "must not be empty")
@@ -258,6 +280,7 @@ func (p *problems) taskGroup(key string, d *taskDoc, runDuration time.Duration) 
 		StartAt:            p.duration(key+".start_at", d.StartAt, 0, false, false),
 		RatePerMinute:      p.float(key+".rate_per_minute", d.RatePerMinute, 0, floatRange{math.SmallestNonzeroFloat64, 1e9, "a number > 0 (mean task arrivals per minute)"}),
 		FailureProbability: p.float(key+".failure_probability", d.FailureProbability, 0, probability),
+		Compute:            p.workCompute(key, &d.computeWorkFields),
 	}
 	if d.Domain.set && strings.TrimSpace(g.Domain) == "" {
 		p.errorf(key+".domain", "must not be empty")
@@ -315,6 +338,7 @@ func (p *problems) event(key string, d *eventDoc, s *Scenario) Event {
 		{"disk_mb", d.DiskMB}, {"containers", d.Containers}, {"stacks", d.Stacks}, {"docker", d.Docker},
 		{"placement_tags", d.PlacementTags}, {"optional_placement_tags", d.OptionalPlacementTags},
 		{"volume_drivers", d.VolumeDrivers},
+		{"cpu_milli", d.CPUMilli}, {"gpus", d.GPUs}, {"gpu_model", d.GPUModel},
 		{"image", d.Image}, {"layers", d.Layers}, {"size_mb", d.SizeMB}, {"shared_layers", d.SharedLayers},
 		{"registry", d.Registry},
 	} {
@@ -491,6 +515,7 @@ func (p *problems) capacityWarnings(s *Scenario) {
 	if maxMem == 0 {
 		return // no cells: already an error
 	}
+	p.computeWarnings(s, groups)
 	proxy := s.Auction.ProxyMemoryMB
 	for i, g := range s.Apps {
 		if g.MemoryMB > 0 && g.DiskMB > 0 && !fits(g.MemoryMB+proxy, g.DiskMB) {

@@ -31,6 +31,7 @@ type fileDoc struct {
 	Apps        []appDoc       `toml:"apps"`
 	Tasks       []taskDoc      `toml:"tasks"`
 	Events      []eventDoc     `toml:"events"`
+	Trace       traceDoc       `toml:"trace"`
 
 	// Staging, registries and the network (staging.go).
 	DockerCache rawValue      `toml:"docker_cache"`
@@ -80,6 +81,7 @@ type cellFields struct {
 	PlacementTags         rawValue `toml:"placement_tags"`
 	OptionalPlacementTags rawValue `toml:"optional_placement_tags"`
 	VolumeDrivers         rawValue `toml:"volume_drivers"`
+	computeCellFields
 }
 
 type cellDoc struct {
@@ -104,6 +106,7 @@ type appDoc struct {
 	CrashProbabilityAtStart rawValue `toml:"crash_probability_at_start"`
 	StartFailureProbability rawValue `toml:"start_failure_probability"`
 	stagingAppFields
+	computeWorkFields
 }
 
 type taskDoc struct {
@@ -120,6 +123,7 @@ type taskDoc struct {
 	StartAt            rawValue `toml:"start_at"`
 	RatePerMinute      rawValue `toml:"rate_per_minute"`
 	FailureProbability rawValue `toml:"failure_probability"`
+	computeWorkFields
 }
 
 type eventDoc struct {
@@ -148,6 +152,7 @@ var knownKeys = map[string][]string{
 	"apps":        tomlKeys(reflect.TypeFor[appDoc]()),
 	"tasks":       tomlKeys(reflect.TypeFor[taskDoc]()),
 	"events":      tomlKeys(reflect.TypeFor[eventDoc]()),
+	"trace":       tomlKeys(reflect.TypeFor[traceDoc]()),
 	// staging.go
 	"network":    tomlKeys(reflect.TypeFor[networkDoc]()),
 	"registries": tomlKeys(reflect.TypeFor[registryDoc]()),

@@ -262,7 +262,7 @@ func normalizeArrays(raw map[string]any) {
 // checkStructure reports (and removes) top-level keys of the wrong kind, so the
 // schema decode below cannot fail on them.
 func checkStructure(raw map[string]any, p *problems) {
-	for _, k := range []string{"run", "auction", "timers", "network", "calibration"} {
+	for _, k := range []string{"run", "auction", "timers", "network", "calibration", "trace"} {
 		if v, ok := raw[k]; ok {
 			if _, isTable := v.(map[string]any); !isTable {
 				p.errorf(k, fmt.Sprintf("must be a table ([%s]), got %s", k, describe(v)))

@@ -38,6 +38,10 @@ type Scenario struct {
 	Network     Network
 	Registries  []Registry
 	Images      []Image
+
+	// Trace is the [trace] table (trace.go); nil without one. Its cells and apps are in
+	// Cells and Apps, after the tables'.
+	Trace *Trace
 }
 
 // Auction holds the auctioneer's settings (DIEGO.md §0, §1.4).
@@ -75,6 +79,10 @@ type CellGroup struct {
 	PlacementTags         []string
 	OptionalPlacementTags []string
 	VolumeDrivers         []string
+	// MilliCPU and GPUs (of model GPUModel) are each cell's CPU and GPU devices; 0: the
+	// cells do not account them (compute.go).
+	MilliCPU, GPUs int
+	GPUModel       string
 	// First is the n of the group's first cell id: numbering counts on across groups of
 	// the same name, [[cells]] groups in file order first, then add-cells events in
 	// stable At order. Pass it to Cells.
@@ -111,6 +119,7 @@ func (g CellGroup) Cells(firstN int) []model.Cell {
 			PlacementTags:         append([]string(nil), g.PlacementTags...),
 			OptionalPlacementTags: append([]string(nil), g.OptionalPlacementTags...),
 			VolumeDrivers:         append([]string(nil), g.VolumeDrivers...),
+			Compute:               g.cellCompute(),
 		}
 	}
 	return cells
@@ -142,6 +151,8 @@ type AppGroup struct {
 	CrashProbabilityAtStart, StartFailureProbability float64
 	Line                                             int
 	Staging                                          *AppStaging // nil: desired directly, no push
+	// Compute is the CPU and GPUs each instance asks for (nil: none; compute.go).
+	Compute *model.Compute
 }
 
 // CrashSpec says when a running instance crashes: After its start.
@@ -169,6 +180,7 @@ func (g AppGroup) DesiredLRP(i int) model.DesiredLRP {
 		VolumeDrivers: append([]string(nil), g.VolumeDrivers...),
 		StartTimeout:  model.DefaultStartTimeout,
 		MaxPerCell:    g.MaxPerCell,
+		Compute:       g.Compute,
 	}
 }
 
@@ -182,6 +194,8 @@ type TaskGroup struct {
 	StartAt                           time.Duration
 	RatePerMinute, FailureProbability float64
 	Line                              int
+	// Compute is the CPU and GPUs each task asks for (nil: none; compute.go).
+	Compute *model.Compute
 }
 
 // TaskGUIDs returns the group's task guids "<Name>-0" .. "<Name>-<Count-1>".
@@ -204,6 +218,7 @@ func (g TaskGroup) Task(i int) model.Task {
 		RootFS:        g.RootFS,
 		PlacementTags: append([]string(nil), g.PlacementTags...),
 		VolumeDrivers: append([]string(nil), g.VolumeDrivers...),
+		Compute:       g.Compute,
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 // TestShippedScenarios loads every shipped scenario: no error, no warning, and the
 // figures their comments promise.
 func TestShippedScenarios(t *testing.T) {
-	want := []string{"az-outage", "binpack", "cell-crash", "crashing-apps", "diego-250k-mix", "docker-pull-cost", "docker-unpredictable-scaling", "placement-constraints", "private-image", "quickstart", "registry-outage", "rolling-upgrade"}
+	want := []string{"az-outage", "binpack", "cell-crash", "crashing-apps", "diego-250k-mix", "docker-pull-cost", "docker-unpredictable-scaling", "gpu-sharing", "placement-constraints", "private-image", "quickstart", "registry-outage", "rolling-upgrade"}
 	got := Shipped()
 	if len(got) != len(want) {
 		t.Fatalf("Shipped() = %v, want %v", got, want)

@@ -259,9 +259,9 @@ func (s *Sim) rejoinAuction(c *cell) {
 		starting := ct.Starting()
 		var err error
 		if ct.Kind() == rep.LRP {
-			err = s.view.AddLRP(c.ID, s.apps.guid(ct.app), ct.res(), starting)
+			err = s.view.AddLRPCompute(c.ID, s.apps.guid(ct.app), ct.res(), s.computeOf(ct), starting)
 		} else {
-			err = s.view.AddTask(c.ID, ct.guid, ct.res(), starting)
+			err = s.view.AddTaskCompute(c.ID, ct.guid, ct.res(), s.computeOf(ct), starting)
 		}
 		if err != nil {
 			s.fail(err)

@@ -104,6 +104,9 @@ func (s *Sim) sample(now time.Duration) {
 		TasksPending: s.m.tasks.Pending(), TasksRunning: s.m.tasks.Running(),
 		CellsUp: s.m.cellsUp, MemoryUsedMB: s.m.memUsed,
 	})
+	if s.cm != nil {
+		s.sampleCompute()
+	}
 }
 
 // finish closes the books at the end of the run.
@@ -170,6 +173,9 @@ func (s *Sim) summary() *record.Summary {
 		// Runs of one scenario with the image cache on and off are not replications.
 		sum.Settings["docker_cache"] = sc.DockerCache
 	}
+	if s.cm != nil {
+		sum.Compute = s.computeSummary()
+	}
 	for _, f := range s.m.faults {
 		rf := record.Fault{At: f.at.Seconds(), Action: f.action, Target: f.target}
 		if f.done {
@@ -192,6 +198,9 @@ func (s *Sim) writeRecord(sum *record.Summary, wall time.Duration) error {
 	dir := s.opts.OutDir
 	start := time.Now() // perf.json only
 	files := record.Files{Summary: sum, Cells: s.CellRows(), Placements: s.PlacementRows(), Timeseries: s.m.samples}
+	if s.cm != nil {
+		files.CellsCompute = s.cellComputeRows(files.Cells)
+	}
 	if err := record.WriteFiles(dir, &files); err != nil {
 		return err
 	}

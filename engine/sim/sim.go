@@ -94,6 +94,9 @@ type Sim struct {
 	started  bool          // Start ran
 	startDur time.Duration // Start's wall time (perf.json)
 	phases   Phases        // wall times for perf.json; never in the record
+
+	// cm follows CPU and GPUs (compute.go); nil unless some cell declares them.
+	cm *computeMetrics
 }
 
 // Phases are the wall times of a run's parts, for perf.json only (they never enter the
@@ -155,6 +158,9 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 		rTasks:   k.Stream("tasks"),
 		rFaults:  k.Stream("faults"),
 		rLatency: k.Stream("latency"),
+	}
+	if sc.DeclaresCompute() {
+		s.cm = &computeMetrics{}
 	}
 	s.apps.init(s.guids)
 	s.view.UseGUIDs(s.guids)

@@ -3,7 +3,9 @@ package auction
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/diegolab/diegolab/model"
 )
@@ -42,17 +44,27 @@ func gpuCluster(b *testing.B, n, pods int) (*State, Batch) {
 // 10,000 cells shaped like the openb nodes and reports placements per second (the
 // first thousand pods of an empty cluster: every cell is feasible, the enumeration's
 // worst case).
+//
+// fgd-plain is fgd without the compute index (compute_index.go), every feasible cell
+// scored as the other policies do. cpu-placements/s counts the process's CPU time
+// instead of wall time: on a shared machine wall time includes other processes' load.
 func BenchmarkGPUPolicies(b *testing.B) {
-	for _, name := range []string{"fgd", "gpu-best-fit", "random", "diego"} {
+	for _, name := range []string{"fgd", "fgd-plain", "gpu-best-fit", "random", "diego"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			placed := 0
+			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				s, batch := gpuCluster(b, 10000, 1000)
-				alg, _ := New(name)
+				alg, _ := New(strings.TrimSuffix(name, "-plain"))
+				s.noComputeIndex = strings.HasSuffix(name, "-plain")
+				c0 := cpuTime()
 				b.StartTimer()
 				res := s.Schedule(batch, alg, rand.New(rand.NewPCG(3, 4)))
+				b.StopTimer()
+				cpu += cpuTime() - c0
+				b.StartTimer()
 				for _, t := range res.Tasks {
 					if t.Error == "" {
 						placed++
@@ -60,6 +72,50 @@ func BenchmarkGPUPolicies(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(placed)/b.Elapsed().Seconds(), "placements/s")
+			b.ReportMetric(float64(placed)/cpu.Seconds(), "cpu-placements/s")
+		})
+	}
+}
+
+// BenchmarkFGDLoaded is fgd at 10,000 cells on a cluster already holding 15,000 pods
+// of the openb mix (placed by fgd first, in batches of 1,000), where the cells' CPU
+// and GPU states have spread into many classes: one batch of 1,000 more.
+func BenchmarkFGDLoaded(b *testing.B) {
+	for _, plain := range []bool{false, true} {
+		name := "indexed"
+		if plain {
+			name = "plain"
+		}
+		b.Run(name, func(b *testing.B) {
+			placed := 0
+			var cpu time.Duration
+			classes := 0
+			for b.Loop() {
+				b.StopTimer()
+				s, batch := gpuCluster(b, 10000, 16000)
+				alg := NewFGD(nil)
+				r := rand.New(rand.NewPCG(3, 4))
+				for i := 0; i < 15; i++ {
+					s.Schedule(Batch{Tasks: batch.Tasks[i*1000 : (i+1)*1000]}, alg, r)
+				}
+				classes = len(s.cidx.classes)
+				s.noComputeIndex = plain
+				c0 := cpuTime()
+				b.StartTimer()
+				res := s.Schedule(Batch{Tasks: batch.Tasks[15000:]}, alg, r)
+				b.StopTimer()
+				cpu += cpuTime() - c0
+				b.StartTimer()
+				for _, t := range res.Tasks {
+					if t.Error == "" {
+						placed++
+					}
+				}
+			}
+			b.ReportMetric(float64(placed)/b.Elapsed().Seconds(), "placements/s")
+			b.ReportMetric(float64(placed)/cpu.Seconds(), "cpu-placements/s")
+			b.ReportMetric(float64(classes), "classes")
+			b.ReportMetric(float64(placed)/float64(b.N), "placed/op")
 		})
 	}
 }

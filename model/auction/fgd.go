@@ -48,6 +48,7 @@ type FGD struct {
 	// the last model looked up, and its id: cells of one model come in runs
 	lastModel string
 	lastID    int32
+	version   uint64 // bumped whenever the workload's shares change (ScoreVersion)
 }
 
 // WorkloadShare is one typical request of FGD's target workload and its share.
@@ -198,7 +199,26 @@ func (f *FGD) learn(c *model.Compute) {
 		f.workload[i].Share = float64(f.online[kindKey(&f.workload[i].Compute)]) / float64(f.seen)
 	}
 	clear(f.memo)
+	f.version++
 }
+
+var _ ComputeScorer = (*FGD)(nil)
+
+// ScoresCompute: FGD's choice is its score of the cell's CPU and GPUs, ties to the
+// first cell, unless RandomTies.
+func (f *FGD) ScoresCompute() bool { return !f.RandomTies }
+
+// Prepare learns the request (an online workload), as Choose does.
+func (f *FGD) Prepare(req *model.Compute) { f.learn(req) }
+
+// ComputeScore is Choose's score of one cell.
+func (f *FGD) ComputeScore(req *model.Compute, c *model.CellCompute) int64 {
+	s, _ := f.score(req, c)
+	return s
+}
+
+// ScoreVersion changes with the workload's shares.
+func (f *FGD) ScoreVersion() uint64 { return f.version }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 

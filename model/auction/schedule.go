@@ -152,8 +152,9 @@ func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand
 	req := Request{GUID: l.ProcessGUID, Index: l.Index, Resource: l.Resource, Compute: l.Compute}
 	var win *cellRec
 	if l.Compute.Declared() {
-		// CPU and GPUs are outside the index: the feasible cells are enumerated.
-		win = s.choose(req, alg, r, st, gid, l.MaxPerCell)
+		// CPU and GPUs are outside the index: the feasible cells are enumerated, or
+		// looked up by compute state (compute_index.go).
+		win = s.chooseCompute(req, alg, r, st, gid, l.MaxPerCell)
 	} else if fast != nil {
 		s.q = query{mem: l.MemoryMB, disk: l.DiskMB, gid: gid, maxPerCell: l.MaxPerCell, st: st, req: req}
 		win = fast.place(s, &s.q, r)
@@ -165,7 +166,7 @@ func (s *State) placeLRP(l *LRP, gid int32, alg Algorithm, fast indexed, r *rand
 	}
 	// Reserve the plain (un-proxied) resources (Diego: cell.ReserveLRP).
 	_ = s.take(win, l.Resource, true) // fits: checked with at least this much memory
-	s.takeCompute(win, &req, alg, r, "")
+	s.takeCompute(win, &req, alg, r, "", gid)
 	s.countLRP(win, gid, +1)
 	s.refresh(win)
 	return win.cell.ID, ""
@@ -188,7 +189,7 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 	req := Request{Task: true, GUID: t.GUID, Resource: t.Resource, Compute: t.Compute}
 	var win *cellRec
 	if t.Compute.Declared() {
-		win = s.choose(req, alg, r, st, -1, 0)
+		win = s.chooseCompute(req, alg, r, st, -1, 0)
 	} else if fast != nil {
 		s.q = query{task: true, mem: t.MemoryMB, disk: t.DiskMB, gid: -1, st: st, req: req}
 		win = fast.place(s, &s.q, r)
@@ -204,10 +205,19 @@ func (s *State) placeTask(t *Task, alg Algorithm, fast indexed, r *rand.Rand) (s
 		return "", "task " + t.GUID + " already on cell " + win.cell.ID
 	}
 	_ = s.take(win, t.Resource, true)
-	s.takeCompute(win, &req, alg, r, t.GUID)
+	s.takeCompute(win, &req, alg, r, t.GUID, -1)
 	win.tasks[t.GUID] = struct{}{}
 	s.refresh(win)
 	return win.cell.ID, ""
+}
+
+// chooseCompute places a request that declares CPU or GPUs: through the compute index
+// for a ComputeScorer, else by enumeration.
+func (s *State) chooseCompute(req Request, alg Algorithm, r *rand.Rand, st []uint8, gid int32, maxPerCell int) *cellRec {
+	if cs, ok := alg.(ComputeScorer); ok && !s.noComputeIndex && cs.ScoresCompute() {
+		return s.chooseIndexed(req, cs, st, gid, maxPerCell)
+	}
+	return s.choose(req, alg, r, st, gid, maxPerCell)
 }
 
 // choose enumerates the feasible cells in cell order and lets alg pick.

@@ -110,6 +110,13 @@ type State struct {
 
 	filterCache map[string][]uint8 // constraint key -> stage reached, per sig
 
+	// cidx groups cells by CPU and GPU state for ComputeScorer algorithms
+	// (compute_index.go); nil until one places a request.
+	cidx *computeIndex
+	// noComputeIndex makes ComputeScorers go through Choose like every algorithm (the
+	// differential test's reference).
+	noComputeIndex bool
+
 	// scratch space reused by Schedule
 	gids      []int32    // per de-duplicated LRP of the batch: its interned guid
 	order     []workItem // the batch's placement order
@@ -221,6 +228,9 @@ func (s *State) AddCell(c model.Cell) error {
 		g.active++
 		s.inflight += c.StartingContainers
 	}
+	if s.cidx != nil {
+		s.cidx.add(rec)
+	}
 	s.refresh(rec)
 	return nil
 }
@@ -239,6 +249,9 @@ func (s *State) RemoveCell(id string) bool {
 	g.cells[rec.leaf] = nil
 	s.setLeaf(g, rec.leaf, emptyNode, emptyTie, emptyCold)
 	g.free = append(g.free, rec.leaf)
+	if s.cidx != nil {
+		s.cidx.remove(rec)
+	}
 	rec.owner = nil // stale for every CellRef to it
 	s.heads[rec.head] = gidHead{}
 	s.freeHeads = append(s.freeHeads, rec.head)
@@ -404,6 +417,13 @@ func (s *State) give(rec *cellRec, r model.Resource, starting bool) error {
 // AddLRP records an LRP instance of processGUID on the cell: its resources leave
 // Available and, when starting, StartingContainers rises.
 func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bool) error {
+	return s.AddLRPCompute(cellID, processGUID, r, nil, starting)
+}
+
+// AddLRPCompute is AddLRP for an instance that also holds CPU and GPUs (comp, nil for
+// none): they leave the cell's compute too (on the devices BestFitDevices picks), and
+// RemoveLRP gives them back.
+func (s *State) AddLRPCompute(cellID, processGUID string, r model.Resource, comp *model.Compute, starting bool) error {
 	rec, err := s.lookup(cellID, r)
 	if err != nil {
 		return err
@@ -411,10 +431,18 @@ func (s *State) AddLRP(cellID, processGUID string, r model.Resource, starting bo
 	if processGUID == "" {
 		return &model.ValidationError{Field: "process_guid", Problem: "must not be empty"}
 	}
+	if err := comp.Validate("compute"); err != nil {
+		return err
+	}
+	if comp.Declared() && rec.cell.Compute != nil && !rec.cell.Compute.Fits(comp) {
+		return s.addCompute(rec, comp, "", -1) // the error, before anything changes
+	}
 	if err := s.take(rec, r, starting); err != nil {
 		return err
 	}
-	s.countLRP(rec, s.internGUID(processGUID), +1)
+	gid := s.internGUID(processGUID)
+	_ = s.addCompute(rec, comp, "", gid) // fits: checked above
+	s.countLRP(rec, gid, +1)
 	s.refresh(rec)
 	return nil
 }
@@ -463,6 +491,9 @@ func (s *State) removeLRP(rec *cellRec, processGUID string, r model.Resource, st
 	if err := s.give(rec, r, starting); err != nil {
 		return err
 	}
+	if rec.side != nil {
+		s.giveLRPCompute(rec, gid)
+	}
 	s.countLRP(rec, gid, -1)
 	s.refresh(rec)
 	return nil
@@ -470,6 +501,12 @@ func (s *State) removeLRP(rec *cellRec, processGUID string, r model.Resource, st
 
 // AddTask records a task on the cell.
 func (s *State) AddTask(cellID, taskGUID string, r model.Resource, starting bool) error {
+	return s.AddTaskCompute(cellID, taskGUID, r, nil, starting)
+}
+
+// AddTaskCompute is AddTask for a task that also holds CPU and GPUs (comp, nil for
+// none); RemoveTask gives them back.
+func (s *State) AddTaskCompute(cellID, taskGUID string, r model.Resource, comp *model.Compute, starting bool) error {
 	rec, err := s.lookup(cellID, r)
 	if err != nil {
 		return err
@@ -480,9 +517,16 @@ func (s *State) AddTask(cellID, taskGUID string, r model.Resource, starting bool
 	if _, dup := rec.tasks[taskGUID]; dup {
 		return &model.ExistsError{Kind: "task", Key: taskGUID + " on cell " + cellID}
 	}
+	if err := comp.Validate("compute"); err != nil {
+		return err
+	}
+	if comp.Declared() && rec.cell.Compute != nil && !rec.cell.Compute.Fits(comp) {
+		return s.addCompute(rec, comp, taskGUID, -1) // the error, before anything changes
+	}
 	if err := s.take(rec, r, starting); err != nil {
 		return err
 	}
+	_ = s.addCompute(rec, comp, taskGUID, -1) // fits: checked above
 	rec.tasks[taskGUID] = struct{}{}
 	s.refresh(rec)
 	return nil

@@ -51,6 +51,7 @@ type LRPStart struct {
 	Resource   model.Resource
 	Constraint model.PlacementConstraint
 	MaxPerCell int
+	Compute    *model.Compute // the desired LRP's (shared: read it, do not modify it)
 }
 
 // TaskStart is one task auction request.
@@ -58,6 +59,7 @@ type TaskStart struct {
 	GUID, Domain string
 	Resource     model.Resource
 	Constraint   model.PlacementConstraint
+	Compute      *model.Compute
 }
 
 // StopLRP asks the rep of InstanceKey.CellID to stop that container (rep StopLRPInstance).
@@ -478,7 +480,7 @@ func (b *BBS) requestStart(key model.ActualLRPKey) error {
 
 func startFor(d *model.DesiredLRP, index int) LRPStart {
 	return LRPStart{Key: model.ActualLRPKey{ProcessGUID: d.ProcessGUID, Index: index}, Domain: d.Domain,
-		Resource: d.Resource(), Constraint: d.Constraint(), MaxPerCell: d.MaxPerCell}
+		Resource: d.Resource(), Constraint: d.Constraint(), MaxPerCell: d.MaxPerCell, Compute: d.Compute}
 }
 
 // source adapts the store to converge.Source. Store errors are kept in b.srcErr and the

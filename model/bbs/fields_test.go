@@ -41,6 +41,12 @@ func fill(t *testing.T, v reflect.Value, n *int) {
 			f.Set(reflect.ValueOf([]string{"x", "y"}))
 		case reflect.Struct:
 			fill(t, f, n)
+		case reflect.Pointer:
+			if f.Type().Elem().Kind() != reflect.Struct {
+				t.Fatalf("field %s: pointer to %s: teach fill about it", v.Type().Field(i).Name, f.Type().Elem())
+			}
+			f.Set(reflect.New(f.Type().Elem()))
+			fill(t, f.Elem(), n)
 		default:
 			t.Fatalf("field %s of kind %s: teach fill about it", v.Type().Field(i).Name, f.Kind())
 		}

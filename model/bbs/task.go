@@ -14,7 +14,7 @@ import (
 const MaxCellIDLength = 255
 
 func taskStart(t *model.Task) TaskStart {
-	return TaskStart{GUID: t.GUID, Domain: t.Domain, Resource: t.Resource(), Constraint: t.Constraint()}
+	return TaskStart{GUID: t.GUID, Domain: t.Domain, Resource: t.Resource(), Constraint: t.Constraint(), Compute: t.Compute}
 }
 
 func refuseTask(t *model.Task, to model.TaskState, reason string) error {

@@ -72,3 +72,20 @@ func (v CellView) PrefetchLRP(c CellRef, id int32) { v.st.PrefetchLRP(c, id) }
 
 // List returns every cell's current figures, in the order they were added.
 func (v CellView) List() []model.Cell { return v.st.Cells() }
+
+// AddLRPCompute is AddLRP for an instance that also holds CPU and GPUs (nil: none).
+func (v CellView) AddLRPCompute(cellID, processGUID string, r model.Resource, comp *model.Compute, starting bool) error {
+	return v.st.AddLRPCompute(cellID, processGUID, r, comp, starting)
+}
+
+// AddTaskCompute is AddTask for a task that also holds CPU and GPUs (nil: none).
+func (v CellView) AddTaskCompute(cellID, taskGUID string, r model.Resource, comp *model.Compute, starting bool) error {
+	return v.st.AddTaskCompute(cellID, taskGUID, r, comp, starting)
+}
+
+// Compute returns a copy of the cell's CPU and GPUs (nil when it declares none or the
+// view does not hold it).
+func (v CellView) Compute(cellID string) *model.CellCompute { return v.st.Compute(cellID) }
+
+// ComputeTotals sums the CPU and GPUs of the view's cells.
+func (v CellView) ComputeTotals() auction.ComputeTotals { return v.st.ComputeTotals() }

@@ -213,6 +213,7 @@ func (p *Plane) collect() {
 	for _, s := range r.TaskStarts {
 		p.taskQueue = append(p.taskQueue, auction.Task{
 			GUID: s.GUID, Domain: s.Domain, Resource: s.Resource, PlacementConstraint: s.Constraint,
+			Compute: s.Compute,
 		})
 		p.taskQueued = append(p.taskQueued, p.now)
 	}
@@ -253,6 +254,7 @@ func (p *Plane) queueLRPs(starts []bbs.LRPStart) {
 		s, l := &starts[i], &q[n+i]
 		l.ProcessGUID, l.Index, l.Domain = s.Key.ProcessGUID, s.Key.Index, s.Domain
 		l.Resource, l.PlacementConstraint, l.MaxPerCell = s.Resource, s.Constraint, s.MaxPerCell
+		l.Compute = s.Compute
 	}
 	p.lrpQueue = q
 	queued := slices.Grow(p.lrpQueued, len(starts))

@@ -132,6 +132,7 @@ type desiredRow struct {
 
 type desiredExt struct {
 	placementTags, volumeDrivers, routes             []string
+	compute                                          *model.Compute
 	wide                                             bool // the int fields below hold the figures
 	instances, memoryMB, diskMB, maxPids, maxPerCell int
 }
@@ -433,6 +434,7 @@ func (m *Store) desiredOf(p *proc) model.DesiredLRP {
 		StartTimeout: r.startTimeout, MaxPerCell: int(r.maxPerCell)}
 	if e := r.ext; e != nil {
 		d.PlacementTags, d.VolumeDrivers, d.Routes = e.placementTags, e.volumeDrivers, e.routes
+		d.Compute = e.compute
 		if e.wide {
 			d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell = e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell
 		}
@@ -447,9 +449,9 @@ func (m *Store) PutDesiredLRP(d model.DesiredLRP) error {
 		instances: int32(d.Instances), memoryMB: int32(d.MemoryMB), diskMB: int32(d.DiskMB),
 		maxPids: int32(d.MaxPids), maxPerCell: int32(d.MaxPerCell)}
 	wide := !fits32(d.Instances) || !fits32(d.MemoryMB) || !fits32(d.DiskMB) || !fits32(d.MaxPids) || !fits32(d.MaxPerCell)
-	if wide || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil {
+	if wide || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil || d.Compute != nil {
 		r.ext = &desiredExt{placementTags: slices.Clone(d.PlacementTags), volumeDrivers: slices.Clone(d.VolumeDrivers),
-			routes: slices.Clone(d.Routes)}
+			routes: slices.Clone(d.Routes), compute: d.Compute.Clone()}
 		if wide {
 			e := r.ext
 			e.wide = true
@@ -793,6 +795,7 @@ func (m *Store) GetTask(guid string) (model.Task, bool, error) {
 func (m *Store) PutTask(t model.Task) error {
 	t.PlacementTags = slices.Clone(t.PlacementTags)
 	t.VolumeDrivers = slices.Clone(t.VolumeDrivers)
+	t.Compute = t.Compute.Clone()
 	m.tasks[t.GUID] = t
 	return nil
 }
