@@ -17,15 +17,15 @@ import (
 
 // BenchmarkSweepScaling compares a local matrix at -j N with N queue worker processes
 // (-j 1 each) on this machine, for N = 1, 2, 4: the goal is runs/s through the
-// queue within 10 % of the local figure at the same parallelism. The matrix is 48 runs
+// queue within 10 % of the local figure at the same parallelism. The matrix is 200 runs
 // of the tiny scenario for 12 simulated hours (about 0.1-0.2 s each). Both sides run as
 // separate diegolab processes, timed from start to exit; cpu-cores is their user +
 // system CPU time over the wall time (PostgreSQL's own CPU is not in it). The queue
 // side's wall includes the workers' start (connection, River client) and their last
 // check that the queue is empty, but not the enqueue.
 func BenchmarkSweepScaling(b *testing.B) {
-	spec := writeSpecSeeds(b, "12h", "1-12")
-	const runs = 48
+	spec := writeSpecSeeds(b, "12h", "1-50")
+	const runs = 200
 	pg := pgtest.Start(b)
 	for _, n := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("local-j%d", n), func(b *testing.B) {
