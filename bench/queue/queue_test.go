@@ -289,6 +289,11 @@ func TestResultWrittenOnce(t *testing.T) {
 		VALUES ($1, 0, 'x', $2, $3, 'earlier', 0, 1)`, rep.Sweep, row, perf); err != nil {
 		t.Fatal(err)
 	}
+	// The earlier attempt was rescued: the job's next fetch is its second attempt
+	// (only a later attempt looks for a written result before running).
+	if tag, err := q.pool.Exec(ctx, `UPDATE river_job SET attempt = 1 WHERE kind = $1 AND (args->>'index')::int = 0`, Kind); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("mark run 0 as once attempted: %v, %v", tag, err)
+	}
 	var log bytes.Buffer
 	wr, err := q.Work(ctx, WorkerOptions{Version: "v1", Log: &log})
 	if err != nil || wr.Done != 3 {
