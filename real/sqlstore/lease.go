@@ -112,13 +112,5 @@ func ListPresences[T any](s PresenceLister, now time.Duration) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []T{}
-	for _, b := range bodies {
-		var v T
-		if err := json.Unmarshal(b, &v); err != nil {
-			return nil, fmt.Errorf("sqlstore: decoding row: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return decodeAll[T](bodies)
 }

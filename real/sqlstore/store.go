@@ -327,6 +327,11 @@ func ListSpecs[T any](s SpecLister, kind string) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeAll[T](bodies)
+}
+
+// decodeAll decodes JSON row bodies into Ts, in order.
+func decodeAll[T any](bodies [][]byte) ([]T, error) {
 	out := []T{}
 	for _, b := range bodies {
 		var v T
