@@ -533,26 +533,9 @@ func (r *runner) expectRow(a []string) {
 	}
 	check("state", got.State.String(), pos[2])
 	for k, v := range kv {
-		switch k {
-		case "cell":
-			check(k, got.CellID, v)
-		case "ig":
-			check(k, got.InstanceGUID, v)
-		case "addr":
-			check(k, got.Address, v)
-		case "crash":
-			check(k, strconv.Itoa(got.CrashCount), v)
-		case "since":
-			check(k, (got.Since - r.now).String(), r.dur(v).String())
-		case "reason":
-			check(k, got.CrashReason, v)
-		case "perr":
-			check(k, got.PlacementError, v)
-		case "domain":
-			check(k, got.Domain, v)
-		default:
-			r.fatalf("row: unknown field %q", k)
-		}
+		var want model.ActualLRP
+		r.setField("row", rowField(&want, k), k, v)
+		check(k, r.fieldString(rowField(&got, k)), r.fieldString(rowField(&want, k)))
 	}
 }
 
@@ -574,26 +557,9 @@ func (r *runner) expectTask(pos []string, kv map[string]string) {
 	}
 	check("state", got.State.String(), pos[1])
 	for k, v := range kv {
-		switch k {
-		case "cell":
-			check(k, got.CellID, v)
-		case "failed":
-			check(k, strconv.FormatBool(got.Failed), v)
-		case "reason":
-			check(k, got.FailureReason, v)
-		case "result":
-			check(k, got.Result, v)
-		case "rejections":
-			check(k, strconv.Itoa(got.RejectionCount), v)
-		case "rreason":
-			check(k, got.RejectionReason, v)
-		case "updated":
-			check(k, (got.UpdatedAt - r.now).String(), r.dur(v).String())
-		case "completed":
-			check(k, (got.FirstCompletedAt - r.now).String(), r.dur(v).String())
-		default:
-			r.fatalf("task: unknown field %q", k)
-		}
+		var want model.Task
+		r.setField("task", taskField(&want, k), k, v)
+		check(k, r.fieldString(taskField(&got, k)), r.fieldString(taskField(&want, k)))
 	}
 }
 
@@ -702,26 +668,7 @@ func (r *runner) row(a []string) model.ActualLRP {
 	row := model.ActualLRP{ActualLRPKey: r.key(pos[0]), Presence: r.presence(pos[1]), State: r.state(pos[2]),
 		Domain: "some-domain", Since: r.now}
 	for k, v := range kv {
-		switch k {
-		case "cell":
-			row.CellID = v
-		case "ig":
-			row.InstanceGUID = v
-		case "addr":
-			row.Address = v
-		case "crash":
-			row.CrashCount = r.atoi(v)
-		case "since":
-			row.Since = r.now + r.dur(v)
-		case "reason":
-			row.CrashReason = v
-		case "perr":
-			row.PlacementError = v
-		case "domain":
-			row.Domain = v
-		default:
-			r.fatalf("put: unknown field %q", k)
-		}
+		r.setField("put", rowField(&row, k), k, v)
 	}
 	return row
 }
@@ -746,30 +693,104 @@ func (r *runner) task(pos []string, kv map[string]string) model.Task {
 		r.fatalf("unknown task state %q", pos[1])
 	}
 	for k, v := range kv {
-		switch k {
-		case "cell":
-			tk.CellID = v
-		case "created":
-			tk.CreatedAt = r.now + r.dur(v)
-		case "updated":
-			tk.UpdatedAt = r.now + r.dur(v)
-		case "completed":
-			tk.FirstCompletedAt = r.now + r.dur(v)
-		case "rejections":
-			tk.RejectionCount = r.atoi(v)
-		case "failed":
-			tk.Failed = v == "true"
-		case "reason":
-			tk.FailureReason = v
-		case "domain":
-			tk.Domain = v
-		case "guid":
-			tk.GUID = v
-		default:
-			r.fatalf("task: unknown field %q", k)
-		}
+		r.setField("task", taskField(&tk, k), k, v)
 	}
 	return tk
+}
+
+// A field is one KEY= of a row or task in the scripts: exactly one pointer is set.
+// Times are relative to the script's now, as the scripts write them.
+type field struct {
+	str  *string
+	num  *int
+	time *time.Duration
+	flag *bool
+}
+
+// rowField is the row's field for a script key (cell= ig= addr= crash= since= reason=
+// perr= domain=); the zero field for an unknown key.
+func rowField(x *model.ActualLRP, k string) field {
+	switch k {
+	case "cell":
+		return field{str: &x.CellID}
+	case "ig":
+		return field{str: &x.InstanceGUID}
+	case "addr":
+		return field{str: &x.Address}
+	case "crash":
+		return field{num: &x.CrashCount}
+	case "since":
+		return field{time: &x.Since}
+	case "reason":
+		return field{str: &x.CrashReason}
+	case "perr":
+		return field{str: &x.PlacementError}
+	case "domain":
+		return field{str: &x.Domain}
+	}
+	return field{}
+}
+
+// taskField is the task's field for a script key (cell= created= updated= completed=
+// rejections= rreason= failed= reason= result= domain= guid=).
+func taskField(x *model.Task, k string) field {
+	switch k {
+	case "cell":
+		return field{str: &x.CellID}
+	case "created":
+		return field{time: &x.CreatedAt}
+	case "updated":
+		return field{time: &x.UpdatedAt}
+	case "completed":
+		return field{time: &x.FirstCompletedAt}
+	case "rejections":
+		return field{num: &x.RejectionCount}
+	case "rreason":
+		return field{str: &x.RejectionReason}
+	case "failed":
+		return field{flag: &x.Failed}
+	case "reason":
+		return field{str: &x.FailureReason}
+	case "result":
+		return field{str: &x.Result}
+	case "domain":
+		return field{str: &x.Domain}
+	case "guid":
+		return field{str: &x.GUID}
+	}
+	return field{}
+}
+
+// setField parses v into f; cmd names the script command in the error for an unknown key.
+func (r *runner) setField(cmd string, f field, k, v string) {
+	r.t.Helper()
+	switch {
+	case f.str != nil:
+		*f.str = v
+	case f.num != nil:
+		*f.num = r.atoi(v)
+	case f.time != nil:
+		*f.time = r.now + r.dur(v)
+	case f.flag != nil:
+		*f.flag = v == "true"
+	default:
+		r.fatalf("%s: unknown field %q", cmd, k)
+	}
+}
+
+// fieldString is f as the scripts write it (times relative to now).
+func (r *runner) fieldString(f field) string {
+	switch {
+	case f.str != nil:
+		return *f.str
+	case f.num != nil:
+		return strconv.Itoa(*f.num)
+	case f.time != nil:
+		return (*f.time - r.now).String()
+	case f.flag != nil:
+		return strconv.FormatBool(*f.flag)
+	}
+	return ""
 }
 
 func (r *runner) key(s string) model.ActualLRPKey {
