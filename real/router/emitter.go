@@ -32,14 +32,17 @@ type Emitter struct {
 // Counts returns the full syncs and the events applied so far.
 func (e *Emitter) Counts() (syncs, events uint64) { return e.syncs.Load(), e.events.Load() }
 
-// Sync fetches the whole routing table and installs it.
+// Sync fetches the whole routing table and installs it, with the events that arrived
+// while it was being fetched applied again on top.
 func (e *Emitter) Sync(ctx context.Context) error {
+	m := e.Table.Mark()
+	defer e.Table.Unmark(m)
 	var routes []api.Route
 	if err := e.BBS.Do(ctx, http.MethodGet, "/v1/routes", nil, &routes); err != nil {
 		return fmt.Errorf("route sync: %w", err)
 	}
 	e.syncs.Add(1)
-	return e.Table.Sync(routes)
+	return e.Table.SyncSince(m, routes)
 }
 
 // Run follows the event stream until ctx ends, with a full sync at start, after any

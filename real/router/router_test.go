@@ -379,3 +379,65 @@ func TestEmitter(t *testing.T) {
 	f.events <- api.ActualEvent{Type: "DesiredLRPCreated", ProcessGUID: "p"}
 	eventually("desired event resyncs", func() bool { _, ok := tab.Snapshot()["api.localhost"]; return ok })
 }
+
+// A full sync's routes can be older than events the stream delivered while they were
+// being fetched: the instance that started in between must not vanish from the table
+// until the next sync (the chaos test once saw a RUNNING instance missing for 10 s).
+func TestSyncSinceKeepsRacingEvents(t *testing.T) {
+	web := func(eps ...api.Endpoint) []api.Route {
+		return []api.Route{{App: "web", ProcessGUID: "w", Hosts: []string{"web.localhost"}, Endpoints: eps}}
+	}
+	a := api.Endpoint{InstanceGUID: "a", Index: 0, Address: "127.0.0.1:1"}
+	b := api.Endpoint{InstanceGUID: "b", Index: 1, Address: "127.0.0.1:2"}
+	running := func(e api.Endpoint) api.ActualEvent {
+		return api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: e.Index, InstanceGUID: e.InstanceGUID, State: "RUNNING", Presence: "ORDINARY", Address: e.Address}
+	}
+	crashed := func(e api.Endpoint) api.ActualEvent {
+		return api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: e.Index, InstanceGUID: e.InstanceGUID, State: "CRASHED", Presence: "ORDINARY"}
+	}
+	got := func(tab *Table) string { return strings.Join(tab.Snapshot()["web.localhost"], " ") }
+	for _, tc := range []struct {
+		name   string
+		before []api.ActualEvent // applied before the mark
+		during []api.ActualEvent // applied while the routes are fetched
+		routes []api.Route       // what the fetch returned
+		want   string
+	}{
+		{"started while fetching", nil, []api.ActualEvent{running(b)}, web(a), "127.0.0.1:1 127.0.0.1:2"},
+		{"started and crashed while fetching", nil, []api.ActualEvent{running(b), crashed(b)}, web(a, b), "127.0.0.1:1"},
+		{"crashed while fetching", nil, []api.ActualEvent{crashed(a)}, web(a), ""},
+		{"event before the mark is the snapshot's", []api.ActualEvent{running(b)}, nil, web(a), "127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := NewTable()
+			_ = tab.Sync(web(a))
+			for _, ev := range tc.before {
+				tab.Apply(ev)
+			}
+			m := tab.Mark()
+			for _, ev := range tc.during {
+				tab.Apply(ev)
+			}
+			if err := tab.SyncSince(m, tc.routes); err != nil {
+				t.Fatal(err)
+			}
+			tab.Unmark(m)
+			if g := got(tab); g != tc.want {
+				t.Fatalf("endpoints %q, want %q", g, tc.want)
+			}
+			if tab.marks != 0 || tab.journal != nil {
+				t.Fatalf("journal kept after Unmark: marks %d, %d events", tab.marks, len(tab.journal))
+			}
+			// The plain Sync is what the emitter did before: it loses the racing start.
+			if tc.name == "started while fetching" {
+				plain := NewTable()
+				_ = plain.Sync(web(a))
+				plain.Apply(running(b))
+				_ = plain.Sync(tc.routes)
+				if g := got(plain); g != "127.0.0.1:1" {
+					t.Fatalf("plain sync kept %q: the case no longer shows the race", g)
+				}
+			}
+		})
+	}
+}

@@ -42,6 +42,40 @@ type Table struct {
 	turns map[string]*atomic.Uint64
 	// loaded: a full sync happened (before it, no host is known to be absent).
 	loaded atomic.Bool
+
+	// applied counts the events applied; while a full sync's fetch is in flight
+	// (marks > 0) they are also kept in journal, to be applied again over the fetched
+	// routes, which may be older than them.
+	applied uint64
+	marks   int
+	journal []journaled
+}
+
+type journaled struct {
+	seq uint64
+	ev  api.ActualEvent
+}
+
+// A Mark is where a full sync's fetch began in the sequence of applied events.
+type Mark struct{ seq uint64 }
+
+// Mark is taken before a full sync fetches the routes: from then on the table keeps
+// the events it applies, so that SyncSince can apply them again over a snapshot that
+// may have been taken before some of them. Every Mark must be given back by Unmark.
+func (t *Table) Mark() Mark {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.marks++
+	return Mark{seq: t.applied}
+}
+
+// Unmark gives a Mark back; the journal is dropped when no fetch is in flight.
+func (t *Table) Unmark(Mark) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.marks--; t.marks <= 0 {
+		t.marks, t.journal = 0, nil
+	}
 }
 
 // Loaded reports whether the table was filled by a full sync at least once.
@@ -84,11 +118,32 @@ func (t *Table) turn(pg string) *atomic.Uint64 {
 // Sync replaces the whole table by routes. Endpoints that are not 127.0.0.1 are
 // left out (and reported in the error, after the table is replaced).
 func (t *Table) Sync(routes []api.Route) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.install(routes)
+}
+
+// SyncSince replaces the whole table by routes fetched after m was taken, then applies
+// again, in order, the events applied since m: the fetch and the event stream race, and
+// an instance that started between the BBS answering and the table being replaced would
+// otherwise stay missing until the next full sync. Applying an event twice is harmless
+// (an instance's endpoint is replaced, not added twice).
+func (t *Table) SyncSince(m Mark, routes []api.Route) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	err := t.install(routes)
+	for _, j := range t.journal {
+		if j.seq > m.seq {
+			t.apply(j.ev)
+		}
+	}
+	return err
+}
+
+func (t *Table) install(routes []api.Route) error {
 	hosts := map[string]*Pool{}
 	procs := map[string]*Pool{}
 	var bad []string
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	for _, r := range routes {
 		p := &Pool{App: r.App, ProcessGUID: r.ProcessGUID, next: t.turn(r.ProcessGUID)}
 		for _, e := range r.Endpoints {
@@ -134,6 +189,14 @@ func (t *Table) Apply(ev api.ActualEvent) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.applied++
+	if t.marks > 0 {
+		t.journal = append(t.journal, journaled{seq: t.applied, ev: ev})
+	}
+	return t.apply(ev)
+}
+
+func (t *Table) apply(ev api.ActualEvent) bool {
 	p, ok := t.procs[ev.ProcessGUID]
 	if !ok {
 		return !ev.Routable() // nothing to remove; an addition needs the hosts
