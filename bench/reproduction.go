@@ -103,7 +103,7 @@ func ParseReproSpec(name string, data []byte) (*ReproSpec, error) {
 		s.Name = strings.TrimSuffix(filepath.Base(name), ".toml")
 	}
 	if s.Nodes == "" {
-		bad("nodes", "missing: the node list CSV, e.g. ../shared/traces/alibaba-openb-2023/openb_node_list_all_node.csv")
+		bad("nodes", "missing: the node list CSV, e.g. ../shared/traces/alibaba-openb-2023/openb_node_list_gpu_node.csv")
 	}
 	if len(s.Traces) == 0 {
 		bad("traces", "no [[traces]]: add at least one with name and pods")

@@ -32,44 +32,22 @@ type ComputeSummary struct {
 }
 
 // CellComputeRow is a line of cells.csv in a run where some cell declares CPU or GPUs:
-// CellRow's columns, then the cell's CPU and GPUs.
+// CellRow's columns (embedded, so the two stay one definition), then the cell's CPU and
+// GPUs.
 type CellComputeRow struct {
-	CellID         string `csv:"cell_id"`
-	Zone           string `csv:"zone"`
-	MemoryMB       int    `csv:"memory_mb"`
-	MemoryUsedMB   int    `csv:"memory_used_mb"`
-	DiskMB         int    `csv:"disk_mb"`
-	DiskUsedMB     int    `csv:"disk_used_mb"`
-	Containers     int    `csv:"containers"`
-	ContainersUsed int    `csv:"containers_used"`
-	Instances      int    `csv:"instances"`
-	State          string `csv:"state"`
-	MilliCPU       int    `csv:"cpu_milli"`
-	MilliCPUUsed   int    `csv:"cpu_milli_used"`
-	GPUs           int    `csv:"gpus"`
-	GPUModel       string `csv:"gpu_model"`
-	MilliGPUUsed   int    `csv:"gpu_milli_used"`
-	IdleGPUs       int    `csv:"idle_gpus"`
+	CellRow
+	MilliCPU     int    `csv:"cpu_milli"`
+	MilliCPUUsed int    `csv:"cpu_milli_used"`
+	GPUs         int    `csv:"gpus"`
+	GPUModel     string `csv:"gpu_model"`
+	MilliGPUUsed int    `csv:"gpu_milli_used"`
+	IdleGPUs     int    `csv:"idle_gpus"`
 	// FragmentedMilliGPU: free milli-GPU on the cell's partly allocated devices.
 	FragmentedMilliGPU int `csv:"gpu_fragmented_milli"`
 }
 
 // CellsComputeHeader is cells.csv's header when cells declare CPU or GPUs.
 var CellsComputeHeader = header[CellComputeRow]()
-
-// Row returns the row's CellRow columns.
-func (r *CellComputeRow) Row() CellRow {
-	return CellRow{CellID: r.CellID, Zone: r.Zone, MemoryMB: r.MemoryMB, MemoryUsedMB: r.MemoryUsedMB,
-		DiskMB: r.DiskMB, DiskUsedMB: r.DiskUsedMB, Containers: r.Containers, ContainersUsed: r.ContainersUsed,
-		Instances: r.Instances, State: r.State}
-}
-
-// WithCompute extends a CellRow with compute columns (zero).
-func WithCompute(c CellRow) CellComputeRow {
-	return CellComputeRow{CellID: c.CellID, Zone: c.Zone, MemoryMB: c.MemoryMB, MemoryUsedMB: c.MemoryUsedMB,
-		DiskMB: c.DiskMB, DiskUsedMB: c.DiskUsedMB, Containers: c.Containers, ContainersUsed: c.ContainersUsed,
-		Instances: c.Instances, State: c.State}
-}
 
 // readCells reads cells.csv in either form: rows, and the compute rows when the file
 // has the compute columns (nil otherwise).
@@ -90,7 +68,7 @@ func readCells(dir string) ([]CellRow, []CellComputeRow, error) {
 	}
 	rows := make([]CellRow, len(comp))
 	for i := range comp {
-		rows[i] = comp[i].Row()
+		rows[i] = comp[i].CellRow
 	}
 	return rows, comp, nil
 }

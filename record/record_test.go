@@ -77,3 +77,37 @@ func TestEventsRoundTrip(t *testing.T) {
 		t.Errorf("err = %v, want one naming line 2", err)
 	}
 }
+
+// TestCellComputeRowCSV: a compute row is CellRow's columns (embedded) then seven
+// compute columns, in that order, and reads back whole and as its CellRow.
+func TestCellComputeRowCSV(t *testing.T) {
+	want := "cell_id,zone,memory_mb,memory_used_mb,disk_mb,disk_used_mb,containers,containers_used,instances,state," +
+		"cpu_milli,cpu_milli_used,gpus,gpu_model,gpu_milli_used,idle_gpus,gpu_fragmented_milli"
+	if got := strings.Join(CellsComputeHeader, ","); got != want {
+		t.Errorf("header %s, want %s", got, want)
+	}
+	rows := []CellComputeRow{{CellRow: CellRow{CellID: "v100-0", Zone: "z1", MemoryMB: 4096, MemoryUsedMB: 1024, DiskMB: 8192,
+		DiskUsedMB: 10, Containers: 249, ContainersUsed: 2, Instances: 2, State: CellUp},
+		MilliCPU: 96000, MilliCPUUsed: 8000, GPUs: 8, GPUModel: "V100M32", MilliGPUUsed: 1500, IdleGPUs: 6, FragmentedMilliGPU: 500}}
+	var buf bytes.Buffer
+	if err := EncodeCSV(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	if line := want + "\nv100-0,z1,4096,1024,8192,10,249,2,2,up,96000,8000,8,V100M32,1500,6,500\n"; buf.String() != line {
+		t.Errorf("CSV %q, want %q", buf.String(), line)
+	}
+	dir := t.TempDir()
+	if err := WriteCSV(dir, CellsFile, rows); err != nil {
+		t.Fatal(err)
+	}
+	cells, comp, err := readCells(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(rows, comp); d != "" {
+		t.Errorf("compute rows (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]CellRow{rows[0].CellRow}, cells); d != "" {
+		t.Errorf("cell rows (-want +got):\n%s", d)
+	}
+}

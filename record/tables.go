@@ -58,11 +58,29 @@ var (
 
 func header[T any]() []string {
 	t := reflect.TypeFor[T]()
-	h := make([]string, t.NumField())
-	for i := range h {
-		h[i] = t.Field(i).Tag.Get("csv")
+	cols := columns(t)
+	h := make([]string, len(cols))
+	for i, c := range cols {
+		h[i] = t.FieldByIndex(c).Tag.Get("csv")
 	}
 	return h
+}
+
+// columns lists the field index paths of a row type's columns in order: its fields,
+// with an embedded struct's fields in its place (CellComputeRow embeds CellRow).
+func columns(t reflect.Type) [][]int {
+	var out [][]int
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			for _, sub := range columns(f.Type) {
+				out = append(out, append([]int{i}, sub...))
+			}
+			continue
+		}
+		out = append(out, []int{i})
+	}
+	return out
 }
 
 // WriteCSV writes rows (a slice of CellRow, PlacementRow or Sample, or any struct with
@@ -81,11 +99,12 @@ func EncodeCSV[T any](w io.Writer, rows []T) error {
 	if err := cw.Write(header[T]()); err != nil {
 		return err
 	}
-	rec := make([]string, len(header[T]()))
+	cols := columns(reflect.TypeFor[T]())
+	rec := make([]string, len(cols))
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
 		for f := range rec {
-			fv := v.Field(f)
+			fv := v.FieldByIndex(cols[f])
 			switch fv.Kind() {
 			case reflect.String:
 				rec[f] = fv.String()
@@ -94,7 +113,7 @@ func EncodeCSV[T any](w io.Writer, rows []T) error {
 			case reflect.Float64:
 				rec[f] = strconv.FormatFloat(fv.Float(), 'f', -1, 64)
 			default:
-				return fmt.Errorf("field %s: unsupported kind %s", v.Type().Field(f).Name, fv.Kind())
+				return fmt.Errorf("field %s: unsupported kind %s", v.Type().FieldByIndex(cols[f]).Name, fv.Kind())
 			}
 		}
 		if err := cw.Write(rec); err != nil {
@@ -124,6 +143,7 @@ func ReadCSV[T any](dir, name string) ([]T, error) {
 func DecodeCSV[T any](r io.Reader) ([]T, error) {
 	cr := csv.NewReader(r)
 	want := header[T]()
+	cols := columns(reflect.TypeFor[T]())
 	got, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
@@ -143,7 +163,7 @@ func DecodeCSV[T any](r io.Reader) ([]T, error) {
 		var row T
 		v := reflect.ValueOf(&row).Elem()
 		for f, s := range rec {
-			fv := v.Field(f)
+			fv := v.FieldByIndex(cols[f])
 			switch fv.Kind() {
 			case reflect.String:
 				fv.SetString(s)

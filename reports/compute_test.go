@@ -12,10 +12,10 @@ func TestComputeData(t *testing.T) {
 	s := &record.Summary{Compute: &record.ComputeSummary{MilliCPU: 3000, MilliCPUUsed: 1500, GPUs: 4, MilliGPUUsed: 1500,
 		IdleGPUs: 2, FragmentedMilliGPU: 500, CPUAllocation: 0.5, GPUAllocation: 0.375}}
 	rows := []record.CellComputeRow{
-		{CellID: "a", State: record.CellUp, GPUs: 2, GPUModel: "T4", MilliGPUUsed: 1500, FragmentedMilliGPU: 500, MilliCPU: 1000, MilliCPUUsed: 1000},
-		{CellID: "b", State: record.CellUp, GPUs: 2, GPUModel: "T4", IdleGPUs: 2, MilliCPU: 1000, MilliCPUUsed: 500},
-		{CellID: "c", State: record.CellUp, MilliCPU: 1000},
-		{CellID: "d", State: record.CellCrashed, GPUs: 8, GPUModel: "A100"},
+		{CellRow: record.CellRow{CellID: "a", State: record.CellUp}, GPUs: 2, GPUModel: "T4", MilliGPUUsed: 1500, FragmentedMilliGPU: 500, MilliCPU: 1000, MilliCPUUsed: 1000},
+		{CellRow: record.CellRow{CellID: "b", State: record.CellUp}, GPUs: 2, GPUModel: "T4", IdleGPUs: 2, MilliCPU: 1000, MilliCPUUsed: 500},
+		{CellRow: record.CellRow{CellID: "c", State: record.CellUp}, MilliCPU: 1000},
+		{CellRow: record.CellRow{CellID: "d", State: record.CellCrashed}, GPUs: 8, GPUModel: "A100"},
 	}
 	d := computeData(s, rows)
 	// free milli-GPU 4000 - 1500 = 2500, of which 500 fragmented: 20 %.

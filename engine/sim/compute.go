@@ -75,7 +75,7 @@ func (s *Sim) computeSummary() *record.ComputeSummary {
 func (s *Sim) cellComputeRows(rows []record.CellRow) []record.CellComputeRow {
 	out := make([]record.CellComputeRow, len(rows))
 	for i, c := range s.cells {
-		out[i] = record.WithCompute(rows[i])
+		out[i] = record.CellComputeRow{CellRow: rows[i]}
 		cc := s.view.Compute(c.ID)
 		if cc == nil && c.Compute != nil {
 			cc = c.Compute.Clone()
