@@ -144,10 +144,10 @@ func TestKernelMatchesModel(t *testing.T) {
 		}
 
 		// Delays and horizons come in units of 1 ns up to 2^41 ns (~37 min), so that events
-		// fall in the near heap, the ring of buckets and beyond it (queue.go), and the
+		// fall in the near heap, the fine and coarse buckets and beyond them (queue.go), and the
 		// window slides and jumps.
 		unit := func(t *rapid.T) time.Duration {
-			return time.Duration(1) << rapid.SampledFrom([]int{0, 0, 20, bucketShift - 1, bucketShift, bucketShift + 6, bucketShift + 12, bucketShift + 13}).Draw(t, "unit")
+			return time.Duration(1) << rapid.SampledFrom([]int{0, 0, fineShift - 1, fineShift, fineShift + 5, 20, bucketShift - 1, bucketShift, bucketShift + 6, bucketShift + 12, bucketShift + 13}).Draw(t, "unit")
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"schedule": func(t *rapid.T) {
