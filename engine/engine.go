@@ -79,6 +79,7 @@ type Kernel struct {
 	now       time.Duration
 	seq       uint64 // next sequence number
 	seqLimit  uint64 // renumber when seq reaches this (1<<seqBits; lowered by tests)
+	spreadMin int    // coarse buckets of more events are spread over the fine ones (queue.go; lowered by tests)
 	processed uint64
 	hash      uint64
 	seed      uint64
@@ -122,7 +123,7 @@ type Kernel struct {
 // New returns a kernel at virtual time 0 with no pending event. seed is the run seed from
 // which every random stream is derived (see Stream).
 func New(seed uint64) *Kernel {
-	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits}
+	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits, spreadMin: spreadMin}
 }
 
 // Reserve makes room for n pending events, so that a run which never has more than n events

@@ -6,34 +6,38 @@ import (
 	"time"
 )
 
-// The pending events are kept in four tiers by time, a hierarchical timing wheel over a
-// small heap. Two bucket widths: a fine bucket is at >> fineShift (2^16 ns, about 66 µs),
-// a coarse bucket at >> bucketShift (2^28 ns, about a quarter of a second, 4,096 fine
-// buckets).
+// The pending events are kept in four tiers by time: a hierarchical timing wheel in front
+// of a small heap. A fine bucket is at >> fineShift (2^16 ns, about 66 µs); a coarse bucket
+// is at >> bucketShift (2^28 ns, about a quarter of a second: fineBuckets fine buckets).
 //
 //   - near: the 4-ary heap of heap.go holds every pending event of a fine bucket below
 //     k.hf;
-//   - fine: fineBuckets unsorted buckets hold the events of fine buckets hf .. of the
-//     coarse buckets below k.hb (at most one coarse bucket's worth), appended in O(1);
+//   - fine: fineBuckets unsorted buckets hold the events of fine buckets hf and up whose
+//     coarse bucket is below k.hb (at most one coarse bucket's worth), appended in O(1);
 //   - coarse: ringBuckets unsorted buckets hold the events of coarse buckets
 //     hb .. hb+ringBuckets-1 (about 18 minutes ahead), appended in O(1);
 //   - far: a binary min-heap by (at, seq), without position index, holds the rest.
 //
 // Each tier's events order before every event of the tiers after it, so the near heap's
-// root is the next event whenever the near heap is not empty. When it runs dry, refill
-// moves the next fine bucket into it; when the fine buckets run dry, it spreads the next
-// coarse bucket over them (and moves far events into the coarse ring as its window
-// slides). The heap thus holds a few tens of microseconds' events: a few hundred in a
-// large simulation (whose timers are seconds to minutes ahead), a few thousand when a
-// million events a second of simulated time are pending, small enough for the cache
-// either way, instead of every pending event at log(n) cache misses per operation. Each
-// event is appended at most twice on its way to the heap (coarse, then fine bucket), in
-// sequential writes. Events keep their sequence number on the way, so the order is still
-// exactly (time, sequence): the tiers change the cost, never the order.
+// root is the next event whenever the near heap is not empty. When the heap runs dry,
+// refill moves the next non-empty fine bucket into it (topUp does the same early when the
+// heap is low, so that lookahead sees the next few events). When the fine buckets are
+// empty, refill takes the next coarse bucket: one with more than k.spreadMin events is
+// spread over the fine buckets, a smaller one goes into the heap whole (as the whole
+// tier did before the fine buckets existed: sparse events skip a second append). The
+// far events move into the coarse ring as its window slides, or the window jumps to the
+// earliest far event when the ring is empty.
 //
-// Invariants (hb and hf only grow): hf <= hb<<fineBits and hf >= (hb-1)<<fineBits, so the
-// fine window never spans more than fineBuckets buckets and fine bucket f sits at index
-// f & fineMask, coarse bucket c at fineBuckets + c & ringMask of k.ring.
+// So the heap holds at most a few hundred events of sparse periods, or tens of
+// microseconds' worth of dense ones (a million events per simulated second pending is
+// a few thousand), small enough for the cache, instead of every pending event at
+// log(n) cache misses per operation. Events keep their sequence number on the way, so the
+// order is still exactly (time, sequence): the tiers change the cost, never the order.
+//
+// Invariants (hb and hf only grow): (hb-1)<<fineBits <= hf <= hb<<fineBits, so the fine
+// window never spans more than fineBuckets buckets: fine bucket f sits at index
+// f & fineMask of k.ring, coarse bucket c at fineBuckets + c & ringMask; fineUsed marks
+// the non-empty fine buckets.
 //
 // Cancel removes a fine or coarse event at once (its slot knows its bucket, pos its index
 // there: swap with the bucket's last). A far event is only marked (posFarCancelled) and
@@ -59,6 +63,10 @@ const (
 	// spares, or to the collector when there are spareBuckets of them already).
 	bigBucket    = 1024
 	spareBuckets = 32
+	// spreadMin is the default of Kernel.spreadMin: the size above which a coarse bucket
+	// is spread over the fine buckets; a smaller one goes into the near heap whole (a
+	// heap that small stays in cache, and sparse events skip the second append).
+	spreadMin = 512
 	// nearLow is the number of events topUp keeps in the near heap when it can.
 	nearLow = 32
 	// nearReserve caps the near heap's room made by Reserve.
@@ -193,12 +201,20 @@ func (k *Kernel) refill() {
 			k.pullFar()
 			continue
 		}
-		// The fine buckets are empty: spread coarse bucket hb over them.
-		k.hf = k.hb << fineBits
+		// The fine buckets are empty: spread coarse bucket hb over them, or, if it holds
+		// few events, move it into the near heap whole (then the fine window is empty).
 		r := &k.ring[fineBuckets+(k.hb&ringMask)]
 		k.ringN -= len(*r)
-		for _, e := range *r {
-			k.fineAppend(e, e.slot())
+		if len(*r) <= k.spreadMin {
+			k.hf = (k.hb + 1) << fineBits
+			for _, e := range *r {
+				k.nearPush(e)
+			}
+		} else {
+			k.hf = k.hb << fineBits
+			for _, e := range *r {
+				k.fineAppend(e, e.slot())
+			}
 		}
 		k.emptyBucket(r)
 		k.hb++
