@@ -6,6 +6,7 @@ import (
 	"fmt"
 	json "github.com/goccy/go-json"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -298,8 +299,10 @@ func (d *stateDecoder) object() error {
 		case "cells":
 			err = d.array("cells", d.cell)
 		case "lrps":
+			d.batch.LRPs = slices.Grow(d.batch.LRPs, d.objectsAhead())
 			err = d.array("lrps", d.lrp)
 		case "tasks":
+			d.batch.Tasks = slices.Grow(d.batch.Tasks, d.objectsAhead())
 			err = d.array("tasks", d.task)
 		default:
 			return fmt.Errorf("%w: line %d: json: unknown field %q", model.ErrInvalid, d.line(), key)
@@ -312,6 +315,15 @@ func (d *stateDecoder) object() error {
 		return d.syntax(err)
 	}
 	return nil
+}
+
+// objectsAhead counts the '{' in the rest of the input: at least the number of items of
+// the array that starts here (each is an object), and more only by the objects nested in
+// them and the arrays that follow, so that the batch is sized once instead of grown by
+// copying a million items. Bounded by the input's size; a byte count is a fast scan.
+func (d *stateDecoder) objectsAhead() int {
+	off := min(int(d.dec.InputOffset()), len(d.data))
+	return bytes.Count(d.data[off:], []byte("{"))
 }
 
 // delim reads the next token, which must be the delimiter want.
