@@ -128,7 +128,7 @@ func New(seed uint64) *Kernel {
 
 // Reserve makes room for n pending events, so that a run which never has more than n events
 // pending does not grow the kernel's slot tables afterwards. The near heap only ever holds
-// the events of the current quarter second (queue.go): it gets room for at most
+// the next events (at most a quarter second's; queue.go): it gets room for at most
 // nearReserve of them and grows if a burst needs more.
 func (k *Kernel) Reserve(n int) {
 	k.growHeap(min(n, nearReserve))
