@@ -44,21 +44,22 @@
 //
 // # Cost
 //
-// Events live in a slot pool with a free list. The queue has three tiers by time bucket
-// (queue.go): a 4-ary min-heap of 16-byte entries (time, sequence<<27 | slot) holds the
-// events of the current quarter second, a ring of 4,096 unsorted buckets the next ~18
-// minutes, and a binary heap the rest. A simulation's timers are seconds to minutes ahead,
-// so the heap stays a few hundred entries deep instead of holding every pending timer:
-// Schedule appends to a bucket in O(1), a bucket moves into the heap when the heap runs
-// dry, and Cancel swaps an entry out of its bucket (or out of the heap, with the position
-// index per slot) in O(1) / O(log n). Events keep their sequence numbers across tiers, so
-// the order is exactly (time, sequence) whichever tier an event waited in. Nothing
-// allocates per event once the tables have grown to the run's peak (Reserve pre-sizes the
-// slot tables). Comparisons are branch-free because the order of random times is
-// unpredictable. Up to 2^27 events may be pending at once; after 2^37 Schedule calls the
-// pending events are renumbered in place, preserving their order. See
-// engine_bench_test.go for the measured throughput (BenchmarkEngineTimers is a large
-// simulation's timer mix).
+// Events live in a slot pool with a free list. The queue is a timing wheel in front of a
+// small heap (queue.go): a 4-ary min-heap of 16-byte entries (time, sequence<<27 | slot)
+// holds the next events, unsorted buckets the later ones: 4,096 fine buckets (2^16 ns,
+// ~66 µs, each) the rest of the current quarter second when it is dense, a ring of 4,096
+// coarse buckets (2^28 ns) the next ~18 minutes, and a binary heap the rest. Schedule
+// appends to a bucket in O(1); buckets move towards the heap as the clock reaches them,
+// so the heap holds a few hundred to a few thousand entries (in cache) instead of every
+// pending event. Cancel swaps an entry out of its bucket (or out of the heap, with the
+// position index per slot) in O(1) / O(log n). Events keep their sequence numbers across
+// tiers, so the order is exactly (time, sequence) whichever tier an event waited in.
+// Nothing allocates per event once the tables have grown to the run's peak (Reserve
+// pre-sizes the slot tables; emptied big buckets are kept as spares).
+// Comparisons are branch-free because the order of random times is unpredictable. Up to
+// 2^27 events may be pending at once; after 2^37 Schedule calls the pending events are
+// renumbered in place, preserving their order. See engine_bench_test.go for the measured
+// throughput (BenchmarkEngineTimers is a large simulation's timer mix).
 //
 // The kernel is not safe for concurrent use. Parameter sweeps run one kernel per goroutine.
 package engine

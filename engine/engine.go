@@ -69,7 +69,7 @@ type slot struct {
 	h   Handler
 	p   Payload
 	gen uint32 // current generation; bumped whenever the slot is freed, never 0
-	rb  uint32 // while in the ring (queue.go): its bucket's index in the ring
+	rb  uint32 // while in a bucket (queue.go): the bucket's index in k.ring
 }
 
 // Kernel is a single-threaded discrete-event simulator: a virtual clock, a (time, sequence)
@@ -79,11 +79,12 @@ type Kernel struct {
 	now       time.Duration
 	seq       uint64 // next sequence number
 	seqLimit  uint64 // renumber when seq reaches this (1<<seqBits; lowered by tests)
+	spreadMin int    // coarse buckets of more events are spread over the fine ones (queue.go; lowered by tests)
 	processed uint64
 	hash      uint64
 	seed      uint64
 
-	heap  []entry // the near tier (queue.go): events of buckets below hb
+	heap  []entry // the near tier (queue.go): events of fine buckets below hf
 	slots []slot
 	// pos[s] is slot s's index in heap while pending, -1 while free. It is kept apart from
 	// slots because the heap updates it at every level it moves an entry: a dense 4-byte
@@ -99,11 +100,19 @@ type Kernel struct {
 	pfH   Handler
 	pfNot uintptr
 
-	ring    [][]entry // ringBuckets buckets (allocated on first use): buckets hb .. hb+ringBuckets-1
-	ringN   int       // entries in ring, cancelled ones included
-	far     []entry   // binary min-heap of the events beyond the ring
-	hb      int64     // first bucket not in the near heap
-	pending int       // events scheduled and neither run nor cancelled
+	// ring holds the fine buckets (indexes 0 .. fineBuckets-1) and then the coarse ones
+	// (allocated on first use; queue.go).
+	ring  [][]entry
+	fineN int       // entries in the fine buckets
+	ringN int       // entries in the coarse buckets
+	spare [][]entry // emptied big bucket arrays, for buckets that fill up
+	// fineUsed has bit i set while fine bucket i is not empty, so that refill skips
+	// empty fine buckets by words, not one by one.
+	fineUsed [fineBuckets / 64]uint64
+	far      []entry // binary min-heap of the events beyond the coarse ring
+	hf       int64   // first fine bucket not in the near heap
+	hb       int64   // first coarse bucket not spread over the fine buckets
+	pending  int     // events scheduled and neither run nor cancelled
 
 	running bool // inside Step / RunUntil / RunUntilIdle (guards reentrancy)
 	stop    bool // Stop was called during the current run
@@ -114,12 +123,12 @@ type Kernel struct {
 // New returns a kernel at virtual time 0 with no pending event. seed is the run seed from
 // which every random stream is derived (see Stream).
 func New(seed uint64) *Kernel {
-	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits}
+	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits, spreadMin: spreadMin}
 }
 
 // Reserve makes room for n pending events, so that a run which never has more than n events
 // pending does not grow the kernel's slot tables afterwards. The near heap only ever holds
-// the events of the current quarter second (queue.go): it gets room for at most
+// the next events (at most a quarter second's; queue.go): it gets room for at most
 // nearReserve of them and grows if a burst needs more.
 func (k *Kernel) Reserve(n int) {
 	k.growHeap(min(n, nearReserve))
@@ -275,8 +284,16 @@ func (k *Kernel) fireNext() {
 	k.removeAt(0)
 	k.release(s)
 	k.pending--
-	if k.pfH != nil && len(k.heap) > 0 {
-		k.lookahead()
+	if len(k.heap) < nearLow && k.fineN > 0 {
+		k.topUp()
+	}
+	if len(k.heap) > 0 {
+		if k.pfH != nil {
+			k.lookahead()
+		} else {
+			// Start loading the next event's slot (likely a cache miss) while this one runs.
+			prefetch.Line(unsafe.Pointer(&k.slots[k.heap[0].slot()]))
+		}
 	}
 
 	k.now = top.at

@@ -125,6 +125,8 @@ func TestKernelMatchesModel(t *testing.T) {
 		s := &subject{k: New(1)}
 		// Sometimes force sequence renumbering every few schedules to exercise it.
 		s.k.seqLimit = rapid.SampledFrom([]uint64{1 << seqBits, 3, 16}).Draw(t, "seqLimit")
+		// Spread coarse buckets over the fine ones always, from a few events up, or as by default.
+		s.k.spreadMin = rapid.SampledFrom([]int{0, 3, spreadMin}).Draw(t, "spreadMin")
 		m := &model{}
 
 		check := func(op string) {
@@ -144,10 +146,10 @@ func TestKernelMatchesModel(t *testing.T) {
 		}
 
 		// Delays and horizons come in units of 1 ns up to 2^41 ns (~37 min), so that events
-		// fall in the near heap, the ring of buckets and beyond it (queue.go), and the
+		// fall in the near heap, the fine and coarse buckets and beyond them (queue.go), and the
 		// window slides and jumps.
 		unit := func(t *rapid.T) time.Duration {
-			return time.Duration(1) << rapid.SampledFrom([]int{0, 0, 20, bucketShift - 1, bucketShift, bucketShift + 6, bucketShift + 12, bucketShift + 13}).Draw(t, "unit")
+			return time.Duration(1) << rapid.SampledFrom([]int{0, 0, fineShift - 1, fineShift, fineShift + 5, 20, bucketShift - 1, bucketShift, bucketShift + 6, bucketShift + 12, bucketShift + 13}).Draw(t, "unit")
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"schedule": func(t *rapid.T) {
@@ -208,8 +210,9 @@ func TestKernelMatchesModel(t *testing.T) {
 // the ring (2^40 ns) and beyond, with cancellations and children, against the model: the
 // window slides and jumps while far events wait and new events land next to them.
 func TestTiersKeepOrderAtScale(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range []uint64{1, 2, 3, 4} {
 		s := &subject{k: New(seed)}
+		s.k.spreadMin = []int{0, 2, 30, spreadMin}[seed-1] // every tier in use, or as by default
 		m := &model{}
 		x := seed * 0x9e3779b97f4a7c15
 		rnd := func(n uint64) uint64 {

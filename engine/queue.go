@@ -1,57 +1,94 @@
 package engine
 
 import (
+	"math/bits"
 	"slices"
 	"time"
 )
 
-// The pending events are kept in three tiers by time bucket (at >> bucketShift, about a
-// quarter of a second each):
+// The pending events are kept in four tiers by time: a hierarchical timing wheel in front
+// of a small heap. A fine bucket is at >> fineShift (2^16 ns, about 66 µs); a coarse bucket
+// is at >> bucketShift (2^28 ns, about a quarter of a second: fineBuckets fine buckets).
 //
-//   - near: the 4-ary heap of heap.go holds every pending event of a bucket below k.hb;
-//   - ring: ringBuckets unsorted buckets hold the events of buckets hb .. hb+ringBuckets-1
-//     (about 18 minutes ahead), appended in O(1);
+//   - near: the 4-ary heap of heap.go holds every pending event of a fine bucket below
+//     k.hf;
+//   - fine: fineBuckets unsorted buckets hold the events of fine buckets hf and up whose
+//     coarse bucket is below k.hb (at most one coarse bucket's worth), appended in O(1);
+//   - coarse: ringBuckets unsorted buckets hold the events of coarse buckets
+//     hb .. hb+ringBuckets-1 (about 18 minutes ahead), appended in O(1);
 //   - far: a binary min-heap by (at, seq), without position index, holds the rest.
 //
-// Every near event orders before every ring or far event, so the near heap's root is the
-// next event whenever the near heap is not empty. When it runs dry, refill moves the next
-// bucket into it (and far events into the ring as the window slides). A simulation's
-// timers are seconds to minutes ahead while only a few hundred events fall in any quarter
-// second: the heap stays small enough for the cache, instead of holding every pending
-// timer at log(n) cache misses per operation. Events keep their sequence number on the
-// way, so the order is still exactly (time, sequence): the tiers change the cost, never
-// the order.
+// Each tier's events order before every event of the tiers after it, so the near heap's
+// root is the next event whenever the near heap is not empty. When the heap runs dry,
+// refill moves the next non-empty fine bucket into it (topUp does the same early when the
+// heap is low, so that lookahead sees the next few events). When the fine buckets are
+// empty, refill takes the next coarse bucket: one with more than k.spreadMin events is
+// spread over the fine buckets, a smaller one goes into the heap whole (as the whole
+// tier did before the fine buckets existed: sparse events skip a second append). The
+// far events move into the coarse ring as its window slides, or the window jumps to the
+// earliest far event when the ring is empty.
 //
-// Cancel removes a ring event at once (its slot knows its bucket, pos its index there:
-// swap with the bucket's last). A far event is only marked (posFarCancelled) and loses its
-// handler; its slot is freed when the queue reaches it.
+// So the heap holds at most a few hundred events of sparse periods, or tens of
+// microseconds' worth of dense ones (a million events per simulated second pending is
+// a few thousand), small enough for the cache, instead of every pending event at
+// log(n) cache misses per operation. Events keep their sequence number on the way, so the
+// order is still exactly (time, sequence): the tiers change the cost, never the order.
+//
+// Invariants (hb and hf only grow): (hb-1)<<fineBits <= hf <= hb<<fineBits, so the fine
+// window never spans more than fineBuckets buckets: fine bucket f sits at index
+// f & fineMask of k.ring, coarse bucket c at fineBuckets + c & ringMask; fineUsed marks
+// the non-empty fine buckets.
+//
+// Cancel removes a fine or coarse event at once (its slot knows its bucket, pos its index
+// there: swap with the bucket's last). A far event is only marked (posFarCancelled) and
+// loses its handler; its slot is freed when the queue reaches it.
 
 const (
-	bucketShift = 28 // bucket width 2^28 ns = 268 ms
+	bucketShift = 28 // coarse bucket width 2^28 ns = 268 ms
 	ringBuckets = 1 << 12
 	ringMask    = ringBuckets - 1
+
+	fineShift   = 16 // fine bucket width 2^16 ns = 66 µs
+	fineBits    = bucketShift - fineShift
+	fineBuckets = 1 << fineBits // one coarse bucket's worth
+	fineMask    = fineBuckets - 1
 
 	// pos values of a slot that is not in the near heap
 	posFree         = -1 // not pending
 	posFar          = -2 // pending in far
 	posFarCancelled = -3 // cancelled in far, not yet freed
-	posRing         = -4 // pending in the ring at index posRing-pos of bucket slot.rb
+	posRing         = -4 // pending in a bucket (fine or coarse) at index posRing-pos of k.ring[slot.rb]
 
-	// bigBucket is the capacity above which an emptied bucket gives its array back.
-	bigBucket = 1024
+	// bigBucket is the capacity above which an emptied bucket gives its array back (to the
+	// spares, or to the collector when there are spareBuckets of them already).
+	bigBucket    = 1024
+	spareBuckets = 32
+	// spreadMin is the default of Kernel.spreadMin: the size above which a coarse bucket
+	// is spread over the fine buckets; a smaller one goes into the near heap whole (a
+	// heap that small stays in cache, and sparse events skip the second append).
+	spreadMin = 512
+	// nearLow is the number of events topUp keeps in the near heap when it can.
+	nearLow = 32
 	// nearReserve caps the near heap's room made by Reserve.
 	nearReserve = 1 << 16
 )
 
 func bucketOf(at time.Duration) int64 { return int64(at) >> bucketShift }
+func fineOf(at time.Duration) int64   { return int64(at) >> fineShift }
 
-// enqueue files entry e (slot s) into the tier of its bucket.
+// enqueue files entry e (slot s) into the tier of its time.
 func (k *Kernel) enqueue(e entry, s uint32) {
-	switch b := bucketOf(e.at); {
-	case b < k.hb:
+	f := fineOf(e.at)
+	if f < k.hf {
 		k.nearPush(e)
+		return
+	}
+	switch b := f >> fineBits; {
+	case b < k.hb:
+		k.fineAppend(e, s)
 	case b < k.hb+ringBuckets:
-		k.ringAppend(e, s, b)
+		k.ringAppend(e, s, fineBuckets+uint32(b&ringMask))
+		k.ringN++
 	default:
 		k.farPush(e)
 		k.pos[s] = posFar
@@ -67,21 +104,64 @@ func (k *Kernel) nearPush(e entry) {
 	k.up(i)
 }
 
-func (k *Kernel) ringAppend(e entry, s uint32, b int64) {
+// ringAppend appends entry e (slot s) to bucket rb of k.ring (fine or coarse).
+func (k *Kernel) ringAppend(e entry, s uint32, rb uint32) {
 	if k.ring == nil {
-		k.ring = make([][]entry, ringBuckets)
+		k.ring = make([][]entry, fineBuckets+ringBuckets)
 	}
-	rb := uint32(b & ringMask)
 	r := &k.ring[rb]
+	if len(*r) == cap(*r) {
+		k.growBucket(r)
+	}
 	k.pos[s] = posRing - int32(len(*r))
 	k.slots[s].rb = rb
 	*r = append(*r, e)
-	k.ringN++
 }
 
-// ringRemove takes slot s's entry (index i of its bucket) out of the ring.
+// fineAppend appends entry e (slot s) to its fine bucket and marks the bucket in use.
+func (k *Kernel) fineAppend(e entry, s uint32) {
+	i := uint32(fineOf(e.at) & fineMask)
+	k.ringAppend(e, s, i)
+	k.fineUsed[i/64] |= 1 << (i % 64)
+	k.fineN++
+}
+
+// growBucket makes room in a full bucket: it swaps in the top spare array when that one
+// is larger (a big array it replaces becomes the spare), so that buckets which fill and
+// empty at a steady rate reuse arrays instead of growing new ones. Otherwise append
+// grows the bucket.
+func (k *Kernel) growBucket(r *[]entry) {
+	n := len(k.spare)
+	if n == 0 || cap(k.spare[n-1]) <= cap(*r) {
+		return
+	}
+	old := *r
+	*r = append(k.spare[n-1][:0], old...)
+	if cap(old) > bigBucket {
+		k.spare[n-1] = old[:0]
+	} else {
+		k.spare[n-1] = nil
+		k.spare = k.spare[:n-1]
+	}
+}
+
+// emptyBucket resets bucket r after its entries moved on: a big array goes to the spares
+// (or the collector), so a burst does not keep its room in one bucket for good.
+func (k *Kernel) emptyBucket(r *[]entry) {
+	if cap(*r) <= bigBucket {
+		*r = (*r)[:0]
+		return
+	}
+	if len(k.spare) < spareBuckets {
+		k.spare = append(k.spare, (*r)[:0])
+	}
+	*r = nil
+}
+
+// ringRemove takes slot s's entry (index i of its bucket) out of its bucket.
 func (k *Kernel) ringRemove(s uint32, i int) {
-	r := &k.ring[k.slots[s].rb]
+	rb := k.slots[s].rb
+	r := &k.ring[rb]
 	last := len(*r) - 1
 	if i != last {
 		m := (*r)[last]
@@ -89,17 +169,29 @@ func (k *Kernel) ringRemove(s uint32, i int) {
 		k.pos[m.slot()] = posRing - int32(i)
 	}
 	*r = (*r)[:last]
-	k.ringN--
+	if rb < fineBuckets {
+		k.fineN--
+		if last == 0 {
+			k.fineUsed[rb/64] &^= 1 << (rb % 64)
+		}
+	} else {
+		k.ringN--
+	}
 }
 
 // refill makes the near heap hold the next pending event, if any is pending: it moves
-// buckets from the ring (the window slides one bucket each time) and, when the ring is
-// empty, jumps the window to the earliest far event.
+// fine buckets into it (one each time), spreads the next coarse bucket over the fine
+// buckets when those are empty (the coarse window slides one bucket), and, when the
+// coarse ring is empty too, jumps the coarse window to the earliest far event.
 func (k *Kernel) refill() {
 	if len(k.heap) == 0 && cap(k.heap) > nearReserve {
 		k.heap = nil // a burst is over: do not keep its room for good
 	}
 	for len(k.heap) == 0 && k.pending > 0 {
+		if k.fineN > 0 {
+			k.nextFine()
+			continue
+		}
 		if k.ringN == 0 {
 			k.dropCancelledFar()
 			if len(k.far) == 0 {
@@ -109,24 +201,73 @@ func (k *Kernel) refill() {
 			k.pullFar()
 			continue
 		}
-		r := &k.ring[k.hb&ringMask]
+		// The fine buckets are empty: spread coarse bucket hb over them, or, if it holds
+		// few events, move it into the near heap whole (then the fine window is empty).
+		r := &k.ring[fineBuckets+(k.hb&ringMask)]
 		k.ringN -= len(*r)
-		for _, e := range *r {
-			k.nearPush(e)
-		}
-		if cap(*r) > bigBucket {
-			*r = nil // a burst (a first auction's starts): do not keep its room for good
+		if len(*r) <= k.spreadMin {
+			k.hf = (k.hb + 1) << fineBits
+			for _, e := range *r {
+				k.nearPush(e)
+			}
 		} else {
-			*r = (*r)[:0]
+			k.hf = k.hb << fineBits
+			for _, e := range *r {
+				k.fineAppend(e, e.slot())
+			}
 		}
+		k.emptyBucket(r)
 		k.hb++
 		k.pullFar()
 	}
 }
 
-// pullFar moves the far events whose bucket entered the window into the ring. They are
-// at bucket hb+ringBuckets-1 or later before the window moves one bucket, and at hb or
-// later after a jump to the earliest: inside the ring either way.
+// nextFine moves the first non-empty fine bucket into the near heap (fineN > 0) and sets
+// hf past it: the buckets before it are empty, so skipping them keeps the invariants.
+func (k *Kernel) nextFine() {
+	i := k.nextUsedFine(uint32(k.hf & fineMask))
+	k.hf += int64((i - uint32(k.hf)) & fineMask)
+	r := &k.ring[i]
+	k.fineN -= len(*r)
+	for _, e := range *r {
+		k.nearPush(e)
+	}
+	k.emptyBucket(r)
+	k.fineUsed[i/64] &^= 1 << (i % 64)
+	k.hf++
+}
+
+// nextUsedFine returns the index of the first non-empty fine bucket at or after index i,
+// circularly (the fine window starts at i and spans at most fineBuckets buckets). Some
+// fine bucket must be non-empty.
+func (k *Kernel) nextUsedFine(i uint32) uint32 {
+	w := i / 64
+	if m := k.fineUsed[w] >> (i % 64); m != 0 {
+		return i + uint32(bits.TrailingZeros64(m))
+	}
+	for n := uint32(1); n <= uint32(len(k.fineUsed)); n++ {
+		j := (w + n) % uint32(len(k.fineUsed))
+		if m := k.fineUsed[j]; m != 0 {
+			return j*64 + uint32(bits.TrailingZeros64(m))
+		}
+	}
+	panic("engine: no fine bucket in use while fineN > 0")
+}
+
+// topUp moves fine buckets into the near heap until it holds nearLow events or the fine
+// buckets are empty, so that the heap's top levels hold the next few events for the
+// Prefetcher's announcements (lookahead) even where events are sparser than one per fine
+// bucket. It never goes past the fine buckets (the current coarse bucket), so the heap
+// holds at most one coarse bucket's events.
+func (k *Kernel) topUp() {
+	for len(k.heap) < nearLow && k.fineN > 0 {
+		k.nextFine()
+	}
+}
+
+// pullFar moves the far events whose bucket entered the coarse window into the coarse
+// ring. They are at bucket hb+ringBuckets-1 or later before the window moves one bucket,
+// and at hb or later after a jump to the earliest: inside the ring either way.
 func (k *Kernel) pullFar() {
 	for len(k.far) > 0 && bucketOf(k.far[0].at) < k.hb+ringBuckets {
 		e := k.farPop()
@@ -135,7 +276,8 @@ func (k *Kernel) pullFar() {
 			k.release(s)
 			continue
 		}
-		k.ringAppend(e, s, bucketOf(e.at))
+		k.ringAppend(e, s, fineBuckets+uint32(bucketOf(e.at)&ringMask))
+		k.ringN++
 	}
 }
 

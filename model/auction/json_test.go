@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	json "github.com/goccy/go-json"
+
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -97,6 +99,56 @@ func TestDecodeOrder(t *testing.T) {
 		res := in.State.Schedule(in.Batch, Diego{}, nil)
 		if len(res.LRPs) != 1 || res.LRPs[0].Error == "" {
 			t.Fatalf("%s: results %+v, want the LRP refused for memory", doc, res.LRPs)
+		}
+	}
+}
+
+// TestEncodeResultsMatchesMarshalIndent: the hand-written encoder gives the bytes of
+// json.MarshalIndent(v, "", "  ") plus a newline, for empty and non-empty lists and for
+// strings that need escaping (quotes, backslashes, HTML characters, control characters,
+// non-ASCII and invalid UTF-8).
+func TestEncodeResultsMatchesMarshalIndent(t *testing.T) {
+	type lrpOut struct {
+		ProcessGUID string `json:"process_guid"`
+		Index       int    `json:"index"`
+		CellID      string `json:"cell_id"`
+		Error       string `json:"error"`
+	}
+	type taskOut struct {
+		TaskGUID string `json:"task_guid"`
+		CellID   string `json:"cell_id"`
+		Error    string `json:"error"`
+	}
+	odd := []string{"", "web", "a\"b", `back\slash`, "<tag>&", "tab\there", "nl\n", "\x00\x1f\x7f", "ünï", "\xff\xfe", "\u2028\u2029", "found no compatible cell for required rootfs"}
+	for n := 0; n < 4; n++ {
+		var res Results
+		for i := 0; i < n*len(odd)/2; i++ {
+			s := odd[i%len(odd)]
+			res.LRPs = append(res.LRPs, LRPResult{LRP: &LRP{ProcessGUID: s, Index: i * 977}, CellID: odd[(i+3)%len(odd)], Error: odd[(i+5)%len(odd)]})
+			if n != 2 {
+				res.Tasks = append(res.Tasks, TaskResult{Task: Task{GUID: odd[(i+1)%len(odd)]}, CellID: s, Error: odd[(i+7)%len(odd)]})
+			}
+		}
+		want := struct {
+			LRPs  []lrpOut  `json:"lrps"`
+			Tasks []taskOut `json:"tasks"`
+		}{LRPs: []lrpOut{}, Tasks: []taskOut{}}
+		for _, l := range res.LRPs {
+			want.LRPs = append(want.LRPs, lrpOut{l.ProcessGUID, l.Index, l.CellID, l.Error})
+		}
+		for _, tr := range res.Tasks {
+			want.Tasks = append(want.Tasks, taskOut{tr.GUID, tr.CellID, tr.Error})
+		}
+		wb, err := json.MarshalIndent(want, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := EncodeResults(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(wb)+"\n" {
+			t.Errorf("%d LRPs, %d tasks: EncodeResults differs from MarshalIndent:\n%s\nwant:\n%s", len(res.LRPs), len(res.Tasks), got, wb)
 		}
 	}
 }
