@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -354,5 +355,67 @@ func TestReadyAfterSetup(t *testing.T) {
 	defer q2.Close()
 	if ok, err := q2.ready(ctx); err != nil || !ok {
 		t.Fatalf("after the second Open: ready = %v, %v; want true, nil", ok, err)
+	}
+}
+
+// cancelOnWriter cancels a context when a line containing what is written to it.
+type cancelOnWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	what   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(string(p), c.what) {
+		c.cancel()
+	}
+	return c.buf.Write(p)
+}
+
+// TestStopReturnsPrefetchedRun: a worker at -j 1 with a prefetch of 2 holds up to 3
+// runs; stopped during its first run, it finishes that one, runs none of the others
+// and leaves no job running: the prefetched ones are waiting in the queue again, not
+// counted as attempts, and a second worker does them.
+func TestStopReturnsPrefetchedRun(t *testing.T) {
+	q := openQueue(t, "stop_prefetched")
+	b, spec, err := sweep.NewBundle(writeSpec(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(context.Background(), b, spec, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logw := &cancelOnWriter{what: ": start ", cancel: cancel}
+	wr, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 1, Prefetch: 2, Log: logw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wr.Done != 1 {
+		t.Errorf("stopped worker: %+v, want 1 run done (the one in flight)\n%s", wr, logw.buf.String())
+	}
+	if n := strings.Count(logw.buf.String(), ": start "); n != 1 {
+		t.Errorf("stopped worker started %d runs, want 1:\n%s", n, logw.buf.String())
+	}
+	ctx2 := context.Background()
+	var running, waiting, attempted, returned int
+	if err := q.pool.QueryRow(ctx2, `SELECT count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'available'),
+		count(*) FILTER (WHERE attempt > 0 AND state <> 'completed'), count(*) FILTER (WHERE metadata ? 'snoozes')
+		FROM river_job WHERE kind = $1`, Kind).Scan(&running, &waiting, &attempted, &returned); err != nil {
+		t.Fatal(err)
+	}
+	// River's first fetch claims 3 runs, the 2 prefetched ones went back (and maybe one
+	// more that River claimed in the slot the first run freed before the worker stopped).
+	if running != 0 || waiting != 11 || attempted != 0 || returned < 2 {
+		t.Errorf("after the stop: %d running, %d available, %d unfinished with an attempt counted, %d given back; want 0, 11, 0, at least 2",
+			running, waiting, attempted, returned)
+	}
+	wr, err = q.Work(ctx2, WorkerOptions{Version: "v1", Workers: 2})
+	if err != nil || wr.Done != 11 {
+		t.Fatalf("second worker: %+v, %v; want 11 done", wr, err)
 	}
 }

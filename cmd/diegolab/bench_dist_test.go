@@ -315,6 +315,7 @@ func TestBenchDistUsageErrors(t *testing.T) {
 		{"merge without out", []string{"bench", "merge", "a"}, "merge needs -o DIR"},
 		{"merge of a plain directory", []string{"bench", "merge", t.TempDir(), "-o", t.TempDir()}, "not a shard directory"},
 		{"worker rescue too short", []string{"bench", "worker", "--queue", "postgres://x@/y", "--rescue-after", "10ms"}, "--rescue-after must be at least 1s"},
+		{"worker negative prefetch", []string{"bench", "worker", "--queue", "postgres://x@/y", "--prefetch", "-1"}, "--prefetch must be 0..4096, got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
