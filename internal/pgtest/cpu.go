@@ -24,27 +24,48 @@ func (s *Server) CPU() (time.Duration, error) {
 		return 0, errors.New("pgtest: the server is not running")
 	}
 	pm := s.cmd.Process.Pid
-	self, err := procStat(pm)
-	if err != nil {
-		return 0, fmt.Errorf("pgtest: postmaster %d: %w", pm, err)
+	// A backend reaped between the read of the postmaster and the scan of its children
+	// would be in neither: read the postmaster again after the scan and start over if
+	// its children's time moved meanwhile.
+	for try := 0; ; try++ {
+		self, err := procStat(pm)
+		if err != nil {
+			return 0, fmt.Errorf("pgtest: postmaster %d: %w", pm, err)
+		}
+		ticks := self.utime + self.stime + self.cutime + self.cstime
+		live, err := childTicks(pm)
+		if err != nil {
+			return 0, err
+		}
+		again, err := procStat(pm)
+		if err != nil {
+			return 0, fmt.Errorf("pgtest: postmaster %d: %w", pm, err)
+		}
+		if again.cutime+again.cstime == self.cutime+self.cstime || try == 9 {
+			return time.Duration(ticks+live) * time.Second / clockTick, nil
+		}
 	}
-	ticks := self.utime + self.stime + self.cutime + self.cstime
+}
+
+// childTicks sums the user + system CPU ticks of the processes whose parent is pid.
+func childTicks(pid int) (int64, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
 	}
+	var ticks int64
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == pm {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || p == pid {
 			continue
 		}
-		st, err := procStat(pid)
-		if err != nil || st.ppid != pm {
-			continue // not ours, or gone since ReadDir
+		st, err := procStat(p)
+		if err != nil || st.ppid != pid {
+			continue // not a child, or gone since ReadDir
 		}
 		ticks += st.utime + st.stime
 	}
-	return time.Duration(ticks) * time.Second / clockTick, nil
+	return ticks, nil
 }
 
 type stat struct {
