@@ -159,15 +159,20 @@ func BenchmarkSweepScaling(b *testing.B) {
 	}
 }
 
-func sqlExec(b *testing.B, url, sql string) {
+// pgConn connects to url for the rest of the (sub-)benchmark.
+func pgConn(b *testing.B, url string) *pgx.Conn {
 	b.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, url)
+	c, err := pgx.Connect(context.Background(), url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, sql); err != nil {
+	b.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func sqlExec(b *testing.B, url, sql string) {
+	b.Helper()
+	if _, err := pgConn(b, url).Exec(context.Background(), sql); err != nil {
 		b.Fatalf("%s: %v", sql, err)
 	}
 }
@@ -176,13 +181,7 @@ func sqlExec(b *testing.B, url, sql string) {
 // execution time, with their calls per run of the sweep.
 func logSQLStats(b *testing.B, url string, runs int) {
 	b.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, `SELECT calls, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+	rows, err := pgConn(b, url).Query(context.Background(), `SELECT calls, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
 		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`)
 	if err != nil {
 		b.Fatal(err)
