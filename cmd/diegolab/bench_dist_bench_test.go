@@ -65,9 +65,11 @@ duration = "10m"
 //
 // Both sides run as separate diegolab processes, timed from start to exit. cpu-cores
 // is their user + system CPU over the wall time; pg-cpu-cores is PostgreSQL's (every
-// process of the server, pgtest.Server.CPU) over the same wall, on the queue side. The
-// queue side's wall includes the workers' start (connection, River client) and their
-// last check that the queue is empty, but not the enqueue.
+// process of the server, pgtest.Server.CPU) over the same wall, on the queue side;
+// cpu-ms/run and pg-cpu-ms/run are the same CPU per run, which a loaded machine
+// disturbs far less than the wall time. The queue side's wall includes the workers'
+// start (connection, River client) and their last check that the queue is empty, but
+// not the enqueue.
 //
 // With DIEGOLAB_SCALING_CPUPROFILE=DIR each worker writes a CPU profile into
 // DIR/<size>-<N>workers-<k>/cpu.pprof (the last iteration's). With
@@ -153,6 +155,7 @@ func BenchmarkSweepScaling(b *testing.B) {
 					}
 					report(b, size.runs, wall, cpu)
 					b.ReportMetric(pgCPU.Seconds()/wall.Seconds(), "pg-cpu-cores")
+					b.ReportMetric(pgCPU.Seconds()*1000/float64(size.runs*b.N), "pg-cpu-ms/run")
 				})
 			}
 		})
@@ -217,4 +220,5 @@ func pgCPUNow(b *testing.B, pg *pgtest.Server) time.Duration {
 func report(b *testing.B, runs int, wall, cpu time.Duration) {
 	b.ReportMetric(float64(runs*b.N)/wall.Seconds(), "runs/s")
 	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cpu-cores")
+	b.ReportMetric(cpu.Seconds()*1000/float64(runs*b.N), "cpu-ms/run")
 }
