@@ -308,8 +308,12 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 		return river.JobSnooze(0)
 	default:
 	}
-	res, err := w.run(r, ls, job.Attempt)
-	<-w.slots // the next run starts while this one's result is written
+	// The slot is freed when the run ends (even by a panic, which River turns into a
+	// failed attempt): the next run starts while this one's result is written.
+	res, err := func() (*result, error) {
+		defer func() { <-w.slots }()
+		return w.run(r, ls, job.Attempt)
+	}()
 	if err != nil {
 		return err
 	}
