@@ -2,25 +2,19 @@ package bench
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/diegolab/diegolab/internal/benchtest"
 )
 
 // BenchmarkSmallMatrix runs a 2 algorithms x 2 settings x 4 seeds matrix (16 runs) of
 // the tiny scenario end to end on all cores: expansion, simulations, metrics,
 // results.csv and summaries (no HTML). Reports runs/s.
 func BenchmarkSmallMatrix(b *testing.B) {
-	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(tinyScenario), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	spec := filepath.Join(dir, "spec.toml")
 	src := "seeds = \"1-4\"\nhtml = false\nalgorithms = [\"diego\", \"best-fit\"]\n[settings]\n\"auction.bin_pack_first_fit_weight\" = [0, 0.5]\n[[scenarios]]\nfile = \"tiny.toml\"\n"
-	if err := os.WriteFile(spec, []byte(src), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	dir, spec := benchtest.WriteSpec(b, benchtest.StableScenario, src)
 	s, err := LoadSpec(spec)
 	if err != nil {
 		b.Fatal(err)

@@ -8,42 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/diegolab/diegolab/internal/benchtest"
 )
-
-// tinyScenario: 4 cells of 4096 MB in 2 zones; 3 apps x 3 instances x 512 MB = 4608 MB
-// of 16384 MB (28 %), 2 minutes.
-const tinyScenario = `
-[run]
-name = "tiny"
-duration = "2m"
-
-[[cells]]
-count = 4
-zones = ["z1", "z2"]
-memory_mb = 4096
-disk_mb = 8192
-
-[[apps]]
-name = "web"
-count = 3
-instances = 3
-memory_mb = 512
-disk_mb = 512
-`
-
-// writeSpec writes tiny.toml and a spec naming it into a new directory.
-func writeSpec(t *testing.T, spec string) (dir, path string) {
-	t.Helper()
-	dir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(tinyScenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	path = filepath.Join(dir, "spec.toml")
-	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir, path
-}
 
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
@@ -120,7 +87,7 @@ func TestParseSpecErrors(t *testing.T) {
 }
 
 func TestExpandMatrix(t *testing.T) {
-	dir, path := writeSpec(t, `
+	dir, path := benchtest.WriteSpec(t, benchtest.StableScenario, `
 seeds = "1-2"
 algorithms = ["diego", "best-fit"]
 [settings]
@@ -161,7 +128,7 @@ file = "tiny.toml"
 // TestMatrixEndToEndAndResume runs 2 algorithms x 2 seeds, interrupts a second matrix
 // after its first row, then resumes it, and checks rows, summaries and the HTML.
 func TestMatrixEndToEndAndResume(t *testing.T) {
-	_, path := writeSpec(t, `
+	_, path := benchtest.WriteSpec(t, benchtest.StableScenario, `
 name = "e2e"
 seeds = "1-2"
 algorithms = ["diego", "best-fit"]
@@ -262,7 +229,7 @@ file = "tiny.toml"
 }
 
 func TestResultsOfAnotherSpecRefused(t *testing.T) {
-	_, path := writeSpec(t, "metrics = [\"failure_rate\"]\n[[scenarios]]\nfile = \"tiny.toml\"\n")
+	_, path := benchtest.WriteSpec(t, benchtest.StableScenario, "metrics = [\"failure_rate\"]\n[[scenarios]]\nfile = \"tiny.toml\"\n")
 	spec, err := LoadSpec(path)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/diegolab/diegolab/internal/benchtest"
 	"github.com/diegolab/diegolab/record"
 	"github.com/diegolab/diegolab/scenarios"
 )
@@ -79,7 +80,7 @@ disk_mb = 10
 }
 
 func TestInflateReachesLoad(t *testing.T) {
-	base, err := scenarios.Parse("base.toml", []byte(tinyScenario))
+	base, err := scenarios.Parse("base.toml", []byte(benchtest.StableScenario))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestInflateReachesLoad(t *testing.T) {
 }
 
 func TestCompactionTiny(t *testing.T) {
-	_, path := writeSpec(t, "metrics = [\"compaction_cells\", \"compaction_ratio\"]\n[[scenarios]]\nfile = \"tiny.toml\"\n")
+	_, path := benchtest.WriteSpec(t, benchtest.StableScenario, "metrics = [\"compaction_cells\", \"compaction_ratio\"]\n[[scenarios]]\nfile = \"tiny.toml\"\n")
 	spec, err := LoadSpec(path)
 	if err != nil {
 		t.Fatal(err)

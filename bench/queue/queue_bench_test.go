@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/diegolab/diegolab/bench"
 	"github.com/diegolab/diegolab/bench/sweep"
+	"github.com/diegolab/diegolab/internal/benchtest"
 )
 
 // BenchmarkQueueOverhead measures what the queue adds to each run (the issue's goal:
@@ -27,12 +27,7 @@ import (
 // sim-ms/run the runs' own simulation time (wall_s of perf.csv).
 func BenchmarkQueueOverhead(b *testing.B) {
 	const runs = 1000
-	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(tinyScenario), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	spec := filepath.Join(dir, "spec.toml")
-	src := `name = "overhead"
+	_, spec := benchtest.WriteSpec(b, benchtest.TinyScenario, `name = "overhead"
 seeds = "1-250"
 algorithms = ["diego", "best-fit"]
 set = ['run.duration="10s"']
@@ -40,10 +35,7 @@ set = ['run.duration="10s"']
 "auction.bin_pack_first_fit_weight" = [0, 0.5]
 [[scenarios]]
 file = "tiny.toml"
-`
-	if err := os.WriteFile(spec, []byte(src), 0o644); err != nil {
-		b.Fatal(err)
-	}
+`)
 	srv := pg.Get(b)
 	ctx := context.Background()
 	var enqueue, work, own, local time.Duration

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,30 +15,9 @@ import (
 
 	"github.com/diegolab/diegolab/bench"
 	"github.com/diegolab/diegolab/bench/sweep"
+	"github.com/diegolab/diegolab/internal/benchtest"
 	"github.com/diegolab/diegolab/internal/pgtest"
 )
-
-// tinyScenario: 4 cells, 3 apps x 3 crashing instances for 3 minutes: milliseconds per
-// run, but seeds matter.
-const tinyScenario = `
-[run]
-name = "tiny"
-duration = "3m"
-
-[[cells]]
-count = 4
-zones = ["z1", "z2"]
-memory_mb = 4096
-disk_mb = 8192
-
-[[apps]]
-name = "web"
-count = 3
-instances = 3
-memory_mb = 512
-disk_mb = 512
-crash = {after = {dist = "uniform", min = "20s", max = "60s"}}
-`
 
 const tinySpec = `name = "qtest"
 seeds = "1-3"
@@ -48,18 +28,11 @@ algorithms = ["diego", "best-fit"]
 file = "tiny.toml"
 `
 
-// writeSpec writes the spec and its scenario into a fresh directory and returns the
-// spec's path.
+// writeSpec writes tinySpec (12 runs of benchtest.TinyScenario) into a fresh
+// directory and returns the spec's path.
 func writeSpec(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(tinyScenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "spec.toml")
-	if err := os.WriteFile(p, []byte(tinySpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, p := benchtest.WriteSpec(t, benchtest.TinyScenario, tinySpec)
 	return p
 }
 
@@ -76,6 +49,22 @@ func openQueue(t *testing.T, db string) *Queue {
 	return q
 }
 
+// enqueued opens a queue in database db and enqueues tinySpec into it for diegolab
+// "v1", with the seeds given ("": the spec's own).
+func enqueued(t *testing.T, db, seeds string) (*Queue, *sweep.Bundle, *bench.Spec, *EnqueueReport) {
+	t.Helper()
+	q := openQueue(t, db)
+	b, spec, err := sweep.NewBundle(writeSpec(t), seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := q.Enqueue(context.Background(), b, spec, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, b, spec, rep
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if err := pg.Stop(); err != nil {
@@ -87,16 +76,8 @@ func TestMain(m *testing.M) {
 // TestEnqueueTwiceAddsNothing: the second enqueue of the same spec adds no job, and once
 // runs are done, enqueueing counts them as done instead.
 func TestEnqueueTwiceAddsNothing(t *testing.T) {
-	q := openQueue(t, "enqueue_twice")
+	q, b, spec, first := enqueued(t, "enqueue_twice", "")
 	ctx := context.Background()
-	b, spec, err := sweep.NewBundle(writeSpec(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := q.Enqueue(ctx, b, spec, "v1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if first.Total != 12 || first.Added != 12 || first.Queued != 0 {
 		t.Fatalf("first enqueue: %+v, want 12 added", first)
 	}
@@ -137,17 +118,9 @@ func TestEnqueueTwiceAddsNothing(t *testing.T) {
 // TestWorkerOfAnotherVersionIsRefused: runs enqueued by v1 are not taken by a v2
 // worker, which says why; a v1 worker then does them.
 func TestWorkerOfAnotherVersionIsRefused(t *testing.T) {
-	q := openQueue(t, "version_refused")
+	q, _, _, rep := enqueued(t, "version_refused", "1")
 	ctx := context.Background()
-	b, spec, err := sweep.NewBundle(writeSpec(t), "1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := q.Enqueue(ctx, b, spec, "v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = q.Work(ctx, WorkerOptions{Version: "v2"})
+	_, err := q.Work(ctx, WorkerOptions{Version: "v2"})
 	var ve *VersionError
 	if !errors.As(err, &ve) {
 		t.Fatalf("v2 worker: %v, want a VersionError", err)
@@ -272,16 +245,8 @@ func TestRecordsOfEveryRun(t *testing.T) {
 // TestResultWrittenOnce: a run whose result is already in the database (written by an
 // earlier attempt) is completed without being run or written again.
 func TestResultWrittenOnce(t *testing.T) {
-	q := openQueue(t, "written_once")
+	q, _, spec, rep := enqueued(t, "written_once", "1")
 	ctx := context.Background()
-	b, spec, err := sweep.NewBundle(writeSpec(t), "1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := q.Enqueue(ctx, b, spec, "v1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	runs, _ := spec.Expand()
 	row := append([]string{runs[0].Scenario, runs[0].Algorithm, runs[0].Settings, "1", "first-attempt"}, make([]string, len(bench.ResultsHeader(spec.Metrics))-5)...)
 	perf := make([]string, len(bench.PerfHeader()))
@@ -354,5 +319,60 @@ func TestReadyAfterSetup(t *testing.T) {
 	defer q2.Close()
 	if ok, err := q2.ready(ctx); err != nil || !ok {
 		t.Fatalf("after the second Open: ready = %v, %v; want true, nil", ok, err)
+	}
+}
+
+// cancelOnWriter cancels a context when a line containing what is written to it.
+type cancelOnWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	what   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(string(p), c.what) {
+		c.cancel()
+	}
+	return c.buf.Write(p)
+}
+
+// TestStopReturnsPrefetchedRun: a worker at -j 1 with a prefetch of 2 holds up to 3
+// runs; stopped during its first run, it finishes that one, runs none of the others
+// and leaves no job running: the prefetched ones are waiting in the queue again, not
+// counted as attempts, and a second worker does them.
+func TestStopReturnsPrefetchedRun(t *testing.T) {
+	q, _, _, _ := enqueued(t, "stop_prefetched", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logw := &cancelOnWriter{what: ": start ", cancel: cancel}
+	wr, err := q.Work(ctx, WorkerOptions{Version: "v1", Workers: 1, Prefetch: 2, Log: logw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wr.Done != 1 {
+		t.Errorf("stopped worker: %+v, want 1 run done (the one in flight)\n%s", wr, logw.buf.String())
+	}
+	if n := strings.Count(logw.buf.String(), ": start "); n != 1 {
+		t.Errorf("stopped worker started %d runs, want 1:\n%s", n, logw.buf.String())
+	}
+	ctx2 := context.Background()
+	var running, waiting, attempted, returned int
+	if err := q.pool.QueryRow(ctx2, `SELECT count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'available'),
+		count(*) FILTER (WHERE attempt > 0 AND state <> 'completed'), count(*) FILTER (WHERE metadata ? 'snoozes')
+		FROM river_job WHERE kind = $1`, Kind).Scan(&running, &waiting, &attempted, &returned); err != nil {
+		t.Fatal(err)
+	}
+	// River's first fetch claims 3 runs, the 2 prefetched ones went back (and maybe one
+	// more that River claimed in the slot the first run freed before the worker stopped).
+	if running != 0 || waiting != 11 || attempted != 0 || returned < 2 {
+		t.Errorf("after the stop: %d running, %d available, %d unfinished with an attempt counted, %d given back; want 0, 11, 0, at least 2",
+			running, waiting, attempted, returned)
+	}
+	wr, err = q.Work(ctx2, WorkerOptions{Version: "v1", Workers: 2})
+	if err != nil || wr.Done != 11 {
+		t.Fatalf("second worker: %+v, %v; want 11 done", wr, err)
 	}
 }

@@ -115,6 +115,8 @@ func newBenchWorkerCmd() *cobra.Command {
 		rescueAfter time.Duration
 		wait        bool
 		id          string
+		cpuProf     string
+		prefetch    int
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -128,7 +130,11 @@ finish; a second one kills the worker.
 A worker killed mid-run loses nothing: River's rescuer hands the run to another worker
 after --rescue-after (which must exceed the longest run, or slow runs are run twice;
 their result is still written once). Runs enqueued by another diegolab build are not
-taken: the run key includes the binary's version.`,
+taken: the run key includes the binary's version.
+
+A worker claims --prefetch runs beyond -j, so that the next run starts the moment one
+ends rather than after a round trip to the database; a claimed run waits for a slot
+(count that wait in --rescue-after) and goes back to the queue if the worker is stopped.`,
 		Args: cobra.NoArgs,
 		Example: `  diegolab bench worker --queue postgres://bench@db/sweeps -j 8
   DIEGOLAB_QUEUE=postgres://bench@db/sweeps diegolab bench worker`,
@@ -139,6 +145,9 @@ taken: the run key includes the binary's version.`,
 			}
 			if workers < 0 || workers > 4096 {
 				return usagef("--workers must be 0..4096, got %d", workers)
+			}
+			if prefetch < 0 || prefetch > 4096 {
+				return usagef("--prefetch must be 0..4096, got %d", prefetch)
 			}
 			if rescueAfter < time.Second {
 				return usagef("--rescue-after must be at least 1s, got %s", rescueAfter)
@@ -158,7 +167,13 @@ taken: the run key includes the binary's version.`,
 			if workers == 0 {
 				workers = defaultWorkers()
 			}
-			rep, err := q.Work(ctx, queue.WorkerOptions{Version: version, Workers: workers, RescueAfter: rescueAfter, Wait: wait, ID: id, Log: cmd.ErrOrStderr()})
+			stopProf := startProfile(cpuProf, "")
+			defer stopProf()
+			o := queue.WorkerOptions{Version: version, Workers: workers, Prefetch: prefetch, RescueAfter: rescueAfter, Wait: wait, ID: id, Log: cmd.ErrOrStderr()}
+			if prefetch == 0 {
+				o.Prefetch = -1 // none
+			}
+			rep, err := q.Work(ctx, o)
 			var ve *queue.VersionError
 			if errors.As(err, &ve) {
 				return usageError{err}
@@ -174,8 +189,10 @@ taken: the run key includes the binary's version.`,
 	fl.StringVar(&url, "queue", "", "PostgreSQL URL of the queue (default $"+queueEnv+")")
 	fl.IntVarP(&workers, "workers", "j", 0, "runs at once (default: all cores, GOMAXPROCS)")
 	fl.DurationVar(&rescueAfter, "rescue-after", time.Hour, "hand a run to another worker after it has been running this long (longer than the longest run)")
+	fl.IntVar(&prefetch, "prefetch", 1, "runs claimed beyond -j, so that the next run starts as soon as one ends (0: none)")
 	fl.BoolVar(&wait, "wait", false, "keep waiting for new runs when the queue is empty")
 	fl.StringVar(&id, "id", "", "worker name stored with its results (default host-pid)")
+	fl.StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of the worker (its runs and its queue work, to its exit) into this directory")
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/diegolab/diegolab/bench"
+	"github.com/diegolab/diegolab/internal/benchtest"
 	"github.com/diegolab/diegolab/internal/pgtest"
 )
 
@@ -56,23 +57,15 @@ func writeDistSpec(t testing.TB, duration string) string {
 // writeSpecSeeds is writeDistSpec with the seeds given: 4 runs per seed.
 func writeSpecSeeds(t testing.TB, duration, seeds string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiny.toml"), []byte(benchScenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := `name = "dist"
-seeds = "` + seeds + `"
+	_, p := benchtest.WriteSpec(t, benchtest.TinyScenario, `name = "dist"
+seeds = "`+seeds+`"
 algorithms = ["diego", "best-fit"]
-set = ['run.duration="` + duration + `"']
+set = ['run.duration="`+duration+`"']
 [settings]
 "auction.bin_pack_first_fit_weight" = [0, 0.5]
 [[scenarios]]
 file = "tiny.toml"
-`
-	p := filepath.Join(dir, "spec.toml")
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	return p
 }
 
@@ -315,6 +308,7 @@ func TestBenchDistUsageErrors(t *testing.T) {
 		{"merge without out", []string{"bench", "merge", "a"}, "merge needs -o DIR"},
 		{"merge of a plain directory", []string{"bench", "merge", t.TempDir(), "-o", t.TempDir()}, "not a shard directory"},
 		{"worker rescue too short", []string{"bench", "worker", "--queue", "postgres://x@/y", "--rescue-after", "10ms"}, "--rescue-after must be at least 1s"},
+		{"worker negative prefetch", []string{"bench", "worker", "--queue", "postgres://x@/y", "--prefetch", "-1"}, "--prefetch must be 0..4096, got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

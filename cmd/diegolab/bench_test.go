@@ -9,51 +9,23 @@ import (
 	"testing"
 
 	"github.com/diegolab/diegolab/bench"
+	"github.com/diegolab/diegolab/internal/benchtest"
 	"github.com/diegolab/diegolab/record"
 )
 
-// benchScenario: 4 cells of 4096 MB in 2 zones, 3 apps x 3 instances of 512 MB, two
-// of them crashing, for 3 minutes: small, but with crashes so seeds matter.
-const benchScenario = `
-[run]
-name = "tiny"
-duration = "3m"
-
-[[cells]]
-count = 4
-zones = ["z1", "z2"]
-memory_mb = 4096
-disk_mb = 8192
-
-[[apps]]
-name = "web"
-count = 3
-instances = 3
-memory_mb = 512
-disk_mb = 512
-crash = {after = {dist = "uniform", min = "20s", max = "60s"}}
-`
-
+// writeBenchSpec writes a spec of 8 runs (2 algorithms x 2 settings x 2 seeds) of
+// benchtest.TinyScenario and returns its directory, the scenario's path and its path.
 func writeBenchSpec(t *testing.T) (dir, scenario, spec string) {
 	t.Helper()
-	dir = t.TempDir()
-	scenario = filepath.Join(dir, "tiny.toml")
-	spec = filepath.Join(dir, "spec.toml")
-	if err := os.WriteFile(scenario, []byte(benchScenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := `name = "det"
+	dir, spec = benchtest.WriteSpec(t, benchtest.TinyScenario, `name = "det"
 seeds = "1-2"
 algorithms = ["diego", "best-fit"]
 [settings]
 "auction.bin_pack_first_fit_weight" = [0, 0.5]
 [[scenarios]]
 file = "tiny.toml"
-`
-	if err := os.WriteFile(spec, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir, scenario, spec
+`)
+	return dir, filepath.Join(dir, "tiny.toml"), spec
 }
 
 // TestBenchRunEqualsRunAlone checks determinism: every run of a matrix has the trace
