@@ -42,6 +42,7 @@ func newLiveCmd() *cobra.Command {
 	}
 	uf := up.Flags()
 	uf.IntVar(&o.Cells, "cells", 3, "number of cells")
+	uf.IntVar(&o.Hosts, "hosts", 0, "spread the cells over this many hosts: network namespaces with addresses of 10.213.0.0/24 (0: one host, 127.0.0.1)")
 	uf.IntVar(&o.MemoryMB, "memory-mb", 1024, "memory per cell (MB)")
 	uf.IntVar(&o.DiskMB, "disk-mb", 4096, "disk per cell (MB)")
 	uf.IntVar(&o.Containers, "containers", 249, "containers per cell")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/hostnet"
 	"github.com/diegolab/diegolab/real/sqlstore"
 	"github.com/diegolab/diegolab/real/stack"
 	"github.com/diegolab/diegolab/real/tlsconf"
@@ -123,6 +124,9 @@ type Options struct {
 	HoldDeadReps            bool     `json:",omitempty"`
 	// TickInterval is how often the BBS checks presences and convergence (1 s).
 	TickInterval time.Duration `json:",omitempty"`
+	// Hosts > 0 spreads the cells over that many hosts: network namespaces the
+	// cluster makes (hosts.go, real/hostnet).
+	Hosts int `json:",omitempty"`
 }
 
 // tlsDir is where `live up --tls` keeps the cluster's certificates.
@@ -158,6 +162,10 @@ type State struct {
 	Registries *RegistryAddrs `json:"registries,omitempty"`
 	// History is every process the supervisor ever started in this directory.
 	History []Proc `json:"history,omitempty"`
+	// Net is the hosts of a multi-host cluster (hosts.go), and InnerURL the BBS's
+	// URL on the hub, which the reps and the router use (URL is the CLI's).
+	Net      *hostnet.Net `json:"net,omitempty"`
+	InnerURL string       `json:"inner_url,omitempty"`
 	// Ready: every component started; Error: why starting failed.
 	Ready bool   `json:"ready"`
 	Error string `json:"error,omitempty"`
@@ -181,6 +189,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	if o.Wait <= 0 {
 		o.Wait = 60 * time.Second
+	}
+	if err := o.checkHosts(); err != nil {
+		return nil, err
 	}
 	if o.DB != "" && !sqlstore.IsPostgresURL(o.DB) {
 		return nil, fmt.Errorf("db: %q must be a postgres:// or postgresql:// URL (leave it empty for SQLite)", o.DB)
@@ -233,7 +244,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 	}
 	if o.TLS {
-		if err := tlsconf.Generate(tlsDir(dir), tlsconf.Options{}); err != nil {
+		var to tlsconf.Options
+		if o.Hosts > 0 {
+			to.Hosts = HostsNet(dir, o.Hosts).Addrs() // SANs: the hub's and the hosts' addresses
+		}
+		if err := tlsconf.Generate(tlsDir(dir), to); err != nil {
 			return nil, err
 		}
 	}
@@ -338,6 +353,9 @@ func RestartBBS(ctx context.Context, dir string, wait time.Duration) (*State, er
 		return nil, err
 	}
 	if !same(st.Supervisor) && !same(st.BBS) {
+		if st.Net != nil {
+			return nil, fmt.Errorf("the BBS of a multi-host cluster serves the CLI on a socket its supervisor holds, and the supervisor of %s is gone: `diegolab live down --dir %s`, then `live up`", dir, dir)
+		}
 		p, err := start(st.BBS.Args[0], "bbs", st.BBS.Dir, st.BBS.Args[1:])
 		if err != nil {
 			return nil, err
@@ -579,6 +597,13 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 		}
 		for _, pid := range groupAlive(p.Pid) {
 			left = append(left, fmt.Sprintf("%s: process %d still running", p.Name, pid))
+		}
+	}
+	if st.Net != nil {
+		// Every process in the namespaces is gone: remove them (the supervisor does
+		// when it stops; a killed one leaves them).
+		if err := st.Net.Destroy(); err != nil {
+			left = append(left, err.Error())
 		}
 	}
 	if len(left) > 0 {

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/diegolab/diegolab/real/api"
 )
 
 // TestInstancesSurviveRepKill: kill -9 of a cell's rep leaves its instances
@@ -24,18 +22,8 @@ import (
 // running containers: the BBS keeps the same instances RUNNING, with no crash and no
 // replacement. `live down` then leaves no port proxy behind.
 func TestInstancesSurviveRepKill(t *testing.T) {
-	requireHost(t)
-	bin, goapp := buildBinaries(t)
-	dir := t.TempDir()
-	o := e2eTimers
-	o.Dir, o.Binary, o.Cells = dir, bin, 1
-	o.RouteSync = 2 * time.Second
-	startCluster(t, o)
-	cfg, err := LoadClientConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(cfg.URL, cfg.Token, 5*time.Second)
+	tc := upTest(t, func(o *Options) { o.Cells, o.RouteSync = 1, 2*time.Second })
+	dir, cfg, goapp, cl, o := tc.Dir, tc.Cfg, tc.GoApp, tc.client(t, 5*time.Second), tc.Opts
 	ctx := context.Background()
 	if _, err := Push(ctx, cl, "goapp", goapp, PushOptions{Instances: 2, MemoryMB: 64, DiskMB: 64, Buildpack: "binary", Timeout: 90 * time.Second}); err != nil {
 		t.Fatal(err)

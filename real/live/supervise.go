@@ -89,6 +89,9 @@ type child struct {
 	// rep: the child is a cell's rep. A rep that exits cleanly has been drained
 	// (`live drain`, SIGTERM: it evacuated, as a BOSH drain does) and stays down.
 	rep bool
+	// files are inherited by every incarnation as descriptors 3, 4, ... (the
+	// root-namespace listeners of a multi-host cluster's BBS and router).
+	files []*os.File
 }
 
 type exitEvent struct {
@@ -105,6 +108,8 @@ type supervisor struct {
 	log   *slog.Logger
 	exits chan exitEvent
 	kids  []*child
+	// rootBBS is the BBS's 127.0.0.1 address in the root namespace (hosts.go).
+	rootBBS string
 }
 
 // spawn starts p (its recorded args) as a child of this process and records it.
@@ -118,6 +123,7 @@ func (s *supervisor) spawn(c *child) error {
 	cmd := exec.Command(p.Args[0], p.Args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.ExtraFiles = c.files
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
@@ -152,6 +158,7 @@ func Supervise(ctx context.Context, dir string, log *slog.Logger) error {
 	st := &State{Stack: filepath.Join(dir, "stack"), Supervisor: Proc{Name: "supervisor", Pid: os.Getpid(),
 		StartTime: startTime(os.Getpid()), Dir: filepath.Join(dir, "supervisor")}}
 	s := &supervisor{dir: dir, o: o, st: st, log: log, exits: make(chan exitEvent, 16)}
+	defer s.destroyHosts() // after stopAll: deferred calls run last first
 	defer s.stopAll()
 	if err := s.startCluster(ctx); err != nil {
 		st.Error = err.Error()
@@ -232,7 +239,11 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	bbsDir := filepath.Join(dir, "bbs")
 	addrFile := filepath.Join(bbsDir, "addr")
 	_ = os.Remove(addrFile)
-	args := []string{o.Binary, "bbs", "--dir", bbsDir, "--listen", "127.0.0.1:0", "--token-file", clientTok, "--rep-token-file", repTok,
+	if err := s.createHosts(); err != nil {
+		return err
+	}
+	listen := s.bbsListen()
+	args := []string{o.Binary, "bbs", "--dir", bbsDir, "--listen", listen, "--token-file", clientTok, "--rep-token-file", repTok,
 		"--addr-file", addrFile, "--router-token-file", routerTok}
 	if o.LogBound > 0 {
 		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
@@ -248,8 +259,12 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
 	args = append(args, regArgs...)
 	args = append(args, o.auctionArgs()...)
+	bbs := &child{}
+	if args, err = s.hubBBS(bbs, args); err != nil {
+		return err
+	}
 	st.BBS = Proc{Name: "bbs", Args: args, Dir: bbsDir}
-	bbs := &child{proc: &st.BBS}
+	bbs.proc = &st.BBS
 	s.kids = append(s.kids, bbs)
 	if err := s.spawn(bbs); err != nil {
 		return err
@@ -263,10 +278,11 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		st.URL = "https://" + addr
 	}
 	for i, a := range st.BBS.Args {
-		if a == "127.0.0.1:0" {
+		if a == listen {
 			st.BBS.Args[i] = addr
 		}
 	}
+	s.setBBSURLs()
 	tok, err := readToken(clientTok)
 	if err != nil {
 		return err
@@ -284,7 +300,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	}
 	st.Reps = make([]Proc, o.Cells) // sized once: the children point into it
 	for i := range o.Cells {
-		id, zone := fmt.Sprintf("cell-%d", i), fmt.Sprintf("z%d", i%2)
+		id, zone := fmt.Sprintf("cell-%d", i), s.defaultZone(i)
 		if i < len(o.CellIDs) {
 			id = o.CellIDs[i]
 		}
@@ -302,7 +318,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		}
 		args := []string{o.Binary, "rep", "--cell-id", id, "--zone", zone, "--index", strconv.Itoa(i),
 			"--memory-mb", strconv.Itoa(o.MemoryMB), "--disk-mb", strconv.Itoa(o.DiskMB), "--containers", strconv.Itoa(o.Containers),
-			"--bbs", st.URL, "--dir", cdir, "--stack", st.Stack, "--listen", "127.0.0.1:0", "--token-file", repTok}
+			"--bbs", s.innerURL(), "--dir", cdir, "--stack", st.Stack, "--listen", s.repListen(i), "--token-file", repTok}
 		if o.TLS {
 			args = append(args, "--tls-dir", tlsDir(dir))
 		}
@@ -311,7 +327,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		args = appendDur(args, "--start-timeout", o.StartTimeout)
 		args = appendDur(args, "--check-interval", o.CheckInterval)
 		args = appendDur(args, "--evacuation-timeout", o.EvacuationTimeout)
-		st.Reps[i] = Proc{Name: id, Args: args, Dir: cdir}
+		st.Reps[i] = Proc{Name: id, Args: s.onHost(i, args), Dir: cdir}
 		c := &child{proc: &st.Reps[i], rep: true}
 		s.kids = append(s.kids, c)
 		if err := s.spawn(c); err != nil {
@@ -339,13 +355,18 @@ func (s *supervisor) startRouter(ctx context.Context, tokenFile string) error {
 	}
 	addrFile := filepath.Join(rdir, "addr")
 	_ = os.Remove(addrFile)
-	args := []string{o.Binary, "router", "--listen", listen, "--bbs", st.URL, "--token-file", tokenFile, "--addr-file", addrFile}
+	args := []string{o.Binary, "router", "--listen", listen, "--bbs", s.innerURL(), "--token-file", tokenFile, "--addr-file", addrFile}
 	if o.TLS {
 		args = append(args, "--tls-dir", tlsDir(s.dir))
 	}
 	args = appendDur(args, "--sync-interval", o.RouteSync)
+	c := &child{}
+	args, err := s.hubRouter(c, args, listen)
+	if err != nil {
+		return err
+	}
 	st.Router = Proc{Name: "router", Args: args, Dir: rdir}
-	c := &child{proc: &st.Router}
+	c.proc = &st.Router
 	s.kids = append(s.kids, c)
 	if err := s.spawn(c); err != nil {
 		return err
