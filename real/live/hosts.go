@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/diegolab/diegolab/real/hostnet"
 )
@@ -112,33 +111,22 @@ func (s *supervisor) bbsListen() string {
 	return hostnet.HubAddr.String() + ":0"
 }
 
-// hubBBS moves the BBS into the hub (its args run there) with a root-namespace
-// 127.0.0.1 socket for the CLI.
-func (s *supervisor) hubBBS(c *child, args []string) ([]string, error) {
+// hubBBS moves a BBS into the hub (its args run there) with a root-namespace
+// 127.0.0.1 socket for the CLI, whose address it returns.
+func (s *supervisor) hubBBS(c *child, args []string) ([]string, string, error) {
 	if s.st.Net == nil {
-		return args, nil
+		return args, "", nil
 	}
 	f, addr, err := rootListener("127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("bbs: the CLI's socket: %w", err)
+		return nil, "", fmt.Errorf("bbs: the CLI's socket: %w", err)
 	}
 	c.files = []*os.File{f}
-	s.rootBBS = addr
 	args = append(args, "--extra-listen-fd", "3")
-	return hostnet.Command(s.st.Net.HubNS(), args...), nil
+	return hostnet.Command(s.st.Net.HubNS(), args...), addr, nil
 }
 
-// setBBSURLs sets the URLs once the BBS listens: st.URL is where the CLI
-// reaches it, InnerURL where the reps and the router do.
-func (s *supervisor) setBBSURLs() {
-	s.st.InnerURL = s.st.URL
-	if s.st.Net != nil {
-		scheme, _, _ := strings.Cut(s.st.URL, "://")
-		s.st.URL = scheme + "://" + s.rootBBS
-	}
-}
-
-// innerURL is the BBS URL for the components.
+// innerURL is the BBS URL (a list for a pair) for the components.
 func (s *supervisor) innerURL() string { return s.st.InnerURL }
 
 // hostOf is the host cell i runs on.

@@ -127,6 +127,11 @@ type Options struct {
 	// Hosts > 0 spreads the cells over that many hosts: network namespaces the
 	// cluster makes (hosts.go, real/hostnet).
 	Hosts int `json:",omitempty"`
+	// BBSPair starts a second BBS on the same PostgreSQL database (DB): an
+	// active/passive pair (pair.go). LockTTL is the BBSs' lock TTL (Locket's 15 s
+	// when zero).
+	BBSPair bool          `json:",omitempty"`
+	LockTTL time.Duration `json:",omitempty"`
 }
 
 // tlsDir is where `live up --tls` keeps the cluster's certificates.
@@ -153,9 +158,11 @@ type State struct {
 	RouterURL  string `json:"router_url"`
 	Supervisor Proc   `json:"supervisor"`
 	BBS        Proc   `json:"bbs"`
-	Router     Proc   `json:"router"`
-	Reps       []Proc `json:"reps"`
-	Stack      string `json:"stack"`
+	// BBSB is the second BBS of an active/passive pair (live up --bbs-pair).
+	BBSB   Proc   `json:"bbs_b,omitzero"`
+	Router Proc   `json:"router"`
+	Reps   []Proc `json:"reps"`
+	Stack  string `json:"stack"`
 	// Registry is the registries' process (live up --registries) and Registries
 	// their addresses.
 	Registry   Proc           `json:"registry,omitzero"`
@@ -191,6 +198,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		o.Wait = 60 * time.Second
 	}
 	if err := o.checkHosts(); err != nil {
+		return nil, err
+	}
+	if err := o.checkPair(); err != nil {
 		return nil, err
 	}
 	if o.DB != "" && !sqlstore.IsPostgresURL(o.DB) {
@@ -512,7 +522,7 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 		fmt.Fprintf(w, "supervisor pid %d is not running: nothing restarts dead components; `diegolab live down` then `live up` (log %s)\n",
 			st.Supervisor.Pid, filepath.Join(st.Supervisor.Dir, "log"))
 	}
-	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router, st.Registry}, st.Reps...) {
+	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.BBSB, st.Router, st.Registry}, st.Reps...) {
 		if p.Pid == 0 {
 			continue
 		}

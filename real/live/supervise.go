@@ -108,8 +108,6 @@ type supervisor struct {
 	log   *slog.Logger
 	exits chan exitEvent
 	kids  []*child
-	// rootBBS is the BBS's 127.0.0.1 address in the root namespace (hosts.go).
-	rootBBS string
 }
 
 // spawn starts p (its recorded args) as a child of this process and records it.
@@ -236,15 +234,10 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		return err
 	}
 	clientTok, repTok, routerTok := filepath.Join(dir, "client.token"), filepath.Join(dir, "rep.token"), filepath.Join(dir, "router.token")
-	bbsDir := filepath.Join(dir, "bbs")
-	addrFile := filepath.Join(bbsDir, "addr")
-	_ = os.Remove(addrFile)
 	if err := s.createHosts(); err != nil {
 		return err
 	}
-	listen := s.bbsListen()
-	args := []string{o.Binary, "bbs", "--dir", bbsDir, "--listen", listen, "--token-file", clientTok, "--rep-token-file", repTok,
-		"--addr-file", addrFile, "--router-token-file", routerTok}
+	args := []string{"--token-file", clientTok, "--rep-token-file", repTok, "--router-token-file", routerTok}
 	if o.LogBound > 0 {
 		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
 	}
@@ -259,30 +252,10 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
 	args = append(args, regArgs...)
 	args = append(args, o.auctionArgs()...)
-	bbs := &child{}
-	if args, err = s.hubBBS(bbs, args); err != nil {
+	args = append(args, o.pairArgs(dir)...)
+	if st.URL, st.InnerURL, err = s.startBBS(ctx, &st.BBS, "bbs", filepath.Join(dir, "bbs"), args); err != nil {
 		return err
 	}
-	st.BBS = Proc{Name: "bbs", Args: args, Dir: bbsDir}
-	bbs.proc = &st.BBS
-	s.kids = append(s.kids, bbs)
-	if err := s.spawn(bbs); err != nil {
-		return err
-	}
-	addr, err := waitFile(ctx, addrFile, o.Wait)
-	if err != nil {
-		return fmt.Errorf("bbs did not start: %w", err)
-	}
-	st.URL = "http://" + addr
-	if o.TLS {
-		st.URL = "https://" + addr
-	}
-	for i, a := range st.BBS.Args {
-		if a == listen {
-			st.BBS.Args[i] = addr
-		}
-	}
-	s.setBBSURLs()
 	tok, err := readToken(clientTok)
 	if err != nil {
 		return err
@@ -296,6 +269,9 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		return err
 	}
 	if err := waitHealthy(ctx, cl, 0, o.Wait); err != nil {
+		return err
+	}
+	if err := s.startPassive(ctx, args); err != nil {
 		return err
 	}
 	st.Reps = make([]Proc, o.Cells) // sized once: the children point into it
@@ -408,7 +384,7 @@ func halfDead(st *State) []string {
 // recorded is every process the directory's live.json knows: the supervisor, the
 // current components and every earlier incarnation.
 func recorded(st *State) []Proc {
-	out := []Proc{st.Supervisor, st.BBS, st.Router, st.Registry}
+	out := []Proc{st.Supervisor, st.BBS, st.BBSB, st.Router, st.Registry}
 	out = append(out, st.Reps...)
 	out = append(out, st.History...)
 	seen := map[[2]uint64]bool{}
