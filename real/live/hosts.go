@@ -89,7 +89,7 @@ func (s *supervisor) destroyHosts() {
 }
 
 // rootListener opens addr (127.0.0.1) in the root namespace, as a file a child
-// inherits.
+// inherits; it returns the address (its port resolved).
 func rootListener(addr string) (*os.File, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -112,18 +112,14 @@ func (s *supervisor) bbsListen() string {
 }
 
 // hubBBS moves a BBS into the hub (its args run there) with a root-namespace
-// 127.0.0.1 socket for the CLI, whose address it returns.
-func (s *supervisor) hubBBS(c *child, args []string) ([]string, string, error) {
+// 127.0.0.1 socket for the CLI (c.rootListen once spawned).
+func (s *supervisor) hubBBS(c *child, args []string) []string {
 	if s.st.Net == nil {
-		return args, "", nil
+		return args
 	}
-	f, addr, err := rootListener("127.0.0.1:0")
-	if err != nil {
-		return nil, "", fmt.Errorf("bbs: the CLI's socket: %w", err)
-	}
-	c.files = []*os.File{f}
+	c.rootListen = "127.0.0.1:0"
 	args = append(args, "--extra-listen-fd", "3")
-	return hostnet.Command(s.st.Net.HubNS(), args...), addr, nil
+	return hostnet.Command(s.st.Net.HubNS(), args...)
 }
 
 // innerURL is the BBS URL (a list for a pair) for the components.
@@ -159,17 +155,13 @@ func (s *supervisor) onHost(i int, args []string) []string {
 
 // hubRouter moves the router into the hub, serving a root-namespace socket on
 // listen (its args keep --listen, which --listen-fd overrides).
-func (s *supervisor) hubRouter(c *child, args []string, listen string) ([]string, error) {
+func (s *supervisor) hubRouter(c *child, args []string, listen string) []string {
 	if s.st.Net == nil {
-		return args, nil
+		return args
 	}
-	f, _, err := rootListener(listen)
-	if err != nil {
-		return nil, fmt.Errorf("router: listen %s: %w", listen, err)
-	}
-	c.files = []*os.File{f}
+	c.rootListen = listen
 	args = append(args, "--listen-fd", "3")
-	return hostnet.Command(s.st.Net.HubNS(), args...), nil
+	return hostnet.Command(s.st.Net.HubNS(), args...)
 }
 
 // CutHost takes host i's link down in the hub: its cells lose the BBS and the

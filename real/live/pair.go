@@ -62,10 +62,7 @@ func (s *supervisor) startBBS(ctx context.Context, p *Proc, name, bbsDir string,
 	listen := s.bbsListen()
 	args := append([]string{o.Binary, "bbs", "--dir", bbsDir, "--listen", listen, "--addr-file", addrFile}, common...)
 	c := &child{}
-	args, root, err := s.hubBBS(c, args)
-	if err != nil {
-		return "", "", err
-	}
+	args = s.hubBBS(c, args)
 	*p = Proc{Name: name, Args: args, Dir: bbsDir}
 	c.proc = p
 	s.kids = append(s.kids, c)
@@ -87,8 +84,8 @@ func (s *supervisor) startBBS(ctx context.Context, p *Proc, name, bbsDir string,
 	}
 	inner = scheme + addr
 	outer = inner
-	if root != "" {
-		outer = scheme + root
+	if c.rootListen != "" {
+		outer = scheme + c.rootListen
 	}
 	return outer, inner, nil
 }

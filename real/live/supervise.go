@@ -89,9 +89,11 @@ type child struct {
 	// rep: the child is a cell's rep. A rep that exits cleanly has been drained
 	// (`live drain`, SIGTERM: it evacuated, as a BOSH drain does) and stays down.
 	rep bool
-	// files are inherited by every incarnation as descriptors 3, 4, ... (the
-	// root-namespace listeners of a multi-host cluster's BBS and router).
-	files []*os.File
+	// rootListen, when set, is a 127.0.0.1 address of the root namespace that
+	// each incarnation inherits a listening socket on, as descriptor 3 (a
+	// multi-host cluster's BBS and router run in the hub: hosts.go). The first
+	// spawn resolves port 0 into the address, which later incarnations reuse.
+	rootListen string
 }
 
 type exitEvent struct {
@@ -121,7 +123,18 @@ func (s *supervisor) spawn(c *child) error {
 	cmd := exec.Command(p.Args[0], p.Args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.ExtraFiles = c.files
+	if c.rootListen != "" {
+		// Opened anew for each incarnation and closed here once inherited: when the
+		// child dies its socket goes with it, so clients are refused at once (and
+		// move on to the other BBS of a pair) instead of waiting in a backlog.
+		f, addr, err := rootListener(c.rootListen)
+		if err != nil {
+			return fmt.Errorf("start %s: its socket %s: %w", p.Name, c.rootListen, err)
+		}
+		defer f.Close()
+		c.rootListen = addr
+		cmd.ExtraFiles = []*os.File{f}
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
@@ -337,10 +350,7 @@ func (s *supervisor) startRouter(ctx context.Context, tokenFile string) error {
 	}
 	args = appendDur(args, "--sync-interval", o.RouteSync)
 	c := &child{}
-	args, err := s.hubRouter(c, args, listen)
-	if err != nil {
-		return err
-	}
+	args = s.hubRouter(c, args, listen)
 	st.Router = Proc{Name: "router", Args: args, Dir: rdir}
 	c.proc = &st.Router
 	s.kids = append(s.kids, c)
