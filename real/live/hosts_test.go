@@ -52,7 +52,7 @@ func hostOfURL(t testing.TB, raw string) netip.Addr {
 	return a
 }
 
-// TestHostLoss: `live up --hosts 3` spreads 3 cells over 3 hosts (network
+// TestHostLoss: `live up --hosts 3 --tls` spreads 3 cells over 3 hosts (network
 // namespaces); the reps and the instances listen on their host's address, the
 // CLI and the router's users stay on 127.0.0.1. Host 0's link cut in the hub: its
 // instances run on the other hosts within presence TTL + one convergence interval
@@ -60,10 +60,15 @@ func hostOfURL(t testing.TB, raw string) netip.Addr {
 // router. Down removes every namespace.
 func TestHostLoss(t *testing.T) {
 	requireHosts(t)
-	tc := upTest(t, func(o *Options) { o.Cells, o.Hosts, o.RouteSync = 3, 3, 2*time.Second })
+	// With mutual TLS: the BBS verifies the reps' certificates at their hosts'
+	// addresses and they verify the BBS's at the hub's (the SANs live up adds).
+	tc := upTest(t, func(o *Options) { o.Cells, o.Hosts, o.RouteSync, o.TLS = 3, 3, 2*time.Second, true })
 	o, st, cfg := tc.Opts, tc.State, tc.Cfg
 	if st.Net == nil || st.Net.Hosts != 3 {
 		t.Fatalf("state names no hosts: %+v", st.Net)
+	}
+	if !strings.HasPrefix(st.URL, "https://") || !strings.HasPrefix(st.InnerURL, "https://") {
+		t.Fatalf("BBS URLs %s, %s: want https", st.URL, st.InnerURL)
 	}
 	for _, u := range []string{st.URL, st.RouterURL} {
 		if !strings.Contains(u, "://127.0.0.1:") {
