@@ -3,12 +3,10 @@ package live
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -100,38 +98,7 @@ func TestFailoverEndToEnd(t *testing.T) {
 	}
 
 	// Requests through the router every 100 ms until the end.
-	var mu sync.Mutex
-	var failures []string
-	requests := 0
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			code, body := routerGet(cfg.RouterURL, "goapp")
-			mu.Lock()
-			requests++
-			if code != http.StatusOK {
-				failures = append(failures, fmt.Sprintf("%s: %d %s", time.Now().Format("15:04:05.000"), code, body))
-			}
-			mu.Unlock()
-		}
-	}()
-	stopLoop := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-			wg.Wait()
-		}
-	}
-	t.Cleanup(stopLoop)
+	loop := startRequests(t, cfg.RouterURL, "goapp", 100*time.Millisecond)
 
 	// Freeze the supervisor (it would restart the killed BBS at once, which would
 	// take its own lock back); continued at cleanup in any case.
@@ -244,9 +211,7 @@ func TestFailoverEndToEnd(t *testing.T) {
 		t.Fatalf("after SIGSTOP/SIGCONT of 1, active = %d, want 0", a)
 	}
 	waitFor(t, "5 instances RUNNING at the end", bound, func() bool { return runningN() == 5 })
-	stopLoop()
-	mu.Lock()
-	defer mu.Unlock()
+	requests, failures := loop.Stop()
 	t.Logf("%d requests through the router, %d failed", requests, len(failures))
 	if len(failures) > 0 {
 		t.Fatalf("requests failed through the router while the BBSs failed over:\n%v", failures)

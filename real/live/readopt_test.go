@@ -3,14 +3,12 @@ package live
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,29 +44,7 @@ func TestInstancesSurviveRepKill(t *testing.T) {
 	})
 
 	// Requests through the router every 50 ms from before the kill to the end.
-	var mu sync.Mutex
-	var failures []string
-	requests := 0
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			code, text := routerGet(cfg.RouterURL, "goapp")
-			mu.Lock()
-			requests++
-			if code != http.StatusOK {
-				failures = append(failures, fmt.Sprintf("%s %d %q", time.Now().Format("15:04:05.000"), code, text))
-			}
-			mu.Unlock()
-		}
-	}()
+	loop := startRequests(t, cfg.RouterURL, "goapp", 50*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	st, err := ReadState(dir)
 	if err != nil {
@@ -88,10 +64,7 @@ func TestInstancesSurviveRepKill(t *testing.T) {
 	for time.Since(killed) < o.PresenceTTL+2*o.ConvergenceInterval+2*time.Second {
 		time.Sleep(100 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
+	requests, failures := loop.Stop()
 	t.Logf("%d requests through the rep's kill and restart, %d failed", requests, len(failures))
 	if len(failures) > 0 {
 		t.Errorf("requests failed while the rep was killed and restarted:\n%s", strings.Join(failures, "\n"))
