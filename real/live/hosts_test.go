@@ -79,6 +79,10 @@ func TestHostLoss(t *testing.T) {
 		t.Fatalf("components' BBS URL %s: want the hub's address", st.InnerURL)
 	}
 	cl := tc.client(t, 5*time.Second)
+	var status strings.Builder
+	if err := Status(context.Background(), tc.Dir, &status); err != nil || !strings.Contains(status.String(), "hosts: 3 (namespaces "+st.Net.HubNS()) {
+		t.Fatalf("live status: %v\n%s", err, status.String())
+	}
 	// Each cell's rep on its host's address, zoned by its host.
 	cellHost := map[string]int{}
 	for id, c := range cellsOf(t, cl) {

@@ -518,6 +518,10 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 	if r := st.Registries; r != nil {
 		fmt.Fprintf(w, "registries: upstream %s, cache %s\n", r.Upstream, r.Cache)
 	}
+	if n := st.Net; n != nil {
+		fmt.Fprintf(w, "hosts: %d (namespaces %s, %s..%s), hub %s, components' bbs %s\n",
+			n.Hosts, n.HubNS(), n.HostNS(0), n.HostNS(n.Hosts-1), hostnet.HubAddr, st.InnerURL)
+	}
 	if !same(st.Supervisor) {
 		fmt.Fprintf(w, "supervisor pid %d is not running: nothing restarts dead components; `diegolab live down` then `live up` (log %s)\n",
 			st.Supervisor.Pid, filepath.Join(st.Supervisor.Dir, "log"))
