@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/diegolab/diegolab/real/hostnet"
 )
@@ -54,6 +56,21 @@ func (o Options) checkHosts() error {
 		return fmt.Errorf("hosts: %d hosts for %d cells; want at most one host per cell", o.Hosts, o.Cells)
 	case o.Registries || o.RegistryCache:
 		return fmt.Errorf("hosts: the registries (--registries) run on the root namespace's loopback, which the hosts cannot reach; not supported with --hosts")
+	}
+	if o.DB != "" {
+		// The BBS runs in the hub, whose loopback is its own: a database on the root
+		// namespace's 127.0.0.1 is out of its reach, its unix socket is not.
+		u, err := url.Parse(o.DB)
+		if err != nil {
+			return fmt.Errorf("db: %v", err)
+		}
+		host := u.Query().Get("host")
+		if host == "" {
+			host = u.Hostname()
+		}
+		if host != "" && !strings.HasPrefix(host, "/") {
+			return fmt.Errorf("db: with --hosts the BBS runs in the hub namespace, which cannot reach %q over TCP: reach PostgreSQL through its unix socket (postgres://USER@/DB?host=/var/run/postgresql)", host)
+		}
 	}
 	return nil
 }

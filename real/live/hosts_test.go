@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,45 @@ func TestHostLoss(t *testing.T) {
 	}
 	if left, err := st.Net.Leftovers(); err != nil || len(left) > 0 {
 		t.Fatalf("namespaces left after down: %v %v", left, err)
+	}
+}
+
+// TestUpRefusesBadHostsOptions: Up checks the hosts' and the pair's options before
+// it makes anything (no root needed).
+func TestUpRefusesBadHostsOptions(t *testing.T) {
+	base := e2eTimers
+	base.Cells = 3
+	for _, c := range []struct {
+		name string
+		set  func(o *Options)
+		want string
+	}{
+		{"negative hosts", func(o *Options) { o.Hosts = -1 }, "hosts: want 0"},
+		{"too many hosts", func(o *Options) { o.Cells, o.Hosts = hostnet.MaxHosts+1, hostnet.MaxHosts+1 }, "hosts: want 0"},
+		{"more hosts than cells", func(o *Options) { o.Hosts = 4 }, "at most one host per cell"},
+		{"hosts with registries", func(o *Options) { o.Hosts, o.Registries = 2, true }, "registries"},
+		{"hosts with a TCP database", func(o *Options) { o.Hosts, o.DB = 2, "postgres://u@127.0.0.1:5432/d" }, "unix socket"},
+		{"pair without a database", func(o *Options) { o.BBSPair = true }, "bbs-pair"},
+		{"lock TTL too short", func(o *Options) { o.LockTTL = 100 * time.Millisecond }, "lock-ttl"},
+		{"lock TTL too long", func(o *Options) { o.LockTTL = time.Hour }, "lock-ttl"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := base
+			o.Dir = t.TempDir()
+			c.set(&o)
+			_, err := Up(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Up: %v, want an error with %q", err, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(o.Dir, "supervisor")); err == nil {
+				t.Fatal("Up made the cluster directory before refusing")
+			}
+		})
+	}
+	// A unix-socket database is fine with hosts (checked without starting anything).
+	ok := base
+	ok.Hosts, ok.DB = 3, "postgres://u@/d?host=/tmp/pg"
+	if err := ok.checkHosts(); err != nil {
+		t.Fatalf("unix socket database: %v", err)
 	}
 }
