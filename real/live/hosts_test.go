@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func hostOfURL(t testing.TB, raw string) netip.Addr {
 // CLI and the router's users stay on 127.0.0.1. Host 0's link cut in the hub: its
 // instances run on the other hosts within presence TTL + one convergence interval
 // + the start timeout (+ one BBS tick), and the app keeps serving through the
-// router. Down removes every namespace.
+// router. After kill -9 of the supervisor, Down removes every namespace.
 func TestHostLoss(t *testing.T) {
 	requireHosts(t)
 	// With mutual TLS: the BBS verifies the reps' certificates at their hosts'
@@ -186,7 +187,15 @@ func TestHostLoss(t *testing.T) {
 	})
 	waitFor(t, "3 instances RUNNING after host 0 is back", 30*time.Second, func() bool { return len(running()) == 3 })
 
-	// Down removes the namespaces (startCluster's clean-up also checks Down).
+	// A supervisor killed with -9 cannot remove its namespaces; Down does (and
+	// startCluster's clean-up checks that Down leaves nothing).
+	if err := syscall.Kill(st.Supervisor.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the supervisor gone", 10*time.Second, func() bool { return !same(st.Supervisor) })
+	if left, err := st.Net.Leftovers(); err != nil || len(left) != 4 {
+		t.Fatalf("namespaces after kill -9 of the supervisor: %v %v, want the hub and 3 hosts", left, err)
+	}
 	if err := Down(ctx, tc.Dir, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
