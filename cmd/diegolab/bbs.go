@@ -43,6 +43,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 func newBBSCmd() *cobra.Command {
 	var cfg bbsserver.Config
 	var tokenFile, repTokenFile, routerTokenFile, addrFile, tlsDir string
+	var extraFD int
 	settings := auction.DefaultSettings()
 	cfg.Auction = &settings
 	c := &cobra.Command{
@@ -82,6 +83,13 @@ func newBBSCmd() *cobra.Command {
 					return usagef("--tls-dir: %v", err)
 				}
 			}
+			if extraFD > 0 {
+				ln, err := inheritedListener("extra-listen-fd", extraFD)
+				if err != nil {
+					return err
+				}
+				cfg.Extra = append(cfg.Extra, ln)
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			s, err := bbsserver.New(cfg)
 			if err != nil {
@@ -111,6 +119,7 @@ func newBBSCmd() *cobra.Command {
 	f.StringVar(&repTokenFile, "rep-token-file", "", "file holding the reps' bearer token")
 	f.StringVar(&routerTokenFile, "router-token-file", "", "file holding the router's bearer token (none: no router)")
 	f.IntVar(&cfg.LogBound, "log-bound", 1000, "log lines kept per app (oldest dropped first)")
+	f.IntVar(&extraFD, "extra-listen-fd", 0, "also serve this inherited listening socket (live up --hosts: a 127.0.0.1 socket of the root namespace)")
 	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
 	f.DurationVar(&cfg.ConvergenceInterval, "convergence-interval", 30*time.Second, "convergence interval")
 	f.DurationVar(&cfg.PresenceTTL, "presence-ttl", 15*time.Second, "cell presence TTL")

@@ -42,6 +42,7 @@ func newLiveCmd() *cobra.Command {
 	}
 	uf := up.Flags()
 	uf.IntVar(&o.Cells, "cells", 3, "number of cells")
+	uf.IntVar(&o.Hosts, "hosts", 0, "spread the cells over this many hosts: network namespaces with addresses of 10.213.0.0/24 (0: one host, 127.0.0.1)")
 	uf.IntVar(&o.MemoryMB, "memory-mb", 1024, "memory per cell (MB)")
 	uf.IntVar(&o.DiskMB, "disk-mb", 4096, "disk per cell (MB)")
 	uf.IntVar(&o.Containers, "containers", 249, "containers per cell")
@@ -56,6 +57,8 @@ func newLiveCmd() *cobra.Command {
 	uf.DurationVar(&o.CheckInterval, "check-interval", 30*time.Second, "default liveness check period")
 	uf.IntVar(&o.LogBound, "log-bound", 1000, "log lines kept per app")
 	uf.BoolVar(&o.TLS, "tls", false, "mutual TLS between every component and the CLI (certificates made in DIR/tls)")
+	uf.BoolVar(&o.BBSPair, "bbs-pair", false, "run two BBSs on the --db database, an active/passive pair (clients follow the active)")
+	uf.DurationVar(&o.LockTTL, "lock-ttl", 0, "the BBSs' lock TTL (0: Locket's 15 s)")
 	uf.StringVar(&o.DB, "db", "", "the BBS's PostgreSQL URL (postgres://...); default SQLite in the cluster directory")
 	uf.DurationVar(&o.EvacuationTimeout, "evacuation-timeout", 600*time.Second, "how long a draining cell evacuates before it gives up")
 	uf.BoolVar(&o.Registries, "registries", false, "start an upstream and a private cache OCI registry on loopback (Docker apps)")

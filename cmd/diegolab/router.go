@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -23,6 +24,7 @@ func init() { register(newRouterCmd) }
 func newRouterCmd() *cobra.Command {
 	var listen, bbsURL, tokenFile, addrFile, tlsDir string
 	var syncInterval time.Duration
+	var listenFD int
 	c := &cobra.Command{
 		Use:   "router",
 		Short: "Run real mode's HTTP router and route emitter (routes APP.localhost to RUNNING instances)",
@@ -46,8 +48,14 @@ func newRouterCmd() *cobra.Command {
 				return usagef("--sync-interval must be > 0")
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			ln, err := router.Listen(listen)
-			if err != nil {
+			var ln net.Listener
+			if listenFD > 0 {
+				// An inherited socket: a multi-host cluster's router runs in the hub
+				// namespace and serves a 127.0.0.1 socket of the root namespace.
+				if ln, err = inheritedListener("listen-fd", listenFD); err != nil {
+					return err
+				}
+			} else if ln, err = router.Listen(listen); err != nil {
 				return usagef("--listen: %v", err)
 			}
 			bbs := api.NewClient(bbsURL, tok, 10*time.Second)
@@ -93,6 +101,7 @@ func newRouterCmd() *cobra.Command {
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address (127.0.0.1 only)")
 	f.StringVar(&bbsURL, "bbs", "", "BBS URL (http://127.0.0.1:PORT); an active/passive pair: both URLs, comma-separated")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the router's bearer token")
+	f.IntVar(&listenFD, "listen-fd", 0, "serve this inherited listening socket (a 127.0.0.1 socket opened by live up) instead of --listen")
 	f.StringVar(&addrFile, "addr-file", "", "write the listen address to this file once listening")
 	f.DurationVar(&syncInterval, "sync-interval", router.DefaultSyncInterval, "route emitter full sync period")
 	return c

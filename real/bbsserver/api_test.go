@@ -74,6 +74,10 @@ func TestBadRequests(t *testing.T) {
 		{"oversized body", "POST", "/v1/presence", "rep-token", big, 413},
 		{"negative capacity", "POST", "/v1/presence", "rep-token", strings.Replace(okPresence, `"memory_mb":1`, `"memory_mb":-5`, 1), 422},
 		{"non-loopback rep url", "POST", "/v1/presence", "rep-token", strings.Replace(okPresence, "127.0.0.1", "10.0.0.1", 1), 422},
+		// 10.213.0.0/24 is a multi-host cluster's own network (real/hostnet); its
+		// neighbours are not.
+		{"rep url next to the hosts' network", "POST", "/v1/presence", "rep-token", strings.Replace(okPresence, "127.0.0.1", "10.213.1.11", 1), 422},
+		{"rep url without a port", "POST", "/v1/presence", "rep-token", strings.Replace(okPresence, "127.0.0.1:1", "10.213.0.11", 1), 422},
 		{"push negative memory", "POST", "/v1/apps/web/push", "client-token",
 			`{"files":[{"path":"a","sha256":"` + sha + `","mode":420}],"buildpack":"static","instances":1,"memory_mb":-64,"disk_mb":0}`, 422},
 		{"push unknown buildpack", "POST", "/v1/apps/web/push", "client-token",
@@ -85,6 +89,7 @@ func TestBadRequests(t *testing.T) {
 		{"blob with wrong content", "PUT", "/v1/blobs/" + sha, "client-token", "hello", 422},
 		{"bad sha", "GET", "/v1/blobs/xyz", "client-token", "", 422},
 		{"claim unknown instance", "POST", "/v1/actual/claim", "rep-token", `{"key":{"process_guid":"web","index":0},"instance":{"instance_guid":"i-1","cell_id":"c1"}}`, 404},
+		{"start with an address next to the hosts' network", "POST", "/v1/actual/start", "rep-token", `{"key":{"process_guid":"web","index":0},"instance":{"instance_guid":"i-1","cell_id":"c1"},"address":"10.213.1.11:80"}`, 422},
 		{"start with a public address", "POST", "/v1/actual/start", "rep-token", `{"key":{"process_guid":"web","index":0},"instance":{"instance_guid":"i-1","cell_id":"c1"},"address":"8.8.8.8:80"}`, 422},
 		{"unknown actual op", "POST", "/v1/actual/explode", "rep-token", `{"key":{"process_guid":"web","index":0},"instance":{}}`, 404},
 		{"complete unknown task", "POST", "/v1/tasks/t1/complete", "rep-token", `{"task_guid":"t1","cell_id":"c1"}`, 404},
@@ -100,16 +105,21 @@ func TestBadRequests(t *testing.T) {
 			}
 		})
 	}
-	// Still serving, and a good request works.
+	// Still serving, and a good request works; a rep on a host of a multi-host
+	// cluster (10.213.0.0/24) is accepted as one on loopback is.
+	onHost := strings.Replace(strings.Replace(okPresence, "127.0.0.1", "10.213.0.11", 1), `"c1"`, `"c2"`, 1)
+	if code, body := raw(t, "POST", u+"/v1/presence", "rep-token", onHost); code != 200 {
+		t.Fatalf("heartbeat of a rep on a host: %d %s", code, body)
+	}
 	if code, body := raw(t, "POST", u+"/v1/presence", "rep-token", okPresence); code != 200 {
 		t.Fatalf("good heartbeat: %d %s", code, body)
 	}
 	var h api.Health
-	if err := api.NewClient(u, "client-token", 5*time.Second).Do(context.Background(), "GET", "/v1/health", nil, &h); err != nil || h.Cells != 1 {
-		t.Fatalf("health = %+v, %v; want 1 cell", h, err)
+	if err := api.NewClient(u, "client-token", 5*time.Second).Do(context.Background(), "GET", "/v1/health", nil, &h); err != nil || h.Cells != 2 {
+		t.Fatalf("health = %+v, %v; want 2 cells", h, err)
 	}
 	var cells []api.CellInfo
-	if err := api.NewClient(u, "client-token", 5*time.Second).Do(context.Background(), "GET", "/v1/cells", nil, &cells); err != nil || len(cells) != 1 {
+	if err := api.NewClient(u, "client-token", 5*time.Second).Do(context.Background(), "GET", "/v1/cells", nil, &cells); err != nil || len(cells) != 2 {
 		t.Fatalf("cells = %+v, %v", cells, err)
 	}
 }

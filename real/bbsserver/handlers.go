@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -22,6 +22,7 @@ import (
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/stage"
 	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/hostnet"
 	"github.com/diegolab/diegolab/real/metrics"
 	"github.com/diegolab/diegolab/real/sqlstore"
 )
@@ -253,8 +254,8 @@ func (s *Server) validatePresence(p *api.Presence) error {
 	if s.cfg.TLS != nil {
 		want = "https" // mutual TLS: reps listen with TLS too
 	}
-	if err != nil || u.Scheme != want || u.Hostname() != "127.0.0.1" {
-		return badf("rep_url: %q must be %s://127.0.0.1:PORT", p.RepURL, want)
+	if err != nil || u.Scheme != want || u.Port() == "" || !hostnet.AllowedHostPort(u.Host) {
+		return badf("rep_url: %q must be %s://127.0.0.1:PORT (or an address of %s)", p.RepURL, want, hostnet.Subnet)
 	}
 	return nil
 }
@@ -331,9 +332,8 @@ func (s *Server) evacuateReport(w http.ResponseWriter, op string, rep api.LRPRep
 }
 
 func loopbackAddr(a string) error {
-	host, port, err := net.SplitHostPort(a)
-	if err != nil || host != "127.0.0.1" || port == "" {
-		return badf("address: %q must be 127.0.0.1:PORT", a)
+	if ap, err := netip.ParseAddrPort(a); err != nil || ap.Port() == 0 || !hostnet.AllowedHostPort(a) {
+		return badf("address: %q must be 127.0.0.1:PORT (or an address of %s)", a, hostnet.Subnet)
 	}
 	return nil
 }

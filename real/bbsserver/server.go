@@ -23,6 +23,7 @@ import (
 	"github.com/diegolab/diegolab/model/bbs"
 	"github.com/diegolab/diegolab/model/control"
 	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/hostnet"
 	"github.com/diegolab/diegolab/real/logs"
 	"github.com/diegolab/diegolab/real/metrics"
 	"github.com/diegolab/diegolab/real/sqlstore"
@@ -39,8 +40,13 @@ type Config struct {
 	// DB, when set, is a postgres:// URL: the store lives in that PostgreSQL database
 	// instead of Dir/bbs.db (sqlstore.OpenTarget).
 	DB string
-	// Listen is a 127.0.0.1 address ("127.0.0.1:0" picks a port).
+	// Listen is a 127.0.0.1 address ("127.0.0.1:0" picks a port), or an address
+	// of a multi-host cluster's own network (real/hostnet.Subnet).
 	Listen string
+	// Extra are more listeners served as Listen is (TLS-wrapped when TLS is set):
+	// in a multi-host cluster the BBS runs in the hub namespace and Extra is the
+	// 127.0.0.1 socket its supervisor opened in the root namespace for the CLI.
+	Extra []net.Listener
 	// Token authorizes clients (the CLI); RepToken authorizes reps, and is what the
 	// BBS presents to reps; RouterToken authorizes the router (events, routes, RTR
 	// log lines). An empty RouterToken refuses every router call.
@@ -145,10 +151,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Token == "" || cfg.RepToken == "" {
 		return nil, &model.ValidationError{Field: "token", Problem: "client and rep tokens must be set"}
 	}
-	host, _, err := net.SplitHostPort(cfg.Listen)
-	if err != nil || host != "127.0.0.1" {
-		return nil, &model.ValidationError{Field: "listen", Problem: fmt.Sprintf("%q must be 127.0.0.1:PORT (loopback only)", cfg.Listen)}
+	if !hostnet.AllowedHostPort(cfg.Listen) {
+		return nil, &model.ValidationError{Field: "listen", Problem: fmt.Sprintf("%q must be 127.0.0.1:PORT (or an address of %s, a multi-host cluster's own network)", cfg.Listen, hostnet.Subnet)}
 	}
+	var err error
 	pc := control.Defaults()
 	if cfg.ConvergenceInterval > 0 {
 		pc.ConvergenceInterval = cfg.ConvergenceInterval
@@ -361,6 +367,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
+	for _, ln := range s.cfg.Extra {
+		if s.cfg.TLS != nil {
+			ln = tls.NewListener(ln, s.cfg.TLS)
+		}
+		go func() { errc <- s.srv.Serve(ln) }()
+	}
 	s.wg.Add(1)
 	go s.tickLoop(ctx)
 	s.wg.Add(1)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +17,12 @@ import (
 	"time"
 
 	gorunc "github.com/containerd/go-runc"
-	"github.com/diegolab/diegolab/model"
-	"github.com/diegolab/diegolab/real/stack"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/real/hostnet"
+	"github.com/diegolab/diegolab/real/stack"
 )
 
 const (
@@ -60,6 +63,10 @@ type Config struct {
 	ProxyBinary string
 	// Logger receives the executor's own messages (default: discarded).
 	Logger *slog.Logger
+	// PortIP is the address the containers' ports are mapped on (default
+	// 127.0.0.1; a cell on a host of a multi-host cluster maps them on the host's
+	// address, real/hostnet, so that the router in the hub reaches them).
+	PortIP string
 }
 
 // Executor makes, runs and destroys runc containers under one state
@@ -119,6 +126,12 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.RuncBinary == "" {
 		cfg.RuncBinary = "runc"
+	}
+	if cfg.PortIP == "" {
+		cfg.PortIP = "127.0.0.1"
+	}
+	if !hostnet.AllowedHostPort(net.JoinHostPort(cfg.PortIP, "0")) {
+		return nil, fmt.Errorf("executor: PortIP %q: want 127.0.0.1 or an address of %s", cfg.PortIP, hostnet.Subnet)
 	}
 	if cfg.ProxyBinary == "" {
 		if cfg.ProxyBinary, err = os.Executable(); err != nil {

@@ -426,3 +426,15 @@ func TestCleanupLeavesNothing(t *testing.T) {
 		t.Errorf("List after Cleanup = %+v", got)
 	}
 }
+
+// TestPortIPRefused: ports are mapped on 127.0.0.1 or a multi-host cluster's own
+// addresses (real/hostnet), never on another address.
+func TestPortIPRefused(t *testing.T) {
+	newTestExecutor(t, RootfsAuto) // builds the shared stack
+	for _, ip := range []string{"0.0.0.0", "8.8.8.8", "10.213.1.1", "::1", "localhost"} {
+		_, err := New(Config{StateDir: searchableTempDir(t), StackDir: sharedStack.dir, PortIP: ip})
+		if err == nil || !strings.Contains(err.Error(), "PortIP") {
+			t.Errorf("PortIP %q: %v, want a refusal naming PortIP", ip, err)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 // the container's network namespace.
 type PortMapping struct {
 	ContainerPort int    `json:"container_port"`
-	HostAddr      string `json:"host_addr"` // always 127.0.0.1:<port>
+	HostAddr      string `json:"host_addr"` // Config.PortIP:<port> (127.0.0.1 by default)
 }
 
 // dialInNetns connects to 127.0.0.1:port inside the network namespace open

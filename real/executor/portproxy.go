@@ -235,7 +235,8 @@ type portProxy struct {
 	done chan struct{}
 }
 
-// startPortProxy listens on a loopback port for each container port and starts
+// startPortProxy listens on a port of the cell's address (Config.PortIP:
+// loopback, or the host's address on a multi-host cluster) for each container port and starts
 // the proxy process that serves them. It returns the mappings.
 func (c *Container) startPortProxy(nsFD int, stdout, stderr *os.File) (*portProxy, []PortMapping, error) {
 	var files []*os.File
@@ -252,7 +253,7 @@ func (c *Container) startPortProxy(nsFD int, stdout, stderr *os.File) (*portProx
 	var maps []PortMapping
 	var ports []string
 	for _, port := range c.spec.Ports {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		ln, err := net.Listen("tcp4", net.JoinHostPort(c.ex.cfg.PortIP, "0"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("port mapping for container port %d: %w", port, err)
 		}

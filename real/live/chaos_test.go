@@ -47,7 +47,6 @@ func TestChaos(t *testing.T) {
 	case v == "":
 		v = "40s"
 	}
-	requireHost(t)
 	dur, err := time.ParseDuration(v)
 	if err != nil || dur <= 0 || dur > time.Hour {
 		t.Fatalf("DIEGOLAB_CHAOS=%q: want a duration such as 5m (at most 1h)", v)
@@ -63,17 +62,8 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: %v, seed %d (DIEGOLAB_CHAOS_SEED=%d replays the fault sequence)", dur, seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
-	bin, goapp := buildBinaries(t)
-	dir := t.TempDir()
-	o := e2eTimers
-	o.Dir, o.Binary, o.Cells = dir, bin, 3
-	o.RouteSync = 2 * time.Second
-	startCluster(t, o)
-	cfg, err := LoadClientConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(cfg.URL, cfg.Token, 5*time.Second)
+	tc := upTest(t, func(o *Options) { o.Cells, o.RouteSync = 3, 2*time.Second })
+	dir, cfg, goapp, cl, o := tc.Dir, tc.Cfg, tc.GoApp, tc.client(t, 5*time.Second), tc.Opts
 	ctx := context.Background()
 	desired := map[string]int{"goapp": 3, "web": 2}
 	if _, err := Push(ctx, cl, "goapp", goapp, PushOptions{Instances: 3, MemoryMB: 64, DiskMB: 64, Buildpack: "binary", Timeout: 90 * time.Second}); err != nil {

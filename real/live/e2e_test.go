@@ -122,17 +122,9 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 }
 
 func TestEndToEnd(t *testing.T) {
-	requireHost(t)
-	bin, goapp := buildBinaries(t)
-	dir := t.TempDir()
+	tc := upTest(t, nil)
+	dir, st, cfg, goapp, o := tc.Dir, tc.State, tc.Cfg, tc.GoApp, tc.Opts
 	ctx := context.Background()
-	o := e2eTimers
-	o.Dir, o.Binary = dir, bin
-	st := startCluster(t, o)
-	cfg, err := LoadClientConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if fi, err := os.Stat(filepath.Join(dir, ConfigFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("client config mode: %v %v, want 0600", fi.Mode(), err)
 	}

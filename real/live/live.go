@@ -20,6 +20,7 @@ import (
 
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/hostnet"
 	"github.com/diegolab/diegolab/real/sqlstore"
 	"github.com/diegolab/diegolab/real/stack"
 	"github.com/diegolab/diegolab/real/tlsconf"
@@ -123,6 +124,14 @@ type Options struct {
 	HoldDeadReps            bool     `json:",omitempty"`
 	// TickInterval is how often the BBS checks presences and convergence (1 s).
 	TickInterval time.Duration `json:",omitempty"`
+	// Hosts > 0 spreads the cells over that many hosts: network namespaces the
+	// cluster makes (hosts.go, real/hostnet).
+	Hosts int `json:",omitempty"`
+	// BBSPair starts a second BBS on the same PostgreSQL database (DB): an
+	// active/passive pair (pair.go). LockTTL is the BBSs' lock TTL (Locket's 15 s
+	// when zero).
+	BBSPair bool          `json:",omitempty"`
+	LockTTL time.Duration `json:",omitempty"`
 }
 
 // tlsDir is where `live up --tls` keeps the cluster's certificates.
@@ -149,15 +158,21 @@ type State struct {
 	RouterURL  string `json:"router_url"`
 	Supervisor Proc   `json:"supervisor"`
 	BBS        Proc   `json:"bbs"`
-	Router     Proc   `json:"router"`
-	Reps       []Proc `json:"reps"`
-	Stack      string `json:"stack"`
+	// BBSB is the second BBS of an active/passive pair (live up --bbs-pair).
+	BBSB   Proc   `json:"bbs_b,omitzero"`
+	Router Proc   `json:"router"`
+	Reps   []Proc `json:"reps"`
+	Stack  string `json:"stack"`
 	// Registry is the registries' process (live up --registries) and Registries
 	// their addresses.
 	Registry   Proc           `json:"registry,omitzero"`
 	Registries *RegistryAddrs `json:"registries,omitempty"`
 	// History is every process the supervisor ever started in this directory.
 	History []Proc `json:"history,omitempty"`
+	// Net is the hosts of a multi-host cluster (hosts.go), and InnerURL the BBS's
+	// URL on the hub, which the reps and the router use (URL is the CLI's).
+	Net      *hostnet.Net `json:"net,omitempty"`
+	InnerURL string       `json:"inner_url,omitempty"`
 	// Ready: every component started; Error: why starting failed.
 	Ready bool   `json:"ready"`
 	Error string `json:"error,omitempty"`
@@ -181,6 +196,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	if o.Wait <= 0 {
 		o.Wait = 60 * time.Second
+	}
+	if err := o.checkHosts(); err != nil {
+		return nil, err
+	}
+	if err := o.checkPair(); err != nil {
+		return nil, err
 	}
 	if o.DB != "" && !sqlstore.IsPostgresURL(o.DB) {
 		return nil, fmt.Errorf("db: %q must be a postgres:// or postgresql:// URL (leave it empty for SQLite)", o.DB)
@@ -233,7 +254,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 	}
 	if o.TLS {
-		if err := tlsconf.Generate(tlsDir(dir), tlsconf.Options{}); err != nil {
+		var to tlsconf.Options
+		if o.Hosts > 0 {
+			to.Hosts = HostsNet(dir, o.Hosts).Addrs() // SANs: the hub's and the hosts' addresses
+		}
+		if err := tlsconf.Generate(tlsDir(dir), to); err != nil {
 			return nil, err
 		}
 	}
@@ -338,6 +363,9 @@ func RestartBBS(ctx context.Context, dir string, wait time.Duration) (*State, er
 		return nil, err
 	}
 	if !same(st.Supervisor) && !same(st.BBS) {
+		if st.Net != nil {
+			return nil, fmt.Errorf("the BBS of a multi-host cluster serves the CLI on a socket its supervisor holds, and the supervisor of %s is gone: `diegolab live down --dir %s`, then `live up`", dir, dir)
+		}
 		p, err := start(st.BBS.Args[0], "bbs", st.BBS.Dir, st.BBS.Args[1:])
 		if err != nil {
 			return nil, err
@@ -490,11 +518,15 @@ func Status(ctx context.Context, dir string, w io.Writer) error {
 	if r := st.Registries; r != nil {
 		fmt.Fprintf(w, "registries: upstream %s, cache %s\n", r.Upstream, r.Cache)
 	}
+	if n := st.Net; n != nil {
+		fmt.Fprintf(w, "hosts: %d (namespaces %s, %s..%s), hub %s, components' bbs %s\n",
+			n.Hosts, n.HubNS(), n.HostNS(0), n.HostNS(n.Hosts-1), hostnet.HubAddr, st.InnerURL)
+	}
 	if !same(st.Supervisor) {
 		fmt.Fprintf(w, "supervisor pid %d is not running: nothing restarts dead components; `diegolab live down` then `live up` (log %s)\n",
 			st.Supervisor.Pid, filepath.Join(st.Supervisor.Dir, "log"))
 	}
-	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.Router, st.Registry}, st.Reps...) {
+	for _, p := range append([]Proc{st.Supervisor, st.BBS, st.BBSB, st.Router, st.Registry}, st.Reps...) {
 		if p.Pid == 0 {
 			continue
 		}
@@ -579,6 +611,13 @@ func Down(ctx context.Context, dir string, timeout time.Duration) error {
 		}
 		for _, pid := range groupAlive(p.Pid) {
 			left = append(left, fmt.Sprintf("%s: process %d still running", p.Name, pid))
+		}
+	}
+	if st.Net != nil {
+		// Every process in the namespaces is gone: remove them (the supervisor does
+		// when it stops; a killed one leaves them).
+		if err := st.Net.Destroy(); err != nil {
+			left = append(left, err.Error())
 		}
 	}
 	if len(left) > 0 {

@@ -3,19 +3,15 @@ package live
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/diegolab/diegolab/real/api"
 )
 
 // TestInstancesSurviveRepKill: kill -9 of a cell's rep leaves its instances
@@ -24,18 +20,8 @@ import (
 // running containers: the BBS keeps the same instances RUNNING, with no crash and no
 // replacement. `live down` then leaves no port proxy behind.
 func TestInstancesSurviveRepKill(t *testing.T) {
-	requireHost(t)
-	bin, goapp := buildBinaries(t)
-	dir := t.TempDir()
-	o := e2eTimers
-	o.Dir, o.Binary, o.Cells = dir, bin, 1
-	o.RouteSync = 2 * time.Second
-	startCluster(t, o)
-	cfg, err := LoadClientConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(cfg.URL, cfg.Token, 5*time.Second)
+	tc := upTest(t, func(o *Options) { o.Cells, o.RouteSync = 1, 2*time.Second })
+	dir, cfg, goapp, cl, o := tc.Dir, tc.Cfg, tc.GoApp, tc.client(t, 5*time.Second), tc.Opts
 	ctx := context.Background()
 	if _, err := Push(ctx, cl, "goapp", goapp, PushOptions{Instances: 2, MemoryMB: 64, DiskMB: 64, Buildpack: "binary", Timeout: 90 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -58,29 +44,7 @@ func TestInstancesSurviveRepKill(t *testing.T) {
 	})
 
 	// Requests through the router every 50 ms from before the kill to the end.
-	var mu sync.Mutex
-	var failures []string
-	requests := 0
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			code, text := routerGet(cfg.RouterURL, "goapp")
-			mu.Lock()
-			requests++
-			if code != http.StatusOK {
-				failures = append(failures, fmt.Sprintf("%s %d %q", time.Now().Format("15:04:05.000"), code, text))
-			}
-			mu.Unlock()
-		}
-	}()
+	loop := startRequests(t, cfg.RouterURL, "goapp", 50*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	st, err := ReadState(dir)
 	if err != nil {
@@ -100,10 +64,7 @@ func TestInstancesSurviveRepKill(t *testing.T) {
 	for time.Since(killed) < o.PresenceTTL+2*o.ConvergenceInterval+2*time.Second {
 		time.Sleep(100 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
+	requests, failures := loop.Stop()
 	t.Logf("%d requests through the rep's kill and restart, %d failed", requests, len(failures))
 	if len(failures) > 0 {
 		t.Errorf("requests failed while the rep was killed and restarted:\n%s", strings.Join(failures, "\n"))

@@ -89,6 +89,11 @@ type child struct {
 	// rep: the child is a cell's rep. A rep that exits cleanly has been drained
 	// (`live drain`, SIGTERM: it evacuated, as a BOSH drain does) and stays down.
 	rep bool
+	// rootListen, when set, is a 127.0.0.1 address of the root namespace that
+	// each incarnation inherits a listening socket on, as descriptor 3 (a
+	// multi-host cluster's BBS and router run in the hub: hosts.go). The first
+	// spawn resolves port 0 into the address, which later incarnations reuse.
+	rootListen string
 }
 
 type exitEvent struct {
@@ -118,6 +123,18 @@ func (s *supervisor) spawn(c *child) error {
 	cmd := exec.Command(p.Args[0], p.Args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.rootListen != "" {
+		// Opened anew for each incarnation and closed here once inherited: when the
+		// child dies its socket goes with it, so clients are refused at once (and
+		// move on to the other BBS of a pair) instead of waiting in a backlog.
+		f, addr, err := rootListener(c.rootListen)
+		if err != nil {
+			return fmt.Errorf("start %s: its socket %s: %w", p.Name, c.rootListen, err)
+		}
+		defer f.Close()
+		c.rootListen = addr
+		cmd.ExtraFiles = []*os.File{f}
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
@@ -152,6 +169,7 @@ func Supervise(ctx context.Context, dir string, log *slog.Logger) error {
 	st := &State{Stack: filepath.Join(dir, "stack"), Supervisor: Proc{Name: "supervisor", Pid: os.Getpid(),
 		StartTime: startTime(os.Getpid()), Dir: filepath.Join(dir, "supervisor")}}
 	s := &supervisor{dir: dir, o: o, st: st, log: log, exits: make(chan exitEvent, 16)}
+	defer s.destroyHosts() // after stopAll: deferred calls run last first
 	defer s.stopAll()
 	if err := s.startCluster(ctx); err != nil {
 		st.Error = err.Error()
@@ -229,11 +247,10 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		return err
 	}
 	clientTok, repTok, routerTok := filepath.Join(dir, "client.token"), filepath.Join(dir, "rep.token"), filepath.Join(dir, "router.token")
-	bbsDir := filepath.Join(dir, "bbs")
-	addrFile := filepath.Join(bbsDir, "addr")
-	_ = os.Remove(addrFile)
-	args := []string{o.Binary, "bbs", "--dir", bbsDir, "--listen", "127.0.0.1:0", "--token-file", clientTok, "--rep-token-file", repTok,
-		"--addr-file", addrFile, "--router-token-file", routerTok}
+	if err := s.createHosts(); err != nil {
+		return err
+	}
+	args := []string{"--token-file", clientTok, "--rep-token-file", repTok, "--router-token-file", routerTok}
 	if o.LogBound > 0 {
 		args = append(args, "--log-bound", strconv.Itoa(o.LogBound))
 	}
@@ -248,24 +265,9 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	args = appendDur(args, "--stale-unclaimed", o.StaleUnclaimed)
 	args = append(args, regArgs...)
 	args = append(args, o.auctionArgs()...)
-	st.BBS = Proc{Name: "bbs", Args: args, Dir: bbsDir}
-	bbs := &child{proc: &st.BBS}
-	s.kids = append(s.kids, bbs)
-	if err := s.spawn(bbs); err != nil {
+	args = append(args, o.pairArgs(dir)...)
+	if st.URL, st.InnerURL, err = s.startBBS(ctx, &st.BBS, "bbs", filepath.Join(dir, "bbs"), args); err != nil {
 		return err
-	}
-	addr, err := waitFile(ctx, addrFile, o.Wait)
-	if err != nil {
-		return fmt.Errorf("bbs did not start: %w", err)
-	}
-	st.URL = "http://" + addr
-	if o.TLS {
-		st.URL = "https://" + addr
-	}
-	for i, a := range st.BBS.Args {
-		if a == "127.0.0.1:0" {
-			st.BBS.Args[i] = addr
-		}
 	}
 	tok, err := readToken(clientTok)
 	if err != nil {
@@ -282,9 +284,12 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 	if err := waitHealthy(ctx, cl, 0, o.Wait); err != nil {
 		return err
 	}
+	if err := s.startPassive(ctx, args); err != nil {
+		return err
+	}
 	st.Reps = make([]Proc, o.Cells) // sized once: the children point into it
 	for i := range o.Cells {
-		id, zone := fmt.Sprintf("cell-%d", i), fmt.Sprintf("z%d", i%2)
+		id, zone := fmt.Sprintf("cell-%d", i), s.defaultZone(i)
 		if i < len(o.CellIDs) {
 			id = o.CellIDs[i]
 		}
@@ -302,7 +307,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		}
 		args := []string{o.Binary, "rep", "--cell-id", id, "--zone", zone, "--index", strconv.Itoa(i),
 			"--memory-mb", strconv.Itoa(o.MemoryMB), "--disk-mb", strconv.Itoa(o.DiskMB), "--containers", strconv.Itoa(o.Containers),
-			"--bbs", st.URL, "--dir", cdir, "--stack", st.Stack, "--listen", "127.0.0.1:0", "--token-file", repTok}
+			"--bbs", s.innerURL(), "--dir", cdir, "--stack", st.Stack, "--listen", s.repListen(i), "--token-file", repTok}
 		if o.TLS {
 			args = append(args, "--tls-dir", tlsDir(dir))
 		}
@@ -311,7 +316,7 @@ func (s *supervisor) startCluster(ctx context.Context) error {
 		args = appendDur(args, "--start-timeout", o.StartTimeout)
 		args = appendDur(args, "--check-interval", o.CheckInterval)
 		args = appendDur(args, "--evacuation-timeout", o.EvacuationTimeout)
-		st.Reps[i] = Proc{Name: id, Args: args, Dir: cdir}
+		st.Reps[i] = Proc{Name: id, Args: s.onHost(i, args), Dir: cdir}
 		c := &child{proc: &st.Reps[i], rep: true}
 		s.kids = append(s.kids, c)
 		if err := s.spawn(c); err != nil {
@@ -339,13 +344,15 @@ func (s *supervisor) startRouter(ctx context.Context, tokenFile string) error {
 	}
 	addrFile := filepath.Join(rdir, "addr")
 	_ = os.Remove(addrFile)
-	args := []string{o.Binary, "router", "--listen", listen, "--bbs", st.URL, "--token-file", tokenFile, "--addr-file", addrFile}
+	args := []string{o.Binary, "router", "--listen", listen, "--bbs", s.innerURL(), "--token-file", tokenFile, "--addr-file", addrFile}
 	if o.TLS {
 		args = append(args, "--tls-dir", tlsDir(s.dir))
 	}
 	args = appendDur(args, "--sync-interval", o.RouteSync)
+	c := &child{}
+	args = s.hubRouter(c, args, listen)
 	st.Router = Proc{Name: "router", Args: args, Dir: rdir}
-	c := &child{proc: &st.Router}
+	c.proc = &st.Router
 	s.kids = append(s.kids, c)
 	if err := s.spawn(c); err != nil {
 		return err
@@ -387,7 +394,7 @@ func halfDead(st *State) []string {
 // recorded is every process the directory's live.json knows: the supervisor, the
 // current components and every earlier incarnation.
 func recorded(st *State) []Proc {
-	out := []Proc{st.Supervisor, st.BBS, st.Router, st.Registry}
+	out := []Proc{st.Supervisor, st.BBS, st.BBSB, st.Router, st.Registry}
 	out = append(out, st.Reps...)
 	out = append(out, st.History...)
 	seen := map[[2]uint64]bool{}

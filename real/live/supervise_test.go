@@ -31,12 +31,8 @@ func TestSameProcess(t *testing.T) {
 // new `live up` on the directory refuses and says what to do; `live down` stops
 // every process the directory started and leaves nothing.
 func TestSupervisor(t *testing.T) {
-	requireHost(t)
-	bin, _ := buildBinaries(t)
-	dir := t.TempDir()
-	o := e2eTimers
-	o.Dir, o.Binary, o.Cells = dir, bin, 1
-	st := startCluster(t, o)
+	tc := upTest(t, func(o *Options) { o.Cells = 1 })
+	dir, st, o := tc.Dir, tc.State, tc.Opts
 	if !same(st.Supervisor) || st.Router.Pid == 0 {
 		t.Fatalf("state after up: %+v", st)
 	}

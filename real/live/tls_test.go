@@ -19,25 +19,15 @@ func TestLiveTLSOnPostgres(t *testing.T) {
 	requireHost(t)
 	srv := pgtest.Start(t)
 	db := srv.CreateDB(t, "live")
-	bin, _ := buildBinaries(t)
-	dir := t.TempDir()
-	o := e2eTimers
-	o.Dir, o.Binary, o.Cells, o.TLS, o.DB = dir, bin, 1, true, db
-	st := startCluster(t, o)
+	tc := upTest(t, func(o *Options) { o.Cells, o.TLS, o.DB = 1, true, db })
+	st, cfg := tc.State, tc.Cfg
 	if !strings.HasPrefix(st.URL, "https://") {
 		t.Fatalf("BBS URL %s, want https", st.URL)
-	}
-	cfg, err := LoadClientConfig(dir)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if cfg.TLSDir == "" {
 		t.Fatal("client config names no certificates")
 	}
-	cl, err := cfg.NewClient(10 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := tc.client(t, 10*time.Second)
 	ctx := context.Background()
 	d, err := Push(ctx, cl, "web", "../../examples/static", PushOptions{Instances: 2, MemoryMB: 64, DiskMB: 64, Buildpack: "static", Timeout: 60 * time.Second})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	mrep "github.com/diegolab/diegolab/model/rep"
 	"github.com/diegolab/diegolab/real/api"
 	"github.com/diegolab/diegolab/real/executor"
+	"github.com/diegolab/diegolab/real/hostnet"
 	"github.com/diegolab/diegolab/real/logs"
 	"github.com/diegolab/diegolab/real/metrics"
 )
@@ -34,7 +35,9 @@ type Config struct {
 	Dir string
 	// StackDir is the busybox stack (built by real/stack).
 	StackDir string
-	// Listen is a 127.0.0.1 address.
+	// Listen is a 127.0.0.1 address, or the address of the cell's host in a
+	// multi-host cluster (real/hostnet); the containers' ports are mapped on the
+	// same address.
 	Listen string
 	// TLS, when set, is the listener's mutual TLS (real/tlsconf.Server) and BBSTLS
 	// what the rep presents to the BBS (tlsconf.Client). Both or neither.
@@ -113,9 +116,8 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 	if cfg.Capacity.MemoryMB <= 0 || cfg.Capacity.DiskMB <= 0 || cfg.Capacity.Containers <= 0 {
 		return nil, &model.ValidationError{Field: "capacity", Problem: "memory, disk and containers must be > 0"}
 	}
-	host, _, err := net.SplitHostPort(cfg.Listen)
-	if err != nil || host != "127.0.0.1" {
-		return nil, &model.ValidationError{Field: "listen", Problem: fmt.Sprintf("%q must be 127.0.0.1:PORT", cfg.Listen)}
+	if !hostnet.AllowedHostPort(cfg.Listen) {
+		return nil, &model.ValidationError{Field: "listen", Problem: fmt.Sprintf("%q must be 127.0.0.1:PORT (or an address of %s, a host of a multi-host cluster)", cfg.Listen, hostnet.Subnet)}
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 5 * time.Second
@@ -184,7 +186,16 @@ func newRep(cfg Config, ex Executor) (*Rep, error) {
 // the cgroup all the cell's containers live under (executor.Config.MaxContainers).
 func executorConfig(cfg Config, log *slog.Logger) executor.Config {
 	return executor.Config{StateDir: filepath.Join(cfg.Dir, "executor"), StackDir: cfg.StackDir,
-		MaxContainers: cfg.Capacity.Containers, Logger: log}
+		MaxContainers: cfg.Capacity.Containers, Logger: log, PortIP: listenHost(cfg.Listen)}
+}
+
+// listenHost is the address part of a listen address ("" when it has none).
+func listenHost(listen string) string {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ""
+	}
+	return host
 }
 
 // URL is the rep's base URL.

@@ -297,6 +297,9 @@ func TestTableApply(t *testing.T) {
 		{"crashed removed", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 1, InstanceGUID: "b", State: "CRASHED", Presence: "ORDINARY"}, true, "127.0.0.1:1"},
 		{"suspect removed", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 0, InstanceGUID: "a", State: "RUNNING", Presence: "SUSPECT", Address: "127.0.0.1:1"}, true, ""},
 		{"not loopback ignored", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 2, InstanceGUID: "c", State: "RUNNING", Presence: "ORDINARY", Address: "10.1.1.1:2"}, true, ""},
+		// A host of a multi-host cluster (real/hostnet: 10.213.0.0/24) is routable.
+		{"host address added", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 2, InstanceGUID: "c", State: "RUNNING", Presence: "ORDINARY", Address: "10.213.0.11:2"}, true, "10.213.0.11:2"},
+		{"host address removed", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "w", Index: 2, InstanceGUID: "c", State: "CRASHED", Presence: "ORDINARY"}, true, ""},
 		{"unknown process needs sync", api.ActualEvent{Type: "ActualLRPChanged", ProcessGUID: "new", InstanceGUID: "d", State: "RUNNING", Presence: "ORDINARY", Address: "127.0.0.1:3"}, false, ""},
 		{"desired change needs sync", api.ActualEvent{Type: "DesiredLRPChanged", ProcessGUID: "w"}, false, ""},
 	} {

@@ -3,12 +3,14 @@ package router
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/diegolab/diegolab/real/api"
+	"github.com/diegolab/diegolab/real/hostnet"
 )
 
 // Pool is one app's routable instances. Endpoints is never modified in place.
@@ -94,9 +96,11 @@ func NormalizeHost(h string) string {
 	return strings.ToLower(strings.TrimSuffix(h, "."))
 }
 
+// loopback reports whether the router may forward to addr: 127.0.0.1:PORT, or an
+// address of a multi-host cluster's own network (real/hostnet).
 func loopback(addr string) bool {
-	host, port, err := net.SplitHostPort(addr)
-	return err == nil && host == "127.0.0.1" && port != ""
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && ap.Port() != 0 && hostnet.AllowedHostPort(addr)
 }
 
 // Lookup returns the pool serving host (nil: unknown host).

@@ -36,7 +36,7 @@ func serveTLS(t *testing.T, dir string) string {
 // it takes.
 func TestRefused(t *testing.T) {
 	dir, other, old := t.TempDir(), t.TempDir(), t.TempDir()
-	if err := Generate(dir, Options{Hosts: []string{"10.77.0.2", "cell-host-1"}}); err != nil {
+	if err := Generate(dir, Options{Hosts: []string{"10.77.0.2", "cell-host-1", "10.213.0.11"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := Generate(other, Options{}); err != nil { // another cluster's CA
@@ -75,12 +75,17 @@ func TestRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A host's address (live up --hosts: 10.213.0.0/24) is verified as a SAN: the
+	// server is reached under a name its certificate has, or under one it lacks.
+	asHost := func(name string) *tls.Config { c := good.Clone(); c.ServerName = name; return c }
 	for _, tc := range []struct {
 		name string
 		c    *http.Client
 		url  string
 		ok   bool
 	}{
+		{"server under a host address it has", client(asHost("10.213.0.11")), "https://" + addr, true},
+		{"server under a host address it lacks", client(asHost("10.213.0.12")), "https://" + addr, false},
 		{"cluster certificate", client(good), "https://" + addr, true},
 		{"no client certificate", client(noCert), "https://" + addr, false},
 		{"client certificate from another CA", client(wrongCA), "https://" + addr, false},
