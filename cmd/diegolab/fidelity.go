@@ -27,6 +27,7 @@ type fidelityFlags struct {
 	real        realFlags
 	strict      bool
 	calibrate   bool
+	startModel  string
 }
 
 func newFidelityCmd() *cobra.Command {
@@ -41,7 +42,8 @@ difference and a verdict against the metric's tolerance (docs/fidelity.md).
 Live run i uses seed i of --seeds (cycling). --real-records compares existing live
 records instead of running the cluster. --calibrate measures the live runs' start
 overhead and auction wait, writes them as a [calibration] table (calibration.toml)
-and simulates with it. With --strict the command fails when a metric is off its
+and simulates with it; --start-model says how the start cost is modelled (a per-cell
+start queue, or first and later start distributions; auto: the closer fit). With --strict the command fails when a metric is off its
 tolerance.`,
 		Args: cobra.ExactArgs(1),
 		Example: `  sudo diegolab fidelity scenarios/fidelity/cell-crash.toml --real-runs 2 --seeds 1-10 -o out/fidelity
@@ -58,6 +60,7 @@ tolerance.`,
 	fl.StringSliceVar(&f.realRecords, "real-records", nil, "compare these live run records instead of running live")
 	fl.BoolVar(&f.strict, "strict", false, "fail when a metric is off its tolerance")
 	fl.BoolVar(&f.calibrate, "calibrate", false, "also measure the live runs' start overhead and auction wait and write calibration.toml (a [calibration] table)")
+	fl.StringVar(&f.startModel, "start-model", fidelity.StartModelAuto, "with --calibrate, the start cost model: queue (per-cell start concurrency), overhead (first and later start distributions) or auto (the one closer to the live starts)")
 	realFlagsOn(cmd, &f.real)
 	_ = fl.MarkHidden("real") // fidelity always runs live (or reads --real-records)
 	return cmd
@@ -136,6 +139,9 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 		c, err := fidelity.Calibrate(base, dirs)
 		if err != nil {
 			return err
+		}
+		if err := c.ChooseStartModel(f.startModel); err != nil {
+			return usagef("--start-model: %v", err)
 		}
 		cal = c
 		t := c.TOML(arg)
