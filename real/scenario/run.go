@@ -321,6 +321,20 @@ func (d *driver) play(ctx context.Context) error {
 			return err
 		}
 		steps = steps[1:]
+		if s.kind == 0 {
+			// Every group desired at this instant in one burst, as the simulator
+			// desires them before its auction round: desired group by group, the
+			// auctioneer's batch could close between two groups and place them in
+			// another order (other cells, other zones).
+			groups := []int{s.i}
+			for len(steps) > 0 && steps[0].kind == 0 && steps[0].at == s.at {
+				groups, steps = append(groups, steps[0].i), steps[1:]
+			}
+			if err := d.desire(ctx, groups); err != nil {
+				return err
+			}
+			continue
+		}
 		more, err := d.do(ctx, s)
 		if err != nil {
 			return err
@@ -373,12 +387,32 @@ func (d *driver) waitUntil(ctx context.Context, at time.Duration) error {
 	}
 }
 
-func (d *driver) do(ctx context.Context, s step) ([]step, error) {
-	if s.kind == 0 {
-		g := &d.sc.Apps[s.i]
+// desire scales the apps of groups to their instances, every request at once (Check
+// bounds the apps), in group order.
+func (d *driver) desire(ctx context.Context, groups []int) error {
+	var guids []string
+	var n []int
+	for _, gi := range groups {
+		g := &d.sc.Apps[gi]
 		d.logf("desire %s: %d apps x %d instances", g.Name, g.Count, g.Instances)
-		return nil, d.scaleAll(ctx, g.ProcessGUIDs(), g.Instances)
+		for _, guid := range g.ProcessGUIDs() {
+			guids, n = append(guids, guid), append(n, g.Instances)
+		}
 	}
+	errs := make([]error, len(guids))
+	var wg sync.WaitGroup
+	for i, g := range guids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.scale(ctx, g, n[i])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 	if s.kind == 2 {
 		ci := s.i
 		if d.state[ci] == cellPartitioned {
