@@ -105,11 +105,9 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 			bad(ev.Line, key, "%s is not supported by real mode (no registries or images in a live cluster)", ev.Action)
 		}
 	}
+	peak += checkTasks(sc, bad)
 	if peak > l.Instances {
 		bad(0, "apps", "up to %d instances at once is beyond this machine's limit of %d containers (--max-instances); scale the scenario down, e.g. --set apps.NAME.count=... or apps.NAME.instances=...", peak, l.Instances)
-	}
-	if len(sc.Tasks) > 0 {
-		bad(sc.Tasks[0].Line, "tasks", "[[tasks]] are not supported by real mode yet")
 	}
 	if sc.Duration > l.Duration {
 		bad(0, "run.duration", "%v of wall time is beyond the limit of %v (--max-duration): real mode runs in real time", sc.Duration, l.Duration)

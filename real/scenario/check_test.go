@@ -58,14 +58,24 @@ memory_mb = 128
 disk_mb = 64
 buildpack = "go_buildpack"
 `, nil, []string{"apps[1] (dock)", "lifecycle", "not supported by real mode"}},
-		{"tasks", `
+		{"docker task", `
 [[tasks]]
 name = "batch"
 count = 3
 memory_mb = 64
 disk_mb = 64
 duration = "5s"
-`, nil, []string{"tasks", "not supported by real mode"}},
+rootfs = "docker:///busybox"
+`, nil, []string{"tasks[0] (batch)", "real mode runs tasks in the default stack"}},
+		{"tasks beyond", `
+[[tasks]]
+name = "batch"
+count = 57
+memory_mb = 64
+disk_mb = 64
+duration = "5s"
+`, nil, []string{"61 instances at once"}},
+		{"the task runner's name", "", []string{`apps.web.name="scenario-tasks"`, "apps.scenario-tasks.count=1"}, []string{"runs the scenario's tasks in an app named scenario-tasks"}},
 		{"add-cells", `
 [[events]]
 at = "10s"
@@ -101,5 +111,34 @@ instances = 40
 				}
 			}
 		})
+	}
+}
+
+// Tasks run live: a scenario with [[tasks]] is accepted, and the tasks are desired at
+// the simulator's times (the start, or Poisson gaps from the run's "tasks" stream).
+func TestTaskTimes(t *testing.T) {
+	sc, err := scenarios.Load("testdata/tasks.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(sc, DefaultLimits()); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	steps := taskTimes(sc)
+	if len(steps) != 7 {
+		t.Fatalf("%d tasks, want 7", len(steps))
+	}
+	cron := 0
+	for i, s := range steps {
+		g := sc.Tasks[s.group]
+		if g.Name == "batch" && s.at != g.StartAt {
+			t.Errorf("batch-%d at %v, want %v", s.n, s.at, g.StartAt)
+		}
+		if g.Name == "cron" {
+			if s.at <= g.StartAt || (cron > 0 && s.at <= steps[i-1].at) {
+				t.Errorf("cron-%d at %v: want Poisson gaps after %v, increasing", s.n, s.at, g.StartAt)
+			}
+			cron++
+		}
 	}
 }

@@ -73,6 +73,10 @@ type driver struct {
 	// drained receives a cell index when its evacuation ended.
 	drained chan int
 	restore map[int]bool // a restore-cell came while the cell was evacuating
+	// tasks are the scenario's tasks at their times (tasks.go); taskGUID maps the
+	// BBS's guid of each desired task to its scenario guid (under mu).
+	tasks    []taskStep
+	taskGUID map[string]string
 }
 
 func (d *driver) logf(format string, args ...any) {
@@ -146,6 +150,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 		return nil, err
 	}
 	if err := d.pushAll(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.pushTaskRunner(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.play(ctx); err != nil {
@@ -272,7 +279,7 @@ func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, b
 // step is one thing to do at a scenario time.
 type step struct {
 	at   time.Duration
-	kind int // 0 desire group, 1 timeline event, 2 partition end
+	kind int // 0 desire group, 1 timeline event, 2 partition end, 3 task (d.tasks[i])
 	i    int
 }
 
@@ -297,6 +304,10 @@ func (d *driver) play(ctx context.Context) error {
 	var steps []step
 	for gi, g := range d.sc.Apps {
 		steps = append(steps, step{at: g.StartAt, kind: 0, i: gi})
+	}
+	d.tasks = taskTimes(d.sc)
+	for i, t := range d.tasks {
+		steps = append(steps, step{at: t.at, kind: 3, i: i})
 	}
 	order := make([]int, len(d.sc.Events))
 	for i := range order {
@@ -413,6 +424,9 @@ func (d *driver) desire(ctx context.Context, groups []int) error {
 }
 
 func (d *driver) do(ctx context.Context, s step) ([]step, error) {
+	if s.kind == 3 {
+		return nil, d.runTask(ctx, d.tasks[s.i].group, d.tasks[s.i].n)
+	}
 	if s.kind == 2 {
 		ci := s.i
 		if d.state[ci] == cellPartitioned {
