@@ -192,15 +192,15 @@ func (c *Calibration) TOML(scenario string) string {
 		fmt.Fprintf(&b, " %s: %.3fs (n %d);", s.Concurrent, s.Mean, s.Count)
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "#   start queue fitted: starts share each %s, %d at full speed, service mean %.3fs, stddev %.3fs; error (rms) %.3fs against %.3fs of the two overheads\n",
-		c.Queue.Scope, c.Queue.Concurrency, c.Queue.ServiceMean, c.Queue.ServiceStddev, c.Queue.RMSE, c.Queue.OverheadRMSE)
+	fmt.Fprintf(&b, "#   start queue fitted: the starts of %s share it, %d at full speed, service mean %.3fs, stddev %.3fs; error (rms) %.3fs against %.3fs of the two overheads\n",
+		scopeWords(c.Queue.Scope), c.Queue.Concurrency, c.Queue.ServiceMean, c.Queue.ServiceStddev, c.Queue.RMSE, c.Queue.OverheadRMSE)
 	fmt.Fprintf(&b, "#   auction wait per placed LRP: mean %.3fs, p50 %.3fs, p99 %.3fs\n", c.AuctionWait.Mean, c.AuctionWait.P50, c.AuctionWait.P99)
 	b.WriteString("[calibration]\n")
 	b.WriteString("draws = \"instance\"          # the workload's per-instance draws\n")
 	b.WriteString("heartbeat_phase = \"spread\"  # live reps heartbeat out of phase\n")
 	if c.StartModel == StartModelQueue {
 		fmt.Fprintf(&b, "start_concurrency = %d         # container starts at full speed at once\n", c.Queue.Concurrency)
-		fmt.Fprintf(&b, "start_scope = %q         # the starts of each cell (cell) or of all cells (cluster) share it\n", c.Queue.Scope)
+		fmt.Fprintf(&b, "start_scope = %q         # whose starts share it: each cell's (cell) or all cells' (cluster)\n", c.Queue.Scope)
 		fmt.Fprintf(&b, "start_service = {dist = \"normal\", mean = %q, stddev = %q}\n", d(c.Queue.ServiceMean), d(c.Queue.ServiceStddev))
 	} else {
 		fmt.Fprintf(&b, "first_start_overhead = {dist = \"normal\", mean = %q, stddev = %q}\n", d(c.FirstStartMean), d(c.FirstStartStddev))
@@ -228,4 +228,12 @@ func (c *Calibration) Apply(sc *scenarios.Scenario) {
 	}
 	sc.Calibration.StartOverhead = scenarios.Dist{Kind: scenarios.DistNormal, Mean: sec(c.StartMean), Stddev: sec(c.StartStddev)}
 	sc.Calibration.FirstStartOverhead = scenarios.Dist{Kind: scenarios.DistNormal, Mean: sec(c.FirstStartMean), Stddev: sec(c.FirstStartStddev)}
+}
+
+// scopeWords says a start scope in words.
+func scopeWords(scope string) string {
+	if scope == scenarios.StartScopeCluster {
+		return "all cells"
+	}
+	return "each cell"
 }

@@ -56,7 +56,7 @@ func view(rep *Report) reports.FidelityView {
 		start := fmt.Sprintf("start overhead: first start of an index mean %.3fs stddev %.3fs, later starts mean %.3fs stddev %.3fs",
 			c.FirstStartMean, c.FirstStartStddev, c.StartMean, c.StartStddev)
 		if c.StartModel == StartModelQueue {
-			start = fmt.Sprintf("start queue: starts share each %s, %d at full speed, service mean %.3fs stddev %.3fs", c.Queue.Scope, c.Queue.Concurrency, c.Queue.ServiceMean, c.Queue.ServiceStddev)
+			start = fmt.Sprintf("start queue: the starts of %s share it, %d at full speed, service mean %.3fs stddev %.3fs", scopeWords(c.Queue.Scope), c.Queue.Concurrency, c.Queue.ServiceMean, c.Queue.ServiceStddev)
 		}
 		v.Header = append(v.Header, [2]string{"calibration (measured live, applied to the simulation)",
 			fmt.Sprintf("%s; auction latency %.3fs; heartbeats spread; per-instance draws", start, c.AuctionLatency)})
