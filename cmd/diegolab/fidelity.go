@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -80,8 +82,10 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 	if len(seeds) == 0 || len(seeds) > maxFidelitySeeds {
 		return usagef("--seeds: want 1 to %d seeds, got %d", maxFidelitySeeds, len(seeds))
 	}
+	var scaleSets []string // --scale's overrides, in both modes
 	load := func(seed uint64) (*scenarios.Scenario, error) {
-		sc, err := scenarios.Resolve(arg, append(append([]string(nil), f.sets...), "run.seed="+strconv.FormatUint(seed, 10))...)
+		sets := append(append(slices.Clone(f.sets), scaleSets...), "run.seed="+strconv.FormatUint(seed, 10))
+		sc, err := scenarios.Resolve(arg, sets...)
 		if err != nil {
 			return nil, usageError{err}
 		}
@@ -90,6 +94,17 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 	base, err := load(seeds[0])
 	if err != nil {
 		return err
+	}
+	base, factor, scaleSets, err := f.real.scaled(base, func(extra []string) (*scenarios.Scenario, error) {
+		scaleSets = extra
+		defer func() { scaleSets = nil }()
+		return load(seeds[0])
+	})
+	if err != nil {
+		return err
+	}
+	if factor > 1 {
+		fmt.Fprintf(w, "scale %g in both modes: %s\n", factor, strings.Join(scaleSets, " "))
 	}
 	if len(f.realRecords) == 0 && f.realRuns > 0 {
 		if err := scenario.Check(base, f.real.limits); err != nil {
@@ -115,7 +130,7 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 			dir := filepath.Join(out, "real", "run-"+strconv.Itoa(i+1))
 			fmt.Fprintf(w, "live run %d of %d (seed %d) -> %s\n", i+1, f.realRuns, seed, dir)
 			if _, err := scenario.Run(sctx, sc, scenario.Options{Out: dir, Workload: f.real.workload, Limits: f.real.limits,
-				StartOverhead: f.real.startOverhead}); err != nil {
+				StartOverhead: f.real.startOverhead, Scale: factor}); err != nil {
 				return fmt.Errorf("live run %d of %s: %w", i+1, sc.Name, err)
 			}
 			dirs = append(dirs, dir)

@@ -127,6 +127,9 @@ func (d *driver) writeRecord(ctx context.Context) (*record.Summary, error) {
 		s.Settings = map[string]any{}
 	}
 	s.Settings["t0_cluster_seconds"] = record.Round6(d.t0)
+	if d.o.Scale > 1 {
+		s.Settings["scale"] = d.o.Scale
+	}
 	// The BBS's task tally also holds the pushes' staging tasks: the scenario's tasks
 	// are counted from their events. The auction's counts are the scenario's batches
 	// (the events since t0; the BBS's tally also holds the staging tasks' batches).

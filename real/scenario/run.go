@@ -44,6 +44,9 @@ type Options struct {
 	StartOverhead time.Duration
 	// Log receives one line per step (nil: none).
 	Log io.Writer
+	// Scale, when > 1, is the factor the scenario was shrunk by (scale.go); the record
+	// says it (settings.scale).
+	Scale float64
 }
 
 // cell states, as the simulator's (engine/sim cellState).
