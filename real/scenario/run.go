@@ -80,6 +80,8 @@ type driver struct {
 	// BBS's guid of each desired task to its scenario guid (under mu).
 	tasks    []taskStep
 	taskGUID map[string]string
+	// added: per add-cells event index, its cells' positions (addcells.go).
+	added map[int][]int
 }
 
 func (d *driver) logf(format string, args ...any) {
@@ -144,12 +146,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 		d.zones = append(d.zones, c.Zone)
 		d.state = append(d.state, cellUp)
 	}
+	d.added = d.addedCells()
 	defer func() {
 		if derr := d.teardown(); derr != nil {
 			err = errors.Join(err, fmt.Errorf("real run: teardown: %w", derr))
 		}
 	}()
 	if err := d.up(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.parkAdded(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.pushAll(ctx); err != nil {
@@ -465,6 +471,12 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 			return nil, err
 		}
 		target = ev.App + " x" + strconv.Itoa(n)
+	case scenarios.ActionAddCells:
+		t, err := d.addCells(ctx, s.i)
+		if err != nil {
+			return nil, err
+		}
+		target = t
 	default: // cell faults (Check refused the rest)
 		cells := d.selectCells(ev)
 		ids := make([]string, len(cells))
@@ -518,6 +530,9 @@ func (d *driver) scale(ctx context.Context, guid string, n int) error {
 // count cells drawn from the "faults" stream among those the action applies to.
 func (d *driver) selectCells(ev *scenarios.Event) []int {
 	eligible := func(ci int) bool {
+		if d.state[ci] == cellNotAdded {
+			return false
+		}
 		if ev.Action == scenarios.ActionRestoreCell {
 			return d.state[ci] != cellUp && !d.restore[ci]
 		}

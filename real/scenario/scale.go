@@ -58,8 +58,9 @@ func ScaleOverrides(sc *scenarios.Scenario, f float64) []string {
 	return out
 }
 
-// demand is what sc needs of this machine, counted as Check counts it: cells, apps,
-// and containers at once (instances after every scale, plus every task).
+// demand is what sc needs of this machine, counted as Check counts it: cells (added
+// ones too), apps, and containers at once (instances after every scale, plus every
+// task).
 func demand(sc *scenarios.Scenario) (cells, apps, peak int) {
 	desired := map[string]int{}
 	for _, g := range sc.Cells {
@@ -73,6 +74,9 @@ func demand(sc *scenarios.Scenario) (cells, apps, peak int) {
 		peak += g.Count * g.Instances
 	}
 	for _, ev := range sc.Events {
+		if ev.Action == scenarios.ActionAddCells && ev.Cells != nil {
+			cells += ev.Cells.Count
+		}
 		if ev.Action != scenarios.ActionScale {
 			continue
 		}

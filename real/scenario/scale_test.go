@@ -35,7 +35,9 @@ duration = "5s"
 // more cells than the machine runs is refused with the limit.
 func TestScale(t *testing.T) {
 	load := func(src string) func(extra []string) (*scenarios.Scenario, error) {
-		return func(extra []string) (*scenarios.Scenario, error) { return scenarios.Parse("big.toml", []byte(src), extra...) }
+		return func(extra []string) (*scenarios.Scenario, error) {
+			return scenarios.Parse("big.toml", []byte(src), extra...)
+		}
 	}
 	sc, err := load(big)(nil)
 	if err != nil {
