@@ -53,9 +53,13 @@ func view(rep *Report) reports.FidelityView {
 			{"metrics off tolerance", strconv.Itoa(rep.Off)}},
 	}
 	if c := rep.Calibration; c != nil {
+		start := fmt.Sprintf("start overhead: first start of an index mean %.3fs stddev %.3fs, later starts mean %.3fs stddev %.3fs",
+			c.FirstStartMean, c.FirstStartStddev, c.StartMean, c.StartStddev)
+		if c.StartModel == StartModelQueue {
+			start = fmt.Sprintf("start queue: the starts of %s share it, %d at full speed, service mean %.3fs stddev %.3fs", scopeWords(c.Queue.Scope), c.Queue.Concurrency, c.Queue.ServiceMean, c.Queue.ServiceStddev)
+		}
 		v.Header = append(v.Header, [2]string{"calibration (measured live, applied to the simulation)",
-			fmt.Sprintf("start overhead: first start of an index mean %.3fs stddev %.3fs, later starts mean %.3fs stddev %.3fs; auction latency %.3fs; heartbeats spread; per-instance draws",
-				c.FirstStartMean, c.FirstStartStddev, c.StartMean, c.StartStddev, c.AuctionLatency)})
+			fmt.Sprintf("%s; auction latency %.3fs; heartbeats spread; per-instance draws", start, c.AuctionLatency)})
 	}
 	if rep.Off > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%d metric(s) outside their tolerance (verdict off).", rep.Off))

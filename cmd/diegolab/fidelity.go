@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +29,7 @@ type fidelityFlags struct {
 	real        realFlags
 	strict      bool
 	calibrate   bool
+	startModel  string
 }
 
 func newFidelityCmd() *cobra.Command {
@@ -41,7 +44,8 @@ difference and a verdict against the metric's tolerance (docs/fidelity.md).
 Live run i uses seed i of --seeds (cycling). --real-records compares existing live
 records instead of running the cluster. --calibrate measures the live runs' start
 overhead and auction wait, writes them as a [calibration] table (calibration.toml)
-and simulates with it. With --strict the command fails when a metric is off its
+and simulates with it; --start-model says how the start cost is modelled (a per-cell
+start queue, or first and later start distributions; auto: the closer fit). With --strict the command fails when a metric is off its
 tolerance.`,
 		Args: cobra.ExactArgs(1),
 		Example: `  sudo diegolab fidelity scenarios/fidelity/cell-crash.toml --real-runs 2 --seeds 1-10 -o out/fidelity
@@ -58,6 +62,7 @@ tolerance.`,
 	fl.StringSliceVar(&f.realRecords, "real-records", nil, "compare these live run records instead of running live")
 	fl.BoolVar(&f.strict, "strict", false, "fail when a metric is off its tolerance")
 	fl.BoolVar(&f.calibrate, "calibrate", false, "also measure the live runs' start overhead and auction wait and write calibration.toml (a [calibration] table)")
+	fl.StringVar(&f.startModel, "start-model", fidelity.StartModelAuto, "with --calibrate, the start cost model: queue (per-cell start concurrency), overhead (first and later start distributions) or auto (the one closer to the live starts)")
 	realFlagsOn(cmd, &f.real)
 	_ = fl.MarkHidden("real") // fidelity always runs live (or reads --real-records)
 	return cmd
@@ -77,8 +82,10 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 	if len(seeds) == 0 || len(seeds) > maxFidelitySeeds {
 		return usagef("--seeds: want 1 to %d seeds, got %d", maxFidelitySeeds, len(seeds))
 	}
+	var scaleSets []string // --scale's overrides, in both modes
 	load := func(seed uint64) (*scenarios.Scenario, error) {
-		sc, err := scenarios.Resolve(arg, append(append([]string(nil), f.sets...), "run.seed="+strconv.FormatUint(seed, 10))...)
+		sets := append(append(slices.Clone(f.sets), scaleSets...), "run.seed="+strconv.FormatUint(seed, 10))
+		sc, err := scenarios.Resolve(arg, sets...)
 		if err != nil {
 			return nil, usageError{err}
 		}
@@ -87,6 +94,17 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 	base, err := load(seeds[0])
 	if err != nil {
 		return err
+	}
+	base, factor, scaleSets, err := f.real.scaled(base, func(extra []string) (*scenarios.Scenario, error) {
+		scaleSets = extra
+		defer func() { scaleSets = nil }()
+		return load(seeds[0])
+	})
+	if err != nil {
+		return err
+	}
+	if factor > 1 {
+		fmt.Fprintf(w, "scale %g in both modes: %s\n", factor, strings.Join(scaleSets, " "))
 	}
 	if len(f.realRecords) == 0 && f.realRuns > 0 {
 		if err := scenario.Check(base, f.real.limits); err != nil {
@@ -112,7 +130,7 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 			dir := filepath.Join(out, "real", "run-"+strconv.Itoa(i+1))
 			fmt.Fprintf(w, "live run %d of %d (seed %d) -> %s\n", i+1, f.realRuns, seed, dir)
 			if _, err := scenario.Run(sctx, sc, scenario.Options{Out: dir, Workload: f.real.workload, Limits: f.real.limits,
-				StartOverhead: f.real.startOverhead}); err != nil {
+				StartOverhead: f.real.startOverhead, Scale: factor}); err != nil {
 				return fmt.Errorf("live run %d of %s: %w", i+1, sc.Name, err)
 			}
 			dirs = append(dirs, dir)
@@ -136,6 +154,9 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 		c, err := fidelity.Calibrate(base, dirs)
 		if err != nil {
 			return err
+		}
+		if err := c.ChooseStartModel(f.startModel); err != nil {
+			return usagef("--start-model: %v", err)
 		}
 		cal = c
 		t := c.TOML(arg)

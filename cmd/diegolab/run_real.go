@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/diegolab/diegolab/real/scenario"
 	"github.com/diegolab/diegolab/reports"
+	"github.com/diegolab/diegolab/scenarios"
 )
 
 // realFlags are run's flags for a live run (`diegolab run SCENARIO --real`).
@@ -20,6 +23,7 @@ type realFlags struct {
 	keep          bool
 	limits        scenario.Limits
 	startOverhead time.Duration
+	scale         string
 }
 
 func realFlagsOn(cmd *cobra.Command, r *realFlags) {
@@ -33,6 +37,30 @@ func realFlagsOn(cmd *cobra.Command, r *realFlags) {
 	fl.IntVar(&r.limits.Instances, "max-instances", d.Instances, "--real: the most instances (containers) this machine runs at once")
 	fl.DurationVar(&r.limits.Duration, "max-duration", d.Duration, "--real: the longest scenario run live")
 	fl.DurationVar(&r.startOverhead, "start-overhead", 0, "--real: taken off each drawn start time (the container's own create and start cost)")
+	fl.StringVar(&r.scale, "scale", "1", "--real: shrink the scenario's cell, app and task counts by this factor (>= 1), or auto: the least that fits --max-cells and --max-instances (docs/fidelity.md)")
+}
+
+// scaled applies --scale to sc (loaded by load with extra overrides): the shrunk
+// scenario, its factor, and the overrides that shrink it.
+func (r *realFlags) scaled(sc *scenarios.Scenario, load func(extra []string) (*scenarios.Scenario, error)) (*scenarios.Scenario, float64, []string, error) {
+	f, err := scenario.ParseScale(r.scale)
+	if err != nil {
+		return nil, 0, nil, usagef("--scale: %v", err)
+	}
+	if f == 0 {
+		if f, err = scenario.AutoScale(sc, r.limits, load); err != nil {
+			return nil, 0, nil, usageError{err}
+		}
+	}
+	extra := scenario.ScaleOverrides(sc, f)
+	if len(extra) == 0 {
+		return sc, f, nil, nil
+	}
+	s, err := load(extra)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("--scale %g (%s): %w", f, strings.Join(extra, " "), err)
+	}
+	return s, f, extra, nil
 }
 
 func runReal(w io.Writer, arg string, f runFlags) error {
@@ -42,6 +70,17 @@ func runReal(w io.Writer, arg string, f runFlags) error {
 	sc, err := loadScenario(arg, f)
 	if err != nil {
 		return err
+	}
+	sc, factor, extra, err := f.real.scaled(sc, func(extra []string) (*scenarios.Scenario, error) {
+		g := f
+		g.sets = append(slices.Clone(f.sets), extra...)
+		return loadScenario(arg, g)
+	})
+	if err != nil {
+		return err
+	}
+	if factor > 1 && !f.quiet {
+		fmt.Fprintf(w, "scale %g: %s\n", factor, strings.Join(extra, " "))
 	}
 	if err := scenario.Check(sc, f.real.limits); err != nil {
 		return usageError{fmt.Errorf("scenario %s cannot run live:\n%w", sc.Name, err)}
@@ -58,7 +97,7 @@ func runReal(w io.Writer, arg string, f runFlags) error {
 	}
 	start := time.Now()
 	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Dir: f.real.dir, Keep: f.real.keep, Workload: f.real.workload,
-		Limits: f.real.limits, StartOverhead: f.real.startOverhead, Log: log})
+		Limits: f.real.limits, StartOverhead: f.real.startOverhead, Log: log, Scale: factor})
 	if err != nil {
 		return fmt.Errorf("scenario %s (seed %d, real): %w", sc.Name, sc.Seed, err)
 	}

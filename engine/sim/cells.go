@@ -280,11 +280,14 @@ func (s *Sim) createLRP(now time.Duration, id int32) {
 	} else {
 		d = behave.StartTime(g, s.rStart)
 	}
-	if oh := s.startOverhead(ct); oh != (scenarios.Dist{}) {
-		d += oh.Sample(s.rLatency)
+	if s.sc.Calibration.StartConcurrency == 0 {
+		d += s.startOverheadOf(ct)
 	}
 	if s.pullStart(now, id, d) {
 		return // a pushed app: the image is resolved and pulled first
+	}
+	if s.queueStart(now, id, d) {
+		return // the container's start waits its turn on the machine
 	}
 	ct.timer = s.k.After(d, s, engine.Payload{Kind: kStart, A: int64(id), B: int64(ct.gen)})
 }

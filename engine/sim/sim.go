@@ -50,6 +50,7 @@ const (
 	kStagingStep    // A = staged app, B = job step sequence
 	kStagingTimeout // A = staged app, B = job step sequence
 	kPresenceCheck  // a stopped cell's presence may have expired: the plane ticks
+	kStartQueue     // A = start scope: its next container start is done (startqueue.go)
 )
 
 // Sim is one simulation run of a scenario.
@@ -81,6 +82,9 @@ type Sim struct {
 	// begun: (app id << 32 | index) of instances whose first container was created
 	// (only with calibration first_start_overhead).
 	begun map[int64]bool
+	// starts: the calibrated start queues (startqueue.go), the cluster's then one per
+	// cell; nil without one.
+	starts []startQueue
 
 	events *record.EventWriter
 	m      metrics
@@ -240,6 +244,8 @@ func (s *Sim) Fire(k *engine.Kernel, p engine.Payload) {
 		s.resolved(now, int32(p.A), uint32(p.B))
 	case kStagingStep, kStagingTimeout:
 		s.stagingEvent(now, p.A, p.B, p.Kind == kStagingTimeout)
+	case kStartQueue:
+		s.startsDone(now, int(p.A))
 	}
 	s.drain(now)
 }

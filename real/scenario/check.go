@@ -54,9 +54,6 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 			bad(g.Line, key, "placement tags and volume drivers are not supported by real mode")
 		}
 	}
-	if cells > l.Cells {
-		bad(0, "cells", "%d cells is beyond this machine's limit of %d reps (--max-cells); scale the scenario down, e.g. --set cells.%s.count=%d", cells, l.Cells, sc.Cells[0].Name, l.Cells)
-	}
 	peak, apps := 0, 0
 	desired := map[string]int{}
 	for i, g := range sc.Apps {
@@ -100,16 +97,17 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 		case scenarios.ActionStopApp, scenarios.ActionCrashInstances, scenarios.ActionCrashCell,
 			scenarios.ActionPartitionCell, scenarios.ActionDrainCell, scenarios.ActionRestoreCell:
 		case scenarios.ActionAddCells:
-			bad(ev.Line, key, "add-cells is not supported by real mode (the cluster's reps are started with it)")
+			cells += checkAddCells(sc, &ev, key, bad)
 		default:
 			bad(ev.Line, key, "%s is not supported by real mode (no registries or images in a live cluster)", ev.Action)
 		}
 	}
+	if cells > l.Cells {
+		bad(0, "cells", "%d cells is beyond this machine's limit of %d reps (--max-cells); scale the scenario down, e.g. --set cells.%s.count=%d", cells, l.Cells, sc.Cells[0].Name, l.Cells)
+	}
+	peak += checkTasks(sc, bad)
 	if peak > l.Instances {
 		bad(0, "apps", "up to %d instances at once is beyond this machine's limit of %d containers (--max-instances); scale the scenario down, e.g. --set apps.NAME.count=... or apps.NAME.instances=...", peak, l.Instances)
-	}
-	if len(sc.Tasks) > 0 {
-		bad(sc.Tasks[0].Line, "tasks", "[[tasks]] are not supported by real mode yet")
 	}
 	if sc.Duration > l.Duration {
 		bad(0, "run.duration", "%v of wall time is beyond the limit of %v (--max-duration): real mode runs in real time", sc.Duration, l.Duration)

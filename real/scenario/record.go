@@ -37,10 +37,17 @@ func (d *driver) writeRecord(ctx context.Context) (*record.Summary, error) {
 	}
 	var evs []record.Event
 	err := record.ReadEvents(raw, func(e *record.Event) error {
-		if e.T < d.t0 || e.Type == record.TypeTask {
-			return nil // before the scenario, or a staging task
+		if e.T < d.t0 {
+			return nil // before the scenario
 		}
 		c := *e
+		if e.Type == record.TypeTask {
+			g, ok := d.scenarioTask(e.TaskGUID)
+			if !ok {
+				return nil // a staging task
+			}
+			c.TaskGUID = g
+		}
 		c.T = record.Round6(c.T - d.t0) // microseconds: no float noise from the shift
 		c.ProcessGUID = name(c.ProcessGUID)
 		evs = append(evs, c)
@@ -120,10 +127,13 @@ func (d *driver) writeRecord(ctx context.Context) (*record.Summary, error) {
 		s.Settings = map[string]any{}
 	}
 	s.Settings["t0_cluster_seconds"] = record.Round6(d.t0)
-	// Tasks were the pushes' staging tasks: not the scenario's. The auction's counts
-	// are the scenario's batches (the events since t0; the BBS's tally also holds the
-	// staging tasks' batches).
-	s.Tasks = record.TaskSummary{}
+	if d.o.Scale > 1 {
+		s.Settings["scale"] = d.o.Scale
+	}
+	// The BBS's task tally also holds the pushes' staging tasks: the scenario's tasks
+	// are counted from their events. The auction's counts are the scenario's batches
+	// (the events since t0; the BBS's tally also holds the staging tasks' batches).
+	s.Tasks = taskSummary(merged)
 	a := record.AuctionSummary{WaitSeconds: s.Auction.WaitSeconds}
 	var sizes []float64
 	for _, e := range merged {
@@ -170,6 +180,9 @@ func writeEvent(w *record.EventWriter, e *record.Event) {
 			TasksPlaced: e.TasksPlaced, TasksFailed: e.TasksFailed, MeanWait: e.MeanWait})
 	case record.TypeTimeline:
 		w.WriteTimeline(t, e.Action, e.Target)
+	case record.TypeTask:
+		w.WriteTask(t, e.Change, record.Task{TaskGUID: e.TaskGUID, State: e.State, CellID: e.CellID,
+			FailureReason: e.FailureReason, Failed: e.Failed, RejectionCount: e.RejectionCount})
 	case record.TypeVersion:
 		w.WriteVersion(t, e.ProcessGUID, e.Digest, e.Instances)
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	StartOverhead time.Duration
 	// Log receives one line per step (nil: none).
 	Log io.Writer
+	// Scale, when > 1, is the factor the scenario was shrunk by (scale.go); the record
+	// says it (settings.scale).
+	Scale float64
 }
 
 // cell states, as the simulator's (engine/sim cellState).
@@ -73,6 +76,12 @@ type driver struct {
 	// drained receives a cell index when its evacuation ended.
 	drained chan int
 	restore map[int]bool // a restore-cell came while the cell was evacuating
+	// tasks are the scenario's tasks at their times (tasks.go); taskGUID maps the
+	// BBS's guid of each desired task to its scenario guid (under mu).
+	tasks    []taskStep
+	taskGUID map[string]string
+	// added: per add-cells event index, its cells' positions (addcells.go).
+	added map[int][]int
 }
 
 func (d *driver) logf(format string, args ...any) {
@@ -137,6 +146,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 		d.zones = append(d.zones, c.Zone)
 		d.state = append(d.state, cellUp)
 	}
+	d.added = d.addedCells()
 	defer func() {
 		if derr := d.teardown(); derr != nil {
 			err = errors.Join(err, fmt.Errorf("real run: teardown: %w", derr))
@@ -145,7 +155,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 	if err := d.up(ctx); err != nil {
 		return nil, err
 	}
+	if err := d.parkAdded(ctx); err != nil {
+		return nil, err
+	}
 	if err := d.pushAll(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.pushTaskRunner(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.play(ctx); err != nil {
@@ -272,7 +288,7 @@ func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, b
 // step is one thing to do at a scenario time.
 type step struct {
 	at   time.Duration
-	kind int // 0 desire group, 1 timeline event, 2 partition end
+	kind int // 0 desire group, 1 timeline event, 2 partition end, 3 task (d.tasks[i])
 	i    int
 }
 
@@ -298,6 +314,10 @@ func (d *driver) play(ctx context.Context) error {
 	for gi, g := range d.sc.Apps {
 		steps = append(steps, step{at: g.StartAt, kind: 0, i: gi})
 	}
+	d.tasks = taskTimes(d.sc)
+	for i, t := range d.tasks {
+		steps = append(steps, step{at: t.at, kind: 3, i: i})
+	}
 	order := make([]int, len(d.sc.Events))
 	for i := range order {
 		order[i] = i
@@ -321,6 +341,20 @@ func (d *driver) play(ctx context.Context) error {
 			return err
 		}
 		steps = steps[1:]
+		if s.kind == 0 {
+			// Every group desired at this instant in one burst, as the simulator
+			// desires them before its auction round: desired group by group, the
+			// auctioneer's batch could close between two groups and place them in
+			// another order (other cells, other zones).
+			groups := []int{s.i}
+			for len(steps) > 0 && steps[0].kind == 0 && steps[0].at == s.at {
+				groups, steps = append(groups, steps[0].i), steps[1:]
+			}
+			if err := d.desire(ctx, groups); err != nil {
+				return err
+			}
+			continue
+		}
 		more, err := d.do(ctx, s)
 		if err != nil {
 			return err
@@ -373,11 +407,34 @@ func (d *driver) waitUntil(ctx context.Context, at time.Duration) error {
 	}
 }
 
-func (d *driver) do(ctx context.Context, s step) ([]step, error) {
-	if s.kind == 0 {
-		g := &d.sc.Apps[s.i]
+// desire scales the apps of groups to their instances, every request at once (Check
+// bounds the apps), in group order.
+func (d *driver) desire(ctx context.Context, groups []int) error {
+	var guids []string
+	var n []int
+	for _, gi := range groups {
+		g := &d.sc.Apps[gi]
 		d.logf("desire %s: %d apps x %d instances", g.Name, g.Count, g.Instances)
-		return nil, d.scaleAll(ctx, g.ProcessGUIDs(), g.Instances)
+		for _, guid := range g.ProcessGUIDs() {
+			guids, n = append(guids, guid), append(n, g.Instances)
+		}
+	}
+	errs := make([]error, len(guids))
+	var wg sync.WaitGroup
+	for i, g := range guids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.scale(ctx, g, n[i])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (d *driver) do(ctx context.Context, s step) ([]step, error) {
+	if s.kind == 3 {
+		return nil, d.runTask(ctx, d.tasks[s.i].group, d.tasks[s.i].n)
 	}
 	if s.kind == 2 {
 		ci := s.i
@@ -414,6 +471,12 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 			return nil, err
 		}
 		target = ev.App + " x" + strconv.Itoa(n)
+	case scenarios.ActionAddCells:
+		t, err := d.addCells(ctx, s.i)
+		if err != nil {
+			return nil, err
+		}
+		target = t
 	default: // cell faults (Check refused the rest)
 		cells := d.selectCells(ev)
 		ids := make([]string, len(cells))
@@ -467,6 +530,9 @@ func (d *driver) scale(ctx context.Context, guid string, n int) error {
 // count cells drawn from the "faults" stream among those the action applies to.
 func (d *driver) selectCells(ev *scenarios.Event) []int {
 	eligible := func(ci int) bool {
+		if d.state[ci] == cellNotAdded {
+			return false
+		}
 		if ev.Action == scenarios.ActionRestoreCell {
 			return d.state[ci] != cellUp && !d.restore[ci]
 		}
