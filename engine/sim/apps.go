@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"slices"
+
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -90,6 +92,12 @@ func (t *appTable) id(guid string) int32 {
 		t.inst = append(t.inst, nil)
 	}
 	return id
+}
+
+// reserve makes room for n more apps (the driver is about to desire them).
+func (t *appTable) reserve(n int) {
+	t.desired = slices.Grow(t.desired, n)
+	t.inst = slices.Grow(t.inst, n)
 }
 
 // guid returns app id's process guid.
