@@ -51,6 +51,7 @@ type metrics struct {
 
 	samples  []record.Sample
 	peakLive uint64 // bytes; perf.json only
+	heap     heapGauge
 }
 
 func (m *metrics) init() {
@@ -92,7 +93,7 @@ func (m *metrics) integrate(now time.Duration, missing int) {
 func (s *Sim) sample(now time.Duration) {
 	a := &s.apps
 	if s.opts.OutDir != "" {
-		s.m.peakLive = max(s.m.peakLive, liveHeap())
+		s.m.peakLive = max(s.m.peakLive, s.m.heap.liveHeap())
 	}
 	s.m.samples = append(s.m.samples, record.Sample{
 		T: now.Seconds(), Desired: a.desiredTotal, Running: a.runningKeys,
