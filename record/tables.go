@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"unsafe"
 )
 
 // CellRow is one line of cells.csv: a cell's capacity and final usage.
@@ -92,10 +93,13 @@ func EncodeCSV[T any](w io.Writer, rows []T) error {
 	}
 	t := reflect.TypeFor[T]()
 	kinds := make([]reflect.Kind, t.NumField())
+	offs := make([]uintptr, t.NumField())
 	for f := range kinds {
+		// a field of kind string, int or float64 has that type's layout (a type defined
+		// on one too): it is read below through a pointer of that type
 		switch k := t.Field(f).Type.Kind(); k {
 		case reflect.String, reflect.Int, reflect.Float64:
-			kinds[f] = k
+			kinds[f], offs[f] = k, t.Field(f).Offset
 		default:
 			return fmt.Errorf("field %s: unsupported kind %s", t.Field(f).Name, k)
 		}
@@ -105,24 +109,25 @@ func EncodeCSV[T any](w io.Writer, rows []T) error {
 	rec := make([]string, len(kinds))
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
+		base := unsafe.Pointer(&rows[i])
 		line = line[:0]
 		quoted := false
 		for f, k := range kinds {
 			if f > 0 {
 				line = append(line, ',')
 			}
-			fv := v.Field(f)
+			p := unsafe.Add(base, offs[f]) // field f, of the type kinds[f] names
 			switch k {
 			case reflect.String:
-				str := fv.String()
+				str := *(*string)(p)
 				if csvNeedsQuotes(str) {
 					quoted = true
 				}
 				line = append(line, str...)
 			case reflect.Int:
-				line = strconv.AppendInt(line, fv.Int(), 10)
+				line = strconv.AppendInt(line, int64(*(*int)(p)), 10)
 			case reflect.Float64:
-				line = strconv.AppendFloat(line, fv.Float(), 'f', -1, 64)
+				line = strconv.AppendFloat(line, *(*float64)(p), 'f', -1, 64)
 			}
 		}
 		if quoted {
