@@ -69,11 +69,24 @@ func header[T any]() []string {
 // WriteCSV writes rows (a slice of CellRow, PlacementRow or Sample, or any struct with
 // csv tags and string, int or float64 fields) with a header to dir/name.
 func WriteCSV[T any](dir, name string, rows []T) error {
-	var buf bytes.Buffer
-	if err := EncodeCSV(&buf, rows); err != nil {
+	path := filepath.Join(dir, name)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644) // as os.WriteFile
+	if err != nil {
+		return err
+	}
+	// streamed through EncodeCSV's own buffer: no copy of the whole file in memory (a
+	// long run's timeseries.csv is tens of MB, and growing one cost more than writing)
+	if err := EncodeCSV(f, rows); err != nil {
+		f.Close()
+		os.Remove(tmp)
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, name), buf.Bytes())
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // EncodeCSV writes rows with a header to w, byte for byte as encoding/csv's Writer
