@@ -194,7 +194,7 @@ func decimal(s string) (int, bool) {
 // to use for them: exactly what Block(those guids) gives, ids and strings, but laid out
 // without building the strings one by one or putting them in the map. When one of them
 // has an id already (or name was numbered before), or a guid would be longer than 255
-// bytes, it is Block's.
+// bytes or its number than 9 digits, it is Block's.
 func (t *GUIDs) Numbered(name string, n int) []string {
 	if n <= 0 {
 		return []string{}
@@ -202,7 +202,8 @@ func (t *GUIDs) Numbered(name string, n int) []string {
 	digits := len(strconv.Itoa(n - 1))
 	stride := len(name) + 1 + digits
 	_, named := t.numbered[name]
-	if named || stride > 255 || t.anyKnown(name, n) || int64(t.n)+int64(n) > math.MaxInt32 {
+	// (numbers of more than 9 digits are not parsed back: see decimal)
+	if named || stride > 255 || digits > 9 || t.anyKnown(name, n) || int64(t.n)+int64(n) > math.MaxInt32 {
 		guids := make([]string, n)
 		for i := range guids {
 			guids[i] = name + "-" + strconv.Itoa(i)
