@@ -2,9 +2,12 @@ package model
 
 import (
 	"cmp"
+	"math"
 	"math/bits"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -30,6 +33,12 @@ import (
 // the block: no per-id string header is kept for them (16 bytes a process less, and a
 // dense 1-byte array instead of a 16-byte one to read).
 //
+// Numbered lays out the guids "<name>-0" .. "<name>-<n-1>" (the way a scenario numbers
+// an app group's processes) as such a block without putting them in the map: a guid of
+// that form names its id (first + i), so Find reads a copy made elsewhere by splitting
+// it at its last '-' and looking the name up among the numbered blocks (a map of a few
+// names, not of millions of guids).
+//
 // The zero value is not usable: call NewGUIDs. Not safe for concurrent use (one run, one
 // goroutine, like the rest of the control plane).
 type GUIDs struct {
@@ -40,6 +49,9 @@ type GUIDs struct {
 	blocks  []guidBlock // sorted by address (blockID)
 	created []guidBlock // the same, in order of creation (segments name them by index)
 	dir     guidDir     // blocks by address bits: blockID's O(1) way to its block
+	// numbered: the index in created of the numbered block of each name (see
+	// Numbered); its guids are not in ids.
+	numbered map[string]int32
 }
 
 // guidSeg is a run of consecutive ids: a block's (blk >= 0, its index in created) or
@@ -63,6 +75,9 @@ type guidBlock struct {
 	first int32
 	lens  []uint8 // length of each entry
 	s     string
+	// numbered: a block Numbered laid out (entry i is its name + "-" + i), whose guids
+	// are found by parsing, not in the map.
+	numbered bool
 }
 
 // guidDir maps an address to the blocks that may hold it in O(1): the span from the
@@ -131,8 +146,146 @@ func (t *GUIDs) Find(guid string) (int32, bool) {
 	if id, ok := t.blockID(guid); ok {
 		return id, true
 	}
-	id, ok := t.ids[guid]
-	return id, ok
+	if id, ok := t.ids[guid]; ok {
+		return id, true
+	}
+	return t.numberedID(guid)
+}
+
+// numberedID returns the id of guid if it is "<name>-<i>" of a numbered block (i written
+// as strconv.Itoa writes it: no sign, no leading zero).
+func (t *GUIDs) numberedID(guid string) (int32, bool) {
+	if len(t.numbered) == 0 {
+		return 0, false
+	}
+	dash := strings.LastIndexByte(guid, '-')
+	if dash < 0 {
+		return 0, false
+	}
+	bi, ok := t.numbered[guid[:dash]]
+	if !ok {
+		return 0, false
+	}
+	i, ok := decimal(guid[dash+1:])
+	if b := &t.created[bi]; !ok || i >= len(b.lens) {
+		return 0, false
+	}
+	return t.created[bi].first + int32(i), true
+}
+
+// decimal parses a non-negative decimal as strconv.Itoa writes it (no sign, no leading
+// zero, at most 9 digits: ids are int32).
+func decimal(s string) (int, bool) {
+	if s == "" || len(s) > 9 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// Numbered gives ids to "<name>-0" .. "<name>-<n-1>", in order, and returns the strings
+// to use for them: exactly what Block(those guids) gives, ids and strings, but laid out
+// without building the strings one by one or putting them in the map. When one of them
+// has an id already (or name was numbered before), or a guid would be longer than 255
+// bytes or its number than 9 digits, it is Block's.
+func (t *GUIDs) Numbered(name string, n int) []string {
+	if n <= 0 {
+		return []string{}
+	}
+	digits := len(strconv.Itoa(n - 1))
+	stride := len(name) + 1 + digits
+	_, named := t.numbered[name]
+	// (numbers of more than 9 digits are not parsed back: see decimal)
+	if named || stride > 255 || digits > 9 || t.anyKnown(name, n) || int64(t.n)+int64(n) > math.MaxInt32 {
+		guids := make([]string, n)
+		for i := range guids {
+			guids[i] = name + "-" + strconv.Itoa(i)
+		}
+		return t.Block(guids)
+	}
+	buf := make([]byte, n*stride)
+	lens := make([]uint8, n)
+	var num [20]byte
+	for i := range n {
+		e := buf[i*stride:]
+		copy(e, name)
+		e[len(name)] = '-'
+		d := strconv.AppendInt(num[:0], int64(i), 10)
+		copy(e[len(name)+1:], d)
+		lens[i] = uint8(len(name) + 1 + len(d))
+	}
+	b := t.newBlock(buf, stride, lens)
+	b.numbered = true
+	out := make([]string, n)
+	for i := range out {
+		out[i] = b.s[i*stride : i*stride+int(lens[i])]
+	}
+	if t.numbered == nil {
+		t.numbered = map[string]int32{}
+	}
+	t.numbered[name] = int32(len(t.created))
+	t.addBlock(b)
+	return out
+}
+
+// anyKnown reports whether one of "<name>-0" .. "<name>-<n-1>" has an id in the map
+// (numbered blocks of other names cannot hold them: a guid's last '-' splits it into one
+// name and one number). It looks the guids up when they are fewer than the map's keys,
+// and otherwise parses the keys, in id order (no map iteration).
+func (t *GUIDs) anyKnown(name string, n int) bool {
+	if len(t.ids) == 0 {
+		return false
+	}
+	if n <= len(t.ids) {
+		for i := range n {
+			if _, ok := t.ids[name+"-"+strconv.Itoa(i)]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	known := false
+	t.eachMapped(func(g string, _ int32) bool {
+		if dash := strings.LastIndexByte(g, '-'); dash >= 0 && g[:dash] == name {
+			if i, ok := decimal(g[dash+1:]); ok && i < n {
+				known = true
+			}
+		}
+		return !known
+	})
+	return known
+}
+
+// eachMapped calls f with every guid that is in the map (loose ones and those of blocks
+// that are not numbered) and its id, in id order, until f returns false.
+func (t *GUIDs) eachMapped(f func(guid string, id int32) bool) {
+	for _, g := range t.segs {
+		if g.blk < 0 {
+			for k, s := range g.loose {
+				if !f(s, g.first+int32(k)) {
+					return
+				}
+			}
+			continue
+		}
+		b := &t.created[g.blk]
+		if b.numbered {
+			continue
+		}
+		for k := range b.lens {
+			at := k * int(b.stride)
+			if !f(b.s[at:at+int(b.lens[k])], g.first+int32(k)) {
+				return
+			}
+		}
+	}
 }
 
 // Block gives ids to guids, in order, and returns the strings to use for them from now
@@ -173,15 +326,15 @@ func (t *GUIDs) block(guids []string, stride int) ([]string, bool) {
 		copy(buf[i*stride:], g)
 		lens[i] = uint8(len(g))
 	}
-	b := guidBlock{s: unsafe.String(unsafe.SliceData(buf), len(buf)), size: uintptr(len(buf)), stride: uintptr(stride), first: t.n, lens: lens}
-	b.base = uintptr(unsafe.Pointer(unsafe.StringData(b.s)))
-	if stride > 1 && uint64(len(buf)) <= 1<<32 {
-		b.recip = ^uint64(0)/uint64(stride) + 1
-	}
+	b := t.newBlock(buf, stride, lens)
 	out := make([]string, len(guids))
 	for i := range guids {
 		out[i] = b.s[i*stride : i*stride+int(lens[i])]
-		if _, dup := t.ids[out[i]]; dup { // known before, or a repeat in the list
+		_, dup := t.ids[out[i]] // known before, or a repeat in the list
+		if !dup {
+			_, dup = t.numberedID(out[i])
+		}
+		if dup {
 			for _, o := range out[:i] {
 				delete(t.ids, o)
 			}
@@ -189,13 +342,29 @@ func (t *GUIDs) block(guids []string, stride int) ([]string, bool) {
 		}
 		t.ids[out[i]] = b.first + int32(i)
 	}
-	t.n += int32(len(guids))
+	t.addBlock(b)
+	return out, true
+}
+
+// newBlock makes the block of buf's entries (at stride, of lengths lens), whose ids
+// will follow the last one given.
+func (t *GUIDs) newBlock(buf []byte, stride int, lens []uint8) guidBlock {
+	b := guidBlock{s: unsafe.String(unsafe.SliceData(buf), len(buf)), size: uintptr(len(buf)), stride: uintptr(stride), first: t.n, lens: lens}
+	b.base = uintptr(unsafe.Pointer(unsafe.StringData(b.s)))
+	if stride > 1 && uint64(len(buf)) <= 1<<32 {
+		b.recip = ^uint64(0)/uint64(stride) + 1
+	}
+	return b
+}
+
+// addBlock gives b's entries their ids and registers it for lookups.
+func (t *GUIDs) addBlock(b guidBlock) {
+	t.n += int32(len(b.lens))
 	t.segs = append(t.segs, guidSeg{first: b.first, blk: int32(len(t.created))})
 	t.created = append(t.created, b)
 	i, _ := slices.BinarySearchFunc(t.blocks, b.base, func(x guidBlock, p uintptr) int { return cmp.Compare(x.base, p) })
 	t.blocks = slices.Insert(t.blocks, i, b)
 	t.dir.stale = true
-	return out, true
 }
 
 // Reserve makes room for about n more ids at once (a driver about to create millions
@@ -209,9 +378,10 @@ func (t *GUIDs) reserve(n int) {
 	if want > t.room {
 		t.room = max(want, 2*t.room)
 		m := make(map[string]int32, t.room)
-		for id := int32(0); id < t.n; id++ { // in id order: no map iteration
-			m[t.GUID(id)] = id
-		}
+		t.eachMapped(func(g string, id int32) bool { // in id order: no map iteration
+			m[g] = id
+			return true
+		})
 		t.ids = m
 	}
 }

@@ -86,16 +86,91 @@ func TestGUIDsBlockNotFresh(t *testing.T) {
 	}
 }
 
+// TestGUIDsNumbered: Numbered gives the ids and strings Block gives for the same guids,
+// keeps them out of the map, finds copies made elsewhere, and falls back to Block when
+// one of its guids is known.
+func TestGUIDsNumbered(t *testing.T) {
+	g := NewGUIDs()
+	g.ID("web-x") // a loose guid that is not "web-<n>"
+	out := g.Numbered("web", 12)
+	if len(g.ids) != 1 || len(g.blocks) != 1 || len(g.numbered) != 1 {
+		t.Fatalf("map %d, blocks %d, numbered %d; want 1, 1, 1", len(g.ids), len(g.blocks), len(g.numbered))
+	}
+	for i, s := range out {
+		want := "web-" + strconv.Itoa(i)
+		if s != want || g.GUID(int32(i+1)) != want {
+			t.Fatalf("guid %d = %q, GUID = %q; want %q", i, s, g.GUID(int32(i+1)), want)
+		}
+		for _, q := range []string{s, strings.Clone(s)} {
+			if id, ok := g.Find(q); !ok || id != int32(i+1) {
+				t.Fatalf("Find(%q) = %d, %v; want %d", q, id, ok, i+1)
+			}
+		}
+	}
+	for _, q := range []string{"web-12", "web-01", "web-", "web--1", "web-+1", "web", "we-1", "web-1x", "web-99999999999"} {
+		if id, ok := g.Find(q); ok {
+			t.Fatalf("Find(%q) = %d: not a guid of the table", q, id)
+		}
+	}
+	if id := g.ID("web-12"); id != 13 {
+		t.Fatalf("ID(web-12) = %d, want 13", id)
+	}
+	// "web" again, and a name whose guids are known: Block's way, same ids as Block.
+	for _, tc := range []struct {
+		name string
+		n    int
+		want []int32
+	}{
+		{"web", 14, []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}},
+		{"api", 2, []int32{15, 16}},
+		{"api", 3, []int32{15, 16, 17}},
+	} {
+		out := g.Numbered(tc.name, tc.n)
+		for i, s := range out {
+			if id, ok := g.Find(strings.Clone(s)); !ok || id != tc.want[i] || s != tc.name+"-"+strconv.Itoa(i) {
+				t.Fatalf("Numbered(%q, %d)[%d] = %q with id %d, %v; want id %d", tc.name, tc.n, i, s, id, ok, tc.want[i])
+			}
+		}
+	}
+	if g.Len() != 18 {
+		t.Fatalf("Len = %d, want 18", g.Len())
+	}
+	// Reserve rebuilds the map without the numbered guids.
+	g.Reserve(1000)
+	if id, ok := g.Find(strings.Clone("web-5")); !ok || id != 6 {
+		t.Fatalf("after Reserve, Find(web-5) = %d, %v", id, ok)
+	}
+	if id, ok := g.Find("web-x"); !ok || id != 0 {
+		t.Fatalf("after Reserve, Find(web-x) = %d, %v", id, ok)
+	}
+	if _, ok := g.ids["web-5"]; ok {
+		t.Fatal("Reserve put a numbered guid in the map")
+	}
+	if out := g.Numbered("none", 0); len(out) != 0 {
+		t.Fatalf("Numbered(none, 0) = %q", out)
+	}
+}
+
 // TestGUIDsMatchesMap: random interleavings of ID, Block and Find (on the returned
 // strings, on copies, on prefixes and suffixes) agree with a plain map.
 func TestGUIDsMatchesMap(t *testing.T) {
-	blocks := 0
+	blocks, numbered, numberedBlocks := 0, 0, 0
 	for seed := uint64(1); seed <= 50; seed++ {
 		r := rand.New(rand.NewPCG(seed, 0))
 		g := NewGUIDs()
 		ref := map[string]int32{}
 		var seen []string
-		name := func() string { return "p" + strconv.Itoa(r.IntN(300)) }
+		// Some names are those Numbered lays out ("q-7", "q-1-3"), or look like them
+		// but are not ("q-07").
+		name := func() string {
+			switch r.IntN(4) {
+			case 0:
+				return "q-" + strconv.Itoa(r.IntN(40))
+			case 1:
+				return []string{"q-1-", "r-", "q-0", "p5-"}[r.IntN(4)] + strconv.Itoa(r.IntN(12))
+			}
+			return "p" + strconv.Itoa(r.IntN(300))
+		}
 		check := func(s string) {
 			want, wok := ref[s]
 			got, ok := g.Find(s)
@@ -104,7 +179,28 @@ func TestGUIDsMatchesMap(t *testing.T) {
 			}
 		}
 		for op := 0; op < 400; op++ {
-			switch r.IntN(4) {
+			switch r.IntN(5) {
+			case 4:
+				base := []string{"q", "q-1", "r", "p5", "s"}[r.IntN(5)]
+				n := 1 + r.IntN(30)
+				in := make([]string, n)
+				for i := range in {
+					in[i] = base + "-" + strconv.Itoa(i)
+				}
+				out := g.Numbered(base, n)
+				if len(out) != n {
+					t.Fatalf("seed %d: Numbered(%q, %d) returned %d guids", seed, base, n, len(out))
+				}
+				for i, s := range in {
+					if _, ok := ref[s]; !ok {
+						ref[s] = int32(len(ref))
+					}
+					if out[i] != s {
+						t.Fatalf("seed %d: Numbered returned %q for %q", seed, out[i], s)
+					}
+				}
+				seen = append(seen, out...)
+				numbered++
 			case 0:
 				s := name()
 				if _, ok := ref[s]; !ok {
@@ -140,6 +236,10 @@ func TestGUIDsMatchesMap(t *testing.T) {
 			}
 		}
 		blocks += len(g.blocks)
+		numberedBlocks += len(g.numbered)
+	}
+	if numbered == 0 || numberedBlocks == 0 {
+		t.Fatalf("Numbered called %d times, %d numbered blocks: the parse path is not covered", numbered, numberedBlocks)
 	}
 	if blocks == 0 {
 		t.Fatal("no block was ever used for lookups: the test does not cover the address path")

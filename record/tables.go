@@ -1,7 +1,6 @@
 package record
 
 import (
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -86,42 +85,42 @@ func columns(t reflect.Type) [][]int {
 // WriteCSV writes rows (a slice of CellRow, PlacementRow or Sample, or any struct with
 // csv tags and string, int or float64 fields) with a header to dir/name.
 func WriteCSV[T any](dir, name string, rows []T) error {
-	var buf bytes.Buffer
-	if err := EncodeCSV(&buf, rows); err != nil {
+	path := filepath.Join(dir, name)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644) // as os.WriteFile
+	if err != nil {
+		return err
+	}
+	// streamed through EncodeCSV's own buffer: no copy of the whole file in memory (a
+	// long run's timeseries.csv is tens of MB, and growing one cost more than writing)
+	if err := EncodeCSV(f, rows); err != nil {
+		f.Close()
+		os.Remove(tmp)
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, name), buf.Bytes())
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
-// EncodeCSV writes rows with a header to w.
+// EncodeCSV writes rows with a header to w, byte for byte as encoding/csv's Writer
+// (comma, "\n" line ends) writes them. Fields are string, int or float64 (or types
+// defined on them); an embedded struct's fields are columns in its place. The rows are
+// formatted by encodeRows (csvfast.go): a long run's timeseries.csv has hundreds of
+// thousands of rows, and a string per figure and the Writer's check of each were most
+// of the write.
 func EncodeCSV[T any](w io.Writer, rows []T) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header[T]()); err != nil {
 		return err
 	}
-	cols := columns(reflect.TypeFor[T]())
-	rec := make([]string, len(cols))
-	for i := range rows {
-		v := reflect.ValueOf(&rows[i]).Elem()
-		for f := range rec {
-			fv := v.FieldByIndex(cols[f])
-			switch fv.Kind() {
-			case reflect.String:
-				rec[f] = fv.String()
-			case reflect.Int:
-				rec[f] = strconv.FormatInt(fv.Int(), 10)
-			case reflect.Float64:
-				rec[f] = strconv.FormatFloat(fv.Float(), 'f', -1, 64)
-			default:
-				return fmt.Errorf("field %s: unsupported kind %s", v.Type().FieldByIndex(cols[f]).Name, fv.Kind())
-			}
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return encodeRows(w, rows)
 }
 
 // ReadCSV reads dir/name into rows of T, checking the header; errors name the line and

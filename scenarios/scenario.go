@@ -169,8 +169,14 @@ func (g AppGroup) ProcessGUIDs() []string {
 
 // DesiredLRP returns app i of the group (0 <= i < Count).
 func (g AppGroup) DesiredLRP(i int) model.DesiredLRP {
+	return g.DesiredLRPNamed(g.Name + "-" + strconv.Itoa(i))
+}
+
+// DesiredLRPNamed returns the group's app whose process guid is guid (one of
+// ProcessGUIDs, which a caller may have laid out already).
+func (g *AppGroup) DesiredLRPNamed(guid string) model.DesiredLRP {
 	return model.DesiredLRP{
-		ProcessGUID:   g.Name + "-" + strconv.Itoa(i),
+		ProcessGUID:   guid,
 		Domain:        g.Domain,
 		Instances:     g.Instances,
 		MemoryMB:      g.MemoryMB,

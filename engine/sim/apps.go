@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"slices"
+
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -15,6 +17,10 @@ type appTable struct {
 	// row per presence, 0 = no row) and the first LRP container of the (app, index)
 	// (container id + 1, 0 = none), chained through container.next.
 	inst [][]instSlot
+
+	// spare is the rest of the chunk the per-app slot slices of newly desired apps are
+	// carved from (see setDesired).
+	spare []instSlot
 
 	desiredTotal int
 	runningKeys  int       // indices < desired with a running container
@@ -92,6 +98,12 @@ func (t *appTable) id(guid string) int32 {
 	return id
 }
 
+// reserve makes room for n more apps (the driver is about to desire them).
+func (t *appTable) reserve(n int) {
+	t.desired = slices.Grow(t.desired, n)
+	t.inst = slices.Grow(t.inst, n)
+}
+
 // guid returns app id's process guid.
 func (t *appTable) guid(id int32) string { return t.names.GUID(id) }
 
@@ -113,6 +125,9 @@ func (t *appTable) containerDown(app int32, index int) {
 
 func (t *appTable) setDesired(guid string, n int) {
 	app := t.id(guid)
+	if t.inst[app] == nil && n > 0 {
+		t.inst[app] = t.carve(n)
+	}
 	old := int(t.desired[app])
 	lo, hi, sign := old, n, 1
 	if n < old {
@@ -125,6 +140,24 @@ func (t *appTable) setDesired(guid string, n int) {
 	}
 	t.desiredTotal += n - old
 	t.desired[app] = int32(n)
+}
+
+// slotChunk is the number of slots of a chunk carve cuts app slices from (64 KB).
+const slotChunk = 8192
+
+// carve returns n zeroed slots (capacity n: growing past them reallocates) from the
+// current chunk, so that desiring millions of apps costs an allocation per chunk
+// rather than one per app. An app of more than slotChunk/8 instances gets its own.
+func (t *appTable) carve(n int) []instSlot {
+	if n > slotChunk/8 {
+		return make([]instSlot, n)
+	}
+	if len(t.spare) < n {
+		t.spare = make([]instSlot, slotChunk)
+	}
+	s := t.spare[:n:n]
+	t.spare = t.spare[n:]
+	return s
 }
 
 // setActual records a row's new state (or its removal) and returns the old encoding.

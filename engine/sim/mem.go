@@ -16,6 +16,30 @@ func liveHeap() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// heapGauge reads the live heap at each sample of a run, paying for the read only when
+// it can have changed: the live heap is set when a GC cycle ends, in the same
+// stop-the-world as the count of completed cycles, so while that count (a cheap metric)
+// stands still the last value stands. Reading the live heap itself merges every P's
+// heap statistics: at the CloudSim Plus equivalent's 169,000 samples, 8 % of its CPU.
+type heapGauge struct {
+	cycles, live uint64
+	read         bool
+	buf          [1]rtmetrics.Sample
+}
+
+// liveHeap returns liveHeap() as of now.
+func (g *heapGauge) liveHeap() uint64 {
+	g.buf[0].Name = "/gc/cycles/total:gc-cycles"
+	rtmetrics.Read(g.buf[:])
+	if g.buf[0].Value.Kind() != rtmetrics.KindUint64 {
+		return liveHeap()
+	}
+	if n := g.buf[0].Value.Uint64(); !g.read || n != g.cycles {
+		g.cycles, g.live, g.read = n, liveHeap(), true
+	}
+	return g.live
+}
+
 // peakRSS is the process's maximum resident set size in bytes (0 where unknown).
 func peakRSS() uint64 {
 	var ru syscall.Rusage

@@ -319,6 +319,7 @@ func (s *Sim) schedule() {
 	k.Schedule(0, s, engine.Payload{Kind: kCellsUp})
 	k.Schedule(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
 	k.Schedule(0, s, engine.Payload{Kind: kSample})
+	s.reserveSamples()
 	for gi := range s.sc.Apps {
 		k.Schedule(s.sc.Apps[gi].StartAt, s, engine.Payload{Kind: kDesireApps, A: int64(gi)})
 	}
@@ -385,10 +386,9 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 	}
 	g := &s.sc.Apps[gi]
 	s.expectInstances(gi)
-	guids := s.guids.Block(g.ProcessGUIDs())
+	guids := s.guids.Numbered(g.Name, g.Count) // g.ProcessGUIDs(), laid out as one block
 	for i := 0; i < g.Count; i++ {
-		d := g.DesiredLRP(i)
-		d.ProcessGUID = guids[i]
+		d := g.DesiredLRPNamed(guids[i])
 		s.appBehaviour(d.ProcessGUID, g)
 		if err := s.plane.DesireLRP(now, d); err != nil {
 			s.fail(fmt.Errorf("desire %s: %w", d.ProcessGUID, err))
@@ -421,7 +421,8 @@ func (s *Sim) expectInstances(gi int) {
 			apps += s.sc.Apps[j].Count
 		}
 	}
-	s.guids.Reserve(apps)
+	s.apps.reserve(apps)
+	s.appBeh = slices.Grow(s.appBeh, apps)
 	s.plane.ExpectApps(apps, n)
 }
 

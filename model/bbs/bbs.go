@@ -147,6 +147,9 @@ type BBS struct {
 	// rowCopies holds the not yet used copies for the actual LRP events: one allocation
 	// per rowChunk events instead of one per event (see actualCopy).
 	rowCopies []model.ActualLRP
+	// desiredCopies holds the not yet used copies for the desired LRP events, carved the
+	// same way (see desiredCopy); they are never reused.
+	desiredCopies []model.DesiredLRP
 	// recycle is set by the first ReleaseReady: from then on the row copies come from
 	// rowPool (the chunks taken since the last release, reused from poolNext = 0 after
 	// each) and the Events and LRPStarts batches from the arrays of events and starts.
@@ -170,6 +173,10 @@ const (
 // desiring a million apps at once knows it), so its tables are sized once instead of
 // growing by rehashing. It changes no result.
 func (b *BBS) ExpectDesired(n int) { b.tracker.Reserve(n) }
+
+// ExpectInstances tells the BBS that about n actual LRPs (the instances of the desired
+// LRPs about to be created) will be created, as ExpectDesired does for the desired ones.
+func (b *BBS) ExpectInstances(n int) { b.tracker.ReserveRows(n) }
 
 // New returns a BBS over store, which must be empty (the tracker starts empty).
 func New(store Store, cfg Config) *BBS {
@@ -240,6 +247,20 @@ func (b *BBS) actualCopy(a *model.ActualLRP) *model.ActualLRP {
 	cp := &b.rowCopies[0]
 	b.rowCopies = b.rowCopies[1:]
 	*cp = *a
+	return cp
+}
+
+// desiredCopy returns a copy of d for an event, from a chunk of rowChunk copies: one
+// allocation per rowChunk desired LRPs created instead of one each (a set-up of millions
+// of apps). A copy is never reused (an Event's Desired may be kept); a chunk stays alive
+// while a consumer keeps one of its copies.
+func (b *BBS) desiredCopy(d *model.DesiredLRP) *model.DesiredLRP {
+	if len(b.desiredCopies) == 0 {
+		b.desiredCopies = make([]model.DesiredLRP, rowChunk)
+	}
+	cp := &b.desiredCopies[0]
+	b.desiredCopies = b.desiredCopies[1:]
+	*cp = *d
 	return cp
 }
 

@@ -43,8 +43,7 @@ func (b *BBS) desireLRP(now time.Duration, d model.DesiredLRP) error {
 		return storeErr("put desired", err)
 	}
 	b.tracker.DesiredChanged(nil, &d)
-	cp := d
-	b.out.Events = append(b.out.Events, Event{Type: DesiredLRPCreated, Desired: &cp})
+	b.out.Events = append(b.out.Events, Event{Type: DesiredLRPCreated, Desired: b.desiredCopy(&d)})
 	return b.createInstances(now, &d, 0, d.Instances)
 }
 
@@ -110,8 +109,7 @@ func (b *BBS) updateDesiredLRP(now time.Duration, guid string, instances int) er
 		return storeErr("put desired", err)
 	}
 	b.tracker.DesiredChanged(old, &d)
-	cp := d
-	b.out.Events = append(b.out.Events, Event{Type: DesiredLRPChanged, Desired: &cp})
+	b.out.Events = append(b.out.Events, Event{Type: DesiredLRPChanged, Desired: b.desiredCopy(&d)})
 	switch {
 	case instances > old.Instances:
 		return b.createInstances(now, &d, old.Instances, instances)

@@ -196,6 +196,9 @@ func (p *Plane) ExpectApps(n, instances int) {
 	if n > 0 {
 		p.bbs.ExpectDesired(n)
 	}
+	if instances > 0 {
+		p.bbs.ExpectInstances(instances)
+	}
 	p.ExpectLRPs(instances)
 }
 

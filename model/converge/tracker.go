@@ -93,6 +93,11 @@ func (t *Tracker) Reserve(n int) {
 	t.unclaimed.reserve(n)
 }
 
+// ReserveRows makes room in the unclaimed queue for about n more UNCLAIMED rows (the
+// instances of the desired LRPs about to be created; Reserve counts one per guid). No
+// result changes.
+func (t *Tracker) ReserveRows(n int) { t.unclaimed.reserve(n) }
+
 // guidChanged re-evaluates the set memberships of guid id, touching a set only when its
 // bit flips, and frees the record when nothing refers to it any more.
 func (t *Tracker) guidChanged(id uint32) {

@@ -71,6 +71,9 @@ type Store struct {
 
 	tasks   map[string]model.Task
 	domains map[string]converge.Domain
+	// lastDomain is the domain HasDomain found last ("" = none): creating millions of
+	// apps asks for the same few domains over and over.
+	lastDomain string
 
 	// tracker (nil = none) is the convergence tracker of the BBS over this store
 	// (AttachTracker): the prefetches of a row change ask for its records too.
@@ -816,7 +819,13 @@ func (m *Store) ListTasks() ([]model.Task, error) {
 
 // HasDomain reports whether the domain has a row (without listing them all).
 func (m *Store) HasDomain(name string) (bool, error) {
+	if name == m.lastDomain && name != "" {
+		return true, nil
+	}
 	_, ok := m.domains[name]
+	if ok {
+		m.lastDomain = name
+	}
 	return ok, nil
 }
 
@@ -827,6 +836,9 @@ func (m *Store) PutDomain(d converge.Domain) error {
 
 func (m *Store) DeleteDomain(name string) error {
 	delete(m.domains, name)
+	if name == m.lastDomain {
+		m.lastDomain = ""
+	}
 	return nil
 }
 

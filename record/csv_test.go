@@ -1,0 +1,117 @@
+package record
+
+import (
+	"bytes"
+	"encoding/csv"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+// plainCSV is EncodeCSV written the plain way: every field formatted to a string and
+// handed to encoding/csv's Writer.
+func plainCSV[T any](t *testing.T, rows []T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	if err := cw.Write(header[T]()); err != nil {
+		t.Fatal(err)
+	}
+	rec := make([]string, len(header[T]()))
+	for i := range rows {
+		v := reflect.ValueOf(&rows[i]).Elem()
+		for f, path := range columns(v.Type()) {
+			switch fv := v.FieldByIndex(path); fv.Kind() {
+			case reflect.String:
+				rec[f] = fv.String()
+			case reflect.Int:
+				rec[f] = strconv.FormatInt(fv.Int(), 10)
+			case reflect.Float64:
+				rec[f] = strconv.FormatFloat(fv.Float(), 'f', -1, 64)
+			}
+		}
+		if err := cw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cw.Flush()
+	return buf.Bytes()
+}
+
+type csvMix struct {
+	A string  `csv:"a"`
+	N int     `csv:"n"`
+	X float64 `csv:"x"`
+	B string  `csv:"b"`
+}
+
+// TestEncodeCSVMatchesWriter: EncodeCSV's bytes are encoding/csv's, for strings that
+// need quotes or may (commas, quotes, line breaks, `\.`, leading spaces, non-ASCII
+// spaces and letters) and for extreme numbers, over rows enough to cross its buffer.
+func TestEncodeCSVMatchesWriter(t *testing.T) {
+	strs := []string{"", "cell-1", "a,b", `say "hi"`, "line\nbreak", "cr\rlf", `\.`, `\.x`, " lead", "\tlead", "\u00a0nbsp", "\u2003em", "é", "zone-ü", "trail ", "x\u0085", "\u0085x", "\v", "plain"}
+	nums := []int{0, 1, -1, math.MaxInt64, math.MinInt64, 42}
+	floats := []float64{0, math.Copysign(0, -1), 1.5, -2.25, 1e21, 1e-7, math.Inf(1), math.Inf(-1), math.NaN(), 3600.000001}
+	r := rand.New(rand.NewPCG(7, 0))
+	for _, n := range []int{0, 1, 5000} {
+		rows := make([]csvMix, n)
+		for i := range rows {
+			rows[i] = csvMix{A: strs[r.IntN(len(strs))], N: nums[r.IntN(len(nums))], X: floats[r.IntN(len(floats))], B: strs[r.IntN(len(strs))]}
+			if r.IntN(4) > 0 { // mostly rows that need no quotes: the fast path
+				rows[i].A, rows[i].B = "cell-"+strconv.Itoa(i), "plain"
+			}
+		}
+		var got bytes.Buffer
+		if err := EncodeCSV(&got, rows); err != nil {
+			t.Fatal(err)
+		}
+		if want := plainCSV(t, rows); !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("%d rows: EncodeCSV differs from encoding/csv:\n got %q\nwant %q", n, got.Bytes()[:min(got.Len(), 400)], want[:min(len(want), 400)])
+		}
+	}
+	for i, s := range strs {
+		var got bytes.Buffer
+		rows := []csvMix{{A: s, B: "b"}}
+		if err := EncodeCSV(&got, rows); err != nil {
+			t.Fatal(err)
+		}
+		if want := plainCSV(t, rows); !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("string %d %q: got %q, want %q", i, s, got.Bytes(), want)
+		}
+	}
+}
+
+// An embedded struct's columns stand in its place, read at the embedded field's offset
+// plus their own (CellComputeRow embeds CellRow).
+func TestEncodeCSVEmbedded(t *testing.T) {
+	type wrapped struct {
+		Pre int `csv:"pre"`
+		csvMix
+		Post string `csv:"post"`
+	}
+	rows := []wrapped{{Pre: 1, csvMix: csvMix{A: "a", N: 2, X: 2.5, B: "b"}, Post: "p"},
+		{Pre: -3, csvMix: csvMix{A: "x,y", N: 4, X: -1, B: ""}, Post: "q"}}
+	var got bytes.Buffer
+	if err := EncodeCSV(&got, rows); err != nil {
+		t.Fatal(err)
+	}
+	want := "pre,a,n,x,b,post\n1,a,2,2.5,b,p\n-3,\"x,y\",4,-1,,q\n"
+	if got.String() != want {
+		t.Fatalf("got %q, want %q", got.String(), want)
+	}
+	if plain := plainCSV(t, rows); !bytes.Equal(got.Bytes(), plain) {
+		t.Fatalf("EncodeCSV %q differs from encoding/csv %q", got.Bytes(), plain)
+	}
+}
+
+func TestEncodeCSVUnsupportedKind(t *testing.T) {
+	type bad struct {
+		B bool `csv:"b"`
+	}
+	var buf bytes.Buffer
+	if err := EncodeCSV(&buf, []bad{{true}}); err == nil {
+		t.Fatal("a bool field was encoded; want an error naming it")
+	}
+}
