@@ -54,6 +54,7 @@ func Measure(dir string, duration float64) (*Run, error) {
 	for k, n := range der.RestartsByCrashCount {
 		v["restarts_by_crash_count."+k] = float64(n)
 	}
+	measureDocker(sum, v)
 	v["given_up"] = float64(der.GivenUp)
 	v["crashes"] = float64(der.Crashes)
 	for k, n := range sum.PlacementFailures {
@@ -134,6 +135,8 @@ func ToleranceOf(name string) Tolerance {
 		return Tolerance{Abs: 1, Why: "issue goal: within +-1"}
 	case name == "timeline_area":
 		return Tolerance{Abs: 0.05, Why: "issue goal: area between the curves <= 5 % of desired instance-seconds"}
+	case hasPrefix(name, "docker."):
+		return dockerTolerance(name)
 	case name == "missing_fraction":
 		return Tolerance{Abs: 0.05, Why: "the same 5 % of desired instance-seconds as the timeline"}
 	}

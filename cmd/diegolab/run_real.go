@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -20,6 +21,7 @@ type realFlags struct {
 	keep          bool
 	limits        scenario.Limits
 	startOverhead time.Duration
+	imageScale    float64
 }
 
 func realFlagsOn(cmd *cobra.Command, r *realFlags) {
@@ -32,6 +34,7 @@ func realFlagsOn(cmd *cobra.Command, r *realFlags) {
 	fl.IntVar(&r.limits.Cells, "max-cells", d.Cells, "--real: the most cells (reps) this machine runs")
 	fl.IntVar(&r.limits.Instances, "max-instances", d.Instances, "--real: the most instances (containers) this machine runs at once")
 	fl.DurationVar(&r.limits.Duration, "max-duration", d.Duration, "--real: the longest scenario run live")
+	fl.Float64Var(&r.imageScale, "image-scale", 1, "--real: the fraction of their sizes the scenario's Docker images are built at (0 < s <= 1)")
 	fl.DurationVar(&r.startOverhead, "start-overhead", 0, "--real: taken off each drawn start time (the container's own create and start cost)")
 }
 
@@ -43,7 +46,7 @@ func runReal(w io.Writer, arg string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := scenario.Check(sc, f.real.limits); err != nil {
+	if err := errors.Join(scenario.Check(sc, f.real.limits), scenario.CheckImages(sc, f.real.imageScale)); err != nil {
 		return usageError{fmt.Errorf("scenario %s cannot run live:\n%w", sc.Name, err)}
 	}
 	out := f.out
@@ -58,7 +61,7 @@ func runReal(w io.Writer, arg string, f runFlags) error {
 	}
 	start := time.Now()
 	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Dir: f.real.dir, Keep: f.real.keep, Workload: f.real.workload,
-		Limits: f.real.limits, StartOverhead: f.real.startOverhead, Log: log})
+		Limits: f.real.limits, ImageScale: f.real.imageScale, StartOverhead: f.real.startOverhead, Log: log})
 	if err != nil {
 		return fmt.Errorf("scenario %s (seed %d, real): %w", sc.Name, sc.Seed, err)
 	}

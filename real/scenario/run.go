@@ -39,6 +39,9 @@ type Options struct {
 	// Workload the workload program (default: "workload" next to Binary).
 	Binary, Workload string
 	Limits           Limits
+	// ImageScale multiplies the sizes of the scenario's image layers (0: 1; Check
+	// bounds it to (0, 1]).
+	ImageScale float64
 	// StartOverhead is taken off each drawn start time by the workload (what creating
 	// and starting a container costs here; 0 by default).
 	StartOverhead time.Duration
@@ -73,6 +76,9 @@ type driver struct {
 	// drained receives a cell index when its evacuation ended.
 	drained chan int
 	restore map[int]bool // a restore-cell came while the cell was evacuating
+	// docker drives the registries and pushed apps (docker.go; nil: no app group
+	// has a lifecycle).
+	docker *dockerDriver
 }
 
 func (d *driver) logf(format string, args ...any) {
@@ -99,7 +105,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 	if o.Limits == (Limits{}) {
 		o.Limits = DefaultLimits()
 	}
+	if o.ImageScale == 0 {
+		o.ImageScale = 1
+	}
 	if err := Check(sc, o.Limits); err != nil {
+		return nil, err
+	}
+	if err := CheckImages(sc, o.ImageScale); err != nil {
 		return nil, err
 	}
 	if o.Out == "" {
@@ -138,11 +150,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 		d.state = append(d.state, cellUp)
 	}
 	defer func() {
+		d.stopWatching()
 		if derr := d.teardown(); derr != nil {
 			err = errors.Join(err, fmt.Errorf("real run: teardown: %w", derr))
 		}
 	}()
 	if err := d.up(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.setupDocker(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.pushAll(ctx); err != nil {
@@ -151,6 +167,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 	if err := d.play(ctx); err != nil {
 		return nil, err
 	}
+	d.stopWatching()
 	return d.writeRecord(ctx)
 }
 
@@ -170,7 +187,7 @@ func (d *driver) up(ctx context.Context) error {
 		Wait: 60 * time.Second, RouterListen: "127.0.0.1:0",
 		CellIDs: d.ids, CellZones: d.zones, Algorithm: sc.Algorithm, StartingContainerWeight: &scw,
 		BinPackFirstFitWeight: sc.Auction.BinPackFirstFitWeight, MaxStartingContainers: sc.Auction.MaxStartingContainers,
-		HoldDeadReps: true, TickInterval: 100 * time.Millisecond,
+		HoldDeadReps: true, TickInterval: 100 * time.Millisecond, Registries: dockerApps(sc),
 	}
 	d.wall0 = time.Now()
 	d.logf("starting %d cells in %s", len(d.ids), d.dir)
@@ -209,6 +226,9 @@ func (d *driver) pushAll(ctx context.Context) error {
 	var jobs []job
 	for gi := range d.sc.Apps {
 		g := &d.sc.Apps[gi]
+		if g.Staging != nil {
+			continue // pushed at its start_at (docker.go)
+		}
 		for _, guid := range g.ProcessGUIDs() {
 			jobs = append(jobs, job{g, guid})
 		}
@@ -232,7 +252,7 @@ func (d *driver) pushAll(ctx context.Context) error {
 				i := next
 				next++
 				mu.Unlock()
-				errs[i] = d.push(ctx, j.g, j.guid, bin)
+				errs[i] = d.push(ctx, j.g, j.guid, bin, 0, false)
 			}
 		}()
 	}
@@ -244,7 +264,9 @@ func (d *driver) pushAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, bin []byte) error {
+// push pushes the workload as app guid of group g with instances, waiting for them
+// unless noWait.
+func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, bin []byte, instances int, noWait bool) error {
 	adir := filepath.Join(d.dir, "apps", guid)
 	if err := os.MkdirAll(adir, 0o755); err != nil {
 		return err
@@ -261,8 +283,8 @@ func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, b
 			return err
 		}
 	}
-	_, err := live.Push(ctx, d.cl, guid, adir, live.PushOptions{Instances: 0, MemoryMB: g.MemoryMB, DiskMB: g.DiskMB,
-		Buildpack: "binary", Timeout: 3 * time.Minute})
+	_, err := live.Push(ctx, d.cl, guid, adir, live.PushOptions{Instances: instances, MemoryMB: g.MemoryMB, DiskMB: g.DiskMB,
+		Buildpack: "binary", Timeout: 3 * time.Minute, NoWait: noWait})
 	if err != nil {
 		return fmt.Errorf("push %s: %w", guid, err)
 	}
@@ -272,7 +294,7 @@ func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, b
 // step is one thing to do at a scenario time.
 type step struct {
 	at   time.Duration
-	kind int // 0 desire group, 1 timeline event, 2 partition end
+	kind int // 0 desire group, 1 timeline event, 2 partition end, 3 registry outage end
 	i    int
 }
 
@@ -374,6 +396,14 @@ func (d *driver) waitUntil(ctx context.Context, at time.Duration) error {
 }
 
 func (d *driver) do(ctx context.Context, s step) ([]step, error) {
+	if s.kind == kindOutageEnd {
+		return nil, d.outageEnd(ctx, s.i)
+	}
+	if s.kind == 0 && d.sc.Apps[s.i].Staging != nil {
+		g := &d.sc.Apps[s.i]
+		d.logf("push %s: %d apps x %d instances (%s)", g.Name, g.Count, g.Instances, g.Staging.Lifecycle)
+		return nil, d.pushStaged(ctx, g)
+	}
 	if s.kind == 0 {
 		g := &d.sc.Apps[s.i]
 		d.logf("desire %s: %d apps x %d instances", g.Name, g.Count, g.Instances)
@@ -414,6 +444,12 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 			return nil, err
 		}
 		target = ev.App + " x" + strconv.Itoa(n)
+	case scenarios.ActionPushImage, scenarios.ActionRegistryOutage:
+		t, m, err := d.dockerEvent(ctx, s.i, ev)
+		if err != nil {
+			return nil, err
+		}
+		target, more = t, m
 	default: // cell faults (Check refused the rest)
 		cells := d.selectCells(ev)
 		ids := make([]string, len(cells))
