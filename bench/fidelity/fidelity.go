@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/diegolab/diegolab/bench"
 	"github.com/diegolab/diegolab/record"
@@ -108,7 +109,12 @@ func ratio(a, b float64) float64 {
 }
 
 func faultKey(i int, f record.DerivedFault) string {
-	return fmt.Sprintf("recovery_seconds.%d %s %s", i, f.Action, f.Target)
+	target := f.Target
+	if f.Action == "push-image" {
+		// "IMAGE -> DIGEST": the digests are each mode's own (docker.go)
+		target, _, _ = strings.Cut(target, " -> ")
+	}
+	return fmt.Sprintf("recovery_seconds.%d %s %s", i, f.Action, target)
 }
 
 // Tolerance is how far the simulated mean may be from the real mean.
