@@ -64,8 +64,9 @@ type dockerDriver struct {
 	wctx   context.Context
 	bin    []byte // the workload program (buildpack apps)
 	// baseBytes is the compressed size of the stack and workload layers every image
-	// has (not the scenario's); creds0 the upstream's credential uses before t0, and
-	// credsOwn those of the driver's own pushes since (push-image).
+	// has (not the scenario's); creds0 the upstream's credential uses (valid and
+	// refused) before t0, and credsOwn those of the driver's own pushes since
+	// (push-image).
 	baseBytes        int64
 	creds0, credsOwn int64
 }
@@ -274,8 +275,15 @@ func (d *driver) setupDocker(ctx context.Context) error {
 		d.logf("image %s: %s (%d MB of layers, scale %g)", ref, dg, int(total(li.fillers)/1e6), scale)
 	}
 	rs, err := d.registryStats(ctx)
-	dd.creds0 = rs.Upstream.CredentialUses
+	dd.creds0 = credentialUses(rs)
 	return err
+}
+
+// credentialUses counts the credentials presented to the upstream, as the simulator
+// counts them: accepted (a private repository's manifest requests) or refused (wrong
+// ones, as a staging with a typo presents).
+func credentialUses(rs live.RegistryStats) int64 {
+	return rs.Upstream.CredentialUses + rs.Upstream.Unauthorized
 }
 
 func (d *driver) registryStats(ctx context.Context) (live.RegistryStats, error) {
@@ -464,7 +472,7 @@ func (d *driver) dockerEvent(ctx context.Context, i int, ev *scenarios.Event) (s
 		if err != nil {
 			return "", nil, err
 		}
-		dd.credsOwn += after.Upstream.CredentialUses - before.Upstream.CredentialUses
+		dd.credsOwn += credentialUses(after) - credentialUses(before)
 		li.digests = append(li.digests, dg)
 		return ref + " -> " + dg, nil, nil
 	case scenarios.ActionRegistryOutage:
@@ -475,7 +483,7 @@ func (d *driver) dockerEvent(ctx context.Context, i int, ev *scenarios.Event) (s
 		if err := d.outage(ctx, which, true); err != nil {
 			return "", nil, err
 		}
-		return ev.Registry, []step{{at: ev.At + ev.Duration, kind: kindOutageEnd, i: i}}, nil
+		return ev.Registry + " for " + ev.Duration.String(), []step{{at: ev.At + ev.Duration, kind: kindOutageEnd, i: i}}, nil
 	}
 	return "", nil, fmt.Errorf("event %s: not a Docker event", ev.Action)
 }
@@ -544,7 +552,7 @@ func (d *driver) stagingSummary(raw string) (*record.StagingSummary, error) {
 			s.StartFailures["failed to pull image"] = int(n)
 		}
 		s.OutageStartFailures = int(dr.Pulls["failed"])
-		s.CredentialUses = int(dr.Registries.Upstream.CredentialUses - dd.creds0 - dd.credsOwn)
+		s.CredentialUses = int(credentialUses(dr.Registries) - dd.creds0 - dd.credsOwn)
 		if err := os.WriteFile(filepath.Join(d.o.Out, live.DockerRecordFile), b, 0o644); err != nil {
 			return nil, err
 		}
