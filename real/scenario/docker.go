@@ -109,10 +109,19 @@ func credentials(s string) (user, pass string) {
 	return u, p
 }
 
-// dockerApps reports whether sc has an app group that runs an image.
-func dockerApps(sc *scenarios.Scenario) bool {
+// needRegistries reports whether sc needs the cluster's registries: an app group
+// runs an image, or the scenario declares images or registry events.
+func needRegistries(sc *scenarios.Scenario) bool {
+	if len(sc.Images) > 0 {
+		return true
+	}
 	for _, g := range sc.Apps {
 		if g.Staging != nil && g.Staging.Lifecycle == stage.Docker {
+			return true
+		}
+	}
+	for _, ev := range sc.Events {
+		if ev.Action == scenarios.ActionPushImage || ev.Action == scenarios.ActionRegistryOutage {
 			return true
 		}
 	}
@@ -155,7 +164,7 @@ const maxImageMB = 1024
 // will push as well), makes private repositories private and pushes each image's
 // first version to the upstream.
 func (d *driver) setupDocker(ctx context.Context) error {
-	if !d.sc.Staged() {
+	if !d.sc.Staged() && !needRegistries(d.sc) {
 		return nil
 	}
 	bin, err := os.ReadFile(d.o.Workload)
@@ -165,7 +174,7 @@ func (d *driver) setupDocker(ctx context.Context) error {
 	dd := &dockerDriver{images: map[string]*liveImage{}, bin: bin}
 	dd.wctx, dd.stop = context.WithCancel(context.Background())
 	d.docker = dd
-	if !dockerApps(d.sc) {
+	if !needRegistries(d.sc) {
 		return nil
 	}
 	reg, addrs, err := live.RegistryClient(d.dir)
@@ -353,7 +362,9 @@ func (d *driver) watchApp(ctx context.Context, a *stagedApp) {
 		// index -> digest of the last pull for it, bound to the instance guid when the
 		// container is created.
 		last := map[int]string{}
+		d.docker.watch.Add(1)
 		go func() {
+			defer d.docker.watch.Done()
 			_ = live.StreamLogs(ctx, d.cl, a.guid, live.LogOptions{Follow: true}, nil, func(l api.LogLine) {
 				if l.Source != api.SourceCell {
 					return

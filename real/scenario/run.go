@@ -187,7 +187,7 @@ func (d *driver) up(ctx context.Context) error {
 		Wait: 60 * time.Second, RouterListen: "127.0.0.1:0",
 		CellIDs: d.ids, CellZones: d.zones, Algorithm: sc.Algorithm, StartingContainerWeight: &scw,
 		BinPackFirstFitWeight: sc.Auction.BinPackFirstFitWeight, MaxStartingContainers: sc.Auction.MaxStartingContainers,
-		HoldDeadReps: true, TickInterval: 100 * time.Millisecond, Registries: dockerApps(sc),
+		HoldDeadReps: true, TickInterval: 100 * time.Millisecond, Registries: needRegistries(sc),
 	}
 	d.wall0 = time.Now()
 	d.logf("starting %d cells in %s", len(d.ids), d.dir)
