@@ -39,8 +39,8 @@ type Options struct {
 	// Workload the workload program (default: "workload" next to Binary).
 	Binary, Workload string
 	Limits           Limits
-	// ImageScale multiplies the sizes of the scenario's image layers (0: 1; Check
-	// bounds it to (0, 1]).
+	// ImageScale multiplies the sizes of the scenario's image layers (0: 1;
+	// CheckImages bounds it to (0, 1]).
 	ImageScale float64
 	// StartOverhead is taken off each drawn start time by the workload (what creating
 	// and starting a container costs here; 0 by default).
