@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -107,7 +108,7 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 		fmt.Fprintf(w, "scale %g in both modes: %s\n", factor, strings.Join(scaleSets, " "))
 	}
 	if len(f.realRecords) == 0 && f.realRuns > 0 {
-		if err := scenario.Check(base, f.real.limits); err != nil {
+		if err := errors.Join(scenario.Check(base, f.real.limits), scenario.CheckImages(base, f.real.imageScale)); err != nil {
 			return usageError{fmt.Errorf("scenario %s cannot run live:\n%w", base.Name, err)}
 		}
 	}
@@ -130,7 +131,7 @@ func runFidelity(w io.Writer, arg string, f fidelityFlags) error {
 			dir := filepath.Join(out, "real", "run-"+strconv.Itoa(i+1))
 			fmt.Fprintf(w, "live run %d of %d (seed %d) -> %s\n", i+1, f.realRuns, seed, dir)
 			if _, err := scenario.Run(sctx, sc, scenario.Options{Out: dir, Workload: f.real.workload, Limits: f.real.limits,
-				StartOverhead: f.real.startOverhead, Scale: factor}); err != nil {
+				ImageScale: f.real.imageScale, StartOverhead: f.real.startOverhead, Scale: factor}); err != nil {
 				return fmt.Errorf("live run %d of %s: %w", i+1, sc.Name, err)
 			}
 			dirs = append(dirs, dir)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -24,6 +25,7 @@ type realFlags struct {
 	limits        scenario.Limits
 	startOverhead time.Duration
 	scale         string
+	imageScale    float64
 }
 
 func realFlagsOn(cmd *cobra.Command, r *realFlags) {
@@ -36,6 +38,7 @@ func realFlagsOn(cmd *cobra.Command, r *realFlags) {
 	fl.IntVar(&r.limits.Cells, "max-cells", d.Cells, "--real: the most cells (reps) this machine runs")
 	fl.IntVar(&r.limits.Instances, "max-instances", d.Instances, "--real: the most instances (containers) this machine runs at once")
 	fl.DurationVar(&r.limits.Duration, "max-duration", d.Duration, "--real: the longest scenario run live")
+	fl.Float64Var(&r.imageScale, "image-scale", 1, "--real: the fraction of their sizes the scenario's Docker images are built at (0 < s <= 1)")
 	fl.DurationVar(&r.startOverhead, "start-overhead", 0, "--real: taken off each drawn start time (the container's own create and start cost)")
 	fl.StringVar(&r.scale, "scale", "1", "--real: shrink the scenario's cell, app and task counts by this factor (>= 1), or auto: the least that fits --max-cells and --max-instances (docs/fidelity.md)")
 }
@@ -82,7 +85,7 @@ func runReal(w io.Writer, arg string, f runFlags) error {
 	if factor > 1 && !f.quiet {
 		fmt.Fprintf(w, "scale %g: %s\n", factor, strings.Join(extra, " "))
 	}
-	if err := scenario.Check(sc, f.real.limits); err != nil {
+	if err := errors.Join(scenario.Check(sc, f.real.limits), scenario.CheckImages(sc, f.real.imageScale)); err != nil {
 		return usageError{fmt.Errorf("scenario %s cannot run live:\n%w", sc.Name, err)}
 	}
 	out := f.out
@@ -97,7 +100,7 @@ func runReal(w io.Writer, arg string, f runFlags) error {
 	}
 	start := time.Now()
 	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Dir: f.real.dir, Keep: f.real.keep, Workload: f.real.workload,
-		Limits: f.real.limits, StartOverhead: f.real.startOverhead, Log: log, Scale: factor})
+		Limits: f.real.limits, ImageScale: f.real.imageScale, StartOverhead: f.real.startOverhead, Log: log, Scale: factor})
 	if err != nil {
 		return fmt.Errorf("scenario %s (seed %d, real): %w", sc.Name, sc.Seed, err)
 	}

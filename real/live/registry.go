@@ -187,6 +187,14 @@ type TagRequest struct {
 	Content string `json:"content"`
 }
 
+// PrivateRequest makes a repository of the upstream private (POST /private): a
+// scenario's private image (real/scenario) is opened by its own credentials.
+type PrivateRequest struct {
+	Repository string `json:"repository"`
+	User       string `json:"user"`
+	Password   string `json:"password"`
+}
+
 // RegistryStats is the control API's GET /stats.
 type RegistryStats struct {
 	Upstream registry.Stats `json:"upstream"`
@@ -209,6 +217,22 @@ func controlAPI(tok string, up, cache *registry.Server, s *seeder, pass string) 
 			return
 		}
 		reg.SetOutage(on == "true")
+		api.WriteJSON(w, http.StatusOK, struct{}{})
+	})
+	mux.HandleFunc("POST /private", func(w http.ResponseWriter, r *http.Request) {
+		var req PrivateRequest
+		if code, err := api.Decode(w, r, &req, 4096); err != nil {
+			api.WriteError(w, code, err)
+			return
+		}
+		if len(req.Repository) > 256 || len(req.User) > 256 || len(req.Password) > 256 {
+			api.WriteError(w, http.StatusBadRequest, errors.New("repository, user, password: at most 256 bytes each"))
+			return
+		}
+		if err := up.AddPrivate(req.Repository, req.User, req.Password); err != nil {
+			api.WriteError(w, http.StatusBadRequest, err)
+			return
+		}
 		api.WriteJSON(w, http.StatusOK, struct{}{})
 	})
 	mux.HandleFunc("POST /tag", func(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/model"
+	"github.com/diegolab/diegolab/model/stage"
 	"github.com/diegolab/diegolab/scenarios"
 )
 
@@ -59,13 +60,13 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 	for i, g := range sc.Apps {
 		key := fmt.Sprintf("apps[%d] (%s)", i, g.Name)
 		apps += g.Count
-		if g.Staging != nil {
-			bad(g.Line, key, "apps with a lifecycle (buildpack or docker staging, images, registries) are not supported by real mode: it pushes the workload program instead")
+		if g.Staging != nil && g.Staging.Lifecycle != stage.Docker && g.Staging.Lifecycle != stage.Buildpack {
+			bad(g.Line, key, "lifecycle %v is not supported by real mode", g.Staging.Lifecycle)
 		}
 		if len(g.PlacementTags)+len(g.VolumeDrivers) > 0 {
 			bad(g.Line, key, "placement tags and volume drivers are not supported by real mode")
 		}
-		if g.RootFS != "" && g.RootFS != model.PreloadedRootFS(scenarios.DefaultStack) {
+		if g.RootFS != "" && g.RootFS != model.PreloadedRootFS(scenarios.DefaultStack) && (g.Staging == nil || g.Staging.Lifecycle != stage.Docker) {
 			bad(g.Line, key, "rootfs %q: real mode runs only the default stack", g.RootFS)
 		}
 		if g.MemoryMB > maxMemoryMB || g.DiskMB > maxDiskMB {
@@ -96,10 +97,11 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 			peak = max(peak, n)
 		case scenarios.ActionStopApp, scenarios.ActionCrashInstances, scenarios.ActionCrashCell,
 			scenarios.ActionPartitionCell, scenarios.ActionDrainCell, scenarios.ActionRestoreCell:
+		case scenarios.ActionPushImage, scenarios.ActionRegistryOutage: // docker.go
 		case scenarios.ActionAddCells:
 			cells += checkAddCells(sc, &ev, key, bad)
 		default:
-			bad(ev.Line, key, "%s is not supported by real mode (no registries or images in a live cluster)", ev.Action)
+			bad(ev.Line, key, "%s is not supported by real mode", ev.Action)
 		}
 	}
 	if cells > l.Cells {

@@ -55,15 +55,6 @@ func TestCheckRefusals(t *testing.T) {
 		overrides   []string
 		want        []string
 	}{
-		{"docker app", `
-[[apps]]
-name = "dock"
-count = 1
-instances = 1
-memory_mb = 128
-disk_mb = 64
-buildpack = "go_buildpack"
-`, nil, []string{"apps[1] (dock)", "lifecycle", "not supported by real mode"}},
 		{"docker task", `
 [[tasks]]
 name = "batch"

@@ -13,7 +13,14 @@
 // guids, the driver's cell and timeline events merged in) with mode "real", and takes
 // the cluster down, also on error or cancellation.
 //
-// Check refuses what real mode cannot run (staging and docker lifecycles, tasks,
-// add-cells, placement tags, cells of different sizes, more cells or instances than
-// this machine holds), naming each problem and the limit.
+// Groups with a lifecycle are pushed at their start_at instead (docker.go): a
+// docker_image app from the scenario's image, which the driver builds from the busybox
+// stack, the workload program and generated layers of the scenario's sizes (image.go)
+// and pushes to the cluster's upstream registry; a buildpack app as the workload with
+// the binary buildpack. push-image pushes the image's next version under its tag,
+// registry-outage switches a registry off and on again.
+//
+// Check refuses what real mode cannot run (tasks, add-cells, placement tags, cells of
+// different sizes, more cells or instances than this machine holds), naming each
+// problem and the limit; CheckImages refuses images too large to build.
 package scenario

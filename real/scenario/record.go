@@ -147,6 +147,9 @@ func (d *driver) writeRecord(ctx context.Context) (*record.Summary, error) {
 	}
 	a.BatchSize = record.PercentilesOf(sizes)
 	s.Auction = a
+	if s.Staging, err = d.stagingSummary(raw); err != nil {
+		return nil, err
+	}
 	if err := record.WriteFiles(d.o.Out, &f); err != nil {
 		return nil, err
 	}

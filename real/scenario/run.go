@@ -39,6 +39,9 @@ type Options struct {
 	// Workload the workload program (default: "workload" next to Binary).
 	Binary, Workload string
 	Limits           Limits
+	// ImageScale multiplies the sizes of the scenario's image layers (0: 1;
+	// CheckImages bounds it to (0, 1]).
+	ImageScale float64
 	// StartOverhead is taken off each drawn start time by the workload (what creating
 	// and starting a container costs here; 0 by default).
 	StartOverhead time.Duration
@@ -82,6 +85,9 @@ type driver struct {
 	taskGUID map[string]string
 	// added: per add-cells event index, its cells' positions (addcells.go).
 	added map[int][]int
+	// docker drives the registries and pushed apps (docker.go; nil: no app group
+	// has a lifecycle).
+	docker *dockerDriver
 }
 
 func (d *driver) logf(format string, args ...any) {
@@ -108,7 +114,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 	if o.Limits == (Limits{}) {
 		o.Limits = DefaultLimits()
 	}
+	if o.ImageScale == 0 {
+		o.ImageScale = 1
+	}
 	if err := Check(sc, o.Limits); err != nil {
+		return nil, err
+	}
+	if err := CheckImages(sc, o.ImageScale); err != nil {
 		return nil, err
 	}
 	if o.Out == "" {
@@ -148,6 +160,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 	}
 	d.added = d.addedCells()
 	defer func() {
+		d.stopWatching()
 		if derr := d.teardown(); derr != nil {
 			err = errors.Join(err, fmt.Errorf("real run: teardown: %w", derr))
 		}
@@ -156,6 +169,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 		return nil, err
 	}
 	if err := d.parkAdded(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.setupDocker(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.pushAll(ctx); err != nil {
@@ -167,6 +183,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (sum *record.Su
 	if err := d.play(ctx); err != nil {
 		return nil, err
 	}
+	d.stopWatching()
 	return d.writeRecord(ctx)
 }
 
@@ -186,7 +203,7 @@ func (d *driver) up(ctx context.Context) error {
 		Wait: 60 * time.Second, RouterListen: "127.0.0.1:0",
 		CellIDs: d.ids, CellZones: d.zones, Algorithm: sc.Algorithm, StartingContainerWeight: &scw,
 		BinPackFirstFitWeight: sc.Auction.BinPackFirstFitWeight, MaxStartingContainers: sc.Auction.MaxStartingContainers,
-		HoldDeadReps: true, TickInterval: 100 * time.Millisecond,
+		HoldDeadReps: true, TickInterval: 100 * time.Millisecond, Registries: needRegistries(sc),
 	}
 	d.wall0 = time.Now()
 	d.logf("starting %d cells in %s", len(d.ids), d.dir)
@@ -225,6 +242,9 @@ func (d *driver) pushAll(ctx context.Context) error {
 	var jobs []job
 	for gi := range d.sc.Apps {
 		g := &d.sc.Apps[gi]
+		if g.Staging != nil {
+			continue // pushed at its start_at (docker.go)
+		}
 		for _, guid := range g.ProcessGUIDs() {
 			jobs = append(jobs, job{g, guid})
 		}
@@ -248,7 +268,7 @@ func (d *driver) pushAll(ctx context.Context) error {
 				i := next
 				next++
 				mu.Unlock()
-				errs[i] = d.push(ctx, j.g, j.guid, bin)
+				errs[i] = d.push(ctx, j.g, j.guid, bin, 0, false)
 			}
 		}()
 	}
@@ -260,7 +280,9 @@ func (d *driver) pushAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, bin []byte) error {
+// push pushes the workload as app guid of group g with instances, waiting for them
+// unless noWait.
+func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, bin []byte, instances int, noWait bool) error {
 	adir := filepath.Join(d.dir, "apps", guid)
 	if err := os.MkdirAll(adir, 0o755); err != nil {
 		return err
@@ -277,8 +299,8 @@ func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, b
 			return err
 		}
 	}
-	_, err := live.Push(ctx, d.cl, guid, adir, live.PushOptions{Instances: 0, MemoryMB: g.MemoryMB, DiskMB: g.DiskMB,
-		Buildpack: "binary", Timeout: 3 * time.Minute})
+	_, err := live.Push(ctx, d.cl, guid, adir, live.PushOptions{Instances: instances, MemoryMB: g.MemoryMB, DiskMB: g.DiskMB,
+		Buildpack: "binary", Timeout: 3 * time.Minute, NoWait: noWait})
 	if err != nil {
 		return fmt.Errorf("push %s: %w", guid, err)
 	}
@@ -288,9 +310,18 @@ func (d *driver) push(ctx context.Context, g *scenarios.AppGroup, guid string, b
 // step is one thing to do at a scenario time.
 type step struct {
 	at   time.Duration
-	kind int // 0 desire group, 1 timeline event, 2 partition end, 3 task (d.tasks[i])
+	kind int // kindDesire ... kindOutageEnd
 	i    int
 }
+
+// The kinds of step, and what their i indexes.
+const (
+	kindDesire       = iota // an app group at its start_at (sc.Apps)
+	kindEvent               // a timeline event (sc.Events)
+	kindPartitionEnd        // the end of a cell's partition (the cell)
+	kindTask                // a task at its time (d.tasks)
+	kindOutageEnd           // the end of a registry outage (sc.Events; docker.go)
+)
 
 // play runs the scenario's steps at their times, then waits for its end.
 func (d *driver) play(ctx context.Context) error {
@@ -312,11 +343,11 @@ func (d *driver) play(ctx context.Context) error {
 	d.logf("t0: cluster time %.3fs", d.t0)
 	var steps []step
 	for gi, g := range d.sc.Apps {
-		steps = append(steps, step{at: g.StartAt, kind: 0, i: gi})
+		steps = append(steps, step{at: g.StartAt, kind: kindDesire, i: gi})
 	}
 	d.tasks = taskTimes(d.sc)
 	for i, t := range d.tasks {
-		steps = append(steps, step{at: t.at, kind: 3, i: i})
+		steps = append(steps, step{at: t.at, kind: kindTask, i: i})
 	}
 	order := make([]int, len(d.sc.Events))
 	for i := range order {
@@ -324,7 +355,7 @@ func (d *driver) play(ctx context.Context) error {
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return int(d.sc.Events[a].At - d.sc.Events[b].At) })
 	for _, i := range order {
-		steps = append(steps, step{at: d.sc.Events[i].At, kind: 1, i: i})
+		steps = append(steps, step{at: d.sc.Events[i].At, kind: kindEvent, i: i})
 	}
 	slices.SortStableFunc(steps, func(a, b step) int {
 		switch {
@@ -341,13 +372,13 @@ func (d *driver) play(ctx context.Context) error {
 			return err
 		}
 		steps = steps[1:]
-		if s.kind == 0 {
+		if s.kind == kindDesire {
 			// Every group desired at this instant in one burst, as the simulator
 			// desires them before its auction round: desired group by group, the
 			// auctioneer's batch could close between two groups and place them in
 			// another order (other cells, other zones).
 			groups := []int{s.i}
-			for len(steps) > 0 && steps[0].kind == 0 && steps[0].at == s.at {
+			for len(steps) > 0 && steps[0].kind == kindDesire && steps[0].at == s.at {
 				groups, steps = append(groups, steps[0].i), steps[1:]
 			}
 			if err := d.desire(ctx, groups); err != nil {
@@ -408,12 +439,20 @@ func (d *driver) waitUntil(ctx context.Context, at time.Duration) error {
 }
 
 // desire scales the apps of groups to their instances, every request at once (Check
-// bounds the apps), in group order.
+// bounds the apps), in group order; a group with a lifecycle is pushed and staged
+// (docker.go) instead.
 func (d *driver) desire(ctx context.Context, groups []int) error {
 	var guids []string
 	var n []int
 	for _, gi := range groups {
 		g := &d.sc.Apps[gi]
+		if g.Staging != nil {
+			d.logf("push %s: %d apps x %d instances (%s)", g.Name, g.Count, g.Instances, g.Staging.Lifecycle)
+			if err := d.pushStaged(ctx, g); err != nil {
+				return err
+			}
+			continue
+		}
 		d.logf("desire %s: %d apps x %d instances", g.Name, g.Count, g.Instances)
 		for _, guid := range g.ProcessGUIDs() {
 			guids, n = append(guids, guid), append(n, g.Instances)
@@ -433,10 +472,13 @@ func (d *driver) desire(ctx context.Context, groups []int) error {
 }
 
 func (d *driver) do(ctx context.Context, s step) ([]step, error) {
-	if s.kind == 3 {
+	switch s.kind {
+	case kindTask:
 		return nil, d.runTask(ctx, d.tasks[s.i].group, d.tasks[s.i].n)
+	case kindOutageEnd:
+		return nil, d.outageEnd(ctx, s.i)
 	}
-	if s.kind == 2 {
+	if s.kind == kindPartitionEnd {
 		ci := s.i
 		if d.state[ci] == cellPartitioned {
 			d.logf("partition of %s ends", d.ids[ci])
@@ -477,6 +519,12 @@ func (d *driver) do(ctx context.Context, s step) ([]step, error) {
 			return nil, err
 		}
 		target = t
+	case scenarios.ActionPushImage, scenarios.ActionRegistryOutage:
+		t, m, err := d.dockerEvent(ctx, s.i, ev)
+		if err != nil {
+			return nil, err
+		}
+		target, more = t, m
 	default: // cell faults (Check refused the rest)
 		cells := d.selectCells(ev)
 		ids := make([]string, len(cells))
@@ -590,7 +638,7 @@ func (d *driver) cellFault(ctx context.Context, ev *scenarios.Event, ci int) ([]
 		}
 		d.state[ci] = cellPartitioned
 		d.cellEvent(ci, record.CellPartitioned)
-		return []step{{at: ev.At + ev.Duration, kind: 2, i: ci}}, nil
+		return []step{{at: ev.At + ev.Duration, kind: kindPartitionEnd, i: ci}}, nil
 	case scenarios.ActionDrainCell:
 		if d.state[ci] != cellUp {
 			return nil, nil

@@ -69,7 +69,7 @@ func (d *driver) pushTaskRunner(ctx context.Context) error {
 	// The runner's own behaviour is never used (it has no instances); the task groups
 	// travel in its workload.json.
 	t := d.sc.Tasks[0]
-	return d.push(ctx, &scenarios.AppGroup{Name: taskRunner, MemoryMB: t.MemoryMB, DiskMB: t.DiskMB}, taskRunner, bin)
+	return d.push(ctx, &scenarios.AppGroup{Name: taskRunner, MemoryMB: t.MemoryMB, DiskMB: t.DiskMB}, taskRunner, bin, 0, false)
 }
 
 // runTask desires task n of group gi.
