@@ -2,12 +2,14 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,28 +65,60 @@ func requireHost(t testing.TB) {
 	}
 }
 
-// buildBinaries builds diegolab and the Go example app into a temporary directory.
+// built holds the binaries buildBinaries makes once per test binary (linking
+// diegolab takes 10-20 s on a loaded machine, and the package's tests must fit
+// CI's timeout); TestMain removes them.
+var built struct {
+	sync.Once
+	dir, bin, goapp string
+	err             error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries builds diegolab and the Go example app (with its Procfile) into a
+// temporary directory, once per test binary; tests only read them.
 func buildBinaries(t testing.TB) (bin, goapp string) {
 	t.Helper()
-	tmp := t.TempDir()
+	built.Do(func() { built.bin, built.goapp, built.err = build() })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin, built.goapp
+}
+
+func build() (bin, goapp string, err error) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
-	bin = filepath.Join(tmp, "diegolab")
-	goapp = filepath.Join(tmp, "goapp")
+	if built.dir, err = os.MkdirTemp("", "diegolab-live-test-"); err != nil {
+		return "", "", err
+	}
+	// Searchable by others: the reps' containers run in user namespaces.
+	if err := os.Chmod(built.dir, 0o755); err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(built.dir, "diegolab")
+	goapp = filepath.Join(built.dir, "goapp")
 	for _, b := range [][2]string{{bin, "./cmd/diegolab"}, {filepath.Join(goapp, "app"), "./examples/goapp"}} {
 		cmd := exec.Command("go", "build", "-o", b[0], b[1])
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+			return "", "", fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(goapp, "Procfile"), []byte("web: ./app\n"), 0o644); err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
-	return bin, goapp
+	return bin, goapp, nil
 }
 
 func get(t testing.TB, addr, path string) (int, string) {
