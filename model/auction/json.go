@@ -299,10 +299,10 @@ func (d *stateDecoder) object() error {
 		case "cells":
 			err = d.array("cells", d.cell)
 		case "lrps":
-			d.batch.LRPs = slices.Grow(d.batch.LRPs, d.objectsAhead())
+			d.batch.LRPs = slices.Grow(d.batch.LRPs, d.objectsAhead(len(minLRP)))
 			err = d.array("lrps", d.lrp)
 		case "tasks":
-			d.batch.Tasks = slices.Grow(d.batch.Tasks, d.objectsAhead())
+			d.batch.Tasks = slices.Grow(d.batch.Tasks, d.objectsAhead(len(minTask)))
 			err = d.array("tasks", d.task)
 		default:
 			return fmt.Errorf("%w: line %d: json: unknown field %q", model.ErrInvalid, d.line(), key)
@@ -317,13 +317,20 @@ func (d *stateDecoder) object() error {
 	return nil
 }
 
-// objectsAhead counts the '{' in the rest of the input: at least the number of items of
-// the array that starts here (each is an object), and more only by the objects nested in
-// them and the arrays that follow, so that the batch is sized once instead of grown by
-// copying a million items. Bounded by the input's size; a byte count is a fast scan.
-func (d *stateDecoder) objectsAhead() int {
-	off := min(int(d.dec.InputOffset()), len(d.data))
-	return bytes.Count(d.data[off:], []byte("{"))
+// The shortest valid items: every item has at least these bytes.
+const (
+	minLRP  = `{"process_guid":"a","index":0,"memory_mb":0,"disk_mb":0,"rootfs":"a"}`
+	minTask = `{"task_guid":"a","memory_mb":0,"disk_mb":0,"rootfs":"a"}`
+)
+
+// objectsAhead bounds the number of items of the array that starts here, so that the
+// batch is sized once instead of grown by copying a million items: the count of '{' in
+// the rest of the input (each item is an object; a byte count is a fast scan), and at
+// most the rest's length over minBytes, the shortest valid item's (so that a file of
+// braces cannot make it reserve more than about twice its size).
+func (d *stateDecoder) objectsAhead(minBytes int) int {
+	rest := d.data[min(int(d.dec.InputOffset()), len(d.data)):]
+	return min(bytes.Count(rest, []byte("{")), len(rest)/minBytes)
 }
 
 // delim reads the next token, which must be the delimiter want.

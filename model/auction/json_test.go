@@ -152,3 +152,26 @@ func TestEncodeResultsMatchesMarshalIndent(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectsAheadIsBounded: the batch is pre-sized from the count of '{' ahead, but
+// never beyond the rest of the input over the shortest item's length, so a file of
+// braces cannot make the decoder reserve room for one item per byte.
+func TestObjectsAheadIsBounded(t *testing.T) {
+	braces := `{"lrps": [` + strings.Repeat("{", 100_000)
+	d := &stateDecoder{data: []byte(braces), dec: json.NewDecoder(strings.NewReader(braces))}
+	if got, max := d.objectsAhead(len(minLRP)), len(braces)/len(minLRP); got > max || got == 0 {
+		t.Errorf("objectsAhead = %d for %d bytes of braces, want 1..%d", got, len(braces), max)
+	}
+	items := `{"lrps": [` + strings.Repeat(minLRP+",", 99) + minLRP + `]}`
+	d = &stateDecoder{data: []byte(items), dec: json.NewDecoder(strings.NewReader(items))}
+	if got := d.objectsAhead(len(minLRP)); got < 100 {
+		t.Errorf("objectsAhead = %d for 100 shortest LRPs, want at least 100", got)
+	}
+	if _, err := DecodeInput([]byte(braces)); err == nil {
+		t.Error("DecodeInput accepted a file of braces")
+	}
+	in, err := DecodeInput([]byte(items))
+	if err != nil || len(in.Batch.LRPs) != 100 {
+		t.Fatalf("DecodeInput of 100 shortest LRPs: %v", err)
+	}
+}
