@@ -3,6 +3,7 @@ package rep
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -94,10 +95,20 @@ func (r *Rep) execLRP(c *lrpC, e mrep.Exec) mrep.Step {
 	case mrep.ExecCreate:
 		ct, err := r.createLRP(c)
 		r.mu.Lock()
-		if err == nil {
+		var st mrep.Step
+		var pull pullError
+		switch {
+		case err == nil:
 			c.ct = ct
+			st = c.Created(true)
+		case errors.As(err, &pull):
+			// Diego fetches the image in Garden's create, after the executor took the
+			// run: the container fails (INITIALIZING -> COMPLETED, failed) and the
+			// instance crashes, with the crash backoff, as the simulator's does.
+			st = c.Exited(pull.err.Error()) // "failed to pull image REF: ..."
+		default:
+			st = c.Created(false)
 		}
-		st := c.Created(err == nil)
 		r.mu.Unlock()
 		if err != nil {
 			r.log.Warn("container create failed", "lrp", c.key.String(), "instance", c.ik.InstanceGUID, "err", err)
@@ -122,6 +133,12 @@ func (r *Rep) execLRP(c *lrpC, e mrep.Exec) mrep.Step {
 	}
 	return mrep.Step{}
 }
+
+// pullError is a create that failed on the instance's image (pull, resolve, unpack).
+type pullError struct{ err error }
+
+func (e pullError) Error() string { return e.err.Error() }
+func (e pullError) Unwrap() error { return e.err }
 
 // createLRP fetches the instance's run info and droplet and creates its container.
 func (r *Rep) createLRP(c *lrpC) (Container, error) {
@@ -162,7 +179,7 @@ func (r *Rep) createLRP(c *lrpC) (Container, error) {
 		var err error
 		if digest, release, err = r.pullFor(ri.Docker, &spec, func(m string) { r.cell(c, "%s", m) }); err != nil {
 			r.cell(c, "failed to create container for instance %s: %v", c.ik.InstanceGUID, err)
-			return nil, err
+			return nil, pullError{err}
 		}
 	}
 	spec.Meta = r.lrpMeta(c, digest, spec.Layers)
