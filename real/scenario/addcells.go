@@ -118,12 +118,12 @@ func (d *driver) addCells(ctx context.Context, i int) (string, error) {
 	return strconv.Itoa(len(cells)) + " cells", nil
 }
 
-// checkAddCells reports what keeps an add-cells event from running live and returns
-// how many cells it adds.
-func checkAddCells(sc *scenarios.Scenario, ev *scenarios.Event, key string, bad func(line int, key, format string, args ...any)) int {
+// checkAddCells reports what keeps an add-cells event from running live (demand counts
+// the cells it adds).
+func checkAddCells(sc *scenarios.Scenario, ev *scenarios.Event, key string, bad func(line int, key, format string, args ...any)) {
 	g := ev.Cells
 	if g == nil {
-		return 0
+		return
 	}
 	if g0 := sc.Cells[0]; g.MemoryMB != g0.MemoryMB || g.DiskMB != g0.DiskMB || g.Containers != g0.Containers {
 		bad(ev.Line, key, "real mode starts every cell with one size; the added cells differ from cells[0] (memory_mb, disk_mb, containers)")
@@ -131,5 +131,4 @@ func checkAddCells(sc *scenarios.Scenario, ev *scenarios.Event, key string, bad 
 	if len(g.PlacementTags)+len(g.OptionalPlacementTags)+len(g.VolumeDrivers) > 0 {
 		bad(ev.Line, key, "placement tags and volume drivers are not supported by real mode")
 	}
-	return g.Count
 }

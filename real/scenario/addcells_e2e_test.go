@@ -1,14 +1,9 @@
 package scenario_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/diegolab/diegolab/engine/sim"
-	"github.com/diegolab/diegolab/real/scenario"
 	"github.com/diegolab/diegolab/record"
-	"github.com/diegolab/diegolab/scenarios"
 )
 
 // TestAddCellsLive runs testdata/addcells.toml live and in the simulator: the two
@@ -17,28 +12,8 @@ import (
 // one instance of the simulator's.
 func TestAddCellsLive(t *testing.T) {
 	requireHost(t)
-	bin, workload := buildBinaries(t)
-	sc, err := scenarios.Load("testdata/addcells.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := scenario.Check(sc, scenario.DefaultLimits()); err != nil {
-		t.Fatal(err)
-	}
-	simDir := t.TempDir()
-	sm, err := sim.New(sc, sim.Options{OutDir: simDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sm.Run(); err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if _, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Binary: bin, Workload: workload, Log: testWriter{t}}); err != nil {
-		t.Fatal(err)
-	}
+	b := simThenLive(t, "testdata/addcells.toml")
+	simDir, out := b.simDir, b.liveDir
 	type cellView struct {
 		up      float64
 		zone    string

@@ -44,10 +44,9 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 		}
 		errs = append(errs, fmt.Errorf("%s: %s: %s", at, key, fmt.Sprintf(format, args...)))
 	}
-	cells := 0
+	cells, apps, peak := demand(sc)
 	for i, g := range sc.Cells {
 		key := fmt.Sprintf("cells[%d]", i)
-		cells += g.Count
 		if g0 := sc.Cells[0]; g.MemoryMB != g0.MemoryMB || g.DiskMB != g0.DiskMB || g.Containers != g0.Containers {
 			bad(g.Line, key, "real mode starts every cell with one size; this group differs from cells[0] (memory_mb, disk_mb, containers)")
 		}
@@ -55,11 +54,8 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 			bad(g.Line, key, "placement tags and volume drivers are not supported by real mode")
 		}
 	}
-	peak, apps := 0, 0
-	desired := map[string]int{}
 	for i, g := range sc.Apps {
 		key := fmt.Sprintf("apps[%d] (%s)", i, g.Name)
-		apps += g.Count
 		if g.Staging != nil && g.Staging.Lifecycle != stage.Docker && g.Staging.Lifecycle != stage.Buildpack {
 			bad(g.Line, key, "lifecycle %v is not supported by real mode", g.Staging.Lifecycle)
 		}
@@ -75,10 +71,6 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 		if g.Count > 0 && !appName.MatchString(g.Name+"-"+fmt.Sprint(g.Count-1)) {
 			bad(g.Line, key+".name", "real mode names apps after their process guids (%s-0 ...), which must be lowercase letters, digits and '-', at most 40", g.Name)
 		}
-		for _, guid := range g.ProcessGUIDs() {
-			desired[guid] = g.Instances
-		}
-		peak += g.Count * g.Instances
 	}
 	if apps > maxApps {
 		bad(0, "apps", "%d apps is beyond the live BBS's limit of %d (bbs --max-apps)", apps, maxApps)
@@ -86,20 +78,12 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 	for i, ev := range sc.Events {
 		key := fmt.Sprintf("events[%d] (%s)", i, ev.Action)
 		switch ev.Action {
-		case scenarios.ActionScale:
-			for _, g := range sc.MatchApps(ev.App) {
-				desired[g] = ev.Instances
-			}
-			n := 0
-			for _, v := range desired {
-				n += v
-			}
-			peak = max(peak, n)
+		case scenarios.ActionScale: // counted by demand
 		case scenarios.ActionStopApp, scenarios.ActionCrashInstances, scenarios.ActionCrashCell,
 			scenarios.ActionPartitionCell, scenarios.ActionDrainCell, scenarios.ActionRestoreCell:
 		case scenarios.ActionPushImage, scenarios.ActionRegistryOutage: // docker.go
 		case scenarios.ActionAddCells:
-			cells += checkAddCells(sc, &ev, key, bad)
+			checkAddCells(sc, &ev, key, bad)
 		default:
 			bad(ev.Line, key, "%s is not supported by real mode", ev.Action)
 		}
@@ -107,7 +91,7 @@ func Check(sc *scenarios.Scenario, l Limits) error {
 	if cells > l.Cells {
 		bad(0, "cells", "%d cells is beyond this machine's limit of %d reps (--max-cells); scale the scenario down, e.g. --set cells.%s.count=%d", cells, l.Cells, sc.Cells[0].Name, l.Cells)
 	}
-	peak += checkTasks(sc, bad)
+	checkTasks(sc, bad)
 	if peak > l.Instances {
 		bad(0, "apps", "up to %d instances at once is beyond this machine's limit of %d containers (--max-instances); scale the scenario down, e.g. --set apps.NAME.count=... or apps.NAME.instances=...", peak, l.Instances)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/bench/fidelity"
-	"github.com/diegolab/diegolab/engine/sim"
 	"github.com/diegolab/diegolab/real/scenario"
 	"github.com/diegolab/diegolab/record"
 	"github.com/diegolab/diegolab/scenarios"
@@ -53,33 +52,7 @@ func TestDockerFidelity(t *testing.T) {
 			if got := r.Values["docker.mixed_seconds.web-0"]; (got > 0) == cache {
 				t.Errorf("live: mixed for %v s with docker_cache=%v", got, cache)
 			}
-			cal, err := fidelity.Calibrate(sc, []string{realDir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var simRuns []*fidelity.Run
-			for seed := uint64(1); seed <= 10; seed++ {
-				s := *sc
-				s.Seed = seed
-				cal.Apply(&s)
-				dir := filepath.Join(out, "sim", strconv.FormatUint(seed, 10))
-				sm, err := sim.New(&s, sim.Options{OutDir: dir})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := sm.Run(); err != nil {
-					t.Fatal(err)
-				}
-				r, err := fidelity.Measure(dir, dur)
-				if err != nil {
-					t.Fatal(err)
-				}
-				simRuns = append(simRuns, r)
-			}
-			rep := fidelity.Compare(sc.Name, dur, simRuns, []*fidelity.Run{r})
-			if err := fidelity.Write(out, rep); err != nil {
-				t.Fatal(err)
-			}
+			_, rep := compareCalibrated(t, sc, realDir, out, r)
 			docker := 0
 			for _, row := range rep.Rows {
 				if row.Verdict == "info" {

@@ -2,15 +2,15 @@ package scenario_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/diegolab/diegolab/bench/fidelity"
-	"github.com/diegolab/diegolab/engine/sim"
 	"github.com/diegolab/diegolab/real/scenario"
 	"github.com/diegolab/diegolab/record"
 	"github.com/diegolab/diegolab/scenarios"
@@ -30,24 +30,50 @@ func requireHost(t *testing.T) {
 	}
 }
 
-// buildBinaries builds diegolab and the workload program (static) into a directory.
+// built holds diegolab and the workload program, built once per test binary.
+var built struct {
+	once               sync.Once
+	dir, bin, workload string
+	err                error
+}
+
+// buildBinaries builds diegolab and the workload program (static) once, into a
+// directory TestMain removes.
 func buildBinaries(t *testing.T) (bin, workload string) {
 	t.Helper()
-	tmp := t.TempDir()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, workload = filepath.Join(tmp, "diegolab"), filepath.Join(tmp, "workload")
-	for _, b := range [][2]string{{bin, "./cmd/diegolab"}, {workload, "./cmd/workload"}} {
-		cmd := exec.Command("go", "build", "-o", b[0], b[1])
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+	built.once.Do(func() {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			built.err = err
+			return
 		}
+		if built.dir, err = os.MkdirTemp("", "diegolab-scenario-test-"); err != nil {
+			built.err = err
+			return
+		}
+		built.bin, built.workload = filepath.Join(built.dir, "diegolab"), filepath.Join(built.dir, "workload")
+		for _, b := range [][2]string{{built.bin, "./cmd/diegolab"}, {built.workload, "./cmd/workload"}} {
+			cmd := exec.Command("go", "build", "-o", b[0], b[1])
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				built.err = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+				return
+			}
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin, workload
+	return built.bin, built.workload
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // TestFidelityInBothModes runs the CI scenario once live, calibrates the simulator with
@@ -91,34 +117,8 @@ func TestFidelityInBothModes(t *testing.T) {
 	}
 	// The simulator, calibrated with this machine's start overhead as measured in
 	// this live run (fidelity --calibrate), over seeds 1-10.
-	cal, err := fidelity.Calibrate(sc, []string{realDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cal, rep := compareCalibrated(t, sc, realDir, out, r)
 	t.Log(cal.TOML("testdata/ci-crash.toml"))
-	var simRuns []*fidelity.Run
-	for seed := uint64(1); seed <= 10; seed++ {
-		s := *sc
-		s.Seed = seed
-		cal.Apply(&s)
-		dir := filepath.Join(out, "sim", strconv.FormatUint(seed, 10))
-		sm, err := sim.New(&s, sim.Options{OutDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sm.Run(); err != nil {
-			t.Fatal(err)
-		}
-		r, err := fidelity.Measure(dir, dur)
-		if err != nil {
-			t.Fatal(err)
-		}
-		simRuns = append(simRuns, r)
-	}
-	rep := fidelity.Compare(sc.Name, dur, simRuns, []*fidelity.Run{r})
-	if err := fidelity.Write(out, rep); err != nil {
-		t.Fatal(err)
-	}
 	goals := 0
 	for _, row := range rep.Rows {
 		if row.Verdict == "info" {
@@ -148,27 +148,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 // instances, and no workload process left behind.
 func TestFaultsLive(t *testing.T) {
 	requireHost(t)
-	bin, workload := buildBinaries(t)
-	sc, err := scenarios.Load("testdata/faults.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	simDir := t.TempDir()
-	sm, err := sim.New(sc, sim.Options{OutDir: simDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simSum, err := sm.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Binary: bin, Workload: workload, Log: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := simThenLive(t, "testdata/faults.toml")
+	simSum, sum, out := b.simSum, b.liveSum, b.liveDir
+	_, workload := buildBinaries(t)
 	if len(sum.Faults) != len(simSum.Faults) {
 		t.Fatalf("%d faults live, %d simulated", len(sum.Faults), len(simSum.Faults))
 	}

@@ -58,9 +58,9 @@ func ScaleOverrides(sc *scenarios.Scenario, f float64) []string {
 	return out
 }
 
-// demand is what sc needs of this machine, counted as Check counts it: cells (added
-// ones too), apps, and containers at once (instances after every scale, plus every
-// task).
+// demand is what sc needs of this machine, which Check bounds and --scale shrinks:
+// cells (added ones too), apps, and containers at once (instances after every scale,
+// plus every task).
 func demand(sc *scenarios.Scenario) (cells, apps, peak int) {
 	desired := map[string]int{}
 	for _, g := range sc.Cells {

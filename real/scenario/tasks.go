@@ -157,13 +157,11 @@ func taskSummary(evs []record.Event) record.TaskSummary {
 	return s
 }
 
-// checkTasks reports what keeps the scenario's tasks from running live and returns
-// how many containers they may take at once (every task: an upper bound).
-func checkTasks(sc *scenarios.Scenario, bad func(line int, key, format string, args ...any)) int {
-	n := 0
+// checkTasks reports what keeps the scenario's tasks from running live (demand counts
+// every task as a container at once: an upper bound).
+func checkTasks(sc *scenarios.Scenario, bad func(line int, key, format string, args ...any)) {
 	for i, g := range sc.Tasks {
 		key := fmt.Sprintf("tasks[%d] (%s)", i, g.Name)
-		n += g.Count
 		if len(g.PlacementTags)+len(g.VolumeDrivers) > 0 {
 			bad(g.Line, key, "placement tags and volume drivers are not supported by real mode")
 		}
@@ -182,5 +180,4 @@ func checkTasks(sc *scenarios.Scenario, bad func(line int, key, format string, a
 			bad(g.Line, fmt.Sprintf("apps[%d] (%s)", i, g.Name), "real mode runs the scenario's tasks in an app named %s; rename the group", taskRunner)
 		}
 	}
-	return n
 }

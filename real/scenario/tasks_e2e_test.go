@@ -1,15 +1,10 @@
 package scenario_test
 
 import (
-	"context"
 	"math"
 	"testing"
-	"time"
 
-	"github.com/diegolab/diegolab/engine/sim"
-	"github.com/diegolab/diegolab/real/scenario"
 	"github.com/diegolab/diegolab/record"
-	"github.com/diegolab/diegolab/scenarios"
 )
 
 // TestTasksLive runs testdata/tasks.toml live and in the simulator: every task is
@@ -18,27 +13,8 @@ import (
 // by their scenario guids and leaves the pushes' staging tasks out.
 func TestTasksLive(t *testing.T) {
 	requireHost(t)
-	bin, workload := buildBinaries(t)
-	sc, err := scenarios.Load("testdata/tasks.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	simDir := t.TempDir()
-	sm, err := sim.New(sc, sim.Options{OutDir: simDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simSum, err := sm.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	sum, err := scenario.Run(ctx, sc, scenario.Options{Out: out, Binary: bin, Workload: workload, Log: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := simThenLive(t, "testdata/tasks.toml")
+	simSum, sum, simDir, out := b.simSum, b.liveSum, b.simDir, b.liveDir
 	type task struct {
 		created, done   float64
 		failed, checked bool
