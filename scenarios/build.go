@@ -37,6 +37,11 @@ const (
 	maxMB             = 1 << 30 // 1 PB in MB
 	maxContainers     = 100_000
 	maxTaskRetriesCap = 1_000
+	// maxTotalInstances bounds the apps and the instances all app groups desire at
+	// their start (count x instances summed): a run sizes its tables by them up front,
+	// and at ~1 KB an instance 10^8 is already beyond most machines (the 100,000-cell
+	// hour has 10^7).
+	maxTotalInstances = 100_000_000
 )
 
 // DefaultTimers are Diego's timers (DIEGO.md §0, §4, §6; model's task constants).
@@ -152,6 +157,7 @@ func build(file string, doc *fileDoc, p *problems) *Scenario {
 		}
 	}
 	s.indexApps()
+	p.boundTotals(s)
 	taskNames := map[string]string{}
 	for i := range doc.Tasks {
 		key := "tasks[" + strconv.Itoa(i) + "]"
@@ -540,5 +546,18 @@ func (p *problems) capacityWarnings(s *Scenario) {
 			p.warnf("apps["+strconv.Itoa(i)+"]", fmt.Sprintf("app instances of apps[0..%d] need %.0f MB of memory, more than the %.0f MB of all [[cells]]; some will not be placed", i, need, cellMem))
 			break
 		}
+	}
+}
+
+// boundTotals refuses app groups that desire more apps or instances in all than a run
+// can hold: each group's count and instances are bounded, their products and sums not.
+func (p *problems) boundTotals(s *Scenario) {
+	var apps, instances int64
+	for _, g := range s.Apps {
+		apps += int64(g.Count)
+		instances += int64(g.Count) * int64(g.Instances)
+	}
+	if apps > maxTotalInstances || instances > maxTotalInstances {
+		p.errorf("apps", fmt.Sprintf("the app groups desire %d apps and %d instances in all (count x instances, summed); at most %d of each: a run holds every one in memory", apps, instances, int64(maxTotalInstances)))
 	}
 }

@@ -64,6 +64,11 @@ func TestParseBadFiles(t *testing.T) {
 			want: []string{`bad.toml:22: apps[1].bogus: unknown key`},
 		},
 		{
+			name: "instances beyond what a run can hold",
+			src:  strings.Replace(strings.Replace(base, "count = 3", "count = 10000000", 1), "instances = 2", "instances = 100000", 1),
+			want: []string{`bad.toml: apps: the app groups desire 10000000 apps and 1000000000000 instances in all (count x instances, summed); at most 100000000 of each`},
+		},
+		{
 			name: "wrong type",
 			src:  strings.Replace(base, "instances = 2", `instances = "two"`, 1),
 			want: []string{`bad.toml:14: apps[0].instances: must be an integer >= 0 (instances per app), got string "two"`},
