@@ -80,15 +80,18 @@ type Kernel struct {
 	seq       uint64 // next sequence number
 	seqLimit  uint64 // renumber when seq reaches this (1<<seqBits; lowered by tests)
 	spreadMin int    // coarse buckets of more events are spread over the fine ones (queue.go; lowered by tests)
+	radixMin  int    // fine buckets of more events are radix-sorted into the run (run.go; lowered by tests)
 	processed uint64
 	hash      uint64
 	seed      uint64
 
-	heap  []entry // the near tier (queue.go): events of fine buckets below hf
+	run   []entry // the sorted run (run.go): the taken fine buckets' events, popped from rh
+	rh    int
+	heap  []entry // the near heap (queue.go): events scheduled into fine buckets already taken
 	slots []slot
-	// pos[s] is slot s's index in heap while pending, -1 while free. It is kept apart from
-	// slots because the heap updates it at every level it moves an entry: a dense 4-byte
-	// array stays in cache where 48-byte slots would not.
+	// pos[s] is slot s's index in heap while pending there, -1 while free (other tiers:
+	// queue.go). It is kept apart from slots because the heap updates it at every level it
+	// moves an entry: a dense 4-byte array stays in cache where 48-byte slots would not.
 	pos  []int32
 	free []uint32 // indexes of free slots (a stack)
 
@@ -123,15 +126,18 @@ type Kernel struct {
 // New returns a kernel at virtual time 0 with no pending event. seed is the run seed from
 // which every random stream is derived (see Stream).
 func New(seed uint64) *Kernel {
-	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits, spreadMin: spreadMin}
+	return &Kernel{seed: seed, hash: fnvOffset, seqLimit: 1 << seqBits, spreadMin: spreadMin, radixMin: radixMin}
 }
 
 // Reserve makes room for n pending events, so that a run which never has more than n events
-// pending does not grow the kernel's slot tables afterwards. The near heap only ever holds
-// the next events (at most a quarter second's; queue.go): it gets room for at most
-// nearReserve of them and grows if a burst needs more.
+// pending does not grow the kernel's slot tables afterwards. The run and the near heap
+// only ever hold the next events (at most a quarter second's; queue.go): they get room for
+// at most nearReserve of them and grow if a burst needs more.
 func (k *Kernel) Reserve(n int) {
 	k.growHeap(min(n, nearReserve))
+	if r := min(n, nearReserve); r > cap(k.run) {
+		k.run = append(make([]entry, 0, r), k.run...)
+	}
 	if n > cap(k.slots) {
 		k.slots = append(make([]slot, 0, n), k.slots...)
 	}
@@ -158,10 +164,28 @@ func (k *Kernel) Processed() uint64 { return k.processed }
 // NextAt is the time of the next pending event; ok is false when none is pending.
 func (k *Kernel) NextAt() (at time.Duration, ok bool) {
 	k.refill()
-	if len(k.heap) == 0 {
+	if k.idle() {
 		return 0, false
 	}
-	return k.heap[0].at, true
+	return k.next().at, true
+}
+
+// idle reports whether the run and the near heap are empty (refill fills them while
+// events are pending).
+func (k *Kernel) idle() bool { return k.rh == len(k.run) && len(k.heap) == 0 }
+
+// fromRun reports whether the next event is the run's front rather than the near heap's
+// root (not idle).
+func (k *Kernel) fromRun() bool {
+	return k.rh < len(k.run) && (len(k.heap) == 0 || less(&k.run[k.rh], &k.heap[0]))
+}
+
+// next returns the next pending event's entry (not idle).
+func (k *Kernel) next() *entry {
+	if k.fromRun() {
+		return &k.run[k.rh]
+	}
+	return &k.heap[0]
 }
 
 // Schedule arranges for h.Fire(k, p) to run at virtual time at. Events at the same time run
@@ -228,6 +252,9 @@ func (k *Kernel) Cancel(h Handle) bool {
 	case i >= 0:
 		k.removeAt(int(i))
 		k.release(h.slot)
+	case i <= posRun:
+		k.runCancel(int(posRun - i))
+		k.release(h.slot)
 	case i <= posRing:
 		k.ringRemove(h.slot, int(posRing-i))
 		k.release(h.slot)
@@ -262,7 +289,7 @@ func (k *Kernel) Step() bool {
 		panic("engine: Step called from inside an event handler")
 	}
 	k.refill()
-	if len(k.heap) == 0 {
+	if k.idle() {
 		return false
 	}
 	k.running = true
@@ -271,29 +298,36 @@ func (k *Kernel) Step() bool {
 	return true
 }
 
-// fireNext pops the earliest event (the near heap's root: the caller has refilled it),
-// frees its slot, mixes it into the trace hash and runs it.
+// fireNext pops the earliest event (the caller has refilled: not idle), frees its slot,
+// mixes it into the trace hash and runs it.
 // The slot is freed before the handler runs, so the handler may reuse it and the event's own
 // Handle is already stale (Cancel returns false) while it runs.
 func (k *Kernel) fireNext() {
-	top := k.heap[0]
-	s := top.slot()
-	// Read the slot (likely a cache miss) before reordering the heap, so the two overlap.
-	sl := &k.slots[s]
-	h, p := sl.h, sl.p
-	k.removeAt(0)
-	k.release(s)
+	var top entry
+	var h Handler
+	var p Payload
+	if k.fromRun() {
+		top = k.run[k.rh]
+		k.rh++
+		k.skipDead()
+		sl := &k.slots[top.slot()] // prefetched runAhead events ago
+		h, p = sl.h, sl.p
+	} else {
+		top = k.heap[0]
+		// Read the slot (likely a cache miss) before reordering the heap, so the two overlap.
+		sl := &k.slots[top.slot()]
+		h, p = sl.h, sl.p
+		k.removeAt(0)
+	}
+	k.release(top.slot())
 	k.pending--
-	if len(k.heap) < nearLow && k.fineN > 0 {
+	if k.fineN > 0 && k.runLen() < nearLow {
 		k.topUp()
 	}
-	if len(k.heap) > 0 {
-		if k.pfH != nil {
-			k.lookahead()
-		} else {
-			// Start loading the next event's slot (likely a cache miss) while this one runs.
-			prefetch.Line(unsafe.Pointer(&k.slots[k.heap[0].slot()]))
-		}
+	if k.pfH != nil {
+		k.lookahead()
+	} else {
+		k.prefetchNext()
 	}
 
 	k.now = top.at
@@ -304,6 +338,25 @@ func (k *Kernel) fireNext() {
 	k.hash = mixWord(x, uint64(p.B))
 
 	h.Fire(k, p)
+}
+
+// prefetchNext starts loading (likely cache misses) the slots of the run's event
+// runAhead places ahead and of the near heap's root while the current event runs. The
+// run's next events were prefetched as they came within runAhead.
+func (k *Kernel) prefetchNext() {
+	if i := k.rh + runAhead; i < len(k.run) {
+		prefetchSlot(&k.slots[k.run[i].slot()]) // a dead entry's slot: a wasted prefetch only
+	}
+	if len(k.heap) > 0 {
+		prefetchSlot(&k.slots[k.heap[0].slot()])
+	}
+}
+
+// prefetchSlot starts loading slot sl: both of its ends, since a 48-byte slot may cross a
+// cache line.
+func prefetchSlot(sl *slot) {
+	prefetch.Line(unsafe.Pointer(sl))
+	prefetch.Line(unsafe.Add(unsafe.Pointer(sl), unsafe.Sizeof(*sl)-1))
 }
 
 // findPrefetcher makes h the kernel's Prefetcher when it is one and comparable (called
@@ -324,34 +377,66 @@ func (k *Kernel) findPrefetcher(h Handler, w uintptr) {
 // again.
 func typeWord(h Handler) uintptr { return *(*uintptr)(unsafe.Pointer(&h)) }
 
-// lookahead announces the next pending event (the root) to the Prefetcher's
-// PrefetchNext and the smallest of the root's children, the likely event after it, to
-// its PrefetchAfter, and starts loading the slots of all the root's children: the event
-// after next is one of them or a child of the smallest, so its slot is usually in cache
-// by the time it is announced.
+// lookahead announces the next pending event to the Prefetcher's PrefetchNext and the
+// likely event after it to its PrefetchAfter: the smaller of the run's next live entry
+// and the near heap's smallest child of the root, when the next event is the heap's root;
+// the smaller of the run's second live entry and the heap's root, when it is the run's
+// front. It starts loading the slots of the root's other children and the run's event
+// runAhead places ahead, so the event after next is usually in cache by the time it is
+// announced.
 func (k *Kernel) lookahead() {
-	h := k.heap
-	if nx := &k.slots[h[0].slot()]; nx.h == k.pfH {
-		k.pf.PrefetchNext(nx.p)
-	}
-	n := min(len(h), arity+1)
-	if n < 2 {
+	k.prefetchNext()
+	if k.idle() {
 		return
 	}
-	m := 1
-	for c := 2; c < n; c++ {
-		if less(&h[c], &h[m]) {
-			m = c
+	h := k.heap
+	var nx, af *entry
+	m := 0 // the heap's smallest child of the root, if any
+	if k.fromRun() {
+		nx = &k.run[k.rh]
+		if len(h) > 0 {
+			af = &h[0]
+		}
+		if i := k.nextLive(k.rh + 1); i < len(k.run) && (af == nil || less(&k.run[i], af)) {
+			af = &k.run[i]
+		}
+	} else {
+		nx = &h[0]
+		if n := min(len(h), arity+1); n > 1 {
+			m = 1
+			for c := 2; c < n; c++ {
+				if less(&h[c], &h[m]) {
+					m = c
+				}
+			}
+			af = &h[m]
+		}
+		if k.rh < len(k.run) && (af == nil || less(&k.run[k.rh], af)) {
+			af = &k.run[k.rh]
 		}
 	}
-	if af := &k.slots[h[m].slot()]; af.h == k.pfH {
-		k.pf.PrefetchAfter(af.p)
+	if sl := &k.slots[nx.slot()]; sl.h == k.pfH {
+		k.pf.PrefetchNext(sl.p)
 	}
-	for c := 1; c < n; c++ {
+	if af != nil {
+		if sl := &k.slots[af.slot()]; sl.h == k.pfH {
+			k.pf.PrefetchAfter(sl.p)
+		}
+	}
+	for c := 1; c < min(len(h), arity+1); c++ {
 		if c != m {
 			prefetch.Line(unsafe.Pointer(&k.slots[h[c].slot()]))
 		}
 	}
+}
+
+// nextLive returns the index of the first live entry of the run at or after i (or
+// len(k.run)).
+func (k *Kernel) nextLive(i int) int {
+	for i < len(k.run) && k.run[i].at < 0 {
+		i++
+	}
+	return i
 }
 
 // leave ends a run (Step, RunUntil, RunUntilIdle). Deferred once per run rather than per
@@ -374,12 +459,12 @@ func (k *Kernel) RunUntil(t time.Duration) {
 	k.stop = false
 	defer k.leave()
 	for !k.stop {
-		if len(k.heap) == 0 {
-			if k.refill(); len(k.heap) == 0 {
+		if k.idle() {
+			if k.refill(); k.idle() {
 				break
 			}
 		}
-		if k.heap[0].at > t {
+		if k.next().at > t {
 			break
 		}
 		k.fireNext()
@@ -399,8 +484,8 @@ func (k *Kernel) RunUntilIdle() {
 	k.stop = false
 	defer k.leave()
 	for !k.stop {
-		if len(k.heap) == 0 {
-			if k.refill(); len(k.heap) == 0 {
+		if k.idle() {
+			if k.refill(); k.idle() {
 				break
 			}
 		}

@@ -127,6 +127,8 @@ func TestKernelMatchesModel(t *testing.T) {
 		s.k.seqLimit = rapid.SampledFrom([]uint64{1 << seqBits, 3, 16}).Draw(t, "seqLimit")
 		// Spread coarse buckets over the fine ones always, from a few events up, or as by default.
 		s.k.spreadMin = rapid.SampledFrom([]int{0, 3, spreadMin}).Draw(t, "spreadMin")
+		// Radix-sort every fine bucket taken into the run, or as by default.
+		s.k.radixMin = rapid.SampledFrom([]int{0, radixMin}).Draw(t, "radixMin")
 		m := &model{}
 
 		check := func(op string) {
@@ -213,6 +215,7 @@ func TestTiersKeepOrderAtScale(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4} {
 		s := &subject{k: New(seed)}
 		s.k.spreadMin = []int{0, 2, 30, spreadMin}[seed-1] // every tier in use, or as by default
+		s.k.radixMin = []int{0, 1, radixMin, 0}[seed-1]
 		m := &model{}
 		x := seed * 0x9e3779b97f4a7c15
 		rnd := func(n uint64) uint64 {

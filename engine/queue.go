@@ -187,7 +187,14 @@ func (k *Kernel) refill() {
 	if len(k.heap) == 0 && cap(k.heap) > nearReserve {
 		k.heap = nil // a burst is over: do not keep its room for good
 	}
-	for len(k.heap) == 0 && k.pending > 0 {
+	if k.runLen() == 0 {
+		k.run = k.run[:0]
+		k.rh = 0
+		if cap(k.run) > nearReserve {
+			k.run = nil
+		}
+	}
+	for k.idle() && k.pending > 0 {
 		if k.fineN > 0 {
 			k.nextFine()
 			continue
@@ -222,16 +229,14 @@ func (k *Kernel) refill() {
 	}
 }
 
-// nextFine moves the first non-empty fine bucket into the near heap (fineN > 0) and sets
-// hf past it: the buckets before it are empty, so skipping them keeps the invariants.
+// nextFine appends the first non-empty fine bucket (fineN > 0), sorted, to the run and
+// sets hf past it: the buckets before it are empty, so skipping them keeps the invariants.
 func (k *Kernel) nextFine() {
 	i := k.nextUsedFine(uint32(k.hf & fineMask))
 	k.hf += int64((i - uint32(k.hf)) & fineMask)
 	r := &k.ring[i]
 	k.fineN -= len(*r)
-	for _, e := range *r {
-		k.nearPush(e)
-	}
+	k.takeFine(*r)
 	k.emptyBucket(r)
 	k.fineUsed[i/64] &^= 1 << (i % 64)
 	k.hf++
@@ -254,13 +259,12 @@ func (k *Kernel) nextUsedFine(i uint32) uint32 {
 	panic("engine: no fine bucket in use while fineN > 0")
 }
 
-// topUp moves fine buckets into the near heap until it holds nearLow events or the fine
-// buckets are empty, so that the heap's top levels hold the next few events for the
-// Prefetcher's announcements (lookahead) even where events are sparser than one per fine
-// bucket. It never goes past the fine buckets (the current coarse bucket), so the heap
-// holds at most one coarse bucket's events.
+// topUp moves fine buckets into the run until it holds nearLow events or the fine
+// buckets are empty, so that the next few events are known (for the slot prefetch and the
+// Prefetcher's announcements) even where events are sparser than one per fine bucket. It
+// never goes past the fine buckets (the current coarse bucket).
 func (k *Kernel) topUp() {
-	for len(k.heap) < nearLow && k.fineN > 0 {
+	for k.runLen() < nearLow && k.fineN > 0 {
 		k.nextFine()
 	}
 }
@@ -354,6 +358,11 @@ func (k *Kernel) compactFar() {
 // order (after compactFar, all of them live).
 func (k *Kernel) pendingEntries() []*entry {
 	all := make([]*entry, 0, k.pending)
+	for i := k.rh; i < len(k.run); i++ {
+		if k.run[i].at >= 0 {
+			all = append(all, &k.run[i])
+		}
+	}
 	for i := range k.heap {
 		all = append(all, &k.heap[i])
 	}

@@ -11,7 +11,7 @@ import (
 // TestFineBucketsCancelAndOrder spreads a dense coarse bucket over the fine buckets (more
 // than spreadMin events in one quarter second, some at equal times), cancels a third of
 // the events while many of them wait in fine buckets (emptying some buckets entirely),
-// schedules more into the fine window, and checks that the rest run in (time, scheduling)
+// schedules more into the fine window and the sorted run, and checks that the rest run in (time, scheduling)
 // order.
 func TestFineBucketsCancelAndOrder(t *testing.T) {
 	k := New(1)
@@ -35,15 +35,18 @@ func TestFineBucketsCancelAndOrder(t *testing.T) {
 		evs = append(evs, ev{at, i})
 		hs = append(hs, k.Schedule(at, r, Payload{A: i}))
 	}
-	if !k.Step() { // spreads the coarse bucket and tops up the heap
+	if !k.Step() { // spreads the coarse bucket and tops up the run
 		t.Fatal("nothing to run")
 	}
 	first := r.log[0].ID
-	inFine := 0
+	inFine, inRun := 0, 0
 	cancelled := map[int64]bool{first: true}
 	for i := range hs {
 		s := hs[i].slot
-		if k.pos[s] <= posRing && k.slots[s].rb < fineBuckets {
+		switch pos := k.pos[s]; {
+		case pos <= posRun:
+			inRun++
+		case pos <= posRing && k.slots[s].rb < fineBuckets:
 			inFine++
 		}
 		if i%3 == 0 && int64(i) != first {
@@ -53,8 +56,8 @@ func TestFineBucketsCancelAndOrder(t *testing.T) {
 			cancelled[int64(i)] = true
 		}
 	}
-	if inFine < spreadMin {
-		t.Fatalf("only %d events waited in fine buckets: the test does not exercise them", inFine)
+	if inFine < spreadMin || inRun < nearLow {
+		t.Fatalf("only %d events waited in fine buckets and %d in the sorted run: the test does not exercise them", inFine, inRun)
 	}
 	for i := int64(0); i < 100; i++ { // into the fine window, between and on the earlier times
 		id := 10_000 + i
@@ -82,3 +85,71 @@ func TestFineBucketsCancelAndOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSortsTiesBySchedulingOrder fills fine buckets with events of a few instants (ties
+// in groups of a few to hundreds), cancels some of them while they wait in their bucket
+// (Cancel moves the bucket's last entry into the hole, so equal times are no longer in
+// scheduling order there), cancels more once they are in the sorted run (its front
+// among them), and checks that the rest run in (time, scheduling) order, whether the
+// buckets are sorted by radix or by insertion.
+func TestRunSortsTiesBySchedulingOrder(t *testing.T) {
+	for _, tc := range []struct{ n, instants, radixMin int }{
+		{10, 2, radixMin}, {10, 2, 0}, {200, 3, radixMin}, {200, 3, 0}, {3000, 5, radixMin}, {3000, 1, 0},
+	} {
+		k := New(1)
+		k.spreadMin = 0
+		k.radixMin = tc.radixMin
+		r := &recorder{}
+		const base = time.Second
+		at := func(i int) time.Duration { // a few instants in each of two fine buckets
+			return base + time.Duration(i%2)<<fineShift + time.Duration(i%tc.instants)*7
+		}
+		hs := make([]Handle, tc.n)
+		for i := range hs {
+			hs[i] = k.Schedule(at(i), r, Payload{A: int64(i)})
+		}
+		cancelled := map[int]bool{}
+		for i := 0; i < tc.n; i += 3 { // in their fine bucket
+			if !k.Cancel(hs[i]) {
+				t.Fatalf("n=%d: Cancel(event %d) = false, want true", tc.n, i)
+			}
+			cancelled[i] = true
+		}
+		if !k.Step() { // takes the first fine bucket into the run
+			t.Fatalf("n=%d: nothing to run", tc.n)
+		}
+		inRun := 0
+		for i := range hs {
+			if cancelled[i] || k.pos[hs[i].slot] > posRun {
+				continue
+			}
+			inRun++
+			if i%5 == 1 || int(k.posRunIndex(hs[i].slot)) == k.rh { // in the run, its front too
+				if !k.Cancel(hs[i]) {
+					t.Fatalf("n=%d: Cancel(event %d in the run) = false, want true", tc.n, i)
+				}
+				cancelled[i] = true
+			}
+		}
+		if inRun == 0 {
+			t.Fatalf("n=%d: no event waited in the sorted run", tc.n)
+		}
+		k.RunUntilIdle()
+		want := []int64{}
+		for i := range hs {
+			if !cancelled[i] {
+				want = append(want, int64(i))
+			}
+		}
+		slices.SortStableFunc(want, func(a, b int64) int { return int(at(int(a)) - at(int(b))) })
+		if diff := cmp.Diff(want, ids(r.log)); diff != "" {
+			t.Errorf("n=%d instants=%d radixMin=%d: run order (-want +got):\n%s", tc.n, tc.instants, tc.radixMin, diff)
+		}
+		if k.Pending() != 0 || k.runLen() != 0 {
+			t.Errorf("n=%d: after the run: pending %d, run %d, want 0", tc.n, k.Pending(), k.runLen())
+		}
+	}
+}
+
+// posRunIndex is the run index of a slot in the run (test helper).
+func (k *Kernel) posRunIndex(s uint32) int32 { return posRun - k.pos[s] }
