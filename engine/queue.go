@@ -187,13 +187,6 @@ func (k *Kernel) refill() {
 	if len(k.heap) == 0 && cap(k.heap) > nearReserve {
 		k.heap = nil // a burst is over: do not keep its room for good
 	}
-	if k.runLen() == 0 {
-		k.run = k.run[:0]
-		k.rh = 0
-		if cap(k.run) > nearReserve {
-			k.run = nil
-		}
-	}
 	for k.idle() && k.pending > 0 {
 		if k.fineN > 0 {
 			k.nextFine()
@@ -214,9 +207,7 @@ func (k *Kernel) refill() {
 		k.ringN -= len(*r)
 		if len(*r) <= k.spreadMin {
 			k.hf = (k.hb + 1) << fineBits
-			for _, e := range *r {
-				k.nearPush(e)
-			}
+			k.takeBucket(*r)
 		} else {
 			k.hf = k.hb << fineBits
 			for _, e := range *r {
@@ -236,7 +227,7 @@ func (k *Kernel) nextFine() {
 	k.hf += int64((i - uint32(k.hf)) & fineMask)
 	r := &k.ring[i]
 	k.fineN -= len(*r)
-	k.takeFine(*r)
+	k.takeBucket(*r)
 	k.emptyBucket(r)
 	k.fineUsed[i/64] &^= 1 << (i % 64)
 	k.hf++

@@ -28,21 +28,27 @@ const (
 	// the run: far enough that the load completes during the events in between.
 	runAhead = 8
 	// radixMin is the default of Kernel.radixMin: buckets of more entries are sorted by
-	// radix on the at bits below fineShift, smaller ones by insertion.
+	// radix on the bytes of at below bucketShift, smaller ones by insertion.
 	radixMin = 48
 )
 
 // runLen is the number of entries (live or dead) of the run not yet reached.
 func (k *Kernel) runLen() int { return len(k.run) - k.rh }
 
-// takeFine appends fine bucket r, sorted by (at, key), to the run. Its entries are all in
-// one fine bucket (at >> fineShift is the same) and after every entry of the run.
-func (k *Kernel) takeFine(r []entry) {
+// takeBucket appends bucket r, sorted by (at, key), to the run. Its entries are all in one
+// bucket (fine or coarse) and after every entry of the run.
+func (k *Kernel) takeBucket(r []entry) {
 	n := len(r)
+	if n == 0 {
+		return
+	}
 	switch live := k.runLen(); {
 	case live == 0:
 		k.run = k.run[:0]
 		k.rh = 0
+		if cap(k.run) > nearReserve && n <= nearReserve {
+			k.run = nil // a burst is over: do not keep its room for good
+		}
 	case k.rh >= live:
 		k.compactRun() // moves at most as many entries as have been popped since the last time
 	}
@@ -59,6 +65,10 @@ func (k *Kernel) takeFine(r []entry) {
 	}
 	for i := base; i < len(k.run); i++ {
 		k.pos[k.run[i].slot()] = posRun - int32(i)
+	}
+	// fireNext prefetches the slot runAhead events ahead: start on those before that.
+	for i := base; i <= min(k.rh+runAhead, len(k.run)-1); i++ {
+		prefetchSlot(&k.slots[k.run[i].slot()])
 	}
 }
 
@@ -92,34 +102,52 @@ func (k *Kernel) skipDead() {
 	}
 }
 
-// radixSort writes the entries of src, all in one fine bucket, to dst (as long) sorted
-// by (at, key). Two stable counting passes on the bytes of at below fineShift order them
-// by at; entries of equal at keep src's order, which is mostly but not always the
-// scheduling order (Cancel swaps the last entry of a bucket into the hole), so the runs of
-// equal at are then sorted by key. src is used as the scratch space and left garbage.
+// radixSort writes the entries of src to dst (as long) sorted by (at, key). They are all
+// in one bucket (fine or coarse: their at agree above bit bucketShift), so stable counting
+// passes on the bytes of at below bucketShift order them by at; a pass is skipped where
+// all entries share the byte (a fine bucket's upper two). Entries of equal at keep src's
+// order, which is mostly but not always the scheduling order (Cancel swaps the last entry
+// of a bucket into the hole), so the runs of equal at are then sorted by key. src is used
+// as the scratch space and left garbage.
 func radixSort(src, dst []entry) {
-	var c0, c1 [256]int32
+	const bytes = (bucketShift + 7) / 8
+	var c [bytes][256]int32
+	a0 := uint64(src[0].at)
+	var diff uint64
 	for i := range src {
 		a := uint64(src[i].at)
-		c0[a&0xff]++
-		c1[a>>8&0xff]++
+		diff |= a ^ a0
+		c[0][a&0xff]++
+		c[1][a>>8&0xff]++
 	}
-	var s0, s1 int32
-	for b := range c0 {
-		s0, c0[b] = s0+c0[b], s0
-		s1, c1[b] = s1+c1[b], s1
+	if diff>>16 != 0 {
+		for i := range src {
+			a := uint64(src[i].at)
+			c[2][a>>16&0xff]++
+			c[3][a>>24&0xff]++
+		}
 	}
-	for _, e := range src {
-		b := uint64(e.at) & 0xff
-		dst[c0[b]] = e
-		c0[b]++
+	from, to := src, dst
+	for b := range bytes {
+		if diff>>(8*b)&0xff == 0 {
+			continue // one value of this byte: the pass would not move anything
+		}
+		cb := &c[b]
+		var sum int32
+		for v := range cb {
+			sum, cb[v] = sum+cb[v], sum
+		}
+		sh := 8 * b
+		for _, e := range from {
+			v := uint64(e.at) >> sh & 0xff
+			to[cb[v]] = e
+			cb[v]++
+		}
+		from, to = to, from
 	}
-	for _, e := range dst {
-		b := uint64(e.at) >> 8 & 0xff
-		src[c1[b]] = e
-		c1[b]++
+	if &from[0] != &dst[0] {
+		copy(dst, from)
 	}
-	copy(dst, src)
 	for i := 1; i < len(dst); {
 		if dst[i].at != dst[i-1].at {
 			i++
