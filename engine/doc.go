@@ -44,16 +44,19 @@
 //
 // # Cost
 //
-// Events live in a slot pool with a free list. The queue is a timing wheel in front of a
-// small heap (queue.go): a 4-ary min-heap of 16-byte entries (time, sequence<<27 | slot)
-// holds the next events, unsorted buckets the later ones: 4,096 fine buckets (2^16 ns,
-// ~66 µs, each) the rest of the current quarter second when it is dense, a ring of 4,096
-// coarse buckets (2^28 ns) the next ~18 minutes, and a binary heap the rest. Schedule
-// appends to a bucket in O(1); buckets move towards the heap as the clock reaches them,
-// so the heap holds a few hundred to a few thousand entries (in cache) instead of every
-// pending event. Cancel swaps an entry out of its bucket (or out of the heap, with the
-// position index per slot) in O(1) / O(log n). Events keep their sequence numbers across
-// tiers, so the order is exactly (time, sequence) whichever tier an event waited in.
+// Events live in a slot pool with a free list. The queue is a timing wheel behind a
+// sorted run (queue.go, run.go): 16-byte entries (time, sequence<<27 | slot) of the next
+// events, sorted by a radix sort when their bucket is reached and popped from the front in
+// O(1), with a small 4-ary heap beside it for events scheduled into a bucket already
+// reached; unsorted buckets hold the later ones: 4,096 fine buckets (2^16 ns, ~66 µs,
+// each) the rest of the current quarter second when it is dense, a ring of 4,096 coarse
+// buckets (2^28 ns) the next ~18 minutes, and a binary heap the rest. Schedule appends to
+// a bucket in O(1); buckets are sorted into the run as the clock reaches them, in time
+// linear in their size, and the kernel prefetches the slots of the events a few places
+// ahead in the run while the current one runs. Cancel swaps an entry out of its bucket,
+// marks it dead in the run, or removes it from the heap (with the position index per
+// slot) in O(1) / O(log n). Events keep their sequence numbers across tiers, so the order
+// is exactly (time, sequence) whichever tier an event waited in.
 // Nothing allocates per event once the tables have grown to the run's peak (Reserve
 // pre-sizes the slot tables; emptied big buckets are kept as spares).
 // Comparisons are branch-free because the order of random times is unpredictable. Up to

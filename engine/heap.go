@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// The pending events form an implicit 4-ary min-heap of entries ordered by (at, seq).
-// A 4-ary heap has half the depth of a binary one; a node's four children are adjacent.
-// Kernel.pos maps each pending slot to its entry's index, so Cancel can remove an
-// arbitrary entry in O(log n).
+// The near heap (the events scheduled into a bucket already taken into the run; queue.go)
+// is an implicit 4-ary min-heap of entries ordered by (at, seq). A 4-ary heap has half the
+// depth of a binary one; a node's four children are adjacent. Kernel.pos maps each slot
+// in the heap to its entry's index, so Cancel can remove an arbitrary entry in O(log n).
 
 // entry is one heap element: 16 bytes, so a node's four children fill one 64-byte cache
 // line. key packs the scheduling sequence number above the slot index; sequence numbers are
@@ -45,8 +45,8 @@ func lessBit(a, b *entry) uint64 {
 func less(a, b *entry) bool { return lessBit(a, b) != 0 }
 
 // renumber gives the pending entries fresh sequence numbers 0..n-1 in their current
-// (at, seq) order and restarts the counter at n. Order is preserved, so the near heap stays
-// valid and no position changes; cancelled entries of the far tier are freed first
+// (at, seq) order and restarts the counter at n. Order is preserved, so the near heap and
+// the run stay valid and no position changes; cancelled entries of the far tier are freed first
 // (queue.go). It runs when the sequence counter reaches k.seqLimit: once every ~1.4e11
 // schedules by default (allocates a temporary index, which is fine at that rate).
 func (k *Kernel) renumber() {

@@ -6,42 +6,53 @@ import (
 	"time"
 )
 
-// The pending events are kept in four tiers by time: a hierarchical timing wheel in front
-// of a small heap. A fine bucket is at >> fineShift (2^16 ns, about 66 µs); a coarse bucket
-// is at >> bucketShift (2^28 ns, about a quarter of a second: fineBuckets fine buckets).
+// The pending events are kept in five tiers by time: a sorted run and a small heap in
+// front of a hierarchical timing wheel and a far heap. A fine bucket is at >> fineShift
+// (2^16 ns, about 66 µs); a coarse bucket is at >> bucketShift (2^28 ns, about a quarter
+// of a second: fineBuckets fine buckets).
 //
-//   - near: the 4-ary heap of heap.go holds every pending event of a fine bucket below
-//     k.hf;
+//   - run (run.go): the events of the buckets taken so far, sorted by (at, seq) when taken
+//     and popped from the front in O(1);
+//   - near: the 4-ary heap of heap.go holds the events scheduled into a taken bucket
+//     afterwards (fine bucket below k.hf), usually few;
 //   - fine: fineBuckets unsorted buckets hold the events of fine buckets hf and up whose
 //     coarse bucket is below k.hb (at most one coarse bucket's worth), appended in O(1);
 //   - coarse: ringBuckets unsorted buckets hold the events of coarse buckets
 //     hb .. hb+ringBuckets-1 (about 18 minutes ahead), appended in O(1);
 //   - far: a binary min-heap by (at, seq), without position index, holds the rest.
 //
-// Each tier's events order before every event of the tiers after it, so the near heap's
-// root is the next event whenever the near heap is not empty. When the heap runs dry,
-// refill moves the next non-empty fine bucket into it (topUp does the same early when the
-// heap is low, so that lookahead sees the next few events). When the fine buckets are
-// empty, refill takes the next coarse bucket: one with more than k.spreadMin events is
-// spread over the fine buckets, a smaller one goes into the heap whole (as the whole
-// tier did before the fine buckets existed: sparse events skip a second append). The
-// far events move into the coarse ring as its window slides, or the window jumps to the
-// earliest far event when the ring is empty.
+// The run's and the near heap's events order before every event of the tiers after them,
+// so the next event is the smaller of the run's front and the heap's root. When both are
+// empty, refill takes the next non-empty fine bucket into the run (topUp does the same
+// early when fewer than nearLow events are left in the run, so that the slots of the next
+// events can be prefetched and the Prefetcher's lookahead sees them). When the fine
+// buckets are empty, refill takes the next coarse bucket: one with more than k.spreadMin
+// events is spread over the fine buckets (the clock is about to enter a dense quarter
+// second, whose new events must go to fine buckets, not all to the near heap), a smaller
+// one goes into the run whole (then the fine window is empty). The far events move into
+// the coarse ring as its window slides, or the window jumps to the earliest far event
+// when the ring is empty.
 //
-// So the heap holds at most a few hundred events of sparse periods, or tens of
-// microseconds' worth of dense ones (a million events per simulated second pending is
-// a few thousand), small enough for the cache, instead of every pending event at
-// log(n) cache misses per operation. Events keep their sequence number on the way, so the
-// order is still exactly (time, sequence): the tiers change the cost, never the order.
+// A bucket is sorted into the run by a radix sort on the bytes of at that differ within
+// it (two passes for a fine bucket) and its ties by key (run.go), linear in its size. So
+// popping costs no comparison at all, the heap holds the few events scheduled less than a
+// bucket ahead, and no tier holds every pending event at log(n) cache misses per
+// operation. Events keep their sequence number on the way, so the order is still exactly
+// (time, sequence): the tiers change the cost, never the order.
 //
 // Invariants (hb and hf only grow): (hb-1)<<fineBits <= hf <= hb<<fineBits, so the fine
 // window never spans more than fineBuckets buckets: fine bucket f sits at index
 // f & fineMask of k.ring, coarse bucket c at fineBuckets + c & ringMask; fineUsed marks
-// the non-empty fine buckets.
+// the non-empty fine buckets. Every event of the run and the near heap is in a bucket
+// below hf (fine) or below hb (coarse, taken whole); the run's own invariants are in
+// run.go.
 //
-// Cancel removes a fine or coarse event at once (its slot knows its bucket, pos its index
-// there: swap with the bucket's last). A far event is only marked (posFarCancelled) and
-// loses its handler; its slot is freed when the queue reaches it.
+// pos[s] says where slot s's entry is: its index in the near heap (>= 0), posRun - i for
+// k.run[i], posRing - i for index i of bucket k.ring[slot.rb], or posFree, posFar,
+// posFarCancelled. Cancel removes a fine or coarse event at once (swap with the bucket's
+// last), a heap event by sifting, and marks a run event dead (it is skipped when reached;
+// its slot is freed at once). A far event is only marked (posFarCancelled) and loses its
+// handler; its slot is freed when the queue reaches it.
 
 const (
 	bucketShift = 28 // coarse bucket width 2^28 ns = 268 ms
@@ -64,10 +75,10 @@ const (
 	bigBucket    = 1024
 	spareBuckets = 32
 	// spreadMin is the default of Kernel.spreadMin: the size above which a coarse bucket
-	// is spread over the fine buckets; a smaller one goes into the near heap whole (a
-	// heap that small stays in cache, and sparse events skip the second append).
+	// is spread over the fine buckets; a smaller one is sorted into the run whole (sparse
+	// events skip the second append).
 	spreadMin = 512
-	// nearLow is the number of events topUp keeps in the near heap when it can.
+	// nearLow is the number of events topUp keeps in the run when it can.
 	nearLow = 32
 	// nearReserve caps the near heap's room made by Reserve.
 	nearReserve = 1 << 16
@@ -179,10 +190,11 @@ func (k *Kernel) ringRemove(s uint32, i int) {
 	}
 }
 
-// refill makes the near heap hold the next pending event, if any is pending: it moves
-// fine buckets into it (one each time), spreads the next coarse bucket over the fine
-// buckets when those are empty (the coarse window slides one bucket), and, when the
-// coarse ring is empty too, jumps the coarse window to the earliest far event.
+// refill makes the run or the near heap hold the next pending event, if any is pending:
+// it sorts fine buckets into the run (one each time), takes the next coarse bucket (into
+// the run, or spread over the fine buckets) when those are empty (the coarse window slides
+// one bucket), and, when the coarse ring is empty too, jumps the coarse window to the
+// earliest far event.
 func (k *Kernel) refill() {
 	if len(k.heap) == 0 && cap(k.heap) > nearReserve {
 		k.heap = nil // a burst is over: do not keep its room for good
@@ -202,7 +214,7 @@ func (k *Kernel) refill() {
 			continue
 		}
 		// The fine buckets are empty: spread coarse bucket hb over them, or, if it holds
-		// few events, move it into the near heap whole (then the fine window is empty).
+		// few events, sort it into the run whole (then the fine window is empty).
 		r := &k.ring[fineBuckets+(k.hb&ringMask)]
 		k.ringN -= len(*r)
 		if len(*r) <= k.spreadMin {
