@@ -112,10 +112,11 @@ type Kernel struct {
 	// fineUsed has bit i set while fine bucket i is not empty, so that refill skips
 	// empty fine buckets by words, not one by one.
 	fineUsed [fineBuckets / 64]uint64
-	far      []entry // binary min-heap of the events beyond the coarse ring
-	hf       int64   // first fine bucket not in the near heap
-	hb       int64   // first coarse bucket not spread over the fine buckets
-	pending  int     // events scheduled and neither run nor cancelled
+	ringUsed [ringBuckets / 64]uint64 // the same for the coarse buckets
+	far      []entry                  // binary min-heap of the events beyond the coarse ring
+	hf       int64                    // first fine bucket not in the near heap
+	hb       int64                    // first coarse bucket not spread over the fine buckets
+	pending  int                      // events scheduled and neither run nor cancelled
 
 	running bool // inside Step / RunUntil / RunUntilIdle (guards reentrancy)
 	stop    bool // Stop was called during the current run

@@ -43,7 +43,7 @@ import (
 // Invariants (hb and hf only grow): (hb-1)<<fineBits <= hf <= hb<<fineBits, so the fine
 // window never spans more than fineBuckets buckets: fine bucket f sits at index
 // f & fineMask of k.ring, coarse bucket c at fineBuckets + c & ringMask; fineUsed marks
-// the non-empty fine buckets. Every event of the run and the near heap is in a bucket
+// the non-empty fine buckets and ringUsed the non-empty coarse ones. Every event of the run and the near heap is in a bucket
 // below hf (fine) or below hb (coarse, taken whole); the run's own invariants are in
 // run.go.
 //
@@ -98,8 +98,7 @@ func (k *Kernel) enqueue(e entry, s uint32) {
 	case b < k.hb:
 		k.fineAppend(e, s)
 	case b < k.hb+ringBuckets:
-		k.ringAppend(e, s, fineBuckets+uint32(b&ringMask))
-		k.ringN++
+		k.coarseAppend(e, s, b)
 	default:
 		k.farPush(e)
 		k.pos[s] = posFar
@@ -135,6 +134,14 @@ func (k *Kernel) fineAppend(e entry, s uint32) {
 	k.ringAppend(e, s, i)
 	k.fineUsed[i/64] |= 1 << (i % 64)
 	k.fineN++
+}
+
+// coarseAppend appends entry e (slot s) to coarse bucket b and marks the bucket in use.
+func (k *Kernel) coarseAppend(e entry, s uint32, b int64) {
+	i := uint32(b & ringMask)
+	k.ringAppend(e, s, fineBuckets+i)
+	k.ringUsed[i/64] |= 1 << (i % 64)
+	k.ringN++
 }
 
 // growBucket makes room in a full bucket: it swaps in the top spare array when that one
@@ -187,6 +194,10 @@ func (k *Kernel) ringRemove(s uint32, i int) {
 		}
 	} else {
 		k.ringN--
+		if last == 0 {
+			c := rb - fineBuckets
+			k.ringUsed[c/64] &^= 1 << (c % 64)
+		}
 	}
 }
 
@@ -213,9 +224,17 @@ func (k *Kernel) refill() {
 			k.pullFar()
 			continue
 		}
-		// The fine buckets are empty: spread coarse bucket hb over them, or, if it holds
-		// few events, sort it into the run whole (then the fine window is empty).
-		r := &k.ring[fineBuckets+(k.hb&ringMask)]
+		// The fine buckets are empty: skip to the first non-empty coarse bucket (the far
+		// events are beyond the ring's window before the slide, so inside the ring's
+		// window after it), then spread it over them, or, if it holds few events, sort it
+		// into the run whole (then the fine window is empty).
+		c := nextUsed(k.ringUsed[:], uint32(k.hb&ringMask))
+		if d := int64((c - uint32(k.hb)) & ringMask); d > 0 {
+			k.hb += d
+			k.pullFar()
+		}
+		k.ringUsed[c/64] &^= 1 << (c % 64)
+		r := &k.ring[fineBuckets+c]
 		k.ringN -= len(*r)
 		if len(*r) <= k.spreadMin {
 			k.hf = (k.hb + 1) << fineBits
@@ -235,7 +254,7 @@ func (k *Kernel) refill() {
 // nextFine appends the first non-empty fine bucket (fineN > 0), sorted, to the run and
 // sets hf past it: the buckets before it are empty, so skipping them keeps the invariants.
 func (k *Kernel) nextFine() {
-	i := k.nextUsedFine(uint32(k.hf & fineMask))
+	i := nextUsed(k.fineUsed[:], uint32(k.hf&fineMask))
 	k.hf += int64((i - uint32(k.hf)) & fineMask)
 	r := &k.ring[i]
 	k.fineN -= len(*r)
@@ -245,21 +264,21 @@ func (k *Kernel) nextFine() {
 	k.hf++
 }
 
-// nextUsedFine returns the index of the first non-empty fine bucket at or after index i,
-// circularly (the fine window starts at i and spans at most fineBuckets buckets). Some
-// fine bucket must be non-empty.
-func (k *Kernel) nextUsedFine(i uint32) uint32 {
+// nextUsed returns the index of the first bit set in bitmap used (the non-empty fine or
+// coarse buckets) at or after index i, circularly (the window starts at i and spans at
+// most the bitmap). Some bit must be set.
+func nextUsed(used []uint64, i uint32) uint32 {
 	w := i / 64
-	if m := k.fineUsed[w] >> (i % 64); m != 0 {
+	if m := used[w] >> (i % 64); m != 0 {
 		return i + uint32(bits.TrailingZeros64(m))
 	}
-	for n := uint32(1); n <= uint32(len(k.fineUsed)); n++ {
-		j := (w + n) % uint32(len(k.fineUsed))
-		if m := k.fineUsed[j]; m != 0 {
+	for n := uint32(1); n <= uint32(len(used)); n++ {
+		j := (w + n) % uint32(len(used))
+		if m := used[j]; m != 0 {
 			return j*64 + uint32(bits.TrailingZeros64(m))
 		}
 	}
-	panic("engine: no fine bucket in use while fineN > 0")
+	panic("engine: no bucket in use while the tier counts some")
 }
 
 // topUp moves fine buckets into the run until it holds nearLow events or the fine
@@ -283,8 +302,7 @@ func (k *Kernel) pullFar() {
 			k.release(s)
 			continue
 		}
-		k.ringAppend(e, s, fineBuckets+uint32(bucketOf(e.at)&ringMask))
-		k.ringN++
+		k.coarseAppend(e, s, bucketOf(e.at))
 	}
 }
 

@@ -84,6 +84,11 @@ func TestFineBucketsCancelAndOrder(t *testing.T) {
 			t.Errorf("fineUsed[%d] = %x after the run, want 0 (no fine bucket in use)", i, w)
 		}
 	}
+	for i, w := range k.ringUsed {
+		if w != 0 {
+			t.Errorf("ringUsed[%d] = %x after the run, want 0 (no coarse bucket in use)", i, w)
+		}
+	}
 }
 
 // TestRunSortsTiesBySchedulingOrder fills fine buckets with events of a few instants (ties
