@@ -80,12 +80,12 @@ type Kernel struct {
 	seq       uint64 // next sequence number
 	seqLimit  uint64 // renumber when seq reaches this (1<<seqBits; lowered by tests)
 	spreadMin int    // coarse buckets of more events are spread over the fine ones (queue.go; lowered by tests)
-	radixMin  int    // fine buckets of more events are radix-sorted into the run (run.go; lowered by tests)
+	radixMin  int    // buckets of more events are radix-sorted into the run (run.go; lowered by tests)
 	processed uint64
 	hash      uint64
 	seed      uint64
 
-	run   []entry // the sorted run (run.go): the taken fine buckets' events, popped from rh
+	run   []entry // the sorted run (run.go): the taken buckets' events, popped from rh
 	rh    int
 	heap  []entry // the near heap (queue.go): events scheduled into fine buckets already taken
 	slots []slot
@@ -114,8 +114,8 @@ type Kernel struct {
 	fineUsed [fineBuckets / 64]uint64
 	ringUsed [ringBuckets / 64]uint64 // the same for the coarse buckets
 	far      []entry                  // binary min-heap of the events beyond the coarse ring
-	hf       int64                    // first fine bucket not in the near heap
-	hb       int64                    // first coarse bucket not spread over the fine buckets
+	hf       int64                    // first fine bucket not taken (into the run)
+	hb       int64                    // first coarse bucket not taken (spread or into the run)
 	pending  int                      // events scheduled and neither run nor cancelled
 
 	running bool // inside Step / RunUntil / RunUntilIdle (guards reentrancy)

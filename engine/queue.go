@@ -43,8 +43,8 @@ import (
 // Invariants (hb and hf only grow): (hb-1)<<fineBits <= hf <= hb<<fineBits, so the fine
 // window never spans more than fineBuckets buckets: fine bucket f sits at index
 // f & fineMask of k.ring, coarse bucket c at fineBuckets + c & ringMask; fineUsed marks
-// the non-empty fine buckets and ringUsed the non-empty coarse ones. Every event of the run and the near heap is in a bucket
-// below hf (fine) or below hb (coarse, taken whole); the run's own invariants are in
+// the non-empty fine buckets and ringUsed the non-empty coarse ones. Every event of the
+// run and the near heap is in a fine bucket below hf; the run's own invariants are in
 // run.go.
 //
 // pos[s] says where slot s's entry is: its index in the near heap (>= 0), posRun - i for

@@ -2,8 +2,8 @@ package engine
 
 import "slices"
 
-// The sorted run (the front of the queue, see queue.go): when the queue takes a fine
-// bucket, it sorts the bucket's entries by (at, key) and appends them to k.run, and the
+// The sorted run (the front of the queue, see queue.go): when the queue takes a bucket (a
+// fine one, or a coarse one too small to spread), it sorts the bucket's entries by (at, key) and appends them to k.run, and the
 // events are popped from its front, k.run[k.rh], in O(1) and in sequence: no sift-down,
 // and the slots of the next events are known, so fireNext prefetches the slot of the
 // event runAhead places ahead while the current one runs.
@@ -42,14 +42,14 @@ func (k *Kernel) takeBucket(r []entry) {
 	if n == 0 {
 		return
 	}
-	switch live := k.runLen(); {
-	case live == 0:
+	switch left := k.runLen(); {
+	case left == 0:
 		k.run = k.run[:0]
 		k.rh = 0
 		if cap(k.run) > nearReserve && n <= nearReserve {
 			k.run = nil // a burst is over: do not keep its room for good
 		}
-	case k.rh >= live:
+	case k.rh >= left:
 		k.compactRun() // moves at most as many entries as have been popped since the last time
 	}
 	base := len(k.run)
