@@ -36,7 +36,7 @@
 //
 // Recycling (opt-in): an owner that reads each Ready's events at once and keeps none
 // (the simulation driver) calls ReleaseReady once it is done with them; the BBS then
-// reuses the Events and LRPStarts arrays and the events' row copies for the next
+// reuses the Events and LRPStarts arrays and the events' row and desired copies for the next
 // batches, so a steady-state operation allocates nothing. Without that call every
 // batch and row copy stays valid for as long as it is kept (real mode, tests).
 //
