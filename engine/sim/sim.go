@@ -277,6 +277,7 @@ func (s *Sim) Start() error {
 		s.events = ew
 	}
 	s.schedule()
+	defer relaxGC()()
 	s.k.RunUntil(0)
 	return s.err
 }
