@@ -448,21 +448,54 @@ func (m *Store) desiredOf(p *proc) model.DesiredLRP {
 // PutDesiredLRP stores a copy (slices cloned, so the caller may reuse its own).
 func (m *Store) PutDesiredLRP(d model.DesiredLRP) error {
 	p := m.procFor(d.ProcessGUID)
+	p.desired, p.hasDesired = m.desiredRow(&d), true
+	return nil
+}
+
+// desiredRow returns the stored form of d: its strings interned, its slices cloned.
+func (m *Store) desiredRow(d *model.DesiredLRP) desiredRow {
 	r := desiredRow{startTimeout: d.StartTimeout, domain: m.strs.id(d.Domain), rootFS: m.strs.id(d.RootFS),
 		instances: int32(d.Instances), memoryMB: int32(d.MemoryMB), diskMB: int32(d.DiskMB),
 		maxPids: int32(d.MaxPids), maxPerCell: int32(d.MaxPerCell)}
-	wide := !fits32(d.Instances) || !fits32(d.MemoryMB) || !fits32(d.DiskMB) || !fits32(d.MaxPids) || !fits32(d.MaxPerCell)
-	if wide || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil || d.Compute != nil {
-		r.ext = &desiredExt{placementTags: slices.Clone(d.PlacementTags), volumeDrivers: slices.Clone(d.VolumeDrivers),
-			routes: slices.Clone(d.Routes), compute: d.Compute.Clone()}
-		if wide {
-			e := r.ext
-			e.wide = true
-			e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell = d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell
-		}
+	if wideDesired(d) || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil || d.Compute != nil {
+		r.ext = newDesiredExt(d)
 	}
-	p.desired, p.hasDesired = r, true
-	return nil
+	return r
+}
+
+func wideDesired(d *model.DesiredLRP) bool {
+	return !fits32(d.Instances) || !fits32(d.MemoryMB) || !fits32(d.DiskMB) || !fits32(d.MaxPids) || !fits32(d.MaxPerCell)
+}
+
+// newDesiredExt returns d's slices (cloned), compute (cloned) and, when one does not fit
+// an int32, figures.
+func newDesiredExt(d *model.DesiredLRP) *desiredExt {
+	e := &desiredExt{placementTags: slices.Clone(d.PlacementTags), volumeDrivers: slices.Clone(d.VolumeDrivers),
+		routes: slices.Clone(d.Routes), compute: d.Compute.Clone()}
+	if wideDesired(d) {
+		e.wide = true
+		e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell = d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell
+	}
+	return e
+}
+
+// InsertDesiredLRPs stores template under each guid in order, stopping before the
+// first guid that has a desired row, and returns how many it stored (bbs's rowStore):
+// the stored form is built once and each app gets its own copy of the slices, as from
+// PutDesiredLRP.
+func (m *Store) InsertDesiredLRPs(template model.DesiredLRP, guids []string) (int, error) {
+	r := m.desiredRow(&template)
+	for i, g := range guids {
+		p := m.procFor(g)
+		if p.hasDesired {
+			return i, nil
+		}
+		if r.ext != nil && i > 0 {
+			r.ext = newDesiredExt(&template)
+		}
+		p.desired, p.hasDesired = r, true
+	}
+	return len(guids), nil
 }
 
 func (m *Store) DeleteDesiredLRP(guid string) error {
