@@ -308,6 +308,13 @@ func (m *Store) UseGUIDs(names *model.GUIDs) {
 // the table's array of guid lengths (2 MB at 2 M guids, a cache miss per cold guid) is
 // not read. Any other string (a copy, a prefix, a free slot) takes Find, as before.
 func (m *Store) slot(guid string) *proc {
+	p, _, _ := m.slotID(guid)
+	return p
+}
+
+// slotID is slot, also returning guid's id when it looked it up (known: the guid has an
+// id, whether or not its slot holds a proc).
+func (m *Store) slotID(guid string) (p *proc, id int32, known bool) {
 	if id, ok := m.names.EntryID(guid); ok {
 		if p := m.arenaAt(id); p != nil {
 			// The caller reads the proc's first row, which ends on its second cache line:
@@ -315,19 +322,19 @@ func (m *Store) slot(guid string) *proc {
 			// internal/prefetch).
 			prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
 			if strref.Same(p.guid, guid) {
-				return p
+				return p, id, true
 			}
 		}
 	}
 	id, ok := m.names.Find(guid)
 	if !ok {
-		return nil
+		return nil, 0, false
 	}
-	p := m.arenaAt(id)
+	p = m.arenaAt(id)
 	if p != nil {
 		prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
 	}
-	return p
+	return p, id, true
 }
 
 // arenaAt returns the arena slot of id, or nil when its chunk was never allocated.
@@ -377,26 +384,40 @@ func (m *Store) hints(p *proc, oldCell, newCell uint32) converge.Hints {
 
 // procFor returns the proc of guid, creating it when missing.
 func (m *Store) procFor(guid string) *proc {
-	p := m.proc(guid)
-	if p != nil {
+	if m.names == nil {
+		if p := m.proc(guid); p != nil {
+			return p
+		}
+		p := newProc(guid)
+		m.procs[guid] = p
+		m.nprocs++
+		m.last, m.lastGUID = p, guid
 		return p
 	}
-	if m.names == nil {
-		p = newProc(guid)
-		m.procs[guid] = p
-	} else {
-		id := int(m.names.ID(guid))
-		c := id / procChunk
-		if c >= len(m.arena) {
-			m.arena = append(m.arena, make([][]proc, c+1-len(m.arena))...)
-		}
-		if m.arena[c] == nil {
-			m.arena[c] = make([]proc, procChunk)
-		}
-		p = &m.arena[c][id%procChunk]
-		*p = proc{guid: guid}
-		p.rows = p.inline[:0:1]
+	if p := m.last; p != nil && strref.Same(m.lastGUID, guid) {
+		return p
 	}
+	// proc's lookup, keeping the id it finds for a guid with no proc yet (a new app's
+	// guid was found in the shared table once, not three times)
+	p, id32, known := m.slotID(guid)
+	if p != nil && p.inUse() {
+		m.last, m.lastGUID = p, guid
+		return p
+	}
+	if !known {
+		id32 = m.names.ID(guid)
+	}
+	id := int(id32)
+	c := id / procChunk
+	if c >= len(m.arena) {
+		m.arena = append(m.arena, make([][]proc, c+1-len(m.arena))...)
+	}
+	if m.arena[c] == nil {
+		m.arena[c] = make([]proc, procChunk)
+	}
+	p = &m.arena[c][id%procChunk]
+	*p = proc{guid: guid}
+	p.rows = p.inline[:0:1]
 	m.nprocs++
 	m.last, m.lastGUID = p, guid
 	return p
