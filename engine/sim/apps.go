@@ -3,6 +3,7 @@ package sim
 import (
 	"slices"
 
+	"github.com/diegolab/diegolab/internal/strref"
 	"github.com/diegolab/diegolab/model"
 )
 
@@ -22,12 +23,17 @@ type appTable struct {
 	// carved from (see setDesired).
 	spare []instSlot
 
+	// lastGUID and lastID memoise id's last answer (lastID < 0: none): the events of
+	// one app (its desired row, then each instance's) name it by the same string.
+	lastGUID string
+	lastID   int32
+
 	desiredTotal int
 	runningKeys  int       // indices < desired with a running container
 	counts       [3][4]int // rows by presence and state
 }
 
-func (t *appTable) init(names *model.GUIDs) { t.names = names }
+func (t *appTable) init(names *model.GUIDs) { t.names, t.lastID = names, -1 }
 
 type instSlot struct {
 	running uint8
@@ -90,11 +96,15 @@ func stateOf(s model.ActualLRPState) uint8 { return uint8(s) + 1 }
 // (Ids come from the run's shared table, so another layer may have given one first: the
 // per-app slices grow to whatever id comes back.)
 func (t *appTable) id(guid string) int32 {
+	if t.lastID >= 0 && strref.Same(guid, t.lastGUID) {
+		return t.lastID // the same string: the same guid, whose id never changes
+	}
 	id := t.names.ID(guid)
 	for int(id) >= len(t.desired) {
 		t.desired = append(t.desired, 0)
 		t.inst = append(t.inst, nil)
 	}
+	t.lastGUID, t.lastID = guid, id
 	return id
 }
 

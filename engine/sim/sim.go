@@ -277,6 +277,7 @@ func (s *Sim) Start() error {
 		s.events = ew
 	}
 	s.schedule()
+	defer relaxGC()()
 	s.k.RunUntil(0)
 	return s.err
 }
@@ -387,20 +388,27 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 	g := &s.sc.Apps[gi]
 	s.expectInstances(gi)
 	guids := s.guids.Numbered(g.Name, g.Count) // g.ProcessGUIDs(), laid out as one block
-	for i := 0; i < g.Count; i++ {
-		d := g.DesiredLRPNamed(guids[i])
-		s.appBehaviour(d.ProcessGUID, g)
-		if err := s.plane.DesireLRP(now, d); err != nil {
-			s.fail(fmt.Errorf("desire %s: %w", d.ProcessGUID, err))
+	for _, guid := range guids {
+		s.appBehaviour(guid, g)
+	}
+	// The apps differ only in their guids: the plane desires them as a group, 256 at a
+	// time (a group of a million apps would otherwise hold two events per app, desired
+	// and actual rows created, until the drain after this handler).
+	template := g.DesiredLRPNamed("")
+	for lo := 0; lo < len(guids); lo += desireBatch {
+		batch := guids[lo:min(lo+desireBatch, len(guids))]
+		if n, err := s.plane.DesireLRPs(now, template, batch); err != nil {
+			s.fail(fmt.Errorf("desire %s: %w", batch[n], err))
 			return
 		}
-		if i%256 == 255 {
-			// A group of a million apps would otherwise hold two events per app
-			// (desired and actual rows created) until the drain after this handler.
+		if len(batch) == desireBatch {
 			s.observeTaken(now)
 		}
 	}
 }
+
+// desireBatch is the number of apps desired between two flushes of their events.
+const desireBatch = 256
 
 // expectInstances, for the first group desired directly (not pushed) at its instant,
 // tells the plane (and the shared ids) how many apps the groups desired directly at that

@@ -144,21 +144,18 @@ type BBS struct {
 	stats    Stats
 	srcErr   error
 	counts   [3][4]int // rows by presence and state
-	// rowCopies holds the not yet used copies for the actual LRP events: one allocation
-	// per rowChunk events instead of one per event (see actualCopy).
-	rowCopies []model.ActualLRP
-	// desiredCopies holds the not yet used copies for the desired LRP events, carved the
-	// same way (see desiredCopy); they are never reused.
-	desiredCopies []model.DesiredLRP
-	// recycle is set by the first ReleaseReady: from then on the row copies come from
-	// rowPool (the chunks taken since the last release, reused from poolNext = 0 after
-	// each) and the Events and LRPStarts batches from the arrays of events and starts.
-	recycle  bool
-	handed   bool // a Ready returned events or starts since the last ReleaseReady
-	rowPool  [][]model.ActualLRP
-	poolNext int
-	events   recycled[Event]
-	starts   recycled[LRPStart]
+	// rowCopies and desiredCopies hold the copies the actual and desired LRP events
+	// point to: one allocation per rowChunk events instead of one per event (see
+	// actualCopy and desiredCopy).
+	rowCopies     copyPool[model.ActualLRP]
+	desiredCopies copyPool[model.DesiredLRP]
+	// recycle is set by the first ReleaseReady: from then on the copies come from their
+	// pools (the chunks taken since the last release, reused from the first after each)
+	// and the Events and LRPStarts batches from the arrays of events and starts.
+	recycle bool
+	handed  bool // a Ready returned events or starts since the last ReleaseReady
+	events  recycled[Event]
+	starts  recycled[LRPStart]
 }
 
 // Sizes of the arrays the outbox is carved from (see handOff and actualCopy): an event
@@ -241,27 +238,14 @@ func handOff[T any](s []T, chunk int) (out, next []T) {
 // owner releases it with ReleaseReady; a chunk stays alive while a consumer keeps one
 // of its events.
 func (b *BBS) actualCopy(a *model.ActualLRP) *model.ActualLRP {
-	if len(b.rowCopies) == 0 {
-		b.nextRowChunk()
-	}
-	cp := &b.rowCopies[0]
-	b.rowCopies = b.rowCopies[1:]
-	*cp = *a
-	return cp
+	return b.rowCopies.copyOf(a, b.recycle)
 }
 
-// desiredCopy returns a copy of d for an event, from a chunk of rowChunk copies: one
+// desiredCopy returns a copy of d for an event, carved as actualCopy's are: one
 // allocation per rowChunk desired LRPs created instead of one each (a set-up of millions
-// of apps). A copy is never reused (an Event's Desired may be kept); a chunk stays alive
-// while a consumer keeps one of its copies.
+// of apps), and under ReleaseReady none once the pool is warm.
 func (b *BBS) desiredCopy(d *model.DesiredLRP) *model.DesiredLRP {
-	if len(b.desiredCopies) == 0 {
-		b.desiredCopies = make([]model.DesiredLRP, rowChunk)
-	}
-	cp := &b.desiredCopies[0]
-	b.desiredCopies = b.desiredCopies[1:]
-	*cp = *d
-	return cp
+	return b.desiredCopies.copyOf(d, b.recycle)
 }
 
 // Stats returns a copy of the counters.

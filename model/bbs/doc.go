@@ -22,8 +22,10 @@
 // optional capabilities (store.go), found by New: rowStore reads the three presences of
 // an index at once and hands back, with each write, the convergence tracker's hints
 // kept beside its rows (converge.Hints), so an operation looks its guid and cells up
-// once, in the store, not also in the tracker; prefetchStore takes hints for the CPU. A
-// Store without them gets the plain Store calls (plainRows) and no prefetching. The
+// once, in the store, not also in the tracker, and writes a group's desired rows in one
+// call (DesireLRPs, the bulk path of a driver's set-up: exactly the outcome of a
+// DesireLRP per app); prefetchStore takes hints for the CPU. A Store without them gets
+// the plain Store calls (plainRows) and no prefetching. The
 // in-memory MemStore (model/bbs/internal/memstore), laid out for millions of rows, has
 // both: one entry per process guid holding its desired row and compact actual rows,
 // interned cell ids, a per-cell slice index, and with the run's shared process ids
@@ -36,7 +38,7 @@
 //
 // Recycling (opt-in): an owner that reads each Ready's events at once and keeps none
 // (the simulation driver) calls ReleaseReady once it is done with them; the BBS then
-// reuses the Events and LRPStarts arrays and the events' row copies for the next
+// reuses the Events and LRPStarts arrays and the events' row and desired copies for the next
 // batches, so a steady-state operation allocates nothing. Without that call every
 // batch and row copy stays valid for as long as it is kept (real mode, tests).
 //

@@ -137,7 +137,7 @@ func (b *BBS) removeDesiredLRP(guid string) error {
 		return storeErr("delete desired", err)
 	}
 	b.tracker.DesiredChanged(old, nil)
-	b.out.Events = append(b.out.Events, Event{Type: DesiredLRPRemoved, Desired: old})
+	b.out.Events = append(b.out.Events, Event{Type: DesiredLRPRemoved, Desired: b.desiredCopy(old)})
 	return b.stopInstancesFrom(guid, 0)
 }
 

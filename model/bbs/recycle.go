@@ -1,18 +1,18 @@
 package bbs
 
-import "github.com/diegolab/diegolab/model"
-
 // ReleaseReady declares that the caller is done with the Events and LRPStarts of every
 // Ready returned so far: from now on the BBS may overwrite those slices' arrays and the
-// model.ActualLRP copies their events' Actual fields point to, and it reuses them for
-// the following batches instead of allocating new ones (the copy per actual LRP event,
-// 160 bytes, was the largest allocation of a simulation's steady state).
+// model.ActualLRP and model.DesiredLRP copies their events' Actual and Desired fields
+// point to, and it reuses them for the following batches instead of allocating new ones
+// (the copy per actual LRP event, 160 bytes, was the largest allocation of a
+// simulation's steady state; the copy per desired LRP, ~190 bytes, was 1.5 GB of a
+// set-up of 8 million apps).
 //
 // It is opt-in: a BBS whose owner never calls it keeps the contract of Ready (every
 // batch and every row copy stays valid for as long as it is kept). A caller may call it
 // only when nothing of an earlier batch's Events or LRPStarts is still in use: neither
-// the slices, nor an Event (an Event's Desired and Task copies are never reused and may
-// be kept), nor a *model.ActualLRP read from one; values copied out of them (the
+// the slices, nor an Event (an Event's Task copy is never reused and may be kept), nor
+// a *model.ActualLRP or *model.DesiredLRP read from one; values copied out of them (the
 // strings of a row, a copy of the struct) stay valid. In the simulation, that is right
 // after observing the events of control.Plane.Ready or Plane.TakeEvents (the plane
 // copies LRPStarts into its auction queue when it collects them, and holds no event once
@@ -31,44 +31,79 @@ func (b *BBS) ReleaseReady() {
 	b.recycle, b.handed = true, false
 	b.out.Events = b.events.release(b.out.Events, recycleEvents)
 	b.out.LRPStarts = b.starts.release(b.out.LRPStarts, recycleStarts)
-	// Row copies: restart at the front of the pool. The pending events' copies come
-	// after every copy handed out since the last release, in pool order (copies are
-	// carved in order and Ready hands events out in order), so copying them to the front
-	// in order only ever writes a slot at or before the one it reads, never an unread one.
-	b.poolNext, b.rowCopies = 0, nil
+	// Copies: restart at the front of the pools. Every Actual and Desired of an event
+	// is a copy carved from its pool (actualCopy, desiredCopy). The pending events'
+	// copies come after every copy handed out since the last release, in pool order
+	// (copies are carved in order and Ready hands events out in order), so copying them
+	// to the front in order only ever writes a slot at or before the one it reads,
+	// never an unread one.
+	b.rowCopies.restart()
+	b.desiredCopies.restart()
 	for i := range b.out.Events {
 		if a := b.out.Events[i].Actual; a != nil {
 			tmp := *a
 			b.out.Events[i].Actual = b.actualCopy(&tmp)
 		}
+		if d := b.out.Events[i].Desired; d != nil {
+			tmp := *d
+			b.out.Events[i].Desired = b.desiredCopy(&tmp)
+		}
 	}
 }
 
-// Bounds of the storage ReleaseReady keeps for reuse.
+// Bounds of the storage ReleaseReady keeps for reuse. recycleStarts holds the start
+// requests of the simulator's set-up batches (256 apps of up to 4 instances between
+// flushes in Diego's 250k mix): at 1,024 the array of such a batch outgrew the bound,
+// was let go at each release and grown again from a quarter of it, 1.2 GB of garbage
+// in a set-up of 10 million instances.
 const (
-	recycleRows   = 32 * rowChunk // 2,048 row copies, 320 KB
+	recycleRows   = 32 * rowChunk // 2,048 row and 2,048 desired copies, 320 + 400 KB
 	recycleEvents = 4096          // 128 KB
-	recycleStarts = 1024          // ~150 KB
+	recycleStarts = 4096          // ~460 KB
 )
 
-// nextRowChunk makes rowCopies the next chunk of row copies: a new one, or with
-// recycling (ReleaseReady) the next one of the pool, which keeps the first
-// recycleRows/rowChunk chunks taken since the last release (later ones are not kept).
-func (b *BBS) nextRowChunk() {
-	if !b.recycle {
-		b.rowCopies = make([]model.ActualLRP, rowChunk)
+// copyPool is where the copies events point to are carved from: cur is the rest of
+// the current chunk of rowChunk copies. Without recycling each chunk is new; with it
+// (ReleaseReady) the chunks come from pool, which keeps the first recycleRows/rowChunk
+// chunks taken since the last release (later ones are not kept), reused from next = 0
+// after each release.
+type copyPool[T any] struct {
+	cur  []T
+	pool [][]T
+	next int
+}
+
+// copyOf returns a copy of v in the next free slot.
+func (c *copyPool[T]) copyOf(v *T, recycle bool) *T {
+	if len(c.cur) == 0 {
+		c.nextChunk(recycle)
+	}
+	cp := &c.cur[0]
+	c.cur = c.cur[1:]
+	*cp = *v
+	return cp
+}
+
+// nextChunk makes cur the next chunk: a new one, or with recycling the next one of the
+// pool.
+func (c *copyPool[T]) nextChunk(recycle bool) {
+	if !recycle {
+		c.cur = make([]T, rowChunk)
 		return
 	}
-	if b.poolNext == len(b.rowPool) {
-		if len(b.rowPool) == recycleRows/rowChunk { // full: a chunk of its own, as without recycling
-			b.rowCopies = make([]model.ActualLRP, rowChunk)
+	if c.next == len(c.pool) {
+		if len(c.pool) == recycleRows/rowChunk { // full: a chunk of its own, as without recycling
+			c.cur = make([]T, rowChunk)
 			return
 		}
-		b.rowPool = append(b.rowPool, make([]model.ActualLRP, rowChunk))
+		c.pool = append(c.pool, make([]T, rowChunk))
 	}
-	b.rowCopies = b.rowPool[b.poolNext]
-	b.poolNext++
+	c.cur = c.pool[c.next]
+	c.next++
 }
+
+// restart makes the next copy the first slot of the pool (the caller released them).
+func (c *copyPool[T]) restart() { c.next, c.cur = 0, nil }
 
 // recycled is one outbox list (Events or LRPStarts) under ReleaseReady: base is the
 // array its batches are carved from, from its start (len 0). The list in b.out always

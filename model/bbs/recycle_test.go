@@ -27,12 +27,13 @@ func TestReleaseReadySameEvents(t *testing.T) {
 	if testing.Short() {
 		seeds = 10
 	}
-	var events, distinct int
+	var events, distinct, desiredEvents, desiredDistinct int
 	for seed := range seeds {
 		plain := &world{r: rand.New(rand.NewPCG(uint64(seed), 11)), b: bbs.New(bbs.NewMemStore(), bbs.DefaultConfig())}
 		recy := &world{r: rand.New(rand.NewPCG(uint64(seed), 11)), b: bbs.New(bbs.NewMemStore(), bbs.DefaultConfig())}
 		pick := rand.New(rand.NewPCG(uint64(seed), 12)) // the consumer's choices, apart from the worlds' rngs
 		seen := map[*model.ActualLRP]bool{}
+		seenDesired := map[*model.DesiredLRP]bool{}
 		for i := range steps {
 			for _, w := range []*world{plain, recy} {
 				w.now += time.Duration(w.r.IntN(90)) * time.Second
@@ -57,17 +58,25 @@ func TestReleaseReadySameEvents(t *testing.T) {
 					events++
 					seen[e.Actual] = true
 				}
+				if e.Desired != nil {
+					desiredEvents++
+					seenDesired[e.Desired] = true
+				}
 			}
 			if pick.IntN(2) == 0 {
 				recy.b.ReleaseReady() // done with the batch
 			}
 		}
 		distinct += len(seen)
+		desiredDistinct += len(seenDesired)
 	}
 	if events < 1000 || distinct*4 > events {
 		t.Fatalf("%d actual events used %d distinct row copies: want >= 1000 events and copies reused (<= 1/4 distinct)", events, distinct)
 	}
-	t.Logf("%d actual events, %d distinct row copies", events, distinct)
+	if desiredEvents < 500 || desiredDistinct*4 > desiredEvents {
+		t.Fatalf("%d desired events used %d distinct copies: want >= 500 events and copies reused (<= 1/4 distinct)", desiredEvents, desiredDistinct)
+	}
+	t.Logf("%d actual events, %d distinct row copies; %d desired events, %d distinct copies", events, distinct, desiredEvents, desiredDistinct)
 }
 
 // TestReleaseReadyAllocates checks that a steady crash cycle (crash with its immediate

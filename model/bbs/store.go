@@ -85,6 +85,10 @@ type rowStore interface {
 	HasDomain(name string) (bool, error)
 	// ReserveActualLRPs makes room for n more rows of guid (nothing: it changes no result).
 	ReserveActualLRPs(guid string, n int)
+	// InsertDesiredLRPs stores the desired LRP template under each guid in order
+	// (PutDesiredLRP), stopping before the first guid that has one (GetDesiredLRP; a
+	// guid repeated in guids has the row just written), and returns how many it stored.
+	InsertDesiredLRPs(template model.DesiredLRP, guids []string) (int, error)
 }
 
 // prefetchStore is what a Store may offer besides Store to have an operation's cache

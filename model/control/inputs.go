@@ -24,6 +24,13 @@ func (p *Plane) DesireLRP(now time.Duration, d model.DesiredLRP) error {
 	return p.bbs.DesireLRP(p.advance(now), d)
 }
 
+// DesireLRPs records the DesiredLRPs of a group of apps that differ only in their
+// process guid and requests their instances: DesireLRP for each guid in turn, up to
+// the first refused (bbs.BBS.DesireLRPs). It returns how many it desired.
+func (p *Plane) DesireLRPs(now time.Duration, template model.DesiredLRP, guids []string) (int, error) {
+	return p.bbs.DesireLRPs(p.advance(now), template, guids)
+}
+
 // ScaleLRP changes the number of instances of a DesiredLRP.
 func (p *Plane) ScaleLRP(now time.Duration, guid string, instances int) error {
 	return p.bbs.UpdateDesiredLRP(p.advance(now), guid, instances)

@@ -308,6 +308,13 @@ func (m *Store) UseGUIDs(names *model.GUIDs) {
 // the table's array of guid lengths (2 MB at 2 M guids, a cache miss per cold guid) is
 // not read. Any other string (a copy, a prefix, a free slot) takes Find, as before.
 func (m *Store) slot(guid string) *proc {
+	p, _, _ := m.slotID(guid)
+	return p
+}
+
+// slotID is slot, also returning guid's id when it looked it up (known: the guid has an
+// id, whether or not its slot holds a proc).
+func (m *Store) slotID(guid string) (p *proc, id int32, known bool) {
 	if id, ok := m.names.EntryID(guid); ok {
 		if p := m.arenaAt(id); p != nil {
 			// The caller reads the proc's first row, which ends on its second cache line:
@@ -315,19 +322,19 @@ func (m *Store) slot(guid string) *proc {
 			// internal/prefetch).
 			prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
 			if strref.Same(p.guid, guid) {
-				return p
+				return p, id, true
 			}
 		}
 	}
 	id, ok := m.names.Find(guid)
 	if !ok {
-		return nil
+		return nil, 0, false
 	}
-	p := m.arenaAt(id)
+	p = m.arenaAt(id)
 	if p != nil {
 		prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
 	}
-	return p
+	return p, id, true
 }
 
 // arenaAt returns the arena slot of id, or nil when its chunk was never allocated.
@@ -377,26 +384,40 @@ func (m *Store) hints(p *proc, oldCell, newCell uint32) converge.Hints {
 
 // procFor returns the proc of guid, creating it when missing.
 func (m *Store) procFor(guid string) *proc {
-	p := m.proc(guid)
-	if p != nil {
+	if m.names == nil {
+		if p := m.proc(guid); p != nil {
+			return p
+		}
+		p := newProc(guid)
+		m.procs[guid] = p
+		m.nprocs++
+		m.last, m.lastGUID = p, guid
 		return p
 	}
-	if m.names == nil {
-		p = newProc(guid)
-		m.procs[guid] = p
-	} else {
-		id := int(m.names.ID(guid))
-		c := id / procChunk
-		if c >= len(m.arena) {
-			m.arena = append(m.arena, make([][]proc, c+1-len(m.arena))...)
-		}
-		if m.arena[c] == nil {
-			m.arena[c] = make([]proc, procChunk)
-		}
-		p = &m.arena[c][id%procChunk]
-		*p = proc{guid: guid}
-		p.rows = p.inline[:0:1]
+	if p := m.last; p != nil && strref.Same(m.lastGUID, guid) {
+		return p
 	}
+	// proc's lookup, keeping the id it finds for a guid with no proc yet (a new app's
+	// guid was found in the shared table once, not three times)
+	p, id32, known := m.slotID(guid)
+	if p != nil && p.inUse() {
+		m.last, m.lastGUID = p, guid
+		return p
+	}
+	if !known {
+		id32 = m.names.ID(guid)
+	}
+	id := int(id32)
+	c := id / procChunk
+	if c >= len(m.arena) {
+		m.arena = append(m.arena, make([][]proc, c+1-len(m.arena))...)
+	}
+	if m.arena[c] == nil {
+		m.arena[c] = make([]proc, procChunk)
+	}
+	p = &m.arena[c][id%procChunk]
+	*p = proc{guid: guid}
+	p.rows = p.inline[:0:1]
 	m.nprocs++
 	m.last, m.lastGUID = p, guid
 	return p
@@ -448,21 +469,54 @@ func (m *Store) desiredOf(p *proc) model.DesiredLRP {
 // PutDesiredLRP stores a copy (slices cloned, so the caller may reuse its own).
 func (m *Store) PutDesiredLRP(d model.DesiredLRP) error {
 	p := m.procFor(d.ProcessGUID)
+	p.desired, p.hasDesired = m.desiredRow(&d), true
+	return nil
+}
+
+// desiredRow returns the stored form of d: its strings interned, its slices cloned.
+func (m *Store) desiredRow(d *model.DesiredLRP) desiredRow {
 	r := desiredRow{startTimeout: d.StartTimeout, domain: m.strs.id(d.Domain), rootFS: m.strs.id(d.RootFS),
 		instances: int32(d.Instances), memoryMB: int32(d.MemoryMB), diskMB: int32(d.DiskMB),
 		maxPids: int32(d.MaxPids), maxPerCell: int32(d.MaxPerCell)}
-	wide := !fits32(d.Instances) || !fits32(d.MemoryMB) || !fits32(d.DiskMB) || !fits32(d.MaxPids) || !fits32(d.MaxPerCell)
-	if wide || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil || d.Compute != nil {
-		r.ext = &desiredExt{placementTags: slices.Clone(d.PlacementTags), volumeDrivers: slices.Clone(d.VolumeDrivers),
-			routes: slices.Clone(d.Routes), compute: d.Compute.Clone()}
-		if wide {
-			e := r.ext
-			e.wide = true
-			e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell = d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell
-		}
+	if wideDesired(d) || d.PlacementTags != nil || d.VolumeDrivers != nil || d.Routes != nil || d.Compute != nil {
+		r.ext = newDesiredExt(d)
 	}
-	p.desired, p.hasDesired = r, true
-	return nil
+	return r
+}
+
+func wideDesired(d *model.DesiredLRP) bool {
+	return !fits32(d.Instances) || !fits32(d.MemoryMB) || !fits32(d.DiskMB) || !fits32(d.MaxPids) || !fits32(d.MaxPerCell)
+}
+
+// newDesiredExt returns d's slices (cloned), compute (cloned) and, when one does not fit
+// an int32, figures.
+func newDesiredExt(d *model.DesiredLRP) *desiredExt {
+	e := &desiredExt{placementTags: slices.Clone(d.PlacementTags), volumeDrivers: slices.Clone(d.VolumeDrivers),
+		routes: slices.Clone(d.Routes), compute: d.Compute.Clone()}
+	if wideDesired(d) {
+		e.wide = true
+		e.instances, e.memoryMB, e.diskMB, e.maxPids, e.maxPerCell = d.Instances, d.MemoryMB, d.DiskMB, d.MaxPids, d.MaxPerCell
+	}
+	return e
+}
+
+// InsertDesiredLRPs stores template under each guid in order, stopping before the
+// first guid that has a desired row, and returns how many it stored (bbs's rowStore):
+// the stored form is built once and each app gets its own copy of the slices, as from
+// PutDesiredLRP.
+func (m *Store) InsertDesiredLRPs(template model.DesiredLRP, guids []string) (int, error) {
+	r := m.desiredRow(&template)
+	for i, g := range guids {
+		p := m.procFor(g)
+		if p.hasDesired {
+			return i, nil
+		}
+		if r.ext != nil && i > 0 {
+			r.ext = newDesiredExt(&template)
+		}
+		p.desired, p.hasDesired = r, true
+	}
+	return len(guids), nil
 }
 
 func (m *Store) DeleteDesiredLRP(guid string) error {
