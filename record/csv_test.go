@@ -53,7 +53,7 @@ type csvMix struct {
 func TestEncodeCSVMatchesWriter(t *testing.T) {
 	strs := []string{"", "cell-1", "a,b", `say "hi"`, "line\nbreak", "cr\rlf", `\.`, `\.x`, " lead", "\tlead", "\u00a0nbsp", "\u2003em", "é", "zone-ü", "trail ", "x\u0085", "\u0085x", "\v", "plain"}
 	nums := []int{0, 1, -1, math.MaxInt64, math.MinInt64, 42}
-	floats := []float64{0, math.Copysign(0, -1), 1.5, -2.25, 1e21, 1e-7, math.Inf(1), math.Inf(-1), math.NaN(), 3600.000001}
+	floats := []float64{0, math.Copysign(0, -1), 1.5, -2.25, 1e21, 1e-7, math.Inf(1), math.Inf(-1), math.NaN(), 3600.000001, 10, -10, 3600, 1 << 53, 1<<53 - 1, -(1<<53 - 1), -(1 << 53), 1 << 62, 0.5, -1e15}
 	r := rand.New(rand.NewPCG(7, 0))
 	for _, n := range []int{0, 1, 5000} {
 		rows := make([]csvMix, n)
@@ -113,5 +113,21 @@ func TestEncodeCSVUnsupportedKind(t *testing.T) {
 	var buf bytes.Buffer
 	if err := EncodeCSV(&buf, []bad{{true}}); err == nil {
 		t.Fatal("a bool field was encoded; want an error naming it")
+	}
+}
+
+// TestAppendFloat: the whole-number shortcut gives strconv's bytes, at the edges of the
+// range it takes (2^53, negative zero) and beyond, and for random values.
+func TestAppendFloat(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 10, 1 << 53, 1<<53 - 1, 1<<53 + 2, -(1 << 53), -(1<<53 - 1),
+		1 << 63, -(1 << 63), 1e300, -1e300, 0.1, 2.5, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}
+	r := rand.New(rand.NewPCG(3, 0))
+	for range 10000 {
+		vals = append(vals, float64(r.Int64N(1<<60)-1<<59), r.NormFloat64()*1e6, float64(r.IntN(1e7))*10)
+	}
+	for _, v := range vals {
+		if got, want := appendFloat(nil, v), strconv.AppendFloat(nil, v, 'f', -1, 64); !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %q, want %q", v, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"unsafe"
@@ -75,7 +76,7 @@ func encodeRows[T any](w io.Writer, rows []T) error {
 			case reflect.Int:
 				line = strconv.AppendInt(line, int64(*(*int)(p)), 10)
 			case reflect.Float64:
-				line = strconv.AppendFloat(line, *(*float64)(p), 'f', -1, 64)
+				line = appendFloat(line, *(*float64)(p))
 			}
 		}
 		if quoted {
@@ -113,6 +114,16 @@ func encodeRows[T any](w io.Writer, rows []T) error {
 		}
 	}
 	return flushCSV(w, &out)
+}
+
+// appendFloat appends v as strconv.AppendFloat(b, v, 'f', -1, 64) does. A whole
+// number below 2^53 (a timeseries' seconds, mostly) is its integer's digits: the same
+// bytes, for a tenth of the shortest-decimal search's cost.
+func appendFloat(b []byte, v float64) []byte {
+	if i := int64(v); float64(i) == v && i > -1<<53 && i < 1<<53 && (i != 0 || !math.Signbit(v)) {
+		return strconv.AppendInt(b, i, 10)
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }
 
 // flushCSV writes buf's bytes to w and empties it.

@@ -39,6 +39,7 @@ type Tracker struct {
 	// (reused pass to pass; windows holds no guid between passes).
 	items   []dueItem
 	windows []windowKey
+	fresh   map[string]bool // Plan's fresh domains (reused: a pass every 30 s)
 
 	guids guidTable
 	cell  cellTable
@@ -66,6 +67,7 @@ func NewTracker(cfg Config, src Source) *Tracker {
 		mismatch: set[uint32]{}, orphan: set[uint32]{}, orphanSuspects: set[uint32]{},
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
+		fresh: map[string]bool{},
 	}
 	t.unclaimed = newDueQueue(&t.guids, heapUnclaimed)
 	t.crashed = newDelayQueues(&t.guids, heapCrashed)
@@ -420,8 +422,8 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	t.setCells(cells)
 	var p Plan
-	var fresh map[string]bool
-	p.PruneDomains, fresh = freshDomains(t.src.Domains(), now)
+	fresh := t.fresh
+	p.PruneDomains = freshDomains(t.src.Domains(), now, fresh)
 
 	for _, cell := range t.cell.sortedHot(cellEvac) {
 		for _, a := range t.src.ActualLRPsOnCell(cell) {
