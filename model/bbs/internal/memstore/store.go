@@ -74,6 +74,10 @@ type Store struct {
 	// lastDomain is the domain HasDomain found last ("" = none): creating millions of
 	// apps asks for the same few domains over and over.
 	lastDomain string
+	// domainList is ListDomains's sorted list, kept until a domain is put or deleted
+	// (nil = to be made): convergence lists the domains every pass, and they change
+	// only when a domain is upserted.
+	domainList []converge.Domain
 
 	// tracker (nil = none) is the convergence tracker of the BBS over this store
 	// (AttachTracker): the prefetches of a row change ask for its records too.
@@ -831,11 +835,13 @@ func (m *Store) HasDomain(name string) (bool, error) {
 
 func (m *Store) PutDomain(d converge.Domain) error {
 	m.domains[d.Name] = d
+	m.domainList = nil
 	return nil
 }
 
 func (m *Store) DeleteDomain(name string) error {
 	delete(m.domains, name)
+	m.domainList = nil
 	if name == m.lastDomain {
 		m.lastDomain = ""
 	}
@@ -843,10 +849,12 @@ func (m *Store) DeleteDomain(name string) error {
 }
 
 func (m *Store) ListDomains() ([]converge.Domain, error) {
-	out := make([]converge.Domain, 0, len(m.domains))
-	for _, d := range m.domains {
-		out = append(out, d)
+	if m.domainList == nil {
+		m.domainList = make([]converge.Domain, 0, len(m.domains))
+		for _, d := range m.domains {
+			m.domainList = append(m.domainList, d)
+		}
+		slices.SortFunc(m.domainList, func(a, b converge.Domain) int { return strings.Compare(a.Name, b.Name) })
 	}
-	slices.SortFunc(out, func(a, b converge.Domain) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return slices.Clone(m.domainList), nil // a copy, as every List
 }
