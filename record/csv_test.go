@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -129,5 +130,38 @@ func TestAppendFloat(t *testing.T) {
 		if got, want := appendFloat(nil, v), strconv.AppendFloat(nil, v, 'f', -1, 64); !bytes.Equal(got, want) {
 			t.Fatalf("%v: got %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestEncodeCSVRepeatedTails: rows whose columns after the first repeat the last row's
+// (the shortcut that copies their bytes) give encoding/csv's bytes too: with first
+// columns that need quotes or not, tails that need quotes, equal strings at other
+// addresses, NaN and both zeros, and runs broken at every column.
+func TestEncodeCSVRepeatedTails(t *testing.T) {
+	heads := []string{"cell-1", "a,b", "", " lead", "plain"}
+	tails := []csvMix{
+		{N: 1, X: 2.5, B: "plain"}, {N: 1, X: 2.5, B: "x,y"}, {N: 1, X: math.NaN(), B: ""},
+		{N: 1, X: 0, B: "plain"}, {N: 1, X: math.Copysign(0, -1), B: "plain"}, {N: 2, X: 2.5, B: "plain"},
+		{N: 1, X: 2.5, B: strings.Repeat("pla", 1) + "in"}, // "plain" at another address
+	}
+	r := rand.New(rand.NewPCG(9, 0))
+	rows := make([]csvMix, 0, 3000)
+	for len(rows) < cap(rows) {
+		tl := tails[r.IntN(len(tails))]
+		for n := 1 + r.IntN(20); n > 0 && len(rows) < cap(rows); n-- {
+			row := tl
+			row.A = heads[r.IntN(len(heads))]
+			if r.IntN(3) > 0 {
+				row.A = "cell-" + strconv.Itoa(len(rows))
+			}
+			rows = append(rows, row)
+		}
+	}
+	var got bytes.Buffer
+	if err := EncodeCSV(&got, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := plainCSV(t, rows); !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("EncodeCSV differs from encoding/csv:\n got %q\nwant %q", got.Bytes()[:min(got.Len(), 400)], want[:min(len(want), 400)])
 	}
 }
