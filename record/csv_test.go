@@ -165,3 +165,32 @@ func TestEncodeCSVRepeatedTails(t *testing.T) {
 		t.Fatalf("EncodeCSV differs from encoding/csv:\n got %q\nwant %q", got.Bytes()[:min(got.Len(), 400)], want[:min(len(want), 400)])
 	}
 }
+
+// TestEncodeCSVParts: rows in parts (empty ones too) give the bytes of the same rows in
+// one slice, across part boundaries inside runs of repeated columns.
+func TestEncodeCSVParts(t *testing.T) {
+	rows := make([]csvMix, 500)
+	for i := range rows {
+		rows[i] = csvMix{A: "cell-" + strconv.Itoa(i), N: i / 7, X: float64(i / 3), B: "b"}
+	}
+	var want bytes.Buffer
+	if err := EncodeCSV(&want, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, cuts := range [][]int{{}, {0}, {1, 2, 3}, {7, 7, 100, 499}, {250, 500}} {
+		var parts [][]csvMix
+		last := 0
+		for _, c := range cuts {
+			parts = append(parts, rows[last:c])
+			last = c
+		}
+		parts = append(parts, rows[last:])
+		var got bytes.Buffer
+		if err := EncodeCSVParts(&got, parts); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("cuts %v: parts encode differently from one slice", cuts)
+		}
+	}
+}

@@ -319,7 +319,6 @@ func (s *Sim) schedule() {
 	k.Schedule(0, s, engine.Payload{Kind: kCellsUp})
 	k.Schedule(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
 	k.Schedule(0, s, engine.Payload{Kind: kSample})
-	s.reserveSamples()
 	for gi := range s.sc.Apps {
 		k.Schedule(s.sc.Apps[gi].StartAt, s, engine.Payload{Kind: kDesireApps, A: int64(gi)})
 	}
