@@ -548,6 +548,9 @@ func (s source) Task(guid string) (model.Task, bool) {
 }
 
 func (s source) Domains() []converge.Domain {
+	if ds, ok := s.b.store.(sharedDomains); ok {
+		return ds.SharedDomains()
+	}
 	l, err := s.b.store.ListDomains()
 	s.fail(err)
 	return l

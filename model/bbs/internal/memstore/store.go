@@ -849,6 +849,13 @@ func (m *Store) DeleteDomain(name string) error {
 }
 
 func (m *Store) ListDomains() ([]converge.Domain, error) {
+	return slices.Clone(m.SharedDomains()), nil // a copy, as every List
+}
+
+// SharedDomains is ListDomains without the copy: the store's own sorted list, which the
+// caller must not modify. The same slice comes back until a domain is put or deleted,
+// so a caller can tell "unchanged" by the slice alone.
+func (m *Store) SharedDomains() []converge.Domain {
 	if m.domainList == nil {
 		m.domainList = make([]converge.Domain, 0, len(m.domains))
 		for _, d := range m.domains {
@@ -856,5 +863,5 @@ func (m *Store) ListDomains() ([]converge.Domain, error) {
 		}
 		slices.SortFunc(m.domainList, func(a, b converge.Domain) int { return strings.Compare(a.Name, b.Name) })
 	}
-	return slices.Clone(m.domainList), nil // a copy, as every List
+	return m.domainList
 }
