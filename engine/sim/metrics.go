@@ -93,8 +93,9 @@ func (m *metrics) integrate(now time.Duration, missing int) {
 // gaugeStride: the live heap is looked at every gaugeStride-th sample. Even the cheap
 // look (has a GC cycle ended?) goes through runtime/metrics, 130 ns: at every one of
 // the CloudSim Plus equivalent's million samples, 3 % of its CPU. The live heap changes
-// only when a cycle ends, and cycles are far apart next to 64 samples (the peak a run
-// reports is the live heap at the last cycle before each look, and at the end).
+// only when a cycle ends; a look sees the last cycle's, so of cycles that end between
+// two looks only the last counts (as of cycles that end within one event already):
+// peak_live_heap_bytes is the largest of those and the live heap at the end.
 const gaugeStride = 64
 
 func (s *Sim) sample(now time.Duration) {
