@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 )
@@ -79,11 +78,25 @@ func (t *Task) Constraint() PlacementConstraint {
 	return PlacementConstraint{RootFS: t.RootFS, PlacementTags: t.PlacementTags, VolumeDrivers: t.VolumeDrivers}
 }
 
-var taskGUIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+// validTaskGUID reports whether guid matches ^[a-zA-Z0-9_-]+$ (the BBS's rule),
+// without a regular expression: it is checked for every task desired.
+func validTaskGUID(guid string) bool {
+	if guid == "" {
+		return false
+	}
+	for i := 0; i < len(guid); i++ {
+		switch c := guid[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Validate applies the BBS's rules to a task definition.
 func (t *Task) Validate() error {
-	if !taskGUIDPattern.MatchString(t.GUID) {
+	if !validTaskGUID(t.GUID) {
 		return &ValidationError{Field: "task_guid", Problem: fmt.Sprintf("must match ^[a-zA-Z0-9_-]+$, got %q", t.GUID)}
 	}
 	if t.Domain == "" {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -53,7 +54,7 @@ type csvMix struct {
 func TestEncodeCSVMatchesWriter(t *testing.T) {
 	strs := []string{"", "cell-1", "a,b", `say "hi"`, "line\nbreak", "cr\rlf", `\.`, `\.x`, " lead", "\tlead", "\u00a0nbsp", "\u2003em", "é", "zone-ü", "trail ", "x\u0085", "\u0085x", "\v", "plain"}
 	nums := []int{0, 1, -1, math.MaxInt64, math.MinInt64, 42}
-	floats := []float64{0, math.Copysign(0, -1), 1.5, -2.25, 1e21, 1e-7, math.Inf(1), math.Inf(-1), math.NaN(), 3600.000001}
+	floats := []float64{0, math.Copysign(0, -1), 1.5, -2.25, 1e21, 1e-7, math.Inf(1), math.Inf(-1), math.NaN(), 3600.000001, 10, -10, 3600, 1 << 53, 1<<53 - 1, -(1<<53 - 1), -(1 << 53), 1 << 62, 0.5, -1e15}
 	r := rand.New(rand.NewPCG(7, 0))
 	for _, n := range []int{0, 1, 5000} {
 		rows := make([]csvMix, n)
@@ -113,5 +114,83 @@ func TestEncodeCSVUnsupportedKind(t *testing.T) {
 	var buf bytes.Buffer
 	if err := EncodeCSV(&buf, []bad{{true}}); err == nil {
 		t.Fatal("a bool field was encoded; want an error naming it")
+	}
+}
+
+// TestAppendFloat: the whole-number shortcut gives strconv's bytes, at the edges of the
+// range it takes (2^53, negative zero) and beyond, and for random values.
+func TestAppendFloat(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 10, 1 << 53, 1<<53 - 1, 1<<53 + 2, -(1 << 53), -(1<<53 - 1),
+		1 << 63, -(1 << 63), 1e300, -1e300, 0.1, 2.5, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}
+	r := rand.New(rand.NewPCG(3, 0))
+	for range 10000 {
+		vals = append(vals, float64(r.Int64N(1<<60)-1<<59), r.NormFloat64()*1e6, float64(r.IntN(1e7))*10)
+	}
+	for _, v := range vals {
+		if got, want := appendFloat(nil, v), strconv.AppendFloat(nil, v, 'f', -1, 64); !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %q, want %q", v, got, want)
+		}
+	}
+}
+
+// TestEncodeCSVRepeatedTails: rows whose columns after the first repeat the last row's
+// (the shortcut that copies their bytes) give encoding/csv's bytes too: with first
+// columns that need quotes or not, tails that need quotes, equal strings at other
+// addresses, NaN and both zeros, and runs broken at every column.
+func TestEncodeCSVRepeatedTails(t *testing.T) {
+	heads := []string{"cell-1", "a,b", "", " lead", "plain"}
+	tails := []csvMix{
+		{N: 1, X: 2.5, B: "plain"}, {N: 1, X: 2.5, B: "x,y"}, {N: 1, X: math.NaN(), B: ""},
+		{N: 1, X: 0, B: "plain"}, {N: 1, X: math.Copysign(0, -1), B: "plain"}, {N: 2, X: 2.5, B: "plain"},
+		{N: 1, X: 2.5, B: strings.Repeat("pla", 1) + "in"}, // "plain" at another address
+	}
+	r := rand.New(rand.NewPCG(9, 0))
+	rows := make([]csvMix, 0, 3000)
+	for len(rows) < cap(rows) {
+		tl := tails[r.IntN(len(tails))]
+		for n := 1 + r.IntN(20); n > 0 && len(rows) < cap(rows); n-- {
+			row := tl
+			row.A = heads[r.IntN(len(heads))]
+			if r.IntN(3) > 0 {
+				row.A = "cell-" + strconv.Itoa(len(rows))
+			}
+			rows = append(rows, row)
+		}
+	}
+	var got bytes.Buffer
+	if err := EncodeCSV(&got, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := plainCSV(t, rows); !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("EncodeCSV differs from encoding/csv:\n got %q\nwant %q", got.Bytes()[:min(got.Len(), 400)], want[:min(len(want), 400)])
+	}
+}
+
+// TestEncodeCSVParts: rows in parts (empty ones too) give the bytes of the same rows in
+// one slice, across part boundaries inside runs of repeated columns.
+func TestEncodeCSVParts(t *testing.T) {
+	rows := make([]csvMix, 500)
+	for i := range rows {
+		rows[i] = csvMix{A: "cell-" + strconv.Itoa(i), N: i / 7, X: float64(i / 3), B: "b"}
+	}
+	var want bytes.Buffer
+	if err := EncodeCSV(&want, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, cuts := range [][]int{{}, {0}, {1, 2, 3}, {7, 7, 100, 499}, {250, 500}} {
+		var parts [][]csvMix
+		last := 0
+		for _, c := range cuts {
+			parts = append(parts, rows[last:c])
+			last = c
+		}
+		parts = append(parts, rows[last:])
+		var got bytes.Buffer
+		if err := EncodeCSVParts(&got, parts); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("cuts %v: parts encode differently from one slice", cuts)
+		}
 	}
 }

@@ -11,6 +11,9 @@ type Files struct {
 	Cells      []CellRow      `json:"cells"`
 	Placements []PlacementRow `json:"placements"`
 	Timeseries []Sample       `json:"timeseries"`
+	// TimeseriesParts, when set, is written to timeseries.csv instead of Timeseries: the
+	// rows of its parts in order (the simulator keeps a long run's samples in chunks).
+	TimeseriesParts [][]Sample `json:"-"`
 	// CellsCompute, when set (some cell declares CPU or GPUs), is written to cells.csv
 	// instead of Cells: the same rows with the compute columns (compute.go).
 	CellsCompute []CellComputeRow `json:"cells_compute,omitempty"`
@@ -34,6 +37,9 @@ func WriteFiles(dir string, f *Files) error {
 	}
 	if err := WriteCSV(dir, PlacementsFile, f.Placements); err != nil {
 		return err
+	}
+	if f.TimeseriesParts != nil {
+		return WriteCSVParts(dir, TimeseriesFile, f.TimeseriesParts)
 	}
 	return WriteCSV(dir, TimeseriesFile, f.Timeseries)
 }

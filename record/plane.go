@@ -106,6 +106,9 @@ func (t *AuctionTally) Add(a *control.AuctionRound) {
 	if t.failures == nil {
 		t.failures = map[string]int{}
 	}
+	if len(a.Failures) == 0 {
+		return // most rounds: no list of keys to make
+	}
 	for _, k := range slices.Sorted(maps.Keys(a.Failures)) {
 		t.failures[k] += a.Failures[k]
 	}

@@ -188,8 +188,8 @@ type Perf struct {
 	WallSeconds     float64 `json:"wall_seconds"`
 	EventsPerSecond float64 `json:"events_per_second"`
 	SimToWallRatio  float64 `json:"sim_to_wall_ratio"`
-	// PeakLiveHeapBytes is the largest live heap (as of a completed GC) seen at the
-	// timeseries samples: the memory the run really needs.
+	// PeakLiveHeapBytes is the largest live heap (as of a completed GC) seen at every
+	// 64th timeseries sample and at the end: the memory the run really needs.
 	PeakLiveHeapBytes uint64 `json:"peak_live_heap_bytes"`
 	// BytesPerInstance is PeakLiveHeapBytes per desired instance at the end.
 	BytesPerInstance float64 `json:"bytes_per_instance"`

@@ -85,6 +85,12 @@ func columns(t reflect.Type) [][]int {
 // WriteCSV writes rows (a slice of CellRow, PlacementRow or Sample, or any struct with
 // csv tags and string, int or float64 fields) with a header to dir/name.
 func WriteCSV[T any](dir, name string, rows []T) error {
+	return WriteCSVParts(dir, name, [][]T{rows})
+}
+
+// WriteCSVParts is WriteCSV for rows kept in parts: the file holds the header, then
+// every part's rows in order (a long run's timeseries, kept in chunks as it grows).
+func WriteCSVParts[T any](dir, name string, parts [][]T) error {
 	path := filepath.Join(dir, name)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644) // as os.WriteFile
@@ -93,7 +99,7 @@ func WriteCSV[T any](dir, name string, rows []T) error {
 	}
 	// streamed through EncodeCSV's own buffer: no copy of the whole file in memory (a
 	// long run's timeseries.csv is tens of MB, and growing one cost more than writing)
-	if err := EncodeCSV(f, rows); err != nil {
+	if err := EncodeCSVParts(f, parts); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("encode %s: %w", name, err)
@@ -112,6 +118,12 @@ func WriteCSV[T any](dir, name string, rows []T) error {
 // thousands of rows, and a string per figure and the Writer's check of each were most
 // of the write.
 func EncodeCSV[T any](w io.Writer, rows []T) error {
+	return EncodeCSVParts(w, [][]T{rows})
+}
+
+// EncodeCSVParts is EncodeCSV for rows kept in parts: one header, then every part's
+// rows in order, the bytes EncodeCSV writes for the parts joined.
+func EncodeCSVParts[T any](w io.Writer, parts [][]T) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header[T]()); err != nil {
 		return err
@@ -120,7 +132,12 @@ func EncodeCSV[T any](w io.Writer, rows []T) error {
 	if err := cw.Error(); err != nil {
 		return err
 	}
-	return encodeRows(w, rows)
+	for _, rows := range parts {
+		if err := encodeRows(w, rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReadCSV reads dir/name into rows of T, checking the header; errors name the line and

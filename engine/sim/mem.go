@@ -53,7 +53,7 @@ func peakRSS() uint64 {
 // unknown): the figure /usr/bin/time reports, for perf.json and bench's perf.csv.
 func PeakRSS() uint64 { return peakRSS() }
 
-// PeakLiveHeap is the largest live heap (as of a completed GC) the run has seen, at its
-// timeseries samples and at its end: the process's, not the run's alone, when several
-// runs share the process.
+// PeakLiveHeap is the largest live heap (as of a completed GC) the run has seen, at
+// every gaugeStride-th timeseries sample and at its end: the process's, not the run's
+// alone, when several runs share the process.
 func (s *Sim) PeakLiveHeap() uint64 { return max(s.m.peakLive, liveHeap()) }

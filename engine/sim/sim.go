@@ -320,10 +320,10 @@ func (s *Sim) schedule() {
 	k.Schedule(0, s, engine.Payload{Kind: kCellsUp})
 	k.Schedule(s.sc.Timers.ConvergenceInterval, s, engine.Payload{Kind: kConverge})
 	k.Schedule(0, s, engine.Payload{Kind: kSample})
-	s.reserveSamples()
 	for gi := range s.sc.Apps {
 		k.Schedule(s.sc.Apps[gi].StartAt, s, engine.Payload{Kind: kDesireApps, A: int64(gi)})
 	}
+	tasks := 0
 	for gi := range s.sc.Tasks {
 		g := &s.sc.Tasks[gi]
 		at := g.StartAt
@@ -336,7 +336,11 @@ func (s *Sim) schedule() {
 				break
 			}
 			k.Schedule(at, s, engine.Payload{Kind: kDesireTask, A: int64(gi), B: int64(i)})
+			tasks++
 		}
+	}
+	if len(s.taskBeh) == 0 {
+		s.taskBeh = make(map[string]int, tasks) // sized once for the tasks scheduled
 	}
 	order := make([]int, len(s.sc.Events))
 	for i := range order {

@@ -447,7 +447,9 @@ func (b *BBS) putTask(old *model.Task, t model.Task) error {
 	return nil
 }
 
-func (b *BBS) getTask(guid string) (*model.Task, error) {
+// getTask reads the task guid into buf (the caller's: a row read per task operation
+// then costs no allocation).
+func (b *BBS) getTask(buf *model.Task, guid string) (*model.Task, error) {
 	t, ok, err := b.store.GetTask(guid)
 	if err != nil {
 		return nil, storeErr("get task", err)
@@ -455,7 +457,8 @@ func (b *BBS) getTask(guid string) (*model.Task, error) {
 	if !ok {
 		return nil, &model.NotFoundError{Kind: "task", Key: guid}
 	}
-	return &t, nil
+	*buf = t
+	return buf, nil
 }
 
 // getDesired reads the desired LRP guid into buf.
@@ -529,6 +532,9 @@ func (s source) Task(guid string) (model.Task, bool) {
 }
 
 func (s source) Domains() []converge.Domain {
+	if ds, ok := s.b.store.(sharedDomains); ok {
+		return ds.SharedDomains()
+	}
 	l, err := s.b.store.ListDomains()
 	s.fail(err)
 	return l

@@ -146,7 +146,8 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 	for _, g := range p.KickPendingTasks {
-		t, err := b.getTask(g)
+		var buf model.Task
+		t, err := b.getTask(&buf, g)
 		if check(err) {
 			b.out.TaskStarts = append(b.out.TaskStarts, taskStart(t))
 			rep.TasksKicked++
@@ -158,7 +159,8 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 	for _, g := range p.DemoteResolvingTasks {
-		t, err := b.getTask(g)
+		var buf model.Task
+		t, err := b.getTask(&buf, g)
 		if !check(err) {
 			continue
 		}
@@ -174,7 +176,8 @@ func (b *BBS) Converge(now time.Duration, cells []string) ConvergeReport {
 		}
 	}
 	for _, g := range p.KickCompletedTasks {
-		t, err := b.getTask(g)
+		var buf model.Task
+		t, err := b.getTask(&buf, g)
 		if check(err) {
 			b.out.Callbacks = append(b.out.Callbacks, *t)
 			rep.CallbacksKicks++

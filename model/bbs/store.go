@@ -153,3 +153,10 @@ func (noPrefetch) AttachTracker(*converge.Tracker)  {}
 func (noPrefetch) PrefetchGUID(string)              {}
 func (noPrefetch) PrefetchLeave(model.ActualLRPKey) {}
 func (noPrefetch) PrefetchEnter(string)             {}
+
+// sharedDomains is a Store that can hand out its sorted domain list without copying it
+// (MemStore): convergence reads the domains at every pass and never modifies them, and
+// the same slice until a domain changes lets its tracker skip the unchanged.
+type sharedDomains interface {
+	SharedDomains() []converge.Domain
+}

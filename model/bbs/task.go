@@ -59,7 +59,8 @@ func (b *BBS) startTask(now time.Duration, guid, cellID string) (bool, error) {
 	if len(cellID) > MaxCellIDLength {
 		return false, &model.ValidationError{Field: "cell_id", Problem: fmt.Sprintf("must be at most %d bytes, got %d", MaxCellIDLength, len(cellID))}
 	}
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return false, err
 	}
@@ -89,7 +90,8 @@ func (b *BBS) RejectTask(now time.Duration, guid, reason string) error {
 }
 
 func (b *BBS) rejectTask(now time.Duration, guid, reason string) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}
@@ -126,7 +128,8 @@ func (b *BBS) CompleteTask(now time.Duration, guid, cellID string, failed bool, 
 }
 
 func (b *BBS) completeTask(now time.Duration, guid, cellID string, failed bool, reason, result string) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}
@@ -146,7 +149,8 @@ func (b *BBS) CancelTask(now time.Duration, guid string) error {
 }
 
 func (b *BBS) cancelTask(now time.Duration, guid string) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}
@@ -169,7 +173,8 @@ func (b *BBS) FailTask(now time.Duration, guid, reason string) error {
 }
 
 func (b *BBS) failTask(now time.Duration, guid, reason string) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}
@@ -185,7 +190,8 @@ func (b *BBS) failTask(now time.Duration, guid, reason string) error {
 // Diego's pass submits only the COMPLETED tasks already untouched for kick_task_duration,
 // so this one's callback goes out from a later pass (KickCompletedTasks).
 func (b *BBS) convergeFailTask(now time.Duration, guid, reason string) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}
@@ -204,7 +210,8 @@ func (b *BBS) ResolvingTask(now time.Duration, guid string) error {
 }
 
 func (b *BBS) resolvingTask(now time.Duration, guid string) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}
@@ -222,7 +229,8 @@ func (b *BBS) DeleteTask(now time.Duration, guid string) error {
 }
 
 func (b *BBS) deleteTask(guid string, from model.TaskState) error {
-	t, err := b.getTask(guid)
+	var buf model.Task
+	t, err := b.getTask(&buf, guid)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ type WorkPrefetcher interface {
 func Drain(now time.Duration, p *Plane, sink Sink) error {
 	pf, _ := sink.(WorkPrefetcher)
 	for {
+		if p.quiet() {
+			return nil // as an empty Ready would
+		}
 		r := p.Ready()
 		if r.Empty() {
 			return nil

@@ -132,8 +132,10 @@ func onCellRow(a *model.ActualLRP) bool {
 	return a.Presence == model.Ordinary && (a.State == model.Claimed || a.State == model.Running)
 }
 
-func freshDomains(domains []Domain, now time.Duration) (expired []string, fresh map[string]bool) {
-	fresh = make(map[string]bool, len(domains))
+// freshDomains returns the expired domains' names, sorted, and sets fresh (emptied
+// first: a caller reuses it) to the names of the others.
+func freshDomains(domains []Domain, now time.Duration, fresh map[string]bool) (expired []string) {
+	clear(fresh)
 	for _, d := range domains {
 		if d.Expired(now) {
 			expired = append(expired, d.Name)
@@ -142,8 +144,7 @@ func freshDomains(domains []Domain, now time.Duration) (expired []string, fresh 
 		}
 	}
 	slices.Sort(expired)
-	expired = slices.Compact(expired)
-	return expired, fresh
+	return slices.Compact(expired)
 }
 
 // instanceCounts applies lrpInstanceCounts to one desired LRP whose ORDINARY rows have the
@@ -182,8 +183,8 @@ func Compute(now time.Duration, in Input) Plan {
 	for _, c := range in.Cells {
 		present[c] = true
 	}
-	var fresh map[string]bool
-	p.PruneDomains, fresh = freshDomains(in.Domains, now)
+	fresh := make(map[string]bool, len(in.Domains))
+	p.PruneDomains = freshDomains(in.Domains, now, fresh)
 
 	desired := make(map[string]*model.DesiredLRP, len(in.Desired))
 	for i := range in.Desired {

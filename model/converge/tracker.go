@@ -2,6 +2,7 @@ package converge
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -17,6 +18,8 @@ type Source interface {
 	ActualLRPsByProcess(guid string) []model.ActualLRP
 	ActualLRPsOnCell(cellID string) []model.ActualLRP
 	Task(guid string) (model.Task, bool)
+	// Domains lists the domains; the Tracker only reads the list, which may be the
+	// store's own (the same slice while the domains are unchanged).
 	Domains() []Domain
 }
 
@@ -39,6 +42,13 @@ type Tracker struct {
 	// (reused pass to pass; windows holds no guid between passes).
 	items   []dueItem
 	windows []windowKey
+	// fresh is the last Plan's set of fresh domains, made from the domain list freshOf;
+	// it stands while Domains returns that same slice and now is before freshUntil (the
+	// first expiry among them), when no domain was expired (a pass every 30 s, and the
+	// domains change when one is upserted).
+	fresh      map[string]bool
+	freshOf    []Domain
+	freshUntil time.Duration
 
 	guids guidTable
 	cell  cellTable
@@ -66,6 +76,7 @@ func NewTracker(cfg Config, src Source) *Tracker {
 		mismatch: set[uint32]{}, orphan: set[uint32]{}, orphanSuspects: set[uint32]{},
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
+		fresh: map[string]bool{},
 	}
 	t.unclaimed = newDueQueue(&t.guids, heapUnclaimed)
 	t.crashed = newDelayQueues(&t.guids, heapCrashed)
@@ -364,6 +375,31 @@ func (t *Tracker) taskRow(k *model.Task, on bool) {
 	}
 }
 
+// freshDomains sets t.fresh to the fresh domains at now and returns the expired ones
+// (freshDomains), reusing the last pass's set when nothing can have changed.
+func (t *Tracker) freshDomains(now time.Duration) (expired []string) {
+	ds := t.src.Domains()
+	if t.freshOf != nil && sameDomains(ds, t.freshOf) && now < t.freshUntil {
+		return nil
+	}
+	expired = freshDomains(ds, now, t.fresh)
+	t.freshOf, t.freshUntil = nil, now // no reuse unless set below
+	if len(expired) == 0 {
+		t.freshOf, t.freshUntil = ds, math.MaxInt64
+		for _, d := range ds {
+			if d.ExpiresAt != 0 {
+				t.freshUntil = min(t.freshUntil, d.ExpiresAt)
+			}
+		}
+	}
+	return expired
+}
+
+// sameDomains reports whether a and b are the same slice (not merely equal lists).
+func sameDomains(a, b []Domain) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // setCells makes cells (sorted, unique) the present set, visiting only the cells that
 // were lost or returned.
 func (t *Tracker) setCells(cells []string) {
@@ -420,8 +456,8 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	t.setCells(cells)
 	var p Plan
-	var fresh map[string]bool
-	p.PruneDomains, fresh = freshDomains(t.src.Domains(), now)
+	p.PruneDomains = t.freshDomains(now)
+	fresh := t.fresh
 
 	for _, cell := range t.cell.sortedHot(cellEvac) {
 		for _, a := range t.src.ActualLRPsOnCell(cell) {

@@ -74,6 +74,10 @@ type Store struct {
 	// lastDomain is the domain HasDomain found last ("" = none): creating millions of
 	// apps asks for the same few domains over and over.
 	lastDomain string
+	// domainList is ListDomains's sorted list, kept until a domain is put or deleted
+	// (nil = to be made): convergence lists the domains every pass, and they change
+	// only when a domain is upserted.
+	domainList []converge.Domain
 
 	// tracker (nil = none) is the convergence tracker of the BBS over this store
 	// (AttachTracker): the prefetches of a row change ask for its records too.
@@ -885,11 +889,13 @@ func (m *Store) HasDomain(name string) (bool, error) {
 
 func (m *Store) PutDomain(d converge.Domain) error {
 	m.domains[d.Name] = d
+	m.domainList = nil
 	return nil
 }
 
 func (m *Store) DeleteDomain(name string) error {
 	delete(m.domains, name)
+	m.domainList = nil
 	if name == m.lastDomain {
 		m.lastDomain = ""
 	}
@@ -897,10 +903,19 @@ func (m *Store) DeleteDomain(name string) error {
 }
 
 func (m *Store) ListDomains() ([]converge.Domain, error) {
-	out := make([]converge.Domain, 0, len(m.domains))
-	for _, d := range m.domains {
-		out = append(out, d)
+	return slices.Clone(m.SharedDomains()), nil // a copy, as every List
+}
+
+// SharedDomains is ListDomains without the copy: the store's own sorted list, which the
+// caller must not modify. The same slice comes back until a domain is put or deleted,
+// so a caller can tell "unchanged" by the slice alone.
+func (m *Store) SharedDomains() []converge.Domain {
+	if m.domainList == nil {
+		m.domainList = make([]converge.Domain, 0, len(m.domains))
+		for _, d := range m.domains {
+			m.domainList = append(m.domainList, d)
+		}
+		slices.SortFunc(m.domainList, func(a, b converge.Domain) int { return strings.Compare(a.Name, b.Name) })
 	}
-	slices.SortFunc(out, func(a, b converge.Domain) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return m.domainList
 }
