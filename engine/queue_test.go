@@ -192,3 +192,39 @@ func TestRenumberKeepsRunOrder(t *testing.T) {
 		t.Errorf("run order (-want +got):\n%s", diff)
 	}
 }
+
+// TestRunCompactionKeepsHandles runs through fine buckets of 40 events each far enough
+// that the run is compacted (its live entries move to the start when the next bucket is
+// appended), then cancels every other waiting event by its handle and checks that
+// exactly the others run, in order.
+func TestRunCompactionKeepsHandles(t *testing.T) {
+	k := New(1)
+	k.spreadMin = 0
+	r := &recorder{}
+	const base, buckets, per = time.Second, 4, 40
+	var hs []Handle
+	for b := 0; b < buckets; b++ {
+		for i := 0; i < per; i++ {
+			id := int64(b*per + i)
+			hs = append(hs, k.Schedule(base+time.Duration(b)<<fineShift+time.Duration(i), r, Payload{A: id}))
+		}
+	}
+	const ran = 60 // past the first compaction (at about 50 events)
+	for i := 0; i < ran; i++ {
+		k.Step()
+	}
+	var want []int64
+	for i := ran; i < len(hs); i++ {
+		if i%2 == 0 {
+			if !k.Cancel(hs[i]) {
+				t.Fatalf("Cancel(event %d) = false, want true", i)
+			}
+			continue
+		}
+		want = append(want, int64(i))
+	}
+	k.RunUntilIdle()
+	if diff := cmp.Diff(want, ids(r.log[ran:])); diff != "" {
+		t.Errorf("run order after cancellations (-want +got):\n%s", diff)
+	}
+}
