@@ -158,3 +158,73 @@ func TestRunSortsTiesBySchedulingOrder(t *testing.T) {
 
 // posRunIndex is the run index of a slot in the run (test helper).
 func (k *Kernel) posRunIndex(s uint32) int32 { return posRun - k.pos[s] }
+
+// TestRenumberKeepsRunOrder renumbers the sequence while events wait in the sorted run and
+// more events of the same instant are scheduled into the near heap: the run's events were
+// scheduled first and must still run first (renumber must renumber the run too: its old
+// numbers are larger than the fresh ones).
+func TestRenumberKeepsRunOrder(t *testing.T) {
+	k := New(1)
+	r := &recorder{}
+	for i := 0; i < 100; i++ { // the sequence grows, nothing stays pending
+		k.Cancel(k.Schedule(time.Hour, r, Payload{A: -1}))
+	}
+	k.Schedule(5, r, Payload{A: 0})
+	var inRun []Handle
+	for i := int64(1); i <= 5; i++ {
+		inRun = append(inRun, k.Schedule(10, r, Payload{A: i}))
+	}
+	k.Step() // runs event 0 and takes the bucket of time 10 into the run
+	for _, h := range inRun {
+		if k.pos[h.slot] > posRun {
+			t.Fatalf("%v is not in the sorted run (pos %d): test premise broken", h, k.pos[h.slot])
+		}
+	}
+	k.seqLimit = k.seq // every Schedule from now on renumbers first
+	for i := int64(6); i <= 10; i++ {
+		h := k.Schedule(10, r, Payload{A: i})
+		if k.pos[h.slot] < 0 {
+			t.Fatalf("%v is not in the near heap (pos %d): test premise broken", h, k.pos[h.slot])
+		}
+	}
+	k.RunUntilIdle()
+	if diff := cmp.Diff([]int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, ids(r.log)); diff != "" {
+		t.Errorf("run order (-want +got):\n%s", diff)
+	}
+}
+
+// TestRunCompactionKeepsHandles runs through fine buckets of 40 events each far enough
+// that the run is compacted (its live entries move to the start when the next bucket is
+// appended), then cancels every other waiting event by its handle and checks that
+// exactly the others run, in order.
+func TestRunCompactionKeepsHandles(t *testing.T) {
+	k := New(1)
+	k.spreadMin = 0
+	r := &recorder{}
+	const base, buckets, per = time.Second, 4, 40
+	var hs []Handle
+	for b := 0; b < buckets; b++ {
+		for i := 0; i < per; i++ {
+			id := int64(b*per + i)
+			hs = append(hs, k.Schedule(base+time.Duration(b)<<fineShift+time.Duration(i), r, Payload{A: id}))
+		}
+	}
+	const ran = 60 // past the first compaction (at about 50 events)
+	for i := 0; i < ran; i++ {
+		k.Step()
+	}
+	var want []int64
+	for i := ran; i < len(hs); i++ {
+		if i%2 == 0 {
+			if !k.Cancel(hs[i]) {
+				t.Fatalf("Cancel(event %d) = false, want true", i)
+			}
+			continue
+		}
+		want = append(want, int64(i))
+	}
+	k.RunUntilIdle()
+	if diff := cmp.Diff(want, ids(r.log[ran:])); diff != "" {
+		t.Errorf("run order after cancellations (-want +got):\n%s", diff)
+	}
+}
