@@ -15,6 +15,24 @@ import (
 // cycle.
 var buildGCPercent = 800
 
+// buildGCMinInstances is the smallest build (instances desired at instant 0) that
+// raises GOGC: a small world builds in milliseconds either way, and bench runs many
+// of them side by side with other runs' simulations, whose heaps the raise would let
+// grow too.
+const buildGCMinInstances = 100_000
+
+// instantZeroInstances is the number of instances the scenario's app groups desire
+// at instant 0.
+func (s *Sim) instantZeroInstances() int {
+	n := 0
+	for i := range s.sc.Apps {
+		if g := &s.sc.Apps[i]; g.StartAt == 0 {
+			n += g.Count * g.Instances
+		}
+	}
+	return n
+}
+
 func init() {
 	// DIEGOLAB_BUILD_GOGC overrides it for measurements (an integer; anything else is
 	// ignored and the default kept).

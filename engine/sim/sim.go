@@ -277,7 +277,9 @@ func (s *Sim) Start() error {
 		s.events = ew
 	}
 	s.schedule()
-	defer relaxGC()()
+	if s.instantZeroInstances() >= buildGCMinInstances {
+		defer relaxGC()()
+	}
 	s.k.RunUntil(0)
 	return s.err
 }
