@@ -263,18 +263,25 @@ func (s *Sim) CellRows() []record.CellRow {
 // cell order then guid order.
 func (s *Sim) PlacementRows() []record.PlacementRow {
 	var pl []record.PlacementRow
+	var guids []string // one cell's LRP instances' process guids, sorted (reused)
 	for _, c := range s.cells {
-		apps := map[string]int{}
+		guids = guids[:0]
 		for _, id := range c.containers {
 			if id < 0 {
 				continue // a hole
 			}
 			if ct := &s.containers.items[id]; ct.Kind() == rep.LRP {
-				apps[s.apps.guid(ct.app)]++
+				guids = append(guids, s.apps.guid(ct.app))
 			}
 		}
-		for _, g := range sortedKeys(apps) {
-			pl = append(pl, record.PlacementRow{CellID: c.ID, ProcessGUID: g, Instances: apps[g]})
+		slices.Sort(guids)
+		for i := 0; i < len(guids); {
+			j := i + 1
+			for j < len(guids) && guids[j] == guids[i] {
+				j++
+			}
+			pl = append(pl, record.PlacementRow{CellID: c.ID, ProcessGUID: guids[i], Instances: j - i})
+			i = j
 		}
 	}
 	return pl
