@@ -18,16 +18,18 @@
 //   - instance guids come from the caller (rep/auctioneer side).
 //
 // Store: the BBS works over any Store (the SQL store of real mode passes the same
-// bbstest suite) and runs the same operations over each. A Store may also offer two
-// optional capabilities (store.go), found by New: rowStore reads the three presences of
-// an index at once and hands back, with each write, the convergence tracker's hints
-// kept beside its rows (converge.Hints), so an operation looks its guid and cells up
-// once, in the store, not also in the tracker, and writes a group's desired rows in one
-// call (DesireLRPs, the bulk path of a driver's set-up: exactly the outcome of a
-// DesireLRP per app); prefetchStore takes hints for the CPU. A Store without them gets
-// the plain Store calls (plainRows) and no prefetching. The
+// bbstest suite) and runs the same operations over each. A Store may also offer
+// optional capabilities (store.go), found by New or where used: rowStore reads the three
+// presences of an index at once and hands back, with each write, the convergence
+// tracker's hints kept beside its rows (converge.Hints), so an operation looks its guid
+// and cells up once, in the store, not also in the tracker, and writes a group's desired
+// rows in one call (DesireLRPs, the bulk path of a driver's set-up: exactly the outcome
+// of a DesireLRP per app); prefetchStore takes hints for the CPU; sharedDomains hands
+// convergence the store's own sorted domain list (the same slice until a domain changes)
+// instead of a copy per pass. A Store without them gets the plain Store calls
+// (plainRows), no prefetching and a domain list per pass. The
 // in-memory MemStore (model/bbs/internal/memstore), laid out for millions of rows, has
-// both: one entry per process guid holding its desired row and compact actual rows,
+// all three: one entry per process guid holding its desired row and compact actual rows,
 // interned cell ids, a per-cell slice index, and with the run's shared process ids
 // (MemStore.UseGUIDs, before New) guid lookups without hashing, the tracker keying its
 // records by the same ids. Everything of that layout (guid tables, address caches,
