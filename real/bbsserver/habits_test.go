@@ -123,6 +123,10 @@ func TestCompletedTasks(t *testing.T) {
 		t.Fatalf("run-task: %d %s", code, body)
 	}
 	guid := decodeJSON[api.TaskInfo](t, body).GUID
+	// The desire started an auction in the background; with no cell present it rejects
+	// the task (RUNNING or PENDING -> PENDING, as Diego's RejectTask). Let it end first,
+	// or it could undo the start below (1-2 runs in 40 failed so).
+	s.wg.Wait()
 	if code, body := call(h, "POST", "/v1/tasks/"+guid+"/start", "rep-token", `{"task_guid":"`+guid+`","cell_id":"c1"}`); code != 200 {
 		t.Fatalf("start: %d %s", code, body)
 	}
