@@ -194,11 +194,15 @@ func (p *Plane) ExpectLRPs(n int) {
 // ExpectApps is ExpectLRPs for n desired LRPs (apps) about to be desired, with
 // instances instances in all: the BBS's tables and the auction queue are sized once.
 func (p *Plane) ExpectApps(n, instances int) {
-	if n > 0 {
-		p.bbs.ExpectDesired(n)
-	}
+	// The instances first: the desired LRPs' reservation asks the convergence queue of
+	// UNCLAIMED rows for room for n, which the instances' then grows to room for
+	// instances, so in this order the queue is allocated and cleared once (at 100,000
+	// cells, 192 MB less to touch).
 	if instances > 0 {
 		p.bbs.ExpectInstances(instances)
+	}
+	if n > 0 {
+		p.bbs.ExpectDesired(n)
 	}
 	p.ExpectLRPs(instances)
 }
