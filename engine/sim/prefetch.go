@@ -44,8 +44,8 @@ func (s *Sim) PrefetchNext(p engine.Payload) {
 		if ct.Kind() != rep.LRP || uint64(ct.cell) >= uint64(len(s.cells)) {
 			return
 		}
-		if uint64(ct.app) < uint64(len(s.apps.inst)) {
-			prefetch.Line(unsafe.Pointer(&s.apps.inst[ct.app]))
+		if uint64(ct.app) < uint64(len(s.apps.refs)) {
+			prefetch.Line(unsafe.Pointer(&s.apps.refs[ct.app]))
 		}
 		s.store.PrefetchProc(ct.app)
 		c := s.cells[ct.cell]
@@ -79,8 +79,8 @@ func (s *Sim) prefetchWork(work []control.Work) {
 			if !ok {
 				continue
 			}
-			if uint64(id) < uint64(len(s.apps.inst)) {
-				prefetch.Line(unsafe.Pointer(&s.apps.inst[id]))
+			if uint64(id) < uint64(len(s.apps.refs)) {
+				prefetch.Line(unsafe.Pointer(&s.apps.refs[id]))
 			}
 			if uint64(id) < uint64(len(s.appBeh)) {
 				prefetch.Line(unsafe.Pointer(&s.appBeh[id]))

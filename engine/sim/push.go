@@ -192,7 +192,7 @@ func (s *Sim) versionsChanged(now time.Duration, ap *stagedApp) {
 // allRunning reports whether every desired index of the app has a running container.
 func (s *Sim) allRunning(ap *stagedApp) bool {
 	want := int(s.apps.desired[ap.id])
-	run := s.apps.inst[ap.id]
+	run := s.apps.slots(ap.id)
 	if want == 0 || len(run) < want {
 		return false
 	}
@@ -248,7 +248,7 @@ func (s *Sim) stgScaled(now time.Duration, guid string, instances int) {
 }
 
 func (s *Sim) allRunningAt(ap *stagedApp, n int) bool {
-	run := s.apps.inst[ap.id]
+	run := s.apps.slots(ap.id)
 	if len(run) < n {
 		return false
 	}

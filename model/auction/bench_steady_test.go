@@ -23,9 +23,7 @@ var steadyMix = []struct{ n, inst, mem, disk int }{
 }
 
 func steadyLRP(guid string, index, mem, disk int) LRP {
-	return LRP{ProcessGUID: guid, Index: index, Domain: "cf-apps",
-		Resource:            model.Resource{MemoryMB: mem, DiskMB: disk},
-		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}
+	return LRP{ProcessGUID: guid, Index: index, LRPSpec: &LRPSpec{Domain: "cf-apps", Resource: model.Resource{MemoryMB: mem, DiskMB: disk}, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}
 }
 
 // steadyFill builds the steady state: the cells, then batches x 20 apps of steadyMix

@@ -42,9 +42,7 @@ func bigBatch(apps, perApp int, seed uint64) Batch {
 		}
 		mem := 64 << k
 		for i := 0; i < perApp; i++ {
-			b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%05d", a), Index: i, Domain: "cf-apps",
-				Resource:            model.Resource{MemoryMB: mem, DiskMB: mem},
-				PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}})
+			b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%05d", a), Index: i, LRPSpec: &LRPSpec{Domain: "cf-apps", Resource: model.Resource{MemoryMB: mem, DiskMB: mem}, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}})
 		}
 	}
 	return b

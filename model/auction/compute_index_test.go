@@ -67,8 +67,7 @@ func TestComputeIndexSamePlacements(t *testing.T) {
 				if r.IntN(2) == 0 {
 					batch.Tasks = append(batch.Tasks, Task{GUID: fmt.Sprintf("t%d-%d", round, i), Resource: res, PlacementConstraint: pc, Compute: c})
 				} else {
-					batch.LRPs = append(batch.LRPs, LRP{ProcessGUID: "p" + strconv.Itoa(r.IntN(5)), Index: round*100 + i, Resource: res,
-						PlacementConstraint: pc, Compute: c, MaxPerCell: r.IntN(3)})
+					batch.LRPs = append(batch.LRPs, LRP{ProcessGUID: "p" + strconv.Itoa(r.IntN(5)), Index: round*100 + i, LRPSpec: &LRPSpec{Resource: res, PlacementConstraint: pc, Compute: c, MaxPerCell: r.IntN(3)}})
 				}
 			}
 			if round == 6 {

@@ -20,8 +20,7 @@ func TestLRPComputeGivenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	lrp := func(i int, c *model.Compute) LRP {
-		return LRP{ProcessGUID: "inf", Index: i, Resource: model.Resource{MemoryMB: 10},
-			PlacementConstraint: model.PlacementConstraint{RootFS: "docker:///x"}, Compute: c}
+		return LRP{ProcessGUID: "inf", Index: i, LRPSpec: &LRPSpec{Resource: model.Resource{MemoryMB: 10}, PlacementConstraint: model.PlacementConstraint{RootFS: "docker:///x"}, Compute: c}}
 	}
 	shr := &model.Compute{MilliCPU: 1000, GPUs: 1, GPUMilli: 300}
 	r := s.Schedule(Batch{LRPs: []LRP{lrp(0, shr), lrp(1, shr), lrp(2, shr)}}, GPUBestFit{}, rand.New(rand.NewPCG(1, 2)))

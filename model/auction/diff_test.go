@@ -133,9 +133,7 @@ func randomBatch(r *rand.Rand, round, nLRP, nTask int) Batch {
 	var b Batch
 	mems := []int{0, 1, 16, 64, 128, 256, 512, 1024, 2048}
 	for i := 0; i < nLRP; i++ {
-		l := LRP{ProcessGUID: fmt.Sprintf("g%d", r.IntN(7)), Index: r.IntN(4), Domain: "d",
-			Resource:            model.Resource{MemoryMB: mems[r.IntN(len(mems))], DiskMB: mems[r.IntN(len(mems))]},
-			PlacementConstraint: model.PlacementConstraint{RootFS: testRootFS[r.IntN(len(testRootFS))], PlacementTags: pick(r, testTags, 0.2), VolumeDrivers: pick(r, testDrivers, 0.2)}}
+		l := LRP{ProcessGUID: fmt.Sprintf("g%d", r.IntN(7)), Index: r.IntN(4), LRPSpec: &LRPSpec{Domain: "d", Resource: model.Resource{MemoryMB: mems[r.IntN(len(mems))], DiskMB: mems[r.IntN(len(mems))]}, PlacementConstraint: model.PlacementConstraint{RootFS: testRootFS[r.IntN(len(testRootFS))], PlacementTags: pick(r, testTags, 0.2), VolumeDrivers: pick(r, testDrivers, 0.2)}}}
 		if r.IntN(5) == 0 {
 			l.MaxPerCell = 1 + r.IntN(2)
 		}

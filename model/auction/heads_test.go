@@ -93,8 +93,7 @@ func TestHeadsTrackTables(t *testing.T) {
 				t.Fatal(err)
 			}
 		case k < 17:
-			out := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: fmt.Sprintf("g%d", r.IntN(200)), Resource: res,
-				PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}, nil, nil)
+			out := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: fmt.Sprintf("g%d", r.IntN(200)), LRPSpec: &LRPSpec{Resource: res, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}}, nil, nil)
 			if l := out.LRPs[0]; l.CellID != "" {
 				placed = append(placed, inst{l.CellID, l.ProcessGUID})
 			}

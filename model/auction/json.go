@@ -223,6 +223,7 @@ type stateDecoder struct {
 	in      *Input     // nil until the settings are settled (settle)
 	waiting []jsonCell // cells read before the settings (or in a file without them)
 	batch   Batch
+	specs   Specs           // the LRPs' specs, shared between equal neighbours
 	seen    map[string]bool // top-level keys read
 }
 
@@ -439,7 +440,7 @@ func (d *stateDecoder) lrp(i int) error {
 	if err := d.element(&w, at); err != nil {
 		return err
 	}
-	l, err := decodeLRP(&w, at)
+	l, err := decodeLRP(&w, at, &d.specs)
 	if err != nil {
 		return err
 	}
@@ -613,8 +614,9 @@ func decodeResource(w *jsonWork, at itemPath) (model.Resource, error) {
 	return r, nil
 }
 
-func decodeLRP(w *jsonWork, at itemPath) (LRP, error) {
+func decodeLRP(w *jsonWork, at itemPath, specs *Specs) (LRP, error) {
 	var l LRP
+	var sp LRPSpec
 	var err error
 	if w.TaskGUID != nil {
 		return l, fieldErr(at.field("task_guid"), "not allowed on an LRP")
@@ -625,20 +627,21 @@ func decodeLRP(w *jsonWork, at itemPath) (LRP, error) {
 	if l.Index, err = at.needInt(w.Index, "index"); err != nil {
 		return l, err
 	}
-	if l.Resource, err = decodeResource(w, at); err != nil {
+	if sp.Resource, err = decodeResource(w, at); err != nil {
 		return l, err
 	}
-	if l.MaxPerCell, err = at.optInt(w.MaxPerCell, "max_per_cell", 0); err != nil {
+	if sp.MaxPerCell, err = at.optInt(w.MaxPerCell, "max_per_cell", 0); err != nil {
 		return l, err
 	}
-	if l.RootFS, err = at.needString(w.RootFS, "rootfs"); err != nil {
+	if sp.RootFS, err = at.needString(w.RootFS, "rootfs"); err != nil {
 		return l, err
 	}
-	l.Domain, l.PlacementTags, l.VolumeDrivers = w.Domain, w.PlacementTags, w.VolumeDrivers
+	sp.Domain, sp.PlacementTags, sp.VolumeDrivers = w.Domain, w.PlacementTags, w.VolumeDrivers
 	if err := at.validateCompute(w.Compute); err != nil {
 		return l, err
 	}
-	l.Compute = w.Compute
+	sp.Compute = w.Compute
+	l.LRPSpec = specs.Share(&sp)
 	return l, nil
 }
 

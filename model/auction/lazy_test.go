@@ -128,9 +128,7 @@ func TestLazyTreesMatchEager(t *testing.T) {
 				default:
 					var b Batch
 					for i := r.IntN(6); i > 0; i-- {
-						b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("g%d", r.IntN(20)), Index: r.IntN(3),
-							Resource:            model.Resource{MemoryMB: 16 * (1 + r.IntN(8)), DiskMB: 64},
-							PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}})
+						b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("g%d", r.IntN(20)), Index: r.IntN(3), LRPSpec: &LRPSpec{Resource: model.Resource{MemoryMB: 16 * (1 + r.IntN(8)), DiskMB: 64}, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}})
 					}
 					if r.IntN(3) == 0 {
 						b.Tasks = append(b.Tasks, Task{GUID: fmt.Sprintf("t%d", op),

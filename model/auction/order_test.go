@@ -53,18 +53,19 @@ func orderBatch(r *rand.Rand, kind string, n, apps, memKinds int) Batch {
 		for a := 0; len(b.LRPs) < n; a++ {
 			m, k := mem(), 1+r.IntN(4)
 			for i := 0; i < k; i++ {
-				b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", a%apps), Index: i, Resource: model.Resource{MemoryMB: m}})
+				b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", a%apps), Index: i, LRPSpec: &LRPSpec{Resource: model.Resource{MemoryMB: m}}})
 			}
 		}
 	case "dups": // desired, with some items repeated later and some apps repeated
 		for a := 0; len(b.LRPs) < n; a++ {
 			m, k := mem(), 1+r.IntN(4)
 			for i := 0; i < k; i++ {
-				b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", a%apps), Index: i, Resource: model.Resource{MemoryMB: m}})
+				b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", a%apps), Index: i, LRPSpec: &LRPSpec{Resource: model.Resource{MemoryMB: m}}})
 				if r.IntN(20) == 0 {
 					j := r.IntN(len(b.LRPs))
-					l := b.LRPs[j]
-					l.MemoryMB = mem() // a repeat loses whatever its figures
+					l, sp := b.LRPs[j], *b.LRPs[j].LRPSpec
+					sp.MemoryMB = mem() // a repeat loses whatever its figures
+					l.LRPSpec = &sp
 					b.LRPs = append(b.LRPs, l)
 				}
 			}
@@ -76,7 +77,7 @@ func orderBatch(r *rand.Rand, kind string, n, apps, memKinds int) Batch {
 			if r.IntN(50) == 0 {
 				idx = extremes[r.IntN(len(extremes))]
 			}
-			b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", r.IntN(apps)), Index: idx, Resource: model.Resource{MemoryMB: mem()}})
+			b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", r.IntN(apps)), Index: idx, LRPSpec: &LRPSpec{Resource: model.Resource{MemoryMB: mem()}}})
 		}
 	case "gaps": // in-order apps whose indices skip or go back now and then
 		for a := 0; len(b.LRPs) < n; a++ {
@@ -89,7 +90,7 @@ func orderBatch(r *rand.Rand, kind string, n, apps, memKinds int) Batch {
 				case 1:
 					idx = i / 2
 				}
-				b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", a%apps), Index: idx, Resource: model.Resource{MemoryMB: m}})
+				b.LRPs = append(b.LRPs, LRP{ProcessGUID: fmt.Sprintf("app-%d", a%apps), Index: idx, LRPSpec: &LRPSpec{Resource: model.Resource{MemoryMB: m}}})
 			}
 		}
 	}

@@ -51,7 +51,9 @@ func TestPropertyZoneTiers(t *testing.T) {
 		set.MaxStartingContainers = 0
 		w := newRandomWorld(t, r, set, 2+r.IntN(20))
 		for _, l := range randomBatch(r, 0, 40, 0).LRPs {
-			l.MaxPerCell = 0
+			sp := *l.LRPSpec
+			sp.MaxPerCell = 0
+			l.LRPSpec = &sp
 			zoneCount := map[string]int{}
 			for _, c := range w.st.Cells() {
 				if !c.Evacuating {

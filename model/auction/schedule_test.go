@@ -26,8 +26,7 @@ func withAvail(c model.Cell, mem, disk, containers int) model.Cell {
 func withStarting(c model.Cell, n int) model.Cell { c.StartingContainers = n; return c }
 
 func lrp(guid string, index, mem, disk int) LRP {
-	return LRP{ProcessGUID: guid, Index: index, Domain: "cf-apps", Resource: model.Resource{MemoryMB: mem, DiskMB: disk},
-		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}
+	return LRP{ProcessGUID: guid, Index: index, LRPSpec: &LRPSpec{Domain: "cf-apps", Resource: model.Resource{MemoryMB: mem, DiskMB: disk}, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}
 }
 
 func task(guid string, mem, disk int) Task {
@@ -444,8 +443,6 @@ func placeAmongTies(t *testing.T, totM, totD int, a, b [2]int, mp, disk int) (st
 			t.Fatal(err)
 		}
 	}
-	res := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: "new", Index: 0, Domain: "d",
-		Resource:            model.Resource{MemoryMB: mp, DiskMB: disk},
-		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}, nil, nil)
+	res := s.Schedule(Batch{LRPs: []LRP{{ProcessGUID: "new", Index: 0, LRPSpec: &LRPSpec{Domain: "d", Resource: model.Resource{MemoryMB: mp, DiskMB: disk}, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:cflinuxfs4"}}}}}, nil, nil)
 	return res.LRPs[0].CellID, res.LRPs[0].Error
 }

@@ -20,8 +20,7 @@ func simCells(n int) []model.Cell {
 }
 
 func simLRP(guid string, index, mem int) LRP {
-	return LRP{ProcessGUID: guid, Index: index, Domain: "auction", Resource: model.Resource{MemoryMB: mem, DiskMB: 1, MaxPids: 10},
-		PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:linux"}}
+	return LRP{ProcessGUID: guid, Index: index, LRPSpec: &LRPSpec{Domain: "auction", Resource: model.Resource{MemoryMB: mem, DiskMB: 1, MaxPids: 10}, PlacementConstraint: model.PlacementConstraint{RootFS: "preloaded:linux"}}}
 }
 
 func perCell(s *State) map[string]int {

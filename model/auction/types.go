@@ -47,11 +47,19 @@ func PlacementTagError(tags []string) string {
 		strings.Join(tags[:len(tags)-1], `", "`), tags[len(tags)-1])
 }
 
-// LRP is one LRP instance to place.
+// LRP is one LRP instance to place: its key, and what it asks for, which the instances
+// of one desired LRP share (l.MemoryMB, l.RootFS and the rest read through Spec).
+// 32 bytes, so a first auction of 10,000,000 instances queues 320 MB rather than 1.4 GB.
 type LRP struct {
 	ProcessGUID string
 	Index       int
-	Domain      string
+	*LRPSpec    // never nil; shared: do not modify it through one instance
+}
+
+// LRPSpec is what an LRP instance asks for, the same for every instance of its desired
+// LRP.
+type LRPSpec struct {
+	Domain string
 	model.Resource
 	model.PlacementConstraint
 	// MaxPerCell caps the instances of ProcessGUID on one cell (0 = no cap; not in Diego).

@@ -92,6 +92,7 @@ type Plane struct {
 	// every element of a chunk is written once. lrpQueued is the plane's alone and is
 	// reused from batch to batch.
 	lrpQueue   []auction.LRP
+	specs      auction.Specs // the queued LRPs' specs, shared by an app's instances
 	lrpQueued  []time.Duration
 	taskQueue  []auction.Task
 	taskQueued []time.Duration
@@ -193,17 +194,21 @@ func (p *Plane) ExpectLRPs(n int) {
 // ExpectApps is ExpectLRPs for n desired LRPs (apps) about to be desired, with
 // instances instances in all: the BBS's tables and the auction queue are sized once.
 func (p *Plane) ExpectApps(n, instances int) {
-	if n > 0 {
-		p.bbs.ExpectDesired(n)
-	}
+	// The instances first: the desired LRPs' reservation asks the convergence queue of
+	// UNCLAIMED rows for room for n, which the instances' then grows to room for
+	// instances, so in this order the queue is allocated and cleared once (at 100,000
+	// cells, 192 MB less to touch).
 	if instances > 0 {
 		p.bbs.ExpectInstances(instances)
+	}
+	if n > 0 {
+		p.bbs.ExpectDesired(n)
 	}
 	p.ExpectLRPs(instances)
 }
 
-// lrpChunk is the number of LRPs of a queue chunk (144 bytes each: ~18 KB, a few
-// steady-state batches).
+// lrpChunk is the number of LRPs of a queue chunk (32 bytes each, their specs shared:
+// ~4 KB, a few steady-state batches).
 const lrpChunk = 128
 
 // collect moves the BBS's outbox into the plane's: auction requests join the queue,
@@ -255,9 +260,9 @@ func (p *Plane) queueLRPs(starts []bbs.LRPStart) {
 	q = q[:n+len(starts)]
 	for i := range starts {
 		s, l := &starts[i], &q[n+i]
-		l.ProcessGUID, l.Index, l.Domain = s.Key.ProcessGUID, s.Key.Index, s.Domain
-		l.Resource, l.PlacementConstraint, l.MaxPerCell = s.Resource, s.Constraint, s.MaxPerCell
-		l.Compute = s.Compute
+		l.ProcessGUID, l.Index = s.Key.ProcessGUID, s.Key.Index
+		l.LRPSpec = p.specs.Share(&auction.LRPSpec{Domain: s.Domain, Resource: s.Resource,
+			PlacementConstraint: s.Constraint, MaxPerCell: s.MaxPerCell, Compute: s.Compute})
 	}
 	p.lrpQueue = q
 	queued := slices.Grow(p.lrpQueued, len(starts))
