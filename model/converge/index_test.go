@@ -221,10 +221,10 @@ func TestTrackerRandomRows(t *testing.T) {
 		}
 		tr.Plan(now, nil)
 		if tr.guids.live() != 0 || len(tr.guids.ids) != 0 || len(tr.guids.sparse) != 0 || tr.unclaimed.Len()+tr.crashed.Len() != 0 ||
-			len(tr.cell.ids) != 0 || len(tr.mismatch)+len(tr.orphan)+len(tr.orphanSuspects)+len(tr.suspRunning)+len(tr.extraSuspects) != 0 {
+			len(tr.cell.ids) != 0 || tr.mismatch.n+tr.orphan.n+tr.orphanSuspects.n+len(tr.suspRunning)+len(tr.extraSuspects) != 0 {
 			rt.Fatalf("empty store, tracker still holds: %d guids %v, sparse %v, heaps %d+%d, cells %v, sets %d %d %d %d %d",
 				tr.guids.live(), tr.guids.ids, tr.guids.sparse, tr.unclaimed.Len(), tr.crashed.Len(), tr.cell.ids,
-				len(tr.mismatch), len(tr.orphan), len(tr.orphanSuspects), len(tr.suspRunning), len(tr.extraSuspects))
+				tr.mismatch.n, tr.orphan.n, tr.orphanSuspects.n, len(tr.suspRunning), len(tr.extraSuspects))
 		}
 	})
 }

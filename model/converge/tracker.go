@@ -53,9 +53,9 @@ type Tracker struct {
 	guids guidTable
 	cell  cellTable
 
-	mismatch       set[uint32] // guid ids: desired, ORDINARY count != instances
-	orphan         set[uint32] // guid ids: ORDINARY rows, no desired
-	orphanSuspects set[uint32] // guid ids: SUSPECT rows, no desired
+	mismatch       idSet // guid ids: desired, ORDINARY count != instances
+	orphan         idSet // guid ids: ORDINARY rows, no desired
+	orphanSuspects idSet // guid ids: SUSPECT rows, no desired
 	suspRunning    set[model.ActualLRPKey]
 	extraSuspects  set[model.ActualLRPKey]
 	suspectClaimed int
@@ -73,7 +73,6 @@ type Tracker struct {
 func NewTracker(cfg Config, src Source) *Tracker {
 	t := &Tracker{
 		cfg: cfg, restart: cfg.Restart.OrDefault(), src: src, guids: newGuidTable(), cell: newCellTable(),
-		mismatch: set[uint32]{}, orphan: set[uint32]{}, orphanSuspects: set[uint32]{},
 		suspRunning: set[model.ActualLRPKey]{}, extraSuspects: set[model.ActualLRPKey]{},
 		pending: set[string]{}, completed: set[string]{}, resolving: set[string]{},
 		fresh: map[string]bool{},
@@ -114,13 +113,13 @@ func (t *Tracker) ReserveRows(n int) { t.unclaimed.reserve(n) }
 func (t *Tracker) guidChanged(id uint32) {
 	r := &t.guids.recs[id]
 	desired := r.flags&recDesired != 0
-	t.flip(r, id, recMismatch, desired && r.ord != r.instances, t.mismatch)
-	t.flip(r, id, recOrphan, !desired && r.ord > 0, t.orphan)
-	t.flip(r, id, recOrphanSuspects, !desired && r.susp > 0, t.orphanSuspects)
+	t.flip(r, id, recMismatch, desired && r.ord != r.instances, &t.mismatch)
+	t.flip(r, id, recOrphan, !desired && r.ord > 0, &t.orphan)
+	t.flip(r, id, recOrphanSuspects, !desired && r.susp > 0, &t.orphanSuspects)
 	t.guids.release(id)
 }
 
-func (t *Tracker) flip(r *guidRec, id uint32, bit uint8, on bool, s set[uint32]) {
+func (t *Tracker) flip(r *guidRec, id uint32, bit uint8, on bool, s *idSet) {
 	if on != (r.flags&bit != 0) {
 		r.flags ^= bit
 		s.put(id, on)
@@ -508,7 +507,7 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 	}
 	slices.SortFunc(p.MissingCells, func(a, b MissingCell) int { return compareKey(a.Key, b.Key) })
 
-	for _, guid := range t.sortedGuids(t.mismatch) {
+	for _, guid := range t.sortedGuids(&t.mismatch) {
 		d := desired(guid)
 		if d == nil {
 			continue
@@ -522,14 +521,14 @@ func (t *Tracker) Plan(now time.Duration, cells []string) Plan {
 		instanceCounts(d, idx, fresh, &p)
 	}
 
-	for _, guid := range t.sortedGuids(t.orphan) {
+	for _, guid := range t.sortedGuids(&t.orphan) {
 		for _, a := range t.src.ActualLRPsByProcess(guid) {
 			if a.Presence == model.Ordinary && fresh[a.Domain] {
 				p.Orphaned = append(p.Orphaned, a.ActualLRPKey)
 			}
 		}
 	}
-	for _, guid := range t.sortedGuids(t.orphanSuspects) {
+	for _, guid := range t.sortedGuids(&t.orphanSuspects) {
 		for _, a := range t.src.ActualLRPsByProcess(guid) {
 			if a.Presence == model.Suspect && fresh[a.Domain] {
 				p.OrphanedSuspects = append(p.OrphanedSuspects, a.ActualLRPKey)
@@ -672,8 +671,14 @@ func (t *Tracker) sortKeys(keys []model.ActualLRPKey) {
 }
 
 // sortedGuids returns the process guids of the ids in s, sorted.
-func (t *Tracker) sortedGuids(s set[uint32]) []string {
-	return sortedNames(s, func(id uint32) string { return t.guids.recs[id].guid })
+func (t *Tracker) sortedGuids(s *idSet) []string {
+	if s.n == 0 {
+		return nil
+	}
+	out := make([]string, 0, s.n)
+	s.each(func(id uint32) { out = append(out, t.guids.recs[id].guid) })
+	slices.Sort(out)
+	return out
 }
 
 // mergeSorted returns the union of two sorted lists of distinct names, sorted.
