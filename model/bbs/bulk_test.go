@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/bbs"
 )
@@ -112,27 +110,10 @@ func TestDesireLRPsSameAsPerApp(t *testing.T) {
 				}
 				op = opB
 			}
-			if diff := cmp.Diff(each.b.Ready(), bulk.b.Ready()); diff != "" {
-				t.Fatalf("seed %d step %d (%s): Ready differs (-per app +bulk):\n%s", seed, i, op, diff)
-			}
-			if diff := cmp.Diff(each.b.Stats(), bulk.b.Stats()); diff != "" {
-				t.Fatalf("seed %d step %d (%s): stats differ (-per app +bulk):\n%s", seed, i, op, diff)
-			}
-			for p := model.Ordinary; p <= model.Suspect; p++ {
-				for s := model.Unclaimed; s <= model.Crashed; s++ {
-					if a, b := each.b.Counts(p, s), bulk.b.Counts(p, s); a != b {
-						t.Fatalf("seed %d step %d (%s): %d rows %v %v per app, %d bulk", seed, i, op, a, p, s, b)
-					}
-				}
-			}
+			step := fmt.Sprintf("seed %d step %d (%s)", seed, i, op)
+			sameOutputs(t, step, "-per app +bulk", each.b, bulk.b)
 			if i%10 == 9 {
-				probe := probes.randomCells()
-				if diff := cmp.Diff(each.b.ConvergePlan(each.now, probe), bulk.b.ConvergePlan(bulk.now, probe), planOpts); diff != "" {
-					t.Fatalf("seed %d step %d: convergence plans differ (-per app +bulk):\n%s", seed, i, diff)
-				}
-				if diff := cmp.Diff(snapshot(t, each.b), snapshot(t, bulk.b), planOpts); diff != "" {
-					t.Fatalf("seed %d step %d: stores differ (-per app +bulk):\n%s", seed, i, diff)
-				}
+				sameState(t, step, "-per app +bulk", each.b, bulk.b, each.now, bulk.now, probes.randomCells())
 			}
 		}
 	}

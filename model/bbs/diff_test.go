@@ -260,3 +260,37 @@ func countFields(seen map[string]int, p converge.Plan) {
 		}
 	}
 }
+
+// sameOutputs fails t when a and b, two BBSs given the same operations, differ in what
+// they hand out (Ready), their stats or their row counts. step names the step and
+// sides the two ("-per app +bulk"). It returns b's Ready.
+func sameOutputs(t *testing.T, step, sides string, a, b *bbs.BBS) bbs.Ready {
+	t.Helper()
+	want, got := a.Ready(), b.Ready()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("%s: Ready differs (%s):\n%s", step, sides, diff)
+	}
+	if diff := cmp.Diff(a.Stats(), b.Stats()); diff != "" {
+		t.Fatalf("%s: stats differ (%s):\n%s", step, sides, diff)
+	}
+	for p := model.Ordinary; p <= model.Suspect; p++ {
+		for s := model.Unclaimed; s <= model.Crashed; s++ {
+			if x, y := a.Counts(p, s), b.Counts(p, s); x != y {
+				t.Fatalf("%s: %d rows %v %v, then %d (%s)", step, x, p, s, y, sides)
+			}
+		}
+	}
+	return got
+}
+
+// sameState fails t when a and b differ in their convergence plans (each at its time,
+// over cells) or in their stored rows.
+func sameState(t *testing.T, step, sides string, a, b *bbs.BBS, nowA, nowB time.Duration, cells []string) {
+	t.Helper()
+	if diff := cmp.Diff(a.ConvergePlan(nowA, cells), b.ConvergePlan(nowB, cells), planOpts); diff != "" {
+		t.Fatalf("%s: convergence plans differ (%s):\n%s", step, sides, diff)
+	}
+	if diff := cmp.Diff(snapshot(t, a), snapshot(t, b), planOpts); diff != "" {
+		t.Fatalf("%s: stores differ (%s):\n%s", step, sides, diff)
+	}
+}

@@ -1,11 +1,10 @@
 package bbs_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/model/bbs"
@@ -57,29 +56,10 @@ func TestPlainStoreSameOutcomes(t *testing.T) {
 			if opF != opS || !sameError(errF, errS) {
 				t.Fatalf("seed %d step %d: %s gave %v over the in-memory store, %s gave %v over the plain one", seed, i, opF, errF, opS, errS)
 			}
-			want, got := fast.b.Ready(), slow.b.Ready()
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Fatalf("seed %d step %d (%s): Ready differs (-in-memory +plain):\n%s", seed, i, opF, diff)
-			}
-			events += len(got.Events)
-			if diff := cmp.Diff(fast.b.Stats(), slow.b.Stats()); diff != "" {
-				t.Fatalf("seed %d step %d (%s): stats differ (-in-memory +plain):\n%s", seed, i, opF, diff)
-			}
-			for p := model.Ordinary; p <= model.Suspect; p++ {
-				for s := model.Unclaimed; s <= model.Crashed; s++ {
-					if a, b := fast.b.Counts(p, s), slow.b.Counts(p, s); a != b {
-						t.Fatalf("seed %d step %d (%s): %d rows %v %v over the in-memory store, %d over the plain one", seed, i, opF, a, p, s, b)
-					}
-				}
-			}
+			step := fmt.Sprintf("seed %d step %d (%s)", seed, i, opF)
+			events += len(sameOutputs(t, step, "-in-memory +plain", fast.b, slow.b).Events)
 			if i%20 == 19 {
-				probe := probes.randomCells()
-				if diff := cmp.Diff(fast.b.ConvergePlan(fast.now, probe), slow.b.ConvergePlan(slow.now, probe), planOpts); diff != "" {
-					t.Fatalf("seed %d step %d: convergence plans differ (-in-memory +plain):\n%s", seed, i, diff)
-				}
-				if diff := cmp.Diff(snapshot(t, fast.b), snapshot(t, slow.b), planOpts); diff != "" {
-					t.Fatalf("seed %d step %d: stores differ (-in-memory +plain):\n%s", seed, i, diff)
-				}
+				sameState(t, step, "-in-memory +plain", fast.b, slow.b, fast.now, slow.now, probes.randomCells())
 			}
 		}
 		reads += plain.reads
