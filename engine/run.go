@@ -1,6 +1,9 @@
 package engine
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // The sorted run (the front of the queue, see queue.go): when the queue takes a bucket (a
 // fine one, or a coarse one too small to spread), it sorts the bucket's entries by (at, key) and appends them to k.run, and the
@@ -168,15 +171,7 @@ func sortByKey(es []entry) {
 		insertionSort(es)
 		return
 	}
-	slices.SortFunc(es, func(a, b entry) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.key, b.key) })
 }
 
 // insertionSort sorts es by (at, key): for the few entries of a sparse bucket or a tie.
