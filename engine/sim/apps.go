@@ -24,6 +24,10 @@ type appTable struct {
 	// cur is 1 + the chunk newly desired apps' slots are carved from (0: none yet), next
 	// its first free slot (see carve).
 	cur, next int32
+	// room is the number of slots the place of an app whose slots grew (slot) has,
+	// when more than its n: growth doubles, so indices that come one by one (a scale-up)
+	// move an app's slots log(n) times, not n times.
+	room map[int32]uint32
 
 	// lastGUID and lastID memoise id's last answer (lastID < 0: none): the events of
 	// one app (its desired row, then each instance's) name it by the same string.
@@ -55,18 +59,35 @@ func (t *appTable) slots(app int32) []instSlot {
 	return t.chunks[r.chunk][r.pos : r.pos+r.n : r.pos+r.n]
 }
 
-// slot returns the (app, index) slot, growing the app's slots as needed: they move to
-// a new place, their old one is left unused.
+// slot returns the (app, index) slot, growing the app's slots as needed: within the
+// room of their place if it has some (the slots past n there are zero), else they move
+// to a new place of twice the size; an old place in a chunk of its own is let go, one
+// in a shared chunk is left unused (at most as many slots as the app has).
 func (t *appTable) slot(app int32, index int) *instSlot {
-	if r := t.refs[app]; index < int(r.n) {
+	r := t.refs[app]
+	if index < int(r.n) {
+		return &t.chunks[r.chunk][int(r.pos)+index]
+	}
+	room := max(r.n, t.room[app])
+	if r.n > 0 && index < int(room) {
+		r.n = uint32(index + 1)
+		t.refs[app] = r
 		return &t.chunks[r.chunk][int(r.pos)+index]
 	}
 	old := t.slots(app)
-	r := t.carve(index + 1)
-	s := t.chunks[r.chunk][r.pos : r.pos+r.n]
-	copy(s, old)
-	t.refs[app] = r
-	return &s[index]
+	size := max(index+1, 2*int(room))
+	nr := t.carve(size)
+	copy(t.chunks[nr.chunk][nr.pos:], old)
+	if r.n > 0 && int(r.chunk) != int(t.cur)-1 && len(t.chunks[r.chunk]) == int(room) {
+		t.chunks[r.chunk] = nil // the old place was a chunk of its own
+	}
+	if t.room == nil {
+		t.room = map[int32]uint32{}
+	}
+	t.room[app] = uint32(size)
+	nr.n = uint32(index + 1)
+	t.refs[app] = nr
+	return &t.chunks[nr.chunk][int(nr.pos)+index]
 }
 
 // link adds LRP container id to its (app, index) chain.

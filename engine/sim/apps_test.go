@@ -56,3 +56,37 @@ func TestAppTableSlots(t *testing.T) {
 		t.Fatalf("%d chunks: the test did not fill a shared chunk", len(tab.chunks))
 	}
 }
+
+// An app scaled up one index at a time moves its slots a logarithmic number of times,
+// and keeps no outgrown chunk of its own: the slots' memory stays within twice what
+// the app uses.
+func TestAppTableGrowthDoubles(t *testing.T) {
+	var tab appTable
+	tab.init(model.NewGUIDs())
+	tab.reserve(1)
+	id := tab.id("scaled")
+	tab.setDesired("scaled", 1)
+	const n = 100_000
+	for i := 1; i < n; i++ {
+		tab.slot(id, i).first = int32(i)
+	}
+	if len(tab.chunks) > 20 {
+		t.Fatalf("%d chunks for one app grown to %d slots: want a doubling (<= 20)", len(tab.chunks), n)
+	}
+	held := 0
+	for _, c := range tab.chunks {
+		held += len(c)
+	}
+	if held > 2*n+slotChunk {
+		t.Fatalf("%d slots held for an app of %d", held, n)
+	}
+	got := tab.slots(id)
+	if len(got) != n {
+		t.Fatalf("%d slots, want %d", len(got), n)
+	}
+	for i := 1; i < n; i++ {
+		if got[i].first != int32(i) {
+			t.Fatalf("slot %d: first %d", i, got[i].first)
+		}
+	}
+}
