@@ -66,6 +66,9 @@ func (r *Rep) driveLRP(c *lrpC, st mrep.Step) {
 		if st.Report != mrep.ReportNone {
 			reply, sent := r.reportLRP(c, st)
 			if sent && st.Report.Answered() {
+				if r.stopping() {
+					return // no answer to act on: see stopping
+				}
 				r.mu.Lock()
 				after := c.Reply(st.Report, reply)
 				r.mu.Unlock()
@@ -87,6 +90,13 @@ func (r *Rep) driveLRP(c *lrpC, st mrep.Step) {
 		r.forgetLRP(c)
 	}
 }
+
+// stopping says the rep itself is stopping. A report it sent then was cut short by its
+// own context, so the failure is no answer from the BBS: taking it for a refusal would
+// destroy a container the BBS may well have started (its start reached the BBS, the
+// answer did not reach the rep). Nothing more is done for the container: a clean stop's
+// Cleanup removes it, and after a crash the next life of the rep re-adopts it.
+func (r *Rep) stopping() bool { return r.ctx.Err() != nil }
 
 // execLRP runs an executor command for c and returns the step that its outcome leads
 // to (nothing for a stop or a destroy).
@@ -380,6 +390,9 @@ func (r *Rep) driveTask(t *taskC, st mrep.Step) {
 		if st.Report != mrep.ReportNone {
 			reply := r.reportTask(t.guid, st)
 			if st.Report.Answered() {
+				if r.stopping() {
+					return // no answer to act on: see stopping
+				}
 				r.mu.Lock()
 				next = t.Reply(st.Report, reply)
 				r.mu.Unlock()

@@ -3,8 +3,11 @@ package rep
 import (
 	"encoding/json"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/diegolab/diegolab/real/api"
 )
 
 // TestReadoptAfterCrash: a rep dies without cleaning up (kill -9) while an instance
@@ -47,4 +50,44 @@ func TestReadoptAfterCrash(t *testing.T) {
 	r2.waitOps("ig-1", "claim", "start", "crash")
 	r2.waitDestroyed(id)
 	r2.waitGone("ig-1")
+}
+
+// TestStopCutsStartAnswer makes the race behind a flaky TestReadoptAfterCrash hit
+// every time: the BBS takes the instance's start, but its answer is held until the rep
+// has died (kill -9: no cleanup). A report cut short by the rep's own stop is no answer,
+// so the rep must not take it for a refusal and destroy the container; the next life
+// re-adopts it.
+func TestStopCutsStartAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.bbs.setRunInfo("pg", e.lrpRunInfo(processCheck))
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // the held handler must end before the fake BBS closes
+	e.bbs.setLRPAnswer(func(op string, _ api.LRPReport) (bool, bool) {
+		if op == "start" {
+			<-release
+		}
+		return true, false
+	})
+	e.work("pg", 0, "ig-1")
+	e.waitOps("ig-1", "claim", "start")
+	id := lrpID("pg", 0, "ig-1")
+
+	e.ex.setCrashed()
+	e.cancel()
+	e.waitServed()
+	free()
+	if got := e.ex.eventsOf(id); !slices.Equal(got, []string{"create", "start"}) {
+		t.Fatalf("executor events after the stop = %v, want [create start]: the cut answer was taken for a refusal", got)
+	}
+	e.bbs.setLRPAnswer(nil)
+	r2 := e.restart()
+	if got := e.ex.eventsOf(id); !slices.Equal(got, []string{"create", "start", "adopt"}) {
+		t.Fatalf("executor events = %v, want [create start adopt]", got)
+	}
+	if r2.phase("ig-1") != "RUNNING" {
+		t.Fatalf("restarted rep: phase %q, want RUNNING", r2.phase("ig-1"))
+	}
+	r2.settle("ig-1", "claim", "start")
 }
