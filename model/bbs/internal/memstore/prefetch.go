@@ -31,13 +31,9 @@ func (m *Store) PrefetchProc(id int32) {
 		return
 	}
 	p := &m.arena[c][int(id)%procChunk]
-	// A proc spans three cache lines (160 bytes, starting 0 or 32 bytes into a line):
-	// its first byte's, the one 64 bytes on and its last byte's. The third holds the
-	// desired row's interned fields (a crash's start request reads them) and, for a proc
-	// starting 32 bytes into a line, the guid, which every lookup and row copy reads.
+	// A proc is two whole cache lines (128 bytes, starting at a line's start).
 	prefetch.Line(unsafe.Pointer(p))
 	prefetch.Line(unsafe.Add(unsafe.Pointer(p), 64))
-	prefetch.Line(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(proc{})-1))
 	if m.trackerIDs {
 		m.tracker.PrefetchID(id)
 	}
@@ -68,9 +64,10 @@ func (m *Store) PrefetchLeave(key model.ActualLRPKey) {
 	}
 	t.PrefetchGUID(p.hint)
 	// The desired row's interned fields (domain, root filesystem), read by the start
-	// request, are at the proc's end: its last byte's line (its first byte's is the
-	// second line of a proc starting at a line's start, loaded already).
-	prefetch.Line(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(proc{})-1))
+	// request: a row of its own or one that a group's apps share (usually cached).
+	if d := p.desired; d != nil {
+		prefetch.Line(unsafe.Pointer(d))
+	}
 	if i, ok := p.find(key.Index, model.Ordinary); ok {
 		if r := &p.rows[i]; r.cell != 0 {
 			l := &m.byCell[r.cell]

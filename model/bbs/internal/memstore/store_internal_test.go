@@ -241,3 +241,64 @@ func TestSlotConfirmsEntry(t *testing.T) {
 	}
 	check("entry 1 released", guids, []int{-1, -1, 2, 3, 4, 2})
 }
+
+// TestProcLayout checks the proc's size: two whole cache lines (see proc).
+func TestProcLayout(t *testing.T) {
+	if n := unsafe.Sizeof(proc{}); n != 128 {
+		t.Fatalf("proc is %d bytes, want 128", n)
+	}
+	if off := unsafe.Offsetof(proc{}.hint) + unsafe.Sizeof(proc{}.hint); off > 92 {
+		t.Fatalf("the first row and hint end at byte %d, want <= 92", off)
+	}
+}
+
+// TestDesiredShared checks that a group's apps share one desired row, that a change of
+// one app's row leaves the others' alone, and that a row with slices is never shared.
+func TestDesiredShared(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		m := New()
+		if shared {
+			m.UseGUIDs(model.NewGUIDs())
+		}
+		d := model.DesiredLRP{Domain: "d", Instances: 1, MemoryMB: 64, DiskMB: 128, RootFS: "preloaded:cflinuxfs4"}
+		if n, _ := m.InsertDesiredLRPs(d, []string{"a", "b", "c"}); n != 3 {
+			t.Fatalf("stored %d rows, want 3", n)
+		}
+		if m.proc("a").desired != m.proc("c").desired {
+			t.Errorf("shared=%v: the group's rows are not shared", shared)
+		}
+		b := d
+		b.ProcessGUID, b.Instances = "b", 5
+		if err := m.PutDesiredLRP(b); err != nil {
+			t.Fatal(err)
+		}
+		for g, want := range map[string]int{"a": 1, "b": 5, "c": 1} {
+			got, ok, _ := m.GetDesiredLRP(g)
+			if !ok || got.Instances != want || got.ProcessGUID != g || got.MemoryMB != 64 || got.RootFS != d.RootFS {
+				t.Errorf("shared=%v: GetDesiredLRP(%q) = %+v, %v; want instances %d", shared, g, got, ok, want)
+			}
+		}
+		tagged := d
+		tagged.PlacementTags = []string{"x"}
+		if n, _ := m.InsertDesiredLRPs(tagged, []string{"t1", "t2"}); n != 2 {
+			t.Fatalf("stored %d rows, want 2", n)
+		}
+		if m.proc("t1").desired == m.proc("t2").desired {
+			t.Errorf("shared=%v: rows with slices are shared", shared)
+		}
+		got, _, _ := m.GetDesiredLRP("t1")
+		got.PlacementTags[0] = "changed"
+		if other, _, _ := m.GetDesiredLRP("t2"); other.PlacementTags[0] != "x" {
+			t.Errorf("shared=%v: a change of t1's tags reached t2: %v", shared, other.PlacementTags)
+		}
+		if err := m.DeleteDesiredLRP("a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := m.GetDesiredLRP("a"); ok {
+			t.Errorf("shared=%v: a deleted row is still there", shared)
+		}
+		if got, ok, _ := m.GetDesiredLRP("c"); !ok || got.Instances != 1 {
+			t.Errorf("shared=%v: deleting a took c's row: %+v, %v", shared, got, ok)
+		}
+	}
+}
