@@ -169,15 +169,6 @@ func New(sc *scenarios.Scenario, opts Options) (*Sim, error) {
 	s.apps.init(s.guids)
 	s.view.UseGUIDs(s.guids)
 	s.m.init()
-	// Size the container pool and the kernel for the desired instances up front: grown
-	// by appending, a 2.5 M-instance run would hold the old and the new array (hundreds
-	// of MB) at once in the middle of its first auction, its peak.
-	n := 0
-	for i := range sc.Apps {
-		n += sc.Apps[i].Count * sc.Apps[i].Instances
-	}
-	s.containers.items = make([]container, 0, n)
-	k.Reserve(n)
 	initial := sc.InitialCells()
 	s.sizeCellCache(len(initial))
 	for _, c := range initial {
@@ -277,11 +268,28 @@ func (s *Sim) Start() error {
 		s.events = ew
 	}
 	s.schedule()
-	if s.instantZeroInstances() >= buildGCMinInstances {
-		defer relaxGC()()
+	if n := s.instantZeroInstances(); n >= buildGCMinInstances {
+		defer relaxGC(n)()
 	}
+	s.reserve()
 	s.k.RunUntil(0)
 	return s.err
+}
+
+// reserve sizes the container pool and the kernel for the desired instances up front:
+// grown by appending, a 2.5 M-instance run would hold the old and the new array
+// (hundreds of MB) at once in the middle of its first auction, its peak. It runs in
+// Start, with the collector relaxed for the build (relaxGC): allocated in New, the
+// arrays started a collection that scanned their empty capacity.
+func (s *Sim) reserve() {
+	n := 0
+	for i := range s.sc.Apps {
+		n += s.sc.Apps[i].Count * s.sc.Apps[i].Instances
+	}
+	if n > cap(s.containers.items) {
+		s.containers.items = append(make([]container, 0, n), s.containers.items...)
+	}
+	s.k.Reserve(n)
 }
 
 // Run simulates the scenario to its end and, with OutDir set, writes the run record.
