@@ -60,8 +60,13 @@ type Store struct {
 	// names and arena (UseGUIDs): the run's shared process ids and the procs by id, in
 	// chunks of procChunk that never move (so *proc stays valid); a slot is in use while
 	// its guid is set. The procs map is not used then.
-	names  *model.GUIDs
-	arena  [][]proc
+	names *model.GUIDs
+	arena [][]proc
+	// top is 1 + the highest id whose arena slot was ever written: a slot at or past it
+	// is free and was never touched, so slotID does not read it. (Reading a fresh page
+	// first maps the kernel's zero page, and the write that follows faults a second
+	// time: at 8,000,000 new apps that was 250,000 faults more, 0.5 s.)
+	top    int32
 	nprocs int      // procs in use
 	strs   strTable // domains and root filesystems
 	cells  strTable // cell ids; index of byCell
@@ -331,7 +336,7 @@ func (m *Store) slot(guid string) *proc {
 // slotID is slot, also returning guid's id when it looked it up (known: the guid has an
 // id, whether or not its slot holds a proc).
 func (m *Store) slotID(guid string) (p *proc, id int32, known bool) {
-	if id, ok := m.names.EntryID(guid); ok {
+	if id, ok := m.names.EntryID(guid); ok && id < m.top {
 		if p := m.arenaAt(id); p != nil {
 			// The caller reads the proc's first row, which ends on its second cache line:
 			// ask for that line now, so its miss overlaps the guid's (a hint, see
@@ -345,6 +350,9 @@ func (m *Store) slotID(guid string) (p *proc, id int32, known bool) {
 	id, ok := m.names.Find(guid)
 	if !ok {
 		return nil, 0, false
+	}
+	if id >= m.top {
+		return nil, id, true // never written: free (see top)
 	}
 	p = m.arenaAt(id)
 	if p != nil {
@@ -434,6 +442,7 @@ func (m *Store) procFor(guid string) *proc {
 	p = &m.arena[c][id%procChunk]
 	*p = proc{guid: guid}
 	p.rows = p.inline[:0:1]
+	m.top = max(m.top, id32+1)
 	m.nprocs++
 	m.last, m.lastGUID = p, guid
 	return p
