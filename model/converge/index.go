@@ -148,16 +148,29 @@ func (g *guidTable) lookup(guid string) (uint32, bool) {
 // guid the table has no id for yet gets the next one there (model.GUIDs.ID), as the
 // store gave it when the row was written, before the tracker heard of it.
 func (g *guidTable) intern(guid string) uint32 {
-	if id, ok := g.lookup(guid); ok {
-		return id
-	}
 	if g.names != nil {
-		id := uint32(g.names.ID(guid))
+		// lookup's way, keeping the id it finds for a guid with no record yet: a new
+		// app's guid is found in the shared table once, not twice.
+		if g.last > 0 && strref.Same(g.recs[g.last-1].guid, guid) {
+			return g.last - 1
+		}
+		id32, ok := g.names.Find(guid)
+		if !ok {
+			id32 = g.names.ID(guid)
+		}
+		id := uint32(id32)
+		if int(id) < len(g.recs) && g.recs[id].flags&recLive != 0 {
+			g.last = id + 1
+			return id
+		}
 		if n := int(id) + 1; n > len(g.recs) {
 			g.extend(n)
 		}
 		g.recs[id] = guidRec{guid: guid, flags: recLive}
 		g.last = id + 1
+		return id
+	}
+	if id, ok := g.lookup(guid); ok {
 		return id
 	}
 	id := takeID(&g.recs, &g.free, guidRec{guid: guid, flags: recLive})
