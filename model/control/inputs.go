@@ -185,7 +185,7 @@ func (p *Plane) RunAuction(now time.Duration, fetched *auction.State) {
 
 	res := cells.Schedule(batch, p.alg, p.rng)
 	round := AuctionRound{At: now, LRPs: len(res.LRPs), Tasks: len(res.Tasks)}
-	lrpTime := lrpTimes(batch.LRPs, res.LRPs, lrpQueued)
+	lrpTime := newResultTimes(batch.LRPs, res.LRPs, lrpQueued)
 	taskTime := queueTimes(len(batch.Tasks), len(res.Tasks), func(i int) string { return batch.Tasks[i].GUID }, taskQueued)
 
 	// First pass: failures go to the BBS (in result order, LRPs then tasks, as before),
@@ -276,7 +276,7 @@ func (p *Plane) RunAuction(now time.Duration, fetched *auction.State) {
 			guids, ends = p.instanceGUIDs(min(left, guidsPerString))
 			k, start, left = 0, 0, left-len(ends)
 		}
-		round.Waits = append(round.Waits, (now - lrpTime[i]).Seconds())
+		round.Waits = append(round.Waits, (now - lrpTime.at(i)).Seconds())
 		w := &p.out.Work[first+int(wi)]
 		w.LRPs = append(w.LRPs, LRPWork{LRP: res.LRPs[i].LRP, InstanceGUID: guids[start:ends[k]]})
 		start = ends[k]
@@ -420,6 +420,58 @@ func lrpTimes(batch []auction.LRP, res []auction.LRPResult, queued []time.Durati
 		j++
 	}
 	return out
+}
+
+// queuedRun is n queued items in a row that were queued at the same time.
+type queuedRun struct {
+	at time.Duration
+	n  int
+}
+
+// appendRun appends n items queued at time at to runs.
+func appendRun(runs []queuedRun, at time.Duration, n int) []queuedRun {
+	if n <= 0 {
+		return runs
+	}
+	if k := len(runs) - 1; k >= 0 && runs[k].at == at {
+		runs[k].n += n
+		return runs
+	}
+	return append(runs, queuedRun{at: at, n: n})
+}
+
+// resultTimes gives the queue time of each LRP result of a round (at, for results in
+// increasing order), from the runs of queue times of the batch.
+type resultTimes struct {
+	runs     []queuedRun
+	run, end int             // the current run and the number of items up to its end
+	times    []time.Duration // when results were deduplicated: the time of each
+}
+
+func newResultTimes(batch []auction.LRP, res []auction.LRPResult, runs []queuedRun) *resultTimes {
+	t := &resultTimes{runs: runs, run: -1}
+	if len(res) != len(batch) {
+		queued := make([]time.Duration, 0, len(batch))
+		for _, r := range runs {
+			for range r.n {
+				queued = append(queued, r.at)
+			}
+		}
+		t.times = lrpTimes(batch, res, queued)
+	}
+	return t
+}
+
+// at returns the queue time of result i; i never decreases from call to call.
+func (t *resultTimes) at(i int) time.Duration {
+	if t.times != nil {
+		return t.times[i]
+	}
+	for i >= t.end {
+		t.run++
+		t.end += t.runs[t.run].n
+	}
+	return t.runs[t.run].at
 }
 
 // queueTimes returns the queue time of each deduplicated item, in order of first
