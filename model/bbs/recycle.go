@@ -53,13 +53,15 @@ func (b *BBS) ReleaseReady() {
 
 // Bounds of the storage ReleaseReady keeps for reuse. recycleStarts holds the start
 // requests of the simulator's set-up batches (256 apps of up to 4 instances between
-// flushes in Diego's 250k mix): at 1,024 the array of such a batch outgrew the bound,
-// was let go at each release and grown again from a quarter of it, 1.2 GB of garbage
-// in a set-up of 10 million instances.
+// flushes in Diego's 250k mix) with room to spare: at 1,024 the array of such a batch
+// outgrew the bound, was let go at each release and grown again from a quarter of it,
+// 1.2 GB of garbage in a set-up of 10 million instances; at 4,096 its base (a quarter,
+// 1,024) was filled exactly by a batch of 4-instance apps, so handOff, finding no room
+// left, made a new one for each (180 MB of garbage at 10,000,000 instances).
 const (
 	recycleRows   = 32 * rowChunk // 2,048 row and 2,048 desired copies, 320 + 400 KB
 	recycleEvents = 4096          // 128 KB
-	recycleStarts = 4096          // ~460 KB
+	recycleStarts = 8192          // ~920 KB, a base of 2,048 (~230 KB)
 )
 
 // copyPool is where the copies events point to are carved from: cur is the rest of
