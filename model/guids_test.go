@@ -563,3 +563,33 @@ func BenchmarkGUIDsBlock(b *testing.B) {
 func sameBytes(a, b string) bool {
 	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
+
+// TestGUIDsNumberedList: the list NumberedList returns reads, by position and by
+// range, the strings Numbered would (a block laid out, or Block's strings when a guid
+// of the range has an id already), with the same ids.
+func TestGUIDsNumberedList(t *testing.T) {
+	g := NewGUIDs()
+	g.ID("old-3") // "old" cannot be laid out as a numbered block
+	for _, tc := range []struct {
+		name string
+		n    int
+	}{{"web", 12}, {"old", 5}, {"none", 0}} {
+		l := g.NumberedList(tc.name, tc.n)
+		if l.Len() != tc.n {
+			t.Fatalf("NumberedList(%q, %d).Len() = %d", tc.name, tc.n, l.Len())
+		}
+		for i := range tc.n {
+			s := l.At(i)
+			id, ok := g.Find(s)
+			if want := tc.name + "-" + strconv.Itoa(i); s != want || !ok || g.GUID(id) != s {
+				t.Fatalf("%s: At(%d) = %q (id %d, %v), want %q with its id", tc.name, i, s, id, ok, want)
+			}
+		}
+		if tc.n > 3 {
+			got := l.Append([]string{"x"}, 1, 3)
+			if len(got) != 3 || got[0] != "x" || got[1] != l.At(1) || got[2] != l.At(2) {
+				t.Fatalf("%s: Append(x, 1, 3) = %q", tc.name, got)
+			}
+		}
+	}
+}

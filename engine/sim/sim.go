@@ -401,16 +401,18 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 	}
 	g := &s.sc.Apps[gi]
 	s.expectInstances(gi)
-	guids := s.guids.Numbered(g.Name, g.Count) // g.ProcessGUIDs(), laid out as one block
-	for _, guid := range guids {
-		s.appBehaviour(guid, g)
+	// g.ProcessGUIDs(), laid out as one block and read by position (no slice of them)
+	guids := s.guids.NumberedList(g.Name, g.Count)
+	for i := range guids.Len() {
+		s.appBehaviour(guids.At(i), g)
 	}
 	// The apps differ only in their guids: the plane desires them as a group, 256 at a
 	// time (a group of a million apps would otherwise hold two events per app, desired
 	// and actual rows created, until the drain after this handler).
 	template := g.DesiredLRPNamed("")
-	for lo := 0; lo < len(guids); lo += desireBatch {
-		batch := guids[lo:min(lo+desireBatch, len(guids))]
+	batch := make([]string, 0, desireBatch)
+	for lo := 0; lo < guids.Len(); lo += desireBatch {
+		batch = guids.Append(batch[:0], lo, min(lo+desireBatch, guids.Len()))
 		if n, err := s.plane.DesireLRPs(now, template, batch); err != nil {
 			s.fail(fmt.Errorf("desire %s: %w", batch[n], err))
 			return
