@@ -361,6 +361,20 @@ func (m *Store) slotID(guid string) (p *proc, id int32, known bool) {
 	return p, id, true
 }
 
+// slotFind is slotID through the shared table's Find alone: one search of its blocks
+// (which also checks the guid's length), where slotID searches them for the address,
+// and again through Find when that slot holds no proc of that very string.
+func (m *Store) slotFind(guid string) (p *proc, id int32, known bool) {
+	id, ok := m.names.Find(guid)
+	if !ok {
+		return nil, 0, false
+	}
+	if id >= m.top {
+		return nil, id, true // never written: free (see top)
+	}
+	return m.arenaAt(id), id, true
+}
+
 // arenaAt returns the arena slot of id, or nil when its chunk was never allocated.
 func (m *Store) arenaAt(id int32) *proc {
 	c := int(id) / procChunk
@@ -407,7 +421,12 @@ func (m *Store) hints(p *proc, oldCell, newCell uint32) converge.Hints {
 }
 
 // procFor returns the proc of guid, creating it when missing.
-func (m *Store) procFor(guid string) *proc {
+func (m *Store) procFor(guid string) *proc { return m.procForLikely(guid, false) }
+
+// procForLikely is procFor; isNew says the guid most likely has no proc yet (a desired
+// row inserted), so that with shared ids its id comes from the table's Find at once
+// (slotFind) instead of after a try of the address of a proc that does not exist.
+func (m *Store) procForLikely(guid string, isNew bool) *proc {
 	if m.names == nil {
 		if p := m.proc(guid); p != nil {
 			return p
@@ -423,7 +442,14 @@ func (m *Store) procFor(guid string) *proc {
 	}
 	// proc's lookup, keeping the id it finds for a guid with no proc yet (a new app's
 	// guid was found in the shared table once, not three times)
-	p, id32, known := m.slotID(guid)
+	var p *proc
+	var id32 int32
+	var known bool
+	if isNew {
+		p, id32, known = m.slotFind(guid)
+	} else {
+		p, id32, known = m.slotID(guid)
+	}
 	if p != nil && p.inUse() {
 		m.last, m.lastGUID = p, guid
 		return p
@@ -549,7 +575,7 @@ func newDesiredExt(d *model.DesiredLRP) *desiredExt {
 func (m *Store) InsertDesiredLRPs(template model.DesiredLRP, guids []string) (int, error) {
 	r := m.desiredRow(&template)
 	for i, g := range guids {
-		p := m.procFor(g)
+		p := m.procForLikely(g, true)
 		if p.desired != nil {
 			return i, nil
 		}
