@@ -204,6 +204,8 @@ func (t *GUIDs) Numbered(name string, n int) []string {
 // no array of string headers (16 bytes a guid: 128 MB at 8,000,000 apps, made and
 // dropped by a simulator desiring them a batch at a time).
 type GUIDList struct {
+	t      *GUIDs
+	first  int32    // the id of guid 0 of a block (its ids follow in order)
 	list   []string // the strings, when they were not laid out as one block
 	s      string   // else the block's bytes: entry i at i*stride, lens[i] long
 	stride int
@@ -227,6 +229,16 @@ func (l GUIDList) At(i int) string {
 	return l.s[at : at+int(l.lens[i])]
 }
 
+// ID returns the id of guid i (that of At(i)) without looking the guid up when it is
+// one of a block.
+func (l GUIDList) ID(i int) int32 {
+	if l.list != nil {
+		return l.t.ID(l.list[i])
+	}
+	_ = l.lens[i] // i is one of the list's
+	return l.first + int32(i)
+}
+
 // Append appends guids lo .. hi-1 to dst.
 func (l GUIDList) Append(dst []string, lo, hi int) []string {
 	if l.list != nil {
@@ -241,7 +253,7 @@ func (l GUIDList) Append(dst []string, lo, hi int) []string {
 // NumberedList is Numbered returning the guids as a GUIDList.
 func (t *GUIDs) NumberedList(name string, n int) GUIDList {
 	if n <= 0 {
-		return GUIDList{list: []string{}}
+		return GUIDList{t: t, list: []string{}}
 	}
 	digits := len(strconv.Itoa(n - 1))
 	stride := len(name) + 1 + digits
@@ -252,7 +264,7 @@ func (t *GUIDs) NumberedList(name string, n int) GUIDList {
 		for i := range guids {
 			guids[i] = name + "-" + strconv.Itoa(i)
 		}
-		return GUIDList{list: t.Block(guids)}
+		return GUIDList{t: t, list: t.Block(guids)}
 	}
 	buf := make([]byte, n*stride)
 	lens := make([]uint8, n)
@@ -272,7 +284,7 @@ func (t *GUIDs) NumberedList(name string, n int) GUIDList {
 	}
 	t.numbered[name] = int32(len(t.created))
 	t.addBlock(b)
-	return GUIDList{s: b.s, stride: stride, lens: lens}
+	return GUIDList{t: t, first: b.first, s: b.s, stride: stride, lens: lens}
 }
 
 // anyKnown reports whether one of "<name>-0" .. "<name>-<n-1>" has an id in the map

@@ -581,7 +581,7 @@ func TestGUIDsNumberedList(t *testing.T) {
 		for i := range tc.n {
 			s := l.At(i)
 			id, ok := g.Find(s)
-			if want := tc.name + "-" + strconv.Itoa(i); s != want || !ok || g.GUID(id) != s {
+			if want := tc.name + "-" + strconv.Itoa(i); s != want || !ok || g.GUID(id) != s || l.ID(i) != id {
 				t.Fatalf("%s: At(%d) = %q (id %d, %v), want %q with its id", tc.name, i, s, id, ok, want)
 			}
 		}

@@ -139,12 +139,17 @@ func (t *appTable) id(guid string) int32 {
 		return t.lastID // the same string: the same guid, whose id never changes
 	}
 	id := t.names.ID(guid)
+	t.ensure(id)
+	t.lastGUID, t.lastID = guid, id
+	return id
+}
+
+// ensure makes the tables long enough for app id.
+func (t *appTable) ensure(id int32) {
 	for int(id) >= len(t.desired) {
 		t.desired = append(t.desired, 0)
 		t.refs = append(t.refs, slotRef{})
 	}
-	t.lastGUID, t.lastID = guid, id
-	return id
 }
 
 // reserve makes room for n more apps (the driver is about to desire them).

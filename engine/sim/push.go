@@ -68,8 +68,8 @@ func (s *Sim) pushApps(now time.Duration, gi int) bool {
 	}
 	for i := 0; i < g.Count; i++ {
 		guid := g.DesiredLRP(i).ProcessGUID
-		s.appBehaviour(guid, g)
 		id := s.apps.id(guid)
+		s.appBehaviour(id, g)
 		ap := &stagedApp{id: id, guid: guid, index: i, group: g, pushAt: now, digests: map[string]int{}}
 		s.stg.apps[id] = ap
 		s.stg.appOrder = append(s.stg.appOrder, id)

@@ -404,7 +404,7 @@ func (s *Sim) desireApps(now time.Duration, gi int) {
 	// g.ProcessGUIDs(), laid out as one block and read by position (no slice of them)
 	guids := s.guids.NumberedList(g.Name, g.Count)
 	for i := range guids.Len() {
-		s.appBehaviour(guids.At(i), g)
+		s.appBehaviour(guids.ID(i), g)
 	}
 	// The apps differ only in their guids: the plane desires them as a group, 256 at a
 	// time (a group of a million apps would otherwise hold two events per app, desired
@@ -450,8 +450,8 @@ func (s *Sim) expectInstances(gi int) {
 	s.plane.ExpectApps(apps, n)
 }
 
-func (s *Sim) appBehaviour(guid string, g *scenarios.AppGroup) {
-	id := s.apps.id(guid)
+func (s *Sim) appBehaviour(id int32, g *scenarios.AppGroup) {
+	s.apps.ensure(id)
 	for int(id) >= len(s.appBeh) {
 		s.appBeh = append(s.appBeh, 0)
 	}
