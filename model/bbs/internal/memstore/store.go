@@ -574,12 +574,20 @@ func newDesiredExt(d *model.DesiredLRP) *desiredExt {
 // PutDesiredLRP.
 func (m *Store) InsertDesiredLRPs(template model.DesiredLRP, guids []string) (int, error) {
 	r := m.desiredRow(&template)
+	var shared *desiredRow // the group's row, when it can be shared
+	if r.ext == nil {
+		shared = m.shareDesired(r)
+	}
 	for i, g := range guids {
 		p := m.procForLikely(g, true)
 		if p.desired != nil {
 			return i, nil
 		}
-		if r.ext != nil && i > 0 {
+		if shared != nil {
+			p.desired = shared
+			continue
+		}
+		if i > 0 {
 			r.ext = newDesiredExt(&template)
 		}
 		p.desired = m.shareDesired(r)
