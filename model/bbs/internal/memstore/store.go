@@ -48,9 +48,10 @@ import (
 // list; live counts the rows; a cell with no rows has no refs slice when it was larger
 // than 16 entries; a proc exists (in procs, or in use in the arena) iff it has a desired
 // row or at least one actual row; a proc's rows have capacity 1 exactly when they are
-// its inline row; nprocs counts the procs; last is nil or a proc that exists. Interned
-// strings are never released (the tables grow with the number of distinct cell ids,
-// domains and root filesystems ever stored); an arena chunk, once allocated, stays.
+// its inline row; nprocs counts the procs; every arena slot at or past top is zero;
+// last is nil or a proc that exists. Interned strings are never released (the tables
+// grow with the number of distinct cell ids, domains and root filesystems ever stored);
+// an arena chunk, once allocated, stays.
 type Store struct {
 	procs map[string]*proc // every proc, unless names is set
 	// last is the memo of the last guid looked up (nil = none) and lastGUID the string
