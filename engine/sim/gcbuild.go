@@ -68,9 +68,9 @@ var buildGC struct {
 // relaxGC relaxes the collector for a build of instances instances and returns the
 // function that ends it: GOGC goes to buildGCPercent (a GOGC the user set higher, or
 // off, is left alone) and, when that turns the collector off, the memory limit goes
-// down to the memory in use plus buildHeadroom per instance (a lower limit of the
-// user's is left alone; each overlapping build raises it by its own headroom). The
-// collector's pace changes no result.
+// down to the memory in use plus buildHeadroom per instance, or twice the memory in
+// use if that is more (a lower limit of the user's is left alone; each overlapping
+// build raises it by its own headroom). The collector's pace changes no result.
 func relaxGC(instances int) (restore func()) {
 	buildGC.Lock()
 	defer buildGC.Unlock()
@@ -85,7 +85,10 @@ func relaxGC(instances int) (restore func()) {
 		buildGC.prevLimit = debug.SetMemoryLimit(-1)
 		buildGC.limit = false
 		if buildGC.set && buildGCPercent < 0 {
-			if l := satAdd(memoryInUse(), headroom); l < buildGC.prevLimit {
+			// At least the memory in use again: other worlds of the process (bench's
+			// workers) are never collected more often than at GOGC=100 meanwhile.
+			inUse := memoryInUse()
+			if l := satAdd(inUse, max(headroom, inUse)); l < buildGC.prevLimit {
 				debug.SetMemoryLimit(l)
 				buildGC.limit = true
 			}

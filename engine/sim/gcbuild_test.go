@@ -7,7 +7,7 @@ import (
 )
 
 // TestRelaxGC: a build sets GOGC to buildGCPercent (off) with a memory limit of the
-// memory in use plus its headroom, and puts the previous values back; overlapping
+// memory in use plus its headroom (at least as much again), and puts the previous values back; overlapping
 // builds (bench's workers) share one relaxation, each adding its headroom to the
 // limit, and the last one restores both; a GOGC already off, or a lower memory limit,
 // is left alone.
@@ -43,6 +43,14 @@ func TestRelaxGC(t *testing.T) {
 	if got, l := gogc(), limit(); got != 100 || l != math.MaxInt64 {
 		t.Fatalf("after the builds: GOGC %d, memory limit %d; want 100, %d", got, l, int64(math.MaxInt64))
 	}
+
+	// A small build's headroom is less than the memory in use: the limit is twice that.
+	before = memoryInUse()
+	end = relaxGC(1)
+	if l := limit(); l < 2*before || l > 2*memoryInUse() {
+		t.Fatalf("memory limit during a one-instance build: %d, want twice the memory in use (%d)", l, before)
+	}
+	end()
 
 	// A GOGC already off is the user's: neither it nor the limit changes.
 	debug.SetGCPercent(-1)
