@@ -1,10 +1,8 @@
 package bbsserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diegolab/diegolab/internal/proctest"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/api"
 )
@@ -125,7 +124,7 @@ func TestPairProcesses(t *testing.T) {
 	}
 	// kill returns before the process has stopped: until every thread has, a still
 	// answers (a write 1 ms after the signal was answered by a, under load).
-	waitFor(t, 10*time.Second, "a stops on SIGSTOP", func() bool { return allStopped(t, a.cmd.Process.Pid) })
+	proctest.WaitStopped(t, a.cmd.Process.Pid, 10*time.Second)
 	stopped := time.Now()
 	// A stopped process's socket still accepts connections: a client waits its
 	// request timeout, 5 s here, before it tries the next BBS, so the first write
@@ -177,26 +176,4 @@ func TestPairProcesses(t *testing.T) {
 	if err := cl.DoRaw(ctx, "GET", "/v1/blobs/"+sha, nil, "", &page); err != nil || page.String() != content {
 		t.Fatalf("blob after failover: %q, %v", page.String(), err)
 	}
-}
-
-// allStopped reports whether every thread of process pid is stopped (state T in
-// /proc/PID/task/TID/stat).
-func allStopped(t *testing.T, pid int) bool {
-	t.Helper()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-		if err != nil {
-			return false // a thread that just ended, or one being created
-		}
-		// pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
-		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
-		if f := strings.Fields(rest); len(f) == 0 || f[0] != "T" {
-			return false
-		}
-	}
-	return true
 }
