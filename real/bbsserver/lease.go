@@ -80,6 +80,15 @@ func (s *Server) lockLoop(ctx context.Context) {
 			continue
 		}
 		s.mu.Lock()
+		if held && !time.Now().Before(until) {
+			// This BBS was stopped (or starved) between the renewal and now, past the
+			// TTL: the lease it took has run out and another BBS may hold the lock, so
+			// it proves nothing. Acting on it would make this BBS active again, name
+			// itself as the active in its 503s, and reload its plane, until the next
+			// renewal found the lock another's.
+			s.mu.Unlock()
+			continue
+		}
 		s.lease.holder = holder
 		switch {
 		case held && s.lease.active:
