@@ -65,7 +65,7 @@ func TestPairTakeoverPastAStoppedCommit(t *testing.T) {
 	if fatal != nil {
 		t.Fatalf("a stopped on its refused commit: %v", fatal)
 	}
-	if _, ok, _ := b.store.GetMeta("written-by-a"); ok {
+	if ok, _ := locked(b, func() (bool, error) { _, ok, err := b.store.GetMeta("written-by-a"); return ok, err }); ok {
 		t.Fatal("a's stopped transaction reached the database")
 	}
 	// a answers as a passive naming b; b serves writes.
