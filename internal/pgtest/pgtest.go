@@ -257,9 +257,7 @@ func (s *Server) URL(db string) string {
 }
 
 // CreateDB creates database name (an identifier: letters, digits, underscores) and
-// returns its URL; the test's cleanup drops it (ending any session still on it), so
-// that the same test can run again on a shared server (go test -count=N). Tests that
-// share a server use one database each.
+// returns its URL. Tests that share a server use one database each.
 func (s *Server) CreateDB(t testing.TB, name string) string {
 	t.Helper()
 	if name == "" || strings.IndexFunc(name, func(r rune) bool {
@@ -277,27 +275,7 @@ func (s *Server) CreateDB(t testing.TB, name string) string {
 	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
-	t.Cleanup(func() { s.dropDB(t, name) })
 	return s.URL(name)
-}
-
-// dropDB drops database name, ending its sessions first (WITH (FORCE)). A server
-// already stopped has nothing to drop.
-func (s *Server) dropDB(t testing.TB, name string) {
-	if s.Dir == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, s.URL("postgres"))
-	if err != nil {
-		t.Logf("pgtest: drop database %s: %v (a run with -count > 1 finds it there)", name, err)
-		return
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		t.Logf("pgtest: drop database %s: %v (a run with -count > 1 finds it there)", name, err)
-	}
 }
 
 // Log returns the server's log so far (for failure messages).
