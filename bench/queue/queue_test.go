@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,10 +40,20 @@ func writeSpec(t *testing.T) string {
 
 var pg pgtest.Shared
 
+// dbRuns numbers the databases of this test binary: a test run again on the same
+// server (go test -count=N) gets a database of its own, not "already exists".
+var dbRuns atomic.Int64
+
+// createDB creates a database named after name on the package's server.
+func createDB(t *testing.T, name string) string {
+	t.Helper()
+	return pg.Get(t).CreateDB(t, fmt.Sprintf("%s_%d", name, dbRuns.Add(1)))
+}
+
 // openQueue opens a queue in a database of its own on the package's server.
 func openQueue(t *testing.T, db string) *Queue {
 	t.Helper()
-	q, err := Open(context.Background(), pg.Get(t).CreateDB(t, db))
+	q, err := Open(context.Background(), createDB(t, db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +296,7 @@ func TestResultWrittenOnce(t *testing.T) {
 // under the lock); after one Open it is, so the next workers skip the lock. A database
 // with diegolab's tables but River's migrations rolled back one step is not ready.
 func TestReadyAfterSetup(t *testing.T) {
-	url := pg.Get(t).CreateDB(t, "ready")
+	url := createDB(t, "ready")
 	ctx := context.Background()
 	bare, err := pgxpool.New(ctx, url)
 	if err != nil {

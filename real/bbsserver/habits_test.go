@@ -53,7 +53,7 @@ func TestScaleResources(t *testing.T) {
 	if a.ProcessGUID != "web-v2" || a.MemoryMB != 128 || a.Instances != 2 {
 		t.Fatalf("after scale -m: %+v", a)
 	}
-	ds, err := s.store.ListDesiredLRPs()
+	ds, err := locked(s, s.store.ListDesiredLRPs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,15 @@ func (s *Server) lockLoop(ctx context.Context) {
 			continue
 		}
 		s.mu.Lock()
+		if held && !time.Now().Before(until) {
+			// This BBS was stopped (or starved) between the renewal and now, past the
+			// TTL: the lease it took has run out and another BBS may hold the lock, so
+			// it proves nothing. Acting on it would make this BBS active again, name
+			// itself as the active in its 503s, and reload its plane, until the next
+			// renewal found the lock another's.
+			s.mu.Unlock()
+			continue
+		}
 		s.lease.holder = holder
 		switch {
 		case held && s.lease.active:
@@ -214,16 +223,64 @@ func (s *Server) release() {
 // must not stop the loop.
 func openLocker(target string, ttl time.Duration) (*sqlstore.Store, error) {
 	if sqlstore.IsPostgresURL(target) {
-		u, err := url.Parse(target)
-		if err != nil {
-			return nil, errors.New("database URL: not a valid URL") // err would echo a password
-		}
-		q := u.Query()
 		ms := strconv.FormatInt(max(ttl/2, 100*time.Millisecond).Milliseconds(), 10)
-		q.Set("lock_timeout", ms)
-		q.Set("statement_timeout", ms)
-		u.RawQuery = q.Encode()
-		target = u.String()
+		var err error
+		if target, err = withParams(target, map[string]string{"lock_timeout": ms, "statement_timeout": ms}, true); err != nil {
+			return nil, err
+		}
 	}
 	return sqlstore.OpenTarget(target)
+}
+
+// openStore opens the store's own connections to the database. On PostgreSQL a
+// session idle in a transaction for longer than the lock's TTL is ended by the server
+// (idle_in_transaction_session_timeout, unless the URL sets its own): a BBS stopped
+// in the middle of a transaction would otherwise keep its rows, and its fenced lock
+// row, locked until it resumed, so that no passive could take the lock over, however
+// long ago it expired. The resumed BBS's next statement fails and it becomes passive
+// (cutOff).
+func openStore(target string, ttl time.Duration) (*sqlstore.Store, error) {
+	if sqlstore.IsPostgresURL(target) {
+		ms := strconv.FormatInt(max(ttl, 100*time.Millisecond).Milliseconds(), 10)
+		var err error
+		if target, err = withParams(target, map[string]string{"idle_in_transaction_session_timeout": ms}, false); err != nil {
+			return nil, err
+		}
+	}
+	return sqlstore.OpenTarget(target)
+}
+
+// withParams sets query parameters of a database URL (pgx sends unknown ones as the
+// session's settings); override false keeps those the URL sets itself.
+func withParams(target string, params map[string]string, override bool) (string, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", errors.New("database URL: not a valid URL") // err would echo a password
+	}
+	q := u.Query()
+	for k, v := range params {
+		if override || !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// cutOff tells a store failure inside a transaction that comes from this BBS having
+// lost the lock (its local lease ran out, or the lock row is gone, expired or
+// another's) from a broken store: PostgreSQL ends the session of a BBS stopped past
+// its TTL in the middle of a transaction (openStore), and the resumed BBS must become
+// passive, as the fence makes it when it was stopped between transactions, not stop.
+// When so, it demotes and reports true. Called with mu held, the transaction rolled
+// back.
+func (s *Server) cutOff(err error) bool {
+	if time.Now().Before(s.lease.until) {
+		owner, _, exp, ok, lerr := s.locker.LockHolder(lockName)
+		if lerr != nil || ok && owner == s.cfg.ID && time.Now().Before(exp) {
+			return false // still the holder: the store itself failed
+		}
+	}
+	s.demote("lock lost during a transaction (" + err.Error() + ")")
+	return true
 }

@@ -174,7 +174,7 @@ func TestLimits(t *testing.T) {
 	if desired != 0 {
 		t.Fatalf("a refused request desired %d instances", desired)
 	}
-	tasks, err := s.store.ListTasks()
+	tasks, err := locked(s, s.store.ListTasks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestLimits(t *testing.T) {
 
 func mustList(t *testing.T, s *Server) []int {
 	t.Helper()
-	ds, err := s.store.ListDesiredLRPs()
+	ds, err := locked(s, s.store.ListDesiredLRPs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func TestPairTakeover(t *testing.T) {
 	if isActive(a) {
 		t.Fatal("a still thinks it is active after the fence refused")
 	}
-	if _, ok, _ := b.store.GetMeta("split-brain"); ok {
+	if ok, _ := locked(b, func() (bool, error) { _, ok, err := b.store.GetMeta("split-brain"); return ok, err }); ok {
 		t.Fatal("a's write reached the database")
 	}
 	// a's lock loop resumes: it stays passive, naming b.

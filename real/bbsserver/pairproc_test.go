@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diegolab/diegolab/internal/proctest"
 	"github.com/diegolab/diegolab/model"
 	"github.com/diegolab/diegolab/real/api"
 )
@@ -121,6 +122,9 @@ func TestPairProcesses(t *testing.T) {
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// kill returns before the process has stopped: until every thread has, a still
+	// answers (a write 1 ms after the signal was answered by a, under load).
+	proctest.WaitStopped(t, a.cmd.Process.Pid, 10*time.Second)
 	stopped := time.Now()
 	// A stopped process's socket still accepts connections: a client waits its
 	// request timeout, 5 s here, before it tries the next BBS, so the first write

@@ -111,9 +111,12 @@ type Server struct {
 	activeFlag atomic.Bool
 	// lockFrozen stops the lock loop (tests: a process stopped or cut off).
 	lockFrozen atomic.Bool
-	plane      *control.Plane
-	cells      map[string]*cellEntry
-	fatal      error
+	// beforeCommit, when set, runs in do between the fence and the commit, with mu
+	// held (tests: a process stopped with its lock row fenced).
+	beforeCommit func()
+	plane        *control.Plane
+	cells        map[string]*cellEntry
+	fatal        error
 
 	fatalCh chan error
 	wg      sync.WaitGroup
@@ -221,7 +224,7 @@ func New(cfg Config) (*Server, error) {
 	st := cfg.Store
 	if st == nil {
 		var err error
-		if st, err = sqlstore.OpenTarget(target); err != nil {
+		if st, err = openStore(target, cfg.LockTTL); err != nil {
 			return nil, err
 		}
 	}
@@ -470,22 +473,35 @@ func (s *Server) do(fn func(now time.Duration) error) error {
 	derr := s.drain(now, &eff)
 	if err != nil && isStoreError(err) || derr != nil {
 		_ = s.store.Rollback()
+		if s.cutOff(errors.Join(err, derr)) {
+			err := s.notActive()
+			s.mu.Unlock()
+			return err
+		}
 		s.die(errors.Join(err, derr))
 		s.mu.Unlock()
 		return errors.Join(err, derr)
 	}
 	if held, ferr := s.fence(); ferr != nil || !held {
 		_ = s.store.Rollback()
-		if ferr != nil {
+		if ferr != nil && !s.cutOff(ferr) {
 			s.die(ferr)
-		}
-		s.mu.Unlock()
-		if ferr != nil {
+			s.mu.Unlock()
 			return ferr
 		}
-		return s.notActive()
+		err := s.notActive()
+		s.mu.Unlock()
+		return err
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
 	}
 	if cerr := s.store.Commit(); cerr != nil {
+		if s.cutOff(cerr) {
+			err := s.notActive()
+			s.mu.Unlock()
+			return err
+		}
 		s.die(cerr)
 		s.mu.Unlock()
 		return cerr

@@ -79,6 +79,9 @@ func TestMain(m *testing.M) {
 	if built.dir != "" {
 		_ = os.RemoveAll(built.dir)
 	}
+	if dockerBin.path != "" { // docker_e2e_test.go's build
+		_ = os.RemoveAll(filepath.Dir(dockerBin.path))
+	}
 	os.Exit(code)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/diegolab/diegolab/internal/pgtest"
+	"github.com/diegolab/diegolab/internal/proctest"
 	"github.com/diegolab/diegolab/real/api"
 )
 
@@ -114,6 +115,9 @@ func TestFailoverEndToEnd(t *testing.T) {
 		}
 	}
 	t.Cleanup(contSup)
+	// kill returns before the process has stopped: a supervisor still running would
+	// restart the BBS killed below.
+	proctest.WaitStopped(t, sup, 10*time.Second)
 	write := func() error { // an idempotent write: scale to what it is
 		var app api.App
 		if err := cl.Do(ctx, http.MethodGet, "/v1/apps/goapp", nil, &app); err != nil {
@@ -177,6 +181,8 @@ func TestFailoverEndToEnd(t *testing.T) {
 			_ = syscall.Kill(b.Pid, syscall.SIGCONT)
 		}
 	})
+	// Until it has stopped, the active still answers (and writes events).
+	proctest.WaitStopped(t, b.Pid, 10*time.Second)
 	frozen := time.Now()
 	waitFor(t, "the restarted BBS answers writes while the active is stopped", ttl+20*time.Second, func() bool { return write() == nil })
 	t.Logf("writes answered by the other BBS %v after SIGSTOP of the active (a stopped process's socket still accepts: clients wait their 5 s timeout)",

@@ -113,7 +113,8 @@ func ParsePostgresURL(u string) (*pgx.ConnConfig, error) {
 	}
 	// A BBS stopped (SIGSTOP) in the middle of a transaction would hold its rows,
 	// and its lock row, until it resumed: the server ends such a session instead
-	// (the resumed BBS's commit fails and it stops). A URL may set its own value.
+	// (the resumed BBS's commit fails). A URL may set its own value; the BBS sets
+	// its lock TTL (bbsserver's openStore), so that a passive can take over.
 	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
 		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "30000"
 	}
