@@ -30,8 +30,16 @@ workload:
 run: build
 	./$(BIN) run
 
+# real/scenario runs alone, after the rest: its tests run scenarios live and compare
+# them with the simulator calibrated on that same live run, a measured claim about a
+# cluster that has the machine. Beside another package's containers and simulations
+# (go test runs two packages at once here) the load changes within the run, which no
+# calibration of it can follow: TestDockerFidelity's scale-up then took 6.7 s live
+# against 1.9 s simulated, and passes with 2.5-3.0 s against 2.7-2.9 s alone.
+SCENARIO_PKG := ./real/scenario/
 test: build lint
-	$(GO) test $(TESTFLAGS) ./...
+	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -v '/real/scenario$$')
+	$(GO) test $(TESTFLAGS) $(SCENARIO_PKG)
 
 # Go benchmarks for the hot paths; compare two runs with benchstat (see docs/performance.md).
 bench:
