@@ -52,7 +52,14 @@ func TestDockerFidelity(t *testing.T) {
 			if got := r.Values["docker.mixed_seconds.web-0"]; (got > 0) == cache {
 				t.Errorf("live: mixed for %v s with docker_cache=%v", got, cache)
 			}
-			_, rep := compareCalibrated(t, sc, realDir, out, r)
+			cal, rep := compareCalibrated(t, sc, realDir, out, r)
+			// On a failure, what the calibration made of the live run: the figures to
+			// look at when the simulated scale-up is off (see docs/fidelity.md).
+			defer func() {
+				if t.Failed() {
+					t.Logf("calibration from the live run:\n%s", cal.TOML(sc.Name))
+				}
+			}()
 			docker := 0
 			for _, row := range rep.Rows {
 				if row.Verdict == "info" {
