@@ -17,6 +17,23 @@ func pairConfig(t *testing.T, db, name string) Config {
 		RepToken: "rep-token", LockTTL: time.Second, LockRetry: 100 * time.Millisecond}
 }
 
+// servePair serves two BBSs, a then b, on one fresh database (tune, when set, may
+// change a's configuration first) and checks that a is the active one.
+func servePair(t *testing.T, tune func(a *Config)) (a, b *Server) {
+	t.Helper()
+	db := pgDB(t)
+	ca := pairConfig(t, db, "a")
+	if tune != nil {
+		tune(&ca)
+	}
+	a, _ = serve(t, ca)
+	b, _ = serve(t, pairConfig(t, db, "b"))
+	if !isActive(a) || isActive(b) {
+		t.Fatalf("active: a=%v b=%v, want a only", isActive(a), isActive(b))
+	}
+	return a, b
+}
+
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -42,12 +59,7 @@ func isActive(s *Server) bool {
 // active, resumed, refuses to act, even past its own lease check: its transaction
 // is fenced in the database and rolled back.
 func TestPairTakeover(t *testing.T) {
-	db := pgDB(t)
-	a, _ := serve(t, pairConfig(t, db, "a"))
-	b, _ := serve(t, pairConfig(t, db, "b"))
-	if !isActive(a) || isActive(b) {
-		t.Fatalf("active: a=%v b=%v, want a only", isActive(a), isActive(b))
-	}
+	a, b := servePair(t, nil)
 	// The passive answers 503 and names the active.
 	req, _ := http.NewRequest("GET", b.URL()+"/v1/health", nil)
 	req.Header.Set("Authorization", "Bearer client-token")

@@ -21,12 +21,7 @@ import (
 // session), and the old active, resumed, finds its commit refused and becomes
 // passive naming the new active, instead of stopping on a store failure.
 func TestPairTakeoverPastAStoppedCommit(t *testing.T) {
-	db := pgDB(t)
-	a, _ := serve(t, pairConfig(t, db, "a"))
-	b, _ := serve(t, pairConfig(t, db, "b"))
-	if !isActive(a) || isActive(b) {
-		t.Fatalf("active: a=%v b=%v, want a only", isActive(a), isActive(b))
-	}
+	a, b := servePair(t, nil)
 	// a's next transaction stops after its fence, lock loop and all, until resumed.
 	stopped, resume := make(chan struct{}), make(chan struct{})
 	var once, resumed sync.Once
@@ -93,15 +88,8 @@ func TestPairTakeoverPastAStoppedCommit(t *testing.T) {
 // used to become active again for one retry interval, naming itself; a write to it
 // then got a 503 naming no active, which TestPairProcesses hit under load.)
 func TestPairStaleRenewal(t *testing.T) {
-	db := pgDB(t)
 	var alog lockedBuffer
-	ca := pairConfig(t, db, "a")
-	ca.Logger = slog.New(slog.NewTextHandler(&alog, nil))
-	a, _ := serve(t, ca)
-	b, _ := serve(t, pairConfig(t, db, "b"))
-	if !isActive(a) || isActive(b) {
-		t.Fatalf("active: a=%v b=%v, want a only", isActive(a), isActive(b))
-	}
+	a, b := servePair(t, func(ca *Config) { ca.Logger = slog.New(slog.NewTextHandler(&alog, nil)) })
 	a.mu.Lock()
 	locked := true
 	t.Cleanup(func() {
